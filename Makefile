@@ -1,0 +1,121 @@
+# Keel: a thin pipeline. `make` builds the firmware, the test guests and the host CLI;
+# `make run` boots the demo guest; `make test` runs every test. Both install what is missing.
+#
+# Tools: the Swift toolchain's own swiftc, clang (assembler, C), ld.lld and llvm-objcopy;
+# QEMU from Debian (installed by `make deps`).
+
+SWIFTC    ?= $(shell command -v swiftc)
+TOOLBIN   := $(dir $(SWIFTC))
+CLANG     := $(TOOLBIN)clang
+LD_LLD    := $(TOOLBIN)ld.lld
+OBJCOPY   := $(TOOLBIN)llvm-objcopy
+NM        := $(TOOLBIN)llvm-nm
+SWIFT     := $(TOOLBIN)swift
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+BUILD     := build
+HYP_OUT   := $(BUILD)/hyp
+GUEST_OUT := $(BUILD)/guests
+
+# Board: qemu-virt. Firmware at DRAM base + text_offset; guests linked at the VM's RAM IPA.
+# These two must agree with boards/QEMUVirt.swift (a test checks the built image against it).
+KEEL_LOAD_ADDR := 0x40080000
+KEEL_TEXT_OFFSET := 0x80000
+GUEST_RAM_IPA  := 0x40000000
+
+# --- firmware ---------------------------------------------------------------------------------
+# One Embedded Swift module: the portable KeelCore sources, the board data and hyp/.
+FW_SWIFT := $(sort $(wildcard Sources/KeelCore/*.swift boards/*.swift hyp/*/*.swift))
+FW_ASM   := $(sort $(wildcard hyp/*/*.S))
+FW_C     := $(sort $(wildcard hyp/runtime/*.c))
+FW_HDRS  := $(wildcard hyp/include/keel/*.h) hyp/include/module.modulemap
+FW_OBJS  := $(HYP_OUT)/keel-swift.o \
+            $(patsubst hyp/%.S,$(HYP_OUT)/%.o,$(FW_ASM)) \
+            $(patsubst hyp/%.c,$(HYP_OUT)/%.o,$(FW_C))
+
+TARGET_FLAGS := -target aarch64-none-none-elf
+# -mgeneral-regs-only keeps FP/SIMD registers the guest's; -mstrict-align because Device memory
+# (all of it before the MMU is on) faults on unaligned accesses.
+CFLAGS_FW    := $(TARGET_FLAGS) -ffreestanding -fno-builtin -nostdlib -O2 -Wall -Werror \
+                -mgeneral-regs-only -mstrict-align -Ihyp/include -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
+SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -wmo -parse-as-library \
+                -Osize -module-name Keel \
+                -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
+                -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
+                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
+
+# --- test guests --------------------------------------------------------------------------------
+GUEST_LIB  := $(sort $(wildcard Tests/Guests/lib/*.S))
+GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
+GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
+GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
+
+.PHONY: all firmware guests cli deps run test clean check-firmware
+.DELETE_ON_ERROR:
+
+all: firmware guests cli
+
+firmware: $(HYP_OUT)/keel.bin check-firmware
+
+guests: $(GUEST_BINS)
+
+$(HYP_OUT)/keel-swift.o: $(FW_SWIFT) $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(SWIFTC) $(SWIFTFLAGS_FW) -c $(FW_SWIFT) -o $@
+
+$(HYP_OUT)/%.o: hyp/%.S $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_FW) -c $< -o $@
+
+$(HYP_OUT)/%.o: hyp/%.c $(FW_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(CFLAGS_FW) -c $< -o $@
+
+$(HYP_OUT)/keel.elf: $(FW_OBJS) linker/keel.ld
+	$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections \
+		-z noexecstack -o $@ $(FW_OBJS)
+
+$(HYP_OUT)/keel.bin: $(HYP_OUT)/keel.elf
+	$(OBJCOPY) -O binary $< $@
+
+# Nothing lazy may run on the trap path, and no heap exists.
+check-firmware: $(HYP_OUT)/keel.elf
+	@! $(NM) $< | grep -E ' U |swift_once|posix_memalign|swift_allocObject' \
+		|| { echo "keel.elf: unresolved symbols, lazy globals or heap use (see above)"; exit 1; }
+
+$(GUEST_OUT)/lib/%.o: Tests/Guests/lib/%.S $(wildcard Tests/Guests/lib/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
+
+$(GUEST_OUT)/%.o: Tests/Guests/%.S $(wildcard Tests/Guests/lib/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
+
+$(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJS) linker/guest.ld
+	$(LD_LLD) -T linker/guest.ld --defsym=GUEST_RAM_IPA=$(GUEST_RAM_IPA) -o $@ $< $(GUEST_LIB_OBJS)
+
+$(GUEST_OUT)/%.bin: $(GUEST_OUT)/%.elf
+	$(OBJCOPY) -O binary $< $@
+
+# --- host CLI -----------------------------------------------------------------------------------
+cli:
+	$(SWIFT) build --product keel
+	@mkdir -p $(BUILD)/bin
+	@ln -sf "$$($(SWIFT) build --show-bin-path)/keel" $(BUILD)/bin/keel
+
+# --- set-up, run, test ----------------------------------------------------------------------------
+deps:
+	@command -v qemu-system-aarch64 >/dev/null 2>&1 || { \
+		echo "make: installing qemu-system-arm from Debian"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >/dev/null; }
+	@command -v qemu-system-aarch64 >/dev/null 2>&1 || { echo "make: qemu-system-aarch64 is still missing"; exit 1; }
+
+run: deps all
+	$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
+
+test: deps all
+	$(SWIFT) test
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+// Host side of Keel. The firmware itself is built by the Makefile; the KeelCore and KeelBoards
+// sources are compiled into it too (one source of truth, tested here on the host).
+import PackageDescription
+
+let package = Package(
+    name: "Keel",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "keel", targets: ["keel"]),
+        .library(name: "KeelKit", targets: ["KeelKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Portable: no Foundation, no allocation on paths the firmware uses.
+        .target(name: "KeelCore"),
+        // Board descriptions as plain Swift data, shared with the firmware.
+        .target(name: "KeelBoards", path: "boards", exclude: ["README.md"]),
+        // Host library: guest images, the QEMU runner, reports.
+        .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards"]),
+        // The CLI: a thin @main, one file per subcommand.
+        .executableTarget(
+            name: "keel",
+            dependencies: ["KeelKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"]),
+        .testTarget(name: "KeelKitTests", dependencies: ["KeelKit"]),
+        // Boots real images under qemu-system-aarch64; needs `make` to have built them.
+        .testTarget(name: "IntegrationTests", dependencies: ["KeelKit"]),
+    ]
+)

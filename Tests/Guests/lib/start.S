@@ -1,0 +1,106 @@
+/*
+ * Guest runtime: entry, exception vectors, console output through the emulated PL011, PSCI
+ * SYSTEM_OFF. The guest is entered at its first byte at EL1h with the MMU off.
+ */
+#include "guest.h"
+
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    ldr     x1, =_guest_end
+    add     x1, x1, #0x10000            /* 64 KiB of stack above the image */
+    and     x1, x1, #~0xF
+    mov     sp, x1
+    adrp    x1, guest_vectors
+    add     x1, x1, :lo12:guest_vectors
+    msr     vbar_el1, x1
+    isb
+    bl      main
+    bl      system_off
+
+    .text
+/* PSCI SYSTEM_OFF over HVC. Never returns: if it does, say so and spin. */
+    .globl system_off
+system_off:
+    MOV64   x0, PSCI_SYSTEM_OFF
+    hvc     #0
+    PRINT   "guest: SYSTEM_OFF returned\n"
+1:  wfe
+    b       1b
+
+/*
+ * Synchronous exception at EL1 (SP_EL1): record ESR/FAR/ELR and count it, then resume at
+ * exc_resume if a test set it, else at the next instruction.
+ */
+guest_sync:
+    stp     x0, x1, [sp, #-32]!
+    stp     x2, x3, [sp, #16]
+    adrp    x2, exc_count
+    add     x2, x2, :lo12:exc_count
+    ldr     x3, [x2]
+    add     x3, x3, #1
+    str     x3, [x2]
+    mrs     x0, esr_el1
+    str     x0, [x2, #8]                /* exc_esr */
+    mrs     x0, far_el1
+    str     x0, [x2, #16]               /* exc_far */
+    mrs     x0, elr_el1
+    str     x0, [x2, #24]               /* exc_elr */
+    mrs     x0, spsr_el1
+    str     x0, [x2, #32]               /* exc_spsr */
+    ldr     x1, [x2, #40]               /* exc_resume */
+    cbz     x1, 1f
+    str     xzr, [x2, #40]
+    msr     elr_el1, x1
+    b       2f
+1:  add     x0, x0, #4
+    msr     elr_el1, x0
+2:  ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp], #32
+    eret
+
+/* Any other vector: a test failure. Print which one and power off. */
+guest_unexpected:
+    mov     x19, x0
+    PRINT_KV "guest: unexpected exception, vector ", x19
+    mrs     x19, esr_el1
+    PRINT_KV "guest: esr_el1=", x19
+    mrs     x19, elr_el1
+    PRINT_KV "guest: elr_el1=", x19
+    bl      system_off
+
+.macro VECTOR target, id
+    .balign 0x80
+    mov     x0, #\id
+    b       \target
+.endm
+
+    .balign 0x800
+guest_vectors:
+    VECTOR guest_unexpected, 0x000
+    VECTOR guest_unexpected, 0x080
+    VECTOR guest_unexpected, 0x100
+    VECTOR guest_unexpected, 0x180
+    .balign 0x80
+    b       guest_sync                  /* 0x200: synchronous, current EL, SP_EL1 */
+    VECTOR guest_unexpected, 0x280
+    VECTOR guest_unexpected, 0x300
+    VECTOR guest_unexpected, 0x380
+    VECTOR guest_unexpected, 0x400
+    VECTOR guest_unexpected, 0x480
+    VECTOR guest_unexpected, 0x500
+    VECTOR guest_unexpected, 0x580
+    VECTOR guest_unexpected, 0x600
+    VECTOR guest_unexpected, 0x680
+    VECTOR guest_unexpected, 0x700
+    VECTOR guest_unexpected, 0x780
+
+    .data
+    .balign 8
+    .globl exc_count, exc_esr, exc_far, exc_elr, exc_spsr, exc_resume
+exc_count:  .quad 0
+exc_esr:    .quad 0
+exc_far:    .quad 0
+exc_elr:    .quad 0
+exc_spsr:   .quad 0
+exc_resume: .quad 0

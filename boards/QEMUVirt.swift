@@ -1,0 +1,27 @@
+/// QEMU `virt`, started with `virtualization=on` so the boot CPU enters Keel at EL2.
+///
+/// Memory map as QEMU 7.2 lays it out (`-M virt,dumpdtb=` confirms it): GIC at 0x0800_0000,
+/// PL011 at 0x0900_0000, DRAM from 0x4000_0000. QEMU puts the firmware at DRAM + text_offset and
+/// its DTB above it.
+public let qemuVirt = Board(
+    name: "qemu-virt",
+    qemuMachine: "virt,virtualization=on",
+    qemuCPU: "cortex-a72",
+    maxCPUs: 8,
+    ramBase: 0x4000_0000,
+    ramSize: 0x4000_0000,          // 1 GiB
+    uartKind: .pl011,
+    uartBase: 0x0900_0000,
+    textOffset: 0x0008_0000
+)
+
+/// The single VM of the walking skeleton: 256 MiB of guest RAM at the IPA where a guest written
+/// for `virt` expects it, backed by host RAM 256 MiB above the board's DRAM base so that nothing
+/// of the hypervisor (image, stacks, page tables, QEMU's DTB) is inside it.
+public let qemuVirtDefaultVM = VMLayout(
+    ramIPA: 0x4000_0000,
+    ramPA: 0x5000_0000,
+    ramSize: 0x1000_0000,
+    uartIPA: 0x0900_0000,
+    entryOffset: 0
+)

@@ -1,0 +1,18 @@
+import KeelHW
+
+/// The machine below Keel: its firmware (PSCI over SMC, as QEMU virt's DTB and Arm's TF-A
+/// provide), and what to do with a CPU that has nothing left to run.
+enum Platform {
+    /// PSCI SYSTEM_OFF to the real firmware. On QEMU this ends QEMU with status 0.
+    static func powerOff() -> Never {
+        Console.log("all VMs are off: powering off")
+        _ = keel_smc(UInt64(PSCI.systemOff), 0, 0, 0)
+        Console.log("firmware SYSTEM_OFF returned; halting")
+        park()
+    }
+
+    /// Stop this CPU for good.
+    static func park() -> Never {
+        while true { keel_wfe() }
+    }
+}

@@ -1,0 +1,57 @@
+import KeelHW
+
+/// Stage-2 data abort: the guest touched an IPA with no RAM behind it. An emulated device there
+/// and a syndrome that describes the access (ISV) means MMIO emulation; anything else is an
+/// access the VM has no right to, and the guest gets a synchronous external abort.
+func trapDataAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+    let vcpu = VCPUs.from(frame)
+    let syndrome = ESR(rawValue: esr)
+    let far = read_far_el2()
+    let ipa = faultingIPA(hpfar: read_hpfar_el2(), far: far)
+    let iss = syndrome.dataAbort
+
+    if !iss.s1ptw, let access = MMIOAccess(iss), emulateMMIO(vcpu, ipa: ipa, access: access) {
+        vcpu.pointee.skipInstruction(syndrome)
+        return
+    }
+    reportAbort(vcpu, ipa: ipa, write: iss.wnr, fetch: false)
+    vcpu.pointee.injectExternalAbort(syndrome, far: far)
+}
+
+/// Stage-2 instruction abort: the guest jumped to an IPA with no RAM behind it.
+func trapInstructionAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+    let vcpu = VCPUs.from(frame)
+    let far = read_far_el2()
+    reportAbort(vcpu, ipa: faultingIPA(hpfar: read_hpfar_el2(), far: far), write: false, fetch: true)
+    vcpu.pointee.injectExternalAbort(ESR(rawValue: esr), far: far)
+}
+
+/// Emulate one access to a device of the vCPU's VM. False when no device is at `ipa`.
+private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access: MMIOAccess) -> Bool {
+    let vm = vcpu.pointee.vmPointer
+    let uartBase = vm.pointee.layout.uartIPA
+    guard ipa >= uartBase && ipa - uartBase < VirtualPL011.size else { return false }
+    let offset = ipa - uartBase
+    if access.isWrite {
+        vm.pointee.uart.write(offset: offset, value: access.storedValue(register: vcpu.pointee.x(access.register)), bytes: access.bytes)
+    } else {
+        vcpu.pointee.setX(access.register, access.loadedValue(vm.pointee.uart.read(offset: offset, bytes: access.bytes)))
+    }
+    return true
+}
+
+/// `[keel] vm0/vcpu0: write to IPA 0x20000000 outside the VM at pc 0x40000100 -> external abort`
+private func reportAbort(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, write: Bool, fetch: Bool) {
+    guard vcpu.pointee.mayReportFault() else { return }
+    Console.begin()
+    Console.print("vm")
+    Console.dec(vcpu.pointee.vm)
+    Console.print("/vcpu")
+    Console.dec(vcpu.pointee.id)
+    Console.print(fetch ? ": fetch from IPA " : (write ? ": write to IPA " : ": read from IPA "))
+    Console.hex(ipa)
+    Console.print(" outside the VM at pc ")
+    Console.hex(vcpu.pointee.pc)
+    Console.print(" -> external abort")
+    Console.newline()
+}

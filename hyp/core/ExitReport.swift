@@ -1,0 +1,32 @@
+/// The always-on exit counters of a vCPU, printed when its VM powers off:
+/// `[keel] vm0/vcpu0 exits: HVC64=3 SMC64=1 SYS64=5 DABT_LOW=120 irq=0`.
+enum ExitReport {
+    static func print(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        Console.begin()
+        Console.print("vm")
+        Console.dec(vcpu.pointee.vm)
+        Console.print("/vcpu")
+        Console.dec(vcpu.pointee.id)
+        Console.print(" exits:")
+        var total: UInt64 = 0
+        for ec in 0..<64 {
+            let count = vcpu.pointee.exits.byEC[ec]
+            guard count > 0 else { continue }
+            total += UInt64(count)
+            Console.print(" ")
+            if let name = ExceptionClass(rawValue: UInt8(ec)).name {
+                Console.print(name)
+            } else {
+                Console.print("EC_")
+                Console.hex(UInt64(ec))
+            }
+            Console.print("=")
+            Console.dec(UInt64(count))
+        }
+        Console.print(" irq=")
+        Console.dec(UInt64(vcpu.pointee.exits.irq))
+        Console.print(" total=")
+        Console.dec(total + UInt64(vcpu.pointee.exits.irq))
+        Console.newline()
+    }
+}

@@ -1,0 +1,58 @@
+import KeelHW
+
+/// HVC from the guest. ELR_EL2 already points past the HVC.
+func trapHVC(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+    callSMCCC(VCPUs.from(frame), ESR(rawValue: esr))
+}
+
+/// SMC from the guest, trapped by HCR_EL2.TSC before it reached the secure firmware. Unlike
+/// HVC, ELR_EL2 points at the SMC itself, so it is stepped over first.
+func trapSMC(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+    let vcpu = VCPUs.from(frame)
+    vcpu.pointee.skipInstruction(ESR(rawValue: esr))
+    callSMCCC(vcpu, ESR(rawValue: esr))
+}
+
+/// One SMC Calling Convention call, the same over HVC and SMC: function id in w0, arguments in
+/// x1-x7, results in x0-x3; x4-x17 are preserved (Keel touches only what it returns).
+private func callSMCCC(_ vcpu: UnsafeMutablePointer<VCPU>, _ esr: ESR) {
+    // SMCCC uses immediate 0; anything else is not a call Keel knows.
+    guard esr.imm16 == 0 else { return vcpu.pointee.setResult(SMCCC.notSupported) }
+    let function = UInt32(truncatingIfNeeded: vcpu.pointee.x(0))
+    switch SMCCC.owner(function) {
+    case 0: armArchitectureCall(vcpu, function)
+    case 4: VirtualPSCI.call(vcpu, function)
+    case 6: vendorHypervisorCall(vcpu, function)
+    default: vcpu.pointee.setResult(SMCCC.notSupported)
+    }
+}
+
+private func armArchitectureCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {
+    switch function {
+    case SMCCC.version:
+        vcpu.pointee.setX(0, SMCCC.version1_1)
+    case SMCCC.archFeatures:
+        // Only SMCCC_ARCH_FEATURES itself is discoverable; no workaround calls are offered.
+        let queried = UInt32(truncatingIfNeeded: vcpu.pointee.x(1))
+        vcpu.pointee.setResult(queried == SMCCC.archFeatures ? 0 : SMCCC.notSupported)
+    default:
+        vcpu.pointee.setResult(SMCCC.notSupported)
+    }
+}
+
+/// Keel's own service (vendor-specific hypervisor range): its UID and revision, so a guest can
+/// tell it runs on Keel.
+private func vendorHypervisorCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {
+    switch function {
+    case SMCCC.vendorHypCallUID:
+        vcpu.pointee.setX(0, UInt64(SMCCC.keelUID.0))
+        vcpu.pointee.setX(1, UInt64(SMCCC.keelUID.1))
+        vcpu.pointee.setX(2, UInt64(SMCCC.keelUID.2))
+        vcpu.pointee.setX(3, UInt64(SMCCC.keelUID.3))
+    case SMCCC.vendorHypRevision:
+        vcpu.pointee.setX(0, 0)
+        vcpu.pointee.setX(1, 1)
+    default:
+        vcpu.pointee.setResult(SMCCC.notSupported)
+    }
+}

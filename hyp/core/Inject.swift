@@ -1,0 +1,24 @@
+import KeelHW
+
+/// Exceptions Keel raises in the guest. The guest's EL1 registers are live in the hardware (one
+/// vCPU per physical CPU), so injecting means writing them and pointing the ERET at the guest's
+/// vector. What to write comes from KeelCore's `EL1Exception`, which is unit-tested.
+extension VCPU {
+    mutating func injectUndefined(_ trapped: ESR) {
+        deliver(EL1Exception.undefined(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, il: trapped.il))
+    }
+
+    /// A synchronous external abort for a data or instruction access the VM has no right to.
+    mutating func injectExternalAbort(_ trapped: ESR, far: UInt64) {
+        deliver(EL1Exception.externalAbort(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, trapped: trapped))
+        write_far_el1(far)
+    }
+
+    private mutating func deliver(_ exception: EL1Exception) {
+        write_esr_el1(exception.esr.rawValue)
+        write_elr_el1(exception.elr)
+        write_spsr_el1(exception.spsr)
+        regs.elr_el2 = exception.vector
+        regs.spsr_el2 = exception.pstate
+    }
+}

@@ -1,0 +1,54 @@
+import KeelHW
+
+let keelVersion: StaticString = "0.1.0"
+
+/// Swift entry on the boot CPU, MMU and caches on, on this CPU's stack. Builds the VM the board
+/// describes and runs its first vCPU; never returns (every later exit comes in through the
+/// vectors).
+@c(keel_main)
+func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
+    Console.start()
+    Console.begin()
+    Console.print("Keel ")
+    Console.print(keelVersion)
+    Console.print(" on ")
+    Console.print(activeBoard.name)
+    Console.print(", CPU ")
+    Console.dec(cpu)
+    Console.print(" at EL2, DTB at ")
+    Console.hex(dtb)
+    Console.newline()
+
+    VCPUs.checkLayout()
+    EL2.configureTraps()
+
+    let layout = defaultVMLayout
+    guard let vm = VMs.create(id: 0, layout: layout) else { panic("cannot build vm0's stage-2 tables") }
+    let vcpu = VCPUs.create(index: 0, vm: vm, entry: layout.ramIPA + layout.entryOffset, x0: 0)
+
+    Console.begin()
+    Console.print("vm0: ")
+    Console.dec(layout.ramSize >> 20)
+    Console.print(" MiB RAM at IPA ")
+    Console.hex(layout.ramIPA)
+    Console.print(" (PA ")
+    Console.hex(layout.ramPA)
+    Console.print("), console at IPA ")
+    Console.hex(layout.uartIPA)
+    Console.print(", VTCR_EL2 ")
+    Console.hex(vm.pointee.stage2.vtcr)
+    Console.newline()
+    Console.begin()
+    Console.print("vm0/vcpu0: entering at ")
+    Console.hex(vcpu.pointee.pc)
+    Console.print(" (EL1h)")
+    Console.newline()
+    EL2.run(vcpu)
+}
+
+/// Embedded Swift's `print` ends here; Keel itself uses `Console`.
+@c(putchar)
+func putchar(_ c: Int32) -> Int32 {
+    Console.put(UInt8(truncatingIfNeeded: c))
+    return c
+}

@@ -1,0 +1,122 @@
+import KeelHW
+
+/// A handler for one exception class: the exiting vCPU (the frame the vectors saved) and the
+/// raw ESR_EL2. C convention so the table below is static data, not code that runs at boot.
+typealias TrapHandler = @convention(c) (_ vcpu: UnsafeMutableRawPointer, _ esr: UInt64) -> Void
+
+/// The trap table: ESR_EL2.EC -> handler. Whatever Keel does not emulate becomes an Undefined
+/// Instruction exception in the guest; no exception class can reach a panic.
+let trapTable: [64 of TrapHandler] = [
+    /* 0x00 UNKNOWN     */ trapUndefined,
+    /* 0x01 WFx         */ trapWFx,
+    /* 0x02             */ trapUndefined,
+    /* 0x03 CP15_32     */ trapUndefined,
+    /* 0x04 CP15_64     */ trapUndefined,
+    /* 0x05 CP14_MR     */ trapUndefined,
+    /* 0x06 CP14_LS     */ trapUndefined,
+    /* 0x07 FP_ASIMD    */ trapUndefined,
+    /* 0x08 CP10_ID     */ trapUndefined,
+    /* 0x09 PAC         */ trapUndefined,
+    /* 0x0A OTHER       */ trapUndefined,
+    /* 0x0B             */ trapUndefined,
+    /* 0x0C CP14_64     */ trapUndefined,
+    /* 0x0D BTI         */ trapUndefined,
+    /* 0x0E ILL         */ trapUndefined,
+    /* 0x0F             */ trapUndefined,
+    /* 0x10             */ trapUndefined,
+    /* 0x11 SVC32       */ trapUndefined,
+    /* 0x12 HVC32       */ trapUndefined,
+    /* 0x13 SMC32       */ trapUndefined,
+    /* 0x14 SYS128      */ trapUndefined,
+    /* 0x15 SVC64       */ trapUndefined,
+    /* 0x16 HVC64       */ trapHVC,
+    /* 0x17 SMC64       */ trapSMC,
+    /* 0x18 SYS64       */ trapSysReg,
+    /* 0x19 SVE         */ trapUndefined,
+    /* 0x1A ERET        */ trapUndefined,
+    /* 0x1B TSTART      */ trapUndefined,
+    /* 0x1C FPAC        */ trapUndefined,
+    /* 0x1D SME         */ trapUndefined,
+    /* 0x1E             */ trapUndefined,
+    /* 0x1F IMP_DEF     */ trapUndefined,
+    /* 0x20 IABT_LOW    */ trapInstructionAbort,
+    /* 0x21 IABT_CUR    */ trapUndefined,
+    /* 0x22 PC_ALIGN    */ trapUndefined,
+    /* 0x23             */ trapUndefined,
+    /* 0x24 DABT_LOW    */ trapDataAbort,
+    /* 0x25 DABT_CUR    */ trapUndefined,
+    /* 0x26 SP_ALIGN    */ trapUndefined,
+    /* 0x27 MOPS        */ trapUndefined,
+    /* 0x28 FP_EXC32    */ trapUndefined,
+    /* 0x29             */ trapUndefined,
+    /* 0x2A             */ trapUndefined,
+    /* 0x2B             */ trapUndefined,
+    /* 0x2C FP_EXC64    */ trapUndefined,
+    /* 0x2D GCS         */ trapUndefined,
+    /* 0x2E             */ trapUndefined,
+    /* 0x2F SERROR      */ trapUndefined,
+    /* 0x30 BREAKPT_LOW */ trapUndefined,
+    /* 0x31 BREAKPT_CUR */ trapUndefined,
+    /* 0x32 SOFTSTP_LOW */ trapUndefined,
+    /* 0x33 SOFTSTP_CUR */ trapUndefined,
+    /* 0x34 WATCHPT_LOW */ trapUndefined,
+    /* 0x35 WATCHPT_CUR */ trapUndefined,
+    /* 0x36             */ trapUndefined,
+    /* 0x37             */ trapUndefined,
+    /* 0x38 BKPT32      */ trapUndefined,
+    /* 0x39             */ trapUndefined,
+    /* 0x3A VECTOR32    */ trapUndefined,
+    /* 0x3B             */ trapUndefined,
+    /* 0x3C BRK64       */ trapUndefined,
+    /* 0x3D PROFILING   */ trapUndefined,
+    /* 0x3E             */ trapUndefined,
+    /* 0x3F             */ trapUndefined,
+]
+
+/// Synchronous exception from the guest: count it, dispatch on EC. Called by the lower-EL
+/// vectors with the saved frame; the guest resumes when this returns.
+@c(keel_handle_lower_sync)
+func handleLowerSync(_ frame: UnsafeMutableRawPointer) {
+    let esr = read_esr_el2()
+    let ec = Int(truncatingIfNeeded: esr >> 26) & 0x3F
+    VCPUs.from(frame).pointee.exits.byEC[ec] &+= 1
+    trapTable[ec](frame, esr)
+}
+
+/// A physical IRQ while the guest ran. Keel drives no interrupt controller yet, so none is
+/// expected; it is counted and the guest resumes.
+@c(keel_handle_lower_irq)
+func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
+    VCPUs.from(frame).pointee.exits.irq &+= 1
+}
+
+@c(keel_handle_lower_fiq)
+func handleLowerFIQ(_ frame: UnsafeMutableRawPointer) {
+    VCPUs.from(frame).pointee.exits.fiq &+= 1
+}
+
+/// A physical SError while the guest ran: most likely the guest's own doing, so it gets a
+/// virtual SError (HCR_EL2.VSE) and Keel carries on.
+@c(keel_handle_lower_serror)
+func handleLowerSError(_ frame: UnsafeMutableRawPointer) {
+    let vcpu = VCPUs.from(frame)
+    vcpu.pointee.exits.serror &+= 1
+    Console.begin()
+    Console.print("vm")
+    Console.dec(vcpu.pointee.vm)
+    Console.print(": SError while the guest ran; injecting a virtual SError")
+    Console.newline()
+    write_hcr_el2(read_hcr_el2() | HCR.vse.rawValue)
+}
+
+/// Anything Keel does not emulate: an Undefined Instruction exception in the guest, as if the
+/// instruction did not exist.
+func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+    VCPUs.from(frame).pointee.injectUndefined(ESR(rawValue: esr))
+}
+
+/// WFI/WFE. Keel has no virtual interrupts to wait for yet, and a WFI may complete at any time,
+/// so the vCPU resumes at the next instruction.
+func trapWFx(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+    VCPUs.from(frame).pointee.skipInstruction(ESR(rawValue: esr))
+}

@@ -1,0 +1,94 @@
+import KeelHW
+
+/// Per-exit-reason counters, always on: one add per exit.
+struct ExitCounters {
+    var byEC: [64 of UInt32] = .init(repeating: 0)
+    var irq: UInt32 = 0
+    var fiq: UInt32 = 0
+    var serror: UInt32 = 0
+}
+
+/// A virtual CPU, pinned to one physical CPU.
+struct VCPU {
+    /// The frame the vectors save and restore. Must stay the first stored property: TPIDR_EL2
+    /// points at the vCPU and the assembly treats that address as a `keel_regs` (checked by
+    /// `VCPUs.checkLayout()` at boot).
+    var regs = keel_regs()
+    var id = 0
+    var vm = 0
+    var exits = ExitCounters()
+    /// Guest faults (unhandled system registers, aborts) reported on the console so far; after
+    /// `VCPU.maxFaultReports` they are only counted, so a hostile guest cannot flood the console.
+    var faultReports = 0
+    static let maxFaultReports = 8
+
+    /// True while this vCPU may still print a fault report; counts the report.
+    mutating func mayReportFault() -> Bool {
+        guard faultReports < VCPU.maxFaultReports else { return false }
+        faultReports += 1
+        return true
+    }
+
+    /// Register `n`; 31 is the zero register in the encodings that trap.
+    func x(_ n: Int) -> UInt64 {
+        guard n < 31 else { return 0 }
+        return withUnsafeBytes(of: regs.x) { $0.load(fromByteOffset: n * 8, as: UInt64.self) }
+    }
+
+    mutating func setX(_ n: Int, _ value: UInt64) {
+        guard n < 31 else { return }
+        withUnsafeMutableBytes(of: &regs.x) { $0.storeBytes(of: value, toByteOffset: n * 8, as: UInt64.self) }
+    }
+
+    /// SMCCC results: x0 (and x1-x3 when a call returns several values).
+    mutating func setResult(_ value: Int64) { setX(0, UInt64(bitPattern: value)) }
+
+    var pc: UInt64 {
+        get { regs.elr_el2 }
+        set { regs.elr_el2 = newValue }
+    }
+
+    /// Step over the instruction that trapped: 4 bytes, or 2 for a 16-bit T32 one (ESR.IL clear).
+    mutating func skipInstruction(_ esr: ESR) { pc &+= esr.il ? 4 : 2 }
+
+    var vmPointer: UnsafeMutablePointer<VM> { VMs.pointer(vm) }
+}
+
+/// The static pool of vCPUs.
+enum VCPUs {
+    nonisolated(unsafe) private static var pool: [1 of VCPU] = [VCPU()]
+
+    /// Storage of vCPU `index`. Safety: a global's address is stable; index checked.
+    static func pointer(_ index: Int) -> UnsafeMutablePointer<VCPU> {
+        precondition(index >= 0 && index < pool.count)
+        return withUnsafeMutablePointer(to: &pool) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: VCPU.self) + index }
+    }
+
+    /// The vCPU whose exit is being handled: the frame pointer the vectors passed in.
+    @inline(__always)
+    static func from(_ frame: UnsafeMutableRawPointer) -> UnsafeMutablePointer<VCPU> {
+        frame.assumingMemoryBound(to: VCPU.self)
+    }
+
+    /// The assembly reaches the frame through the vCPU's address; prove that `regs` sits at
+    /// offset 0 of `VCPU` before any guest runs.
+    static func checkLayout() {
+        let vcpu = pointer(0)
+        let regs = withUnsafeMutablePointer(to: &vcpu.pointee.regs) { UnsafeMutableRawPointer($0) }
+        if regs != UnsafeMutableRawPointer(vcpu) { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
+    }
+
+    /// vCPU `index` of VM `vm`, reset to start at `entry` (EL1h, interrupts masked, MMU off)
+    /// with `x0` as its first argument.
+    static func create(index: Int, vm: UnsafeMutablePointer<VM>, entry: UInt64, x0: UInt64) -> UnsafeMutablePointer<VCPU> {
+        let vcpu = pointer(index)
+        vcpu.pointee = VCPU()
+        vcpu.pointee.id = vm.pointee.vcpuCount
+        vcpu.pointee.vm = vm.pointee.id
+        vcpu.pointee.pc = entry
+        vcpu.pointee.regs.spsr_el2 = PSTATE.el1hMasked
+        vcpu.pointee.setX(0, x0)
+        vm.pointee.vcpuCount += 1
+        return vcpu
+    }
+}

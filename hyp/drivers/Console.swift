@@ -1,0 +1,83 @@
+
+/// Keel's console: its own messages, prefixed `[keel] `, and the guests' output, forwarded as is.
+/// A Keel message always starts on a line of its own, even when a guest left one unfinished.
+///
+/// No heap and no String interpolation: output is built from static strings and numbers.
+enum Console {
+    nonisolated(unsafe) private static var atLineStart = true
+    private static var uart: PL011 { PL011(base: UInt(activeBoard.uartBase)) }
+
+    static func put(_ byte: UInt8) {
+        if byte == UInt8(ascii: "\n") { uart.put(UInt8(ascii: "\r")) }
+        uart.put(byte)
+        atLineStart = byte == UInt8(ascii: "\n")
+    }
+
+    static func start() { uart.start() }
+
+    static func print(_ text: StaticString) {
+        text.withUTF8Buffer { for byte in $0 { put(byte) } }
+    }
+
+    /// A new hypervisor message: a fresh line and the `[keel] ` prefix.
+    static func begin() {
+        if !atLineStart { put(UInt8(ascii: "\n")) }
+        print("[keel] ")
+    }
+
+    /// One whole message line.
+    static func log(_ text: StaticString) {
+        begin()
+        print(text)
+        newline()
+    }
+
+    static func newline() { put(UInt8(ascii: "\n")) }
+
+    /// `0x` and the value in hex, without leading zeros.
+    static func hex(_ value: UInt64) {
+        print("0x")
+        var started = false
+        var shift: UInt64 = 60
+        while true {
+            let digit = UInt8((value >> shift) & 0xF)
+            if digit != 0 || started || shift == 0 {
+                started = true
+                put(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            }
+            if shift == 0 { break }
+            shift -= 4
+        }
+    }
+
+    static func dec(_ value: UInt64) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                count += 1
+            } while v != 0
+            while count > 0 {
+                count -= 1
+                put(buffer[count])
+            }
+        }
+    }
+
+    static func dec(_ value: Int) {
+        if value < 0 {
+            put(UInt8(ascii: "-"))
+            dec(UInt64(-Int64(value)))
+        } else {
+            dec(UInt64(value))
+        }
+    }
+
+    /// A guest's byte, forwarded as it is.
+    static func guestPut(_ byte: UInt8) { put(byte) }
+}

@@ -1,0 +1,27 @@
+import _Volatile
+
+/// Arm PrimeCell UART (PL011): the hypervisor's own console on QEMU virt and the Raspberry Pi.
+/// Transmit only; Keel polls, it takes no UART interrupts.
+struct PL011 {
+    let base: UInt
+
+    private var dr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x000) }
+    private var fr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x018) }
+    private var cr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x030) }
+
+    /// FR.TXFF: transmit FIFO full.
+    private static let txff: UInt32 = 1 << 5
+    /// CR: UARTEN, TXE, RXE.
+    private static let enable: UInt32 = 1 << 0 | 1 << 8 | 1 << 9
+
+    /// Make sure the UART transmits. The boot loader (or QEMU) already chose the baud rate.
+    func start() {
+        let control = cr.load()
+        if control & PL011.enable != PL011.enable { cr.store(control | PL011.enable) }
+    }
+
+    func put(_ byte: UInt8) {
+        while fr.load() & PL011.txff != 0 {}
+        dr.store(UInt32(byte))
+    }
+}

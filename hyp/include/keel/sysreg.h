@@ -1,0 +1,101 @@
+/*
+ * System register accessors. Each is a static inline function around one mrs/msr, imported
+ * into Swift; the optimizer inlines them to the single instruction.
+ */
+#ifndef KEEL_SYSREG_H
+#define KEEL_SYSREG_H
+
+#include <stdint.h>
+
+#define KEEL_SYSREG_R(name) \
+    static inline __attribute__((always_inline)) uint64_t read_##name(void) { \
+        uint64_t v; __asm__ volatile("mrs %0, " #name : "=r"(v)); return v; }
+#define KEEL_SYSREG_W(name) \
+    static inline __attribute__((always_inline)) void write_##name(uint64_t v) { __asm__ volatile("msr " #name ", %0" :: "r"(v)); }
+#define KEEL_SYSREG_RW(name) KEEL_SYSREG_R(name) KEEL_SYSREG_W(name)
+
+/* EL2 control */
+KEEL_SYSREG_R(CurrentEL)
+KEEL_SYSREG_R(mpidr_el1)
+KEEL_SYSREG_R(midr_el1)
+KEEL_SYSREG_RW(hcr_el2)
+KEEL_SYSREG_RW(mdcr_el2)
+KEEL_SYSREG_RW(cptr_el2)
+KEEL_SYSREG_RW(cnthctl_el2)
+KEEL_SYSREG_RW(cntvoff_el2)
+KEEL_SYSREG_RW(vtcr_el2)
+KEEL_SYSREG_RW(vttbr_el2)
+KEEL_SYSREG_RW(vpidr_el2)
+KEEL_SYSREG_RW(vmpidr_el2)
+KEEL_SYSREG_RW(tpidr_el2)
+KEEL_SYSREG_R(sctlr_el2)
+KEEL_SYSREG_R(vbar_el2)
+
+/* Exit syndrome */
+KEEL_SYSREG_R(esr_el2)
+KEEL_SYSREG_R(far_el2)
+KEEL_SYSREG_R(hpfar_el2)
+
+/* Guest EL1 state that Keel writes when it injects an exception or resets a vCPU */
+KEEL_SYSREG_RW(sctlr_el1)
+KEEL_SYSREG_RW(vbar_el1)
+KEEL_SYSREG_RW(esr_el1)
+KEEL_SYSREG_RW(far_el1)
+KEEL_SYSREG_RW(elr_el1)
+KEEL_SYSREG_RW(spsr_el1)
+KEEL_SYSREG_R(actlr_el1)
+
+/* Identification */
+KEEL_SYSREG_R(id_aa64mmfr0_el1)
+KEEL_SYSREG_R(id_aa64isar1_el1)
+KEEL_SYSREG_R(pmcr_el0)
+KEEL_SYSREG_R(cntfrq_el0)
+KEEL_SYSREG_R(cntpct_el0)
+
+static inline void keel_isb(void) { __asm__ volatile("isb" ::: "memory"); }
+static inline void keel_dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
+static inline void keel_dsb_ishst(void) { __asm__ volatile("dsb ishst" ::: "memory"); }
+static inline void keel_wfi(void) { __asm__ volatile("wfi"); }
+static inline void keel_wfe(void) { __asm__ volatile("wfe"); }
+/* Invalidate all stage-1 and stage-2 EL1&0 TLB entries of the current VMID, all CPUs. */
+static inline void keel_tlbi_vmalls12e1is(void) { __asm__ volatile("tlbi vmalls12e1is" ::: "memory"); }
+
+/*
+ * SMC to the firmware below Keel (on QEMU virt: QEMU's PSCI). SMCCC: arguments in x0-x3,
+ * result in x0; x0-x17 may be clobbered.
+ */
+static inline uint64_t keel_smc(uint64_t fn, uint64_t a1, uint64_t a2, uint64_t a3) {
+    register uint64_t x0 __asm__("x0") = fn;
+    register uint64_t x1 __asm__("x1") = a1;
+    register uint64_t x2 __asm__("x2") = a2;
+    register uint64_t x3 __asm__("x3") = a3;
+    __asm__ volatile("smc #0"
+                     : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+                     :
+                     : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14",
+                       "x15", "x16", "x17", "memory");
+    return x0;
+}
+
+/*
+ * Read one register of the feature ID space (op0=3, op1=0, CRn=0, CRm=1..7), which HCR_EL2.TID3
+ * traps. Every encoding in it is either a register or reserved RAZ, so each read is safe.
+ * index = CRm * 8 + op2.
+ */
+#define KEEL_ID_CASE(crm, op2) \
+    case (crm) * 8 + (op2): __asm__ volatile("mrs %0, S3_0_C0_C" #crm "_" #op2 : "=r"(v)); break;
+#define KEEL_ID_ROW(crm) \
+    KEEL_ID_CASE(crm, 0) KEEL_ID_CASE(crm, 1) KEEL_ID_CASE(crm, 2) KEEL_ID_CASE(crm, 3) \
+    KEEL_ID_CASE(crm, 4) KEEL_ID_CASE(crm, 5) KEEL_ID_CASE(crm, 6) KEEL_ID_CASE(crm, 7)
+
+static inline uint64_t keel_read_id_reg(unsigned index) {
+    uint64_t v = 0;
+    switch (index) {
+        KEEL_ID_ROW(1) KEEL_ID_ROW(2) KEEL_ID_ROW(3) KEEL_ID_ROW(4)
+        KEEL_ID_ROW(5) KEEL_ID_ROW(6) KEEL_ID_ROW(7)
+        default: break;
+    }
+    return v;
+}
+
+#endif

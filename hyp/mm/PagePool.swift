@@ -1,0 +1,24 @@
+import KeelHW
+
+/// The static pool of 4 KiB pages that stage-2 tables come from. No heap: the pool is BSS,
+/// handed out by a bump allocator and never freed (VMs are static partitions).
+enum PagePool {
+    private static let pageSize = 4096
+    nonisolated(unsafe) private static var next = 0
+
+    /// Backing storage: a 4 KiB-aligned array in BSS (see keel_page_pool in mm/pool.S).
+    private static var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: keel_page_pool_base())! }
+
+    /// `count` zeroed, physically contiguous pages whose address is a multiple of `count` pages
+    /// (a concatenated stage-2 root must be aligned to its size). Nil when the pool is spent.
+    static func allocate(pages count: Int) -> UnsafeMutableRawPointer? {
+        let aligned = (next + count - 1) / count * count
+        guard aligned + count <= Int(keel_page_pool_pages()) else { return nil }
+        next = aligned + count
+        let page = base + aligned * pageSize
+        page.initializeMemory(as: UInt8.self, repeating: 0, count: count * pageSize)
+        return page
+    }
+
+    static var used: Int { next }
+}

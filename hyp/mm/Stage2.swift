@@ -1,0 +1,68 @@
+import KeelHW
+
+/// One VM's stage-2 translation: IPA -> PA tables from the page pool, descriptors encoded by
+/// KeelCore's `Stage2Descriptor`. Keel runs on an identity map, so a table's address is also its
+/// physical address.
+struct Stage2 {
+    /// Physical address of the root (level 1, possibly concatenated) table; 0 before `create`.
+    var root: UInt64 = 0
+    var vtcr: UInt64 = 0
+    var ipaLimit: UInt64 = 0
+
+    /// Fresh, empty tables for the geometry the hardware supports.
+    static func create() -> Stage2? {
+        let geometry = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF)
+        guard let table = PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
+        return Stage2(root: UInt64(UInt(bitPattern: table)), vtcr: geometry.vtcr, ipaLimit: geometry.ipaLimit)
+    }
+
+    /// VTTBR_EL2: the root table and the VMID in bits [55:48].
+    func vttbr(vmid: UInt64) -> UInt64 { root | (vmid & 0xFF) << 48 }
+
+    /// Map `[ipa, ipa + size)` to `[pa, pa + size)`, with the largest blocks alignment allows.
+    /// All three must be 4 KiB aligned. False when they are not, when the range leaves the IPA
+    /// space, or when the page pool runs out.
+    mutating func map(ipa: UInt64, pa: UInt64, size: UInt64, memory: Stage2Descriptor.Memory,
+                      access: Stage2Descriptor.Access, executable: Bool) -> Bool {
+        let mask = Stage2Descriptor.granule - 1
+        guard (ipa | pa | size) & mask == 0, size <= ipaLimit, ipa <= ipaLimit - size else { return false }
+        var offset: UInt64 = 0
+        while offset < size {
+            let ipaHere = ipa + offset, paHere = pa + offset, left = size - offset
+            var level = 1
+            // Pick the first level at which a block fits: both addresses aligned to it and
+            // enough left to fill it.
+            while level < 3 {
+                let block = Stage2Descriptor.blockSize(level: level)
+                if (ipaHere | paHere) & (block - 1) == 0 && left >= block { break }
+                level += 1
+            }
+            guard let entry = entryPointer(ipa: ipaHere, level: level) else { return false }
+            entry.pointee = Stage2Descriptor.leaf(
+                level: level, output: paHere, memory: memory, access: access, executable: executable
+            ).rawValue
+            offset += Stage2Descriptor.blockSize(level: level)
+        }
+        keel_dsb_ishst()
+        return true
+    }
+
+    /// The entry for `ipa` in the table at `level`, creating tables on the way down.
+    private func entryPointer(ipa: UInt64, level: Int) -> UnsafeMutablePointer<UInt64>? {
+        var table = UnsafeMutablePointer<UInt64>(bitPattern: UInt(root))!
+        var current = 1
+        while true {
+            let entry = table + Stage2Descriptor.index(of: ipa, level: current)
+            if current == level { return entry }
+            let descriptor = Stage2Descriptor(rawValue: entry.pointee)
+            if !descriptor.isValid {
+                guard let next = PagePool.allocate(pages: 1) else { return nil }
+                entry.pointee = Stage2Descriptor.table(at: UInt64(UInt(bitPattern: next))).rawValue
+            } else if !descriptor.isTableOrPage {
+                return nil  // already covered by a block: Keel never splits blocks
+            }
+            table = UnsafeMutablePointer<UInt64>(bitPattern: UInt(Stage2Descriptor(rawValue: entry.pointee).outputAddress))!
+            current += 1
+        }
+    }
+}
