@@ -53,7 +53,8 @@ guest_sync:
     str     xzr, [x2, #40]
     msr     elr_el1, x1
     b       2f
-1:  add     x0, x0, #4
+1:  mrs     x0, elr_el1
+    add     x0, x0, #4
     msr     elr_el1, x0
 2:  ldp     x2, x3, [sp, #16]
     ldp     x0, x1, [sp], #32
