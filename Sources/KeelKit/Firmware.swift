@@ -1,0 +1,26 @@
+import Foundation
+
+/// Finds the Keel firmware image (`keel.bin`) the CLI boots.
+public enum Firmware {
+    /// In order: an explicit path, `$KEEL_FIRMWARE`, `../hyp/keel.bin` beside the `keel`
+    /// executable as invoked (`build/bin/keel` -> `build/hyp/keel.bin`), `build/hyp/keel.bin`
+    /// under the current directory.
+    public static func locate(explicit: String?, executable: String = CommandLine.arguments[0],
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+        if let explicit {
+            guard FileManager.default.fileExists(atPath: explicit) else {
+                throw KeelError("firmware '\(explicit)' does not exist")
+            }
+            return explicit
+        }
+        var candidates: [String] = []
+        if let fromEnvironment = environment["KEEL_FIRMWARE"], !fromEnvironment.isEmpty {
+            candidates.append(fromEnvironment)
+        }
+        let executableURL = URL(fileURLWithPath: executable)
+        candidates.append(executableURL.deletingLastPathComponent().appendingPathComponent("../hyp/keel.bin").standardized.path)
+        candidates.append(FileManager.default.currentDirectoryPath + "/build/hyp/keel.bin")
+        if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
+        throw KeelError("cannot find the Keel firmware (looked at \(candidates.joined(separator: ", "))); run `make` or pass --firmware")
+    }
+}

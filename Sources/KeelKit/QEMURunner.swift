@@ -1,0 +1,109 @@
+import Foundation
+
+/// Runs QEMU, streams its console to a sink as it arrives, and turns what happened into one
+/// outcome: the guest powered off (QEMU's status), Keel panicked, the run timed out, or QEMU
+/// could not start.
+public struct QEMURunner {
+    public enum Outcome: Equatable {
+        case exited(Int32)
+        case hypervisorPanic
+        case timedOut(seconds: Double)
+    }
+
+    /// What marks a hypervisor panic on the console.
+    public static let panicMarker = "[keel] PANIC"
+
+    public var command: QEMUCommand
+    public var timeout: Double
+    /// Receives console output as it arrives (by default, this process's standard output).
+    public var output: @Sendable (Data) -> Void
+
+    public init(command: QEMUCommand, timeout: Double, output: @escaping @Sendable (Data) -> Void = { FileHandle.standardOutput.write($0) }) {
+        self.command = command
+        self.timeout = timeout
+        self.output = output
+    }
+
+    public func run() throws -> Outcome {
+        let process = Process()
+        process.executableURL = try Self.resolve(command.executable)
+        process.arguments = command.arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+
+        let state = RunState()
+        let sink = output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else { return }
+            sink(data)
+            // Let the panic's register dump reach the console before QEMU goes.
+            if state.scan(data) {
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1) { process.terminate() }
+            }
+        }
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        do {
+            try process.run()
+        } catch {
+            throw KeelError("cannot start \(command.executable): \(error.localizedDescription)")
+        }
+        let timedOut = finished.wait(timeout: .now() + timeout) == .timedOut
+        if timedOut {
+            process.terminate()
+            if finished.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                finished.wait()
+            }
+        }
+        // Drain what QEMU wrote last.
+        pipe.fileHandleForReading.readabilityHandler = nil
+        let rest = pipe.fileHandleForReading.readDataToEndOfFile()
+        if !rest.isEmpty {
+            sink(rest)
+            _ = state.scan(rest)
+        }
+        if state.sawPanic { return .hypervisorPanic }
+        if timedOut { return .timedOut(seconds: timeout) }
+        return .exited(process.terminationStatus)
+    }
+
+    /// `name` on PATH, or as given when it contains a slash.
+    static func resolve(_ name: String) throws -> URL {
+        if name.contains("/") { return URL(fileURLWithPath: name) }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
+        }
+        throw KeelError("\(name) is not installed (run `make deps`, or apt-get install qemu-system-arm)")
+    }
+}
+
+/// Console scanning shared between the reader thread and the caller.
+private final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tail = Data()
+    private var panicked = false
+
+    var sawPanic: Bool { lock.withLock { panicked } }
+
+    /// Feed console bytes; true the first time a panic marker appears (the marker may straddle
+    /// two reads).
+    func scan(_ data: Data) -> Bool {
+        lock.withLock {
+            guard !panicked else { return false }
+            tail.append(data)
+            let marker = Data(QEMURunner.panicMarker.utf8)
+            if tail.range(of: marker) != nil {
+                panicked = true
+                return true
+            }
+            if tail.count > marker.count { tail = tail.suffix(marker.count) }
+            return false
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `keel`: the host side of the Keel hypervisor.
+@main
+struct Keel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Host tools of the Keel hypervisor: boot it under QEMU, decode what it reports.",
+        subcommands: [Run.self, ESRCommand.self]
+    )
+}

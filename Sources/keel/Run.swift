@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import KeelBoards
+import KeelKit
+
+/// `keel run --guest FILE`: boot Keel on QEMU virt with one guest and wait for it to power off.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Boot Keel on QEMU virt (virtualization=on) with one guest.",
+        discussion: """
+            The guest is a raw AArch64 binary, loaded at the VM's RAM and entered at its first \
+            byte at EL1h. Exits with QEMU's status once the guest powers off (PSCI SYSTEM_OFF); \
+            70 on a hypervisor panic, 124 on a timeout.
+            """
+    )
+
+    @Option(name: .long, help: "The guest image.")
+    var guest: String
+
+    @Option(name: .long, help: "Seconds before a run that has not powered off is stopped.")
+    var timeout: Double = 60
+
+    @Option(name: .long, help: "GIC version of the emulated board (2 or 3).")
+    var gic: Int = 3
+
+    @Option(name: .long, help: "QEMU CPU model.")
+    var cpu: String?
+
+    @Option(name: .long, help: "The Keel firmware image (default: build/hyp/keel.bin).")
+    var firmware: String?
+
+    @Option(name: .long, help: "The QEMU executable.")
+    var qemu: String = "qemu-system-aarch64"
+
+    @Flag(name: .customLong("print-cmd"), help: "Print the QEMU command line before running it.")
+    var printCommand = false
+
+    static let panicStatus: Int32 = 70
+    static let timeoutStatus: Int32 = 124
+
+    func validate() throws {
+        guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        let layout = qemuVirtDefaultVM
+        let image: GuestImage
+        let firmwarePath: String
+        do {
+            image = try GuestImage.load(guest, fitting: layout)
+            if image.kind == .linuxImage {
+                throw KeelError("'\(guest)' is a Linux arm64 Image; this Keel boots raw binaries only (Linux guests: issue 3)")
+            }
+            firmwarePath = try Firmware.locate(explicit: firmware)
+        } catch let error as KeelError {
+            throw ValidationError(error.message)
+        }
+
+        var command = QEMUCommand(firmware: firmwarePath, guest: image.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu)
+        command.executable = qemu
+        if printCommand {
+            FileHandle.standardOutput.write(Data((command.shellLine + "\n").utf8))
+        }
+
+        let outcome = try QEMURunner(command: command, timeout: timeout).run()
+        switch outcome {
+        case .exited(0):
+            return
+        case .exited(let status):
+            FileHandle.standardError.write(Data("keel: QEMU exited with status \(status)\n".utf8))
+            throw ExitCode(status)
+        case .hypervisorPanic:
+            FileHandle.standardError.write(Data("keel: the hypervisor panicked (see its report above)\n".utf8))
+            throw ExitCode(Self.panicStatus)
+        case .timedOut(let seconds):
+            FileHandle.standardError.write(Data("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n".utf8))
+            throw ExitCode(Self.timeoutStatus)
+        }
+    }
+}
+
+private extension Double {
+    func formatted() -> String {
+        self == rounded() ? String(Int(self)) : String(self)
+    }
+}
