@@ -3,6 +3,9 @@ import Foundation
 /// Runs QEMU, streams its console to a sink as it arrives, and turns what happened into one
 /// outcome: the guest powered off (QEMU's status), Keel panicked, the run timed out, or QEMU
 /// could not start.
+///
+/// Foundation learns that a child exited through a descriptor the child inherits, so a process
+/// QEMU left behind would delay that; QEMU starts none.
 public struct QEMURunner {
     public enum Outcome: Equatable {
         case exited(Int32)
@@ -34,41 +37,49 @@ public struct QEMURunner {
         process.standardInput = FileHandle.nullDevice
 
         let state = RunState()
+        let exit = ExitLatch()
+        process.terminationHandler = { _ in exit.open() }
         let sink = output
+        let endOfOutput = DispatchSemaphore(value: 0)
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            guard !data.isEmpty else { return }
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                endOfOutput.signal()
+                return
+            }
             sink(data)
             // Let the panic's register dump reach the console before QEMU goes.
             if state.scan(data) {
-                DispatchQueue.global().asyncAfter(deadline: .now() + 1) { process.terminate() }
+                DispatchQueue.global().asyncAfter(deadline: .now() + 1) { Self.stop(process, exit: exit) }
             }
         }
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
+
         do {
             try process.run()
         } catch {
             throw KeelError("cannot start \(command.executable): \(error.localizedDescription)")
         }
-        let timedOut = finished.wait(timeout: .now() + timeout) == .timedOut
-        if timedOut {
-            process.terminate()
-            if finished.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                finished.wait()
-            }
-        }
-        // Drain what QEMU wrote last.
-        pipe.fileHandleForReading.readabilityHandler = nil
-        let rest = pipe.fileHandleForReading.readDataToEndOfFile()
-        if !rest.isEmpty {
-            sink(rest)
-            _ = state.scan(rest)
-        }
+        let timedOut = !exit.wait(seconds: timeout)
+        if timedOut { Self.stop(process, exit: exit) }
+        // What QEMU wrote last is still in the pipe; a child it left behind may hold the pipe
+        // open, so wait for the end of output only briefly.
+        _ = endOfOutput.wait(timeout: .now() + 2)
         if state.sawPanic { return .hypervisorPanic }
         if timedOut { return .timedOut(seconds: timeout) }
         return .exited(process.terminationStatus)
+    }
+
+    /// SIGTERM, and SIGKILL when that has not ended the process within a second (SIGTERM has
+    /// been seen not to reach QEMU when the runner itself runs under a test harness).
+    /// Returns once the process is gone.
+    static func stop(_ process: Process, exit: ExitLatch) {
+        guard !exit.isOpen else { return }
+        process.terminate()
+        if !exit.wait(seconds: 1) {
+            kill(process.processIdentifier, SIGKILL)
+            _ = exit.wait(seconds: .infinity)
+        }
     }
 
     /// `name` on PATH, or as given when it contains a slash.
@@ -104,6 +115,37 @@ private final class RunState: @unchecked Sendable {
             }
             if tail.count > marker.count { tail = tail.suffix(marker.count) }
             return false
+        }
+    }
+}
+
+/// Opens once, when the process has exited; any number of threads may wait for it.
+final class ExitLatch: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var opened = false
+
+    var isOpen: Bool { condition.withLock { opened } }
+
+    func open() {
+        condition.withLock {
+            opened = true
+            condition.broadcast()
+        }
+    }
+
+    /// True when the latch opened within `seconds`.
+    func wait(seconds: Double) -> Bool {
+        // No `wait(until: .distantFuture)`: corelibs Foundation traps on it.
+        let deadline = seconds.isFinite ? Date(timeIntervalSinceNow: seconds) : nil
+        return condition.withLock {
+            while !opened {
+                if let deadline {
+                    if !condition.wait(until: deadline) { return opened }
+                } else {
+                    condition.wait()
+                }
+            }
+            return true
         }
     }
 }
