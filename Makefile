@@ -52,6 +52,8 @@ GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_L
 
 .PHONY: all firmware guests cli deps run test clean check-firmware
 .DELETE_ON_ERROR:
+# Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
+.SECONDARY:
 
 all: firmware guests cli
 
