@@ -25,7 +25,7 @@ GUEST_RAM_IPA  := 0x40000000
 
 # --- firmware ---------------------------------------------------------------------------------
 # One Embedded Swift module: the portable KeelCore sources, the board data and hyp/.
-FW_SWIFT := $(sort $(wildcard Sources/KeelCore/*.swift boards/*.swift hyp/*/*.swift))
+FW_SWIFT := $(sort $(wildcard Sources/KeelCore/*.swift Sources/KeelCore/*/*.swift boards/*.swift hyp/*/*.swift))
 FW_ASM   := $(sort $(wildcard hyp/*/*.S))
 FW_C     := $(sort $(wildcard hyp/runtime/*.c))
 FW_HDRS  := $(wildcard hyp/include/keel/*.h) hyp/include/module.modulemap
@@ -74,7 +74,7 @@ $(HYP_OUT)/%.o: hyp/%.c $(FW_HDRS)
 	$(CLANG) $(CFLAGS_FW) -c $< -o $@
 
 $(HYP_OUT)/keel.elf: $(FW_OBJS) linker/keel.ld
-	$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections \
+	$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections --build-id=sha1 \
 		-z noexecstack -o $@ $(FW_OBJS)
 
 $(HYP_OUT)/keel.bin: $(HYP_OUT)/keel.elf

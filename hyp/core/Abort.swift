@@ -9,6 +9,7 @@ func trapDataAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let far = read_far_el2()
     let ipa = faultingIPA(hpfar: read_hpfar_el2(), far: far)
     let iss = syndrome.dataAbort
+    vcpu.pointee.trace.ipa = ipa
 
     if !iss.s1ptw, let access = MMIOAccess(iss), emulateMMIO(vcpu, ipa: ipa, access: access) {
         vcpu.pointee.skipInstruction(syndrome)
@@ -22,7 +23,9 @@ func trapDataAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 func trapInstructionAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let vcpu = VCPUs.from(frame)
     let far = read_far_el2()
-    reportAbort(vcpu, ipa: faultingIPA(hpfar: read_hpfar_el2(), far: far), write: false, fetch: true)
+    let ipa = faultingIPA(hpfar: read_hpfar_el2(), far: far)
+    vcpu.pointee.trace.ipa = ipa
+    reportAbort(vcpu, ipa: ipa, write: false, fetch: true)
     vcpu.pointee.injectExternalAbort(ESR(rawValue: esr), far: far)
 }
 
@@ -32,11 +35,18 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
     let uartBase = vm.pointee.layout.uartIPA
     guard ipa >= uartBase && ipa - uartBase < VirtualPL011.size else { return false }
     let offset = ipa - uartBase
+    let value: UInt64
     if access.isWrite {
-        vm.pointee.uart.write(offset: offset, value: access.storedValue(register: vcpu.pointee.x(access.register)), bytes: access.bytes)
+        value = access.storedValue(register: vcpu.pointee.x(access.register))
+        vm.pointee.uart.write(offset: offset, value: value, bytes: access.bytes)
     } else {
-        vcpu.pointee.setX(access.register, access.loadedValue(vm.pointee.uart.read(offset: offset, bytes: access.bytes)))
+        value = access.loadedValue(vm.pointee.uart.read(offset: offset, bytes: access.bytes))
+        vcpu.pointee.setX(access.register, value)
     }
+    vcpu.pointee.noteAction(access.isWrite ? .mmioWrite : .mmioRead, arg0: value)
+    vcpu.pointee.trace.width = UInt8(access.bytes)
+    vcpu.pointee.trace.register = UInt8(access.register)
+    vcpu.pointee.trace.flags = access.isWrite ? 1 : 0
     return true
 }
 

@@ -17,14 +17,19 @@ func trapSMC(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 /// x1-x7, results in x0-x3; x4-x17 are preserved (Keel touches only what it returns).
 private func callSMCCC(_ vcpu: UnsafeMutablePointer<VCPU>, _ esr: ESR) {
     // SMCCC uses immediate 0; anything else is not a call Keel knows.
-    guard esr.imm16 == 0 else { return vcpu.pointee.setResult(SMCCC.notSupported) }
     let function = UInt32(truncatingIfNeeded: vcpu.pointee.x(0))
-    switch SMCCC.owner(function) {
-    case 0: armArchitectureCall(vcpu, function)
-    case 4: VirtualPSCI.call(vcpu, function)
-    case 6: vendorHypervisorCall(vcpu, function)
-    default: vcpu.pointee.setResult(SMCCC.notSupported)
+    vcpu.pointee.noteAction(.hypercall, arg0: UInt64(function))
+    if esr.imm16 != 0 {
+        vcpu.pointee.setResult(SMCCC.notSupported)
+    } else {
+        switch SMCCC.owner(function) {
+        case 0: armArchitectureCall(vcpu, function)
+        case 4: VirtualPSCI.call(vcpu, function)
+        case 6: vendorHypervisorCall(vcpu, function)
+        default: vcpu.pointee.setResult(SMCCC.notSupported)
+        }
     }
+    vcpu.pointee.trace.arg1 = vcpu.pointee.x(0)
 }
 
 private func armArchitectureCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {

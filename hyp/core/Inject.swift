@@ -5,12 +5,16 @@ import KeelHW
 /// vector. What to write comes from KeelCore's `EL1Exception`, which is unit-tested.
 extension VCPU {
     mutating func injectUndefined(_ trapped: ESR) {
-        deliver(EL1Exception.undefined(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, il: trapped.il))
+        let exception = EL1Exception.undefined(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, il: trapped.il)
+        noteAction(.undefInjected, arg0: exception.esr.rawValue)
+        deliver(exception)
     }
 
     /// A synchronous external abort for a data or instruction access the VM has no right to.
     mutating func injectExternalAbort(_ trapped: ESR, far: UInt64) {
-        deliver(EL1Exception.externalAbort(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, trapped: trapped))
+        let exception = EL1Exception.externalAbort(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, trapped: trapped)
+        noteAction(.abortInjected, arg0: exception.esr.rawValue)
+        deliver(exception)
         write_far_el1(far)
     }
 

@@ -21,10 +21,13 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
 
     VCPUs.checkLayout()
     EL2.configureTraps()
+    Trace.start(mode: bootTraceMode(dtb: dtb))
 
     let layout = defaultVMLayout
     guard let vm = VMs.create(id: 0, layout: layout) else { panic("cannot build vm0's stage-2 tables") }
     let vcpu = VCPUs.create(index: 0, vm: vm, entry: layout.ramIPA + layout.entryOffset, x0: 0)
+    Trace.event(.vmCreated, vm: 0, vcpu: 0, arg0: layout.ramSize)
+    Trace.event(.vcpuStarted, vm: 0, vcpu: 0, arg0: vcpu.pointee.pc)
 
     Console.begin()
     Console.print("vm0: ")
@@ -44,6 +47,20 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.print(" (EL1h)")
     Console.newline()
     EL2.run(vcpu)
+}
+
+/// The trace mode from `keel.trace=` in the DTB's /chosen/bootargs (QEMU: `-append`), else
+/// counters. A missing or malformed DTB just means the default.
+private func bootTraceMode(dtb: UInt64) -> TraceMode {
+    guard dtb != 0, let base = UnsafeRawPointer(bitPattern: UInt(dtb)),
+          let fdt = FDT(base, limit: 2 << 20),
+          let bootargs = fdt.property(path: "/chosen", name: "bootargs"),
+          let mode = BootArguments.traceMode(bootargs) else { return .counters }
+    Console.begin()
+    Console.print("trace mode from bootargs: ")
+    Console.print(mode == .full ? "full" : (mode == .off ? "off" : "counters"))
+    Console.newline()
+    return mode
 }
 
 /// Embedded Swift's `print` ends here; Keel itself uses `Console`.

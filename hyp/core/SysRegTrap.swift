@@ -11,12 +11,16 @@ func trapSysReg(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let access = syndrome.sysReg
     let encoding = access.encoding
 
+    vcpu.pointee.trace.register = UInt8(access.rt)
     if encoding.isFeatureID && access.isRead {
         let index = UInt32(encoding.crm * 8 + encoding.op2)
         let ipaBits = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF).ipaBits
-        vcpu.pointee.setX(access.rt, FeatureID.sanitize(encoding, hardware: keel_read_id_reg(index), ipaBits: ipaBits))
+        let value = FeatureID.sanitize(encoding, hardware: keel_read_id_reg(index), ipaBits: ipaBits)
+        vcpu.pointee.setX(access.rt, value)
+        vcpu.pointee.noteAction(.sysRegRead, arg0: value)
     } else if encoding == .actlrEL1 {
         if access.isRead { vcpu.pointee.setX(access.rt, read_actlr_el1()) }
+        vcpu.pointee.noteAction(access.isRead ? .sysRegRead : .sysRegWrite, arg0: vcpu.pointee.x(access.rt))
     } else {
         reportUnhandled(vcpu, access)
         return vcpu.pointee.injectUndefined(syndrome)

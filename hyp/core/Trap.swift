@@ -79,15 +79,21 @@ let trapTable: [64 of TrapHandler] = [
 func handleLowerSync(_ frame: UnsafeMutableRawPointer) {
     let esr = read_esr_el2()
     let ec = Int(truncatingIfNeeded: esr >> 26) & 0x3F
-    VCPUs.from(frame).pointee.exits.byEC[ec] &+= 1
+    let vcpu = VCPUs.from(frame)
+    vcpu.pointee.exits.byEC[ec] &+= 1
+    Trace.begin(vcpu, kind: .exit, esr: esr)
     trapTable[ec](frame, esr)
+    Trace.end(vcpu)
 }
 
 /// A physical IRQ while the guest ran. Keel drives no interrupt controller yet, so none is
 /// expected; it is counted and the guest resumes.
 @c(keel_handle_lower_irq)
 func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
-    VCPUs.from(frame).pointee.exits.irq &+= 1
+    let vcpu = VCPUs.from(frame)
+    vcpu.pointee.exits.irq &+= 1
+    Trace.begin(vcpu, kind: .interrupt, esr: 0)
+    Trace.end(vcpu)
 }
 
 @c(keel_handle_lower_fiq)
@@ -107,6 +113,9 @@ func handleLowerSError(_ frame: UnsafeMutableRawPointer) {
     Console.print(": SError while the guest ran; injecting a virtual SError")
     Console.newline()
     write_hcr_el2(read_hcr_el2() | HCR.vse.rawValue)
+    Trace.begin(vcpu, kind: .interrupt, esr: 0)
+    vcpu.pointee.noteAction(.serrorInjected)
+    Trace.end(vcpu)
 }
 
 /// Anything Keel does not emulate: an Undefined Instruction exception in the guest, as if the
@@ -118,5 +127,7 @@ func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 /// WFI/WFE. Keel has no virtual interrupts to wait for yet, and a WFI may complete at any time,
 /// so the vCPU resumes at the next instruction.
 func trapWFx(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    VCPUs.from(frame).pointee.skipInstruction(ESR(rawValue: esr))
+    let vcpu = VCPUs.from(frame)
+    vcpu.pointee.noteAction(.wfx)
+    vcpu.pointee.skipInstruction(ESR(rawValue: esr))
 }

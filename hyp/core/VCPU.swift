@@ -17,6 +17,8 @@ struct VCPU {
     var id = 0
     var vm = 0
     var exits = ExitCounters()
+    /// The trace record of the exit being handled (full tracing); handlers say what they did.
+    var trace = TraceRecord()
     /// Guest faults (unhandled system registers, aborts) reported on the console so far; after
     /// `VCPU.maxFaultReports` they are only counted, so a hostile guest cannot flood the console.
     var faultReports = 0
@@ -52,6 +54,13 @@ struct VCPU {
     mutating func skipInstruction(_ esr: ESR) { pc &+= esr.il ? 4 : 2 }
 
     var vmPointer: UnsafeMutablePointer<VM> { VMs.pointer(vm) }
+
+    /// Notes in the trace record what the handler did with this exit.
+    mutating func noteAction(_ action: TraceRecord.Action, arg0: UInt64 = 0, arg1: UInt64 = 0) {
+        trace.action = action
+        trace.arg0 = arg0
+        trace.arg1 = arg1
+    }
 }
 
 /// The static pool of vCPUs.

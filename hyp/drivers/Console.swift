@@ -15,6 +15,9 @@ enum Console {
 
     static func start() { uart.start() }
 
+    /// A byte as it is, for binary trace frames (no newline translation, no line tracking).
+    static func putRaw(_ byte: UInt8) { uart.put(byte) }
+
     static func print(_ text: StaticString) {
         text.withUTF8Buffer { for byte in $0 { put(byte) } }
     }

@@ -32,6 +32,8 @@ enum VirtualPSCI {
         Console.print(": PSCI SYSTEM_OFF")
         Console.newline()
         ExitReport.print(vcpu)
+        Trace.event(.vmPoweredOff, vm: vm.pointee.id, vcpu: vcpu.pointee.id)
+        Trace.flush()
         if VMs.allPoweredOff { Platform.powerOff() }
         // With other VMs still running this CPU would park here (issue 6).
         Platform.park()

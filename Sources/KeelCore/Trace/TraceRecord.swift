@@ -1,0 +1,220 @@
+/// One trace record: a fixed 80-byte little-endian layout, written by the firmware on the exit
+/// path and read by `keel trace`. This file is the only definition of the format.
+///
+/// ```
+///  0 u8  kind        TraceRecord.Kind
+///  1 u8  cpu         physical CPU
+///  2 u8  vm
+///  3 u8  vcpu
+///  4 u32 sequence    per physical CPU, +1 per record: gaps are lost records
+///  8 u64 exitTime    CNTPCT_EL0 when the guest exited (or when the event happened)
+/// 16 u64 entryTime   CNTPCT_EL0 just before re-entering the guest
+/// 24 u64 esr         ESR_EL2
+/// 32 u64 elr         ELR_EL2 at the exit (guest PC)
+/// 40 u64 far         FAR_EL2
+/// 48 u64 ipa         faulting IPA where relevant
+/// 56 u8  action      TraceRecord.Action: what the handler did
+/// 57 u8  width       access width in bytes (MMIO)
+/// 58 u8  register    transfer register (MMIO, sysreg)
+/// 59 u8  flags       bit 0: write
+/// 60 u32 reserved
+/// 64 u64 arg0        MMIO value, SMCCC function id, injected ESR, ...
+/// 72 u64 arg1        SMCCC result, ...
+/// ```
+public struct TraceRecord: Equatable, Sendable {
+    public static let size = 80
+
+    public enum Kind: UInt8, Sendable {
+        /// A guest exit and its handling.
+        case exit = 1
+        /// A physical interrupt taken while the guest ran.
+        case interrupt = 2
+        case vmCreated = 3
+        case vcpuStarted = 4
+        case vmPoweredOff = 5
+        /// Keel drained its trace ring to the UART between exitTime and entryTime: time that is
+        /// neither the guest's nor a handler's.
+        case flush = 6
+    }
+
+    public enum Action: UInt8, Sendable {
+        case none = 0
+        case mmioRead = 1
+        case mmioWrite = 2
+        case hypercall = 3
+        case sysRegRead = 4
+        case sysRegWrite = 5
+        case undefInjected = 6
+        case abortInjected = 7
+        case wfx = 8
+        case virtualIRQInjected = 9
+        case serrorInjected = 10
+    }
+
+    public var kind: Kind = .exit
+    public var cpu: UInt8 = 0
+    public var vm: UInt8 = 0
+    public var vcpu: UInt8 = 0
+    public var sequence: UInt32 = 0
+    public var exitTime: UInt64 = 0
+    public var entryTime: UInt64 = 0
+    public var esr: UInt64 = 0
+    public var elr: UInt64 = 0
+    public var far: UInt64 = 0
+    public var ipa: UInt64 = 0
+    public var action: Action = .none
+    public var width: UInt8 = 0
+    public var register: UInt8 = 0
+    public var flags: UInt8 = 0
+    public var arg0: UInt64 = 0
+    public var arg1: UInt64 = 0
+
+    public init() {}
+
+    public var isWrite: Bool { flags & 1 != 0 }
+    /// Ticks between the exit and the re-entry: the cost of handling it.
+    public var handlingTicks: UInt64 { entryTime &- exitTime }
+
+    /// Writes the record into `buffer` (at least `size` bytes).
+    public func encode(into buffer: UnsafeMutableRawPointer) {
+        buffer.storeBytes(of: kind.rawValue, toByteOffset: 0, as: UInt8.self)
+        buffer.storeBytes(of: cpu, toByteOffset: 1, as: UInt8.self)
+        buffer.storeBytes(of: vm, toByteOffset: 2, as: UInt8.self)
+        buffer.storeBytes(of: vcpu, toByteOffset: 3, as: UInt8.self)
+        LittleEndian.store(UInt64(sequence), 4, at: 4, in: buffer)
+        LittleEndian.store(exitTime, 8, at: 8, in: buffer)
+        LittleEndian.store(entryTime, 8, at: 16, in: buffer)
+        LittleEndian.store(esr, 8, at: 24, in: buffer)
+        LittleEndian.store(elr, 8, at: 32, in: buffer)
+        LittleEndian.store(far, 8, at: 40, in: buffer)
+        LittleEndian.store(ipa, 8, at: 48, in: buffer)
+        buffer.storeBytes(of: action.rawValue, toByteOffset: 56, as: UInt8.self)
+        buffer.storeBytes(of: width, toByteOffset: 57, as: UInt8.self)
+        buffer.storeBytes(of: register, toByteOffset: 58, as: UInt8.self)
+        buffer.storeBytes(of: flags, toByteOffset: 59, as: UInt8.self)
+        LittleEndian.store(0, 4, at: 60, in: buffer)
+        LittleEndian.store(arg0, 8, at: 64, in: buffer)
+        LittleEndian.store(arg1, 8, at: 72, in: buffer)
+    }
+
+    /// Reads a record; nil when the buffer is short or the kind or action is unknown.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> TraceRecord? {
+        guard bytes.count >= size, let kind = Kind(rawValue: bytes[0]), let action = Action(rawValue: bytes[56]) else { return nil }
+        let base = bytes.baseAddress!
+        var r = TraceRecord()
+        r.kind = kind
+        r.cpu = bytes[1]
+        r.vm = bytes[2]
+        r.vcpu = bytes[3]
+        r.sequence = UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 4, in: base))
+        r.exitTime = LittleEndian.load(8, at: 8, in: base)
+        r.entryTime = LittleEndian.load(8, at: 16, in: base)
+        r.esr = LittleEndian.load(8, at: 24, in: base)
+        r.elr = LittleEndian.load(8, at: 32, in: base)
+        r.far = LittleEndian.load(8, at: 40, in: base)
+        r.ipa = LittleEndian.load(8, at: 48, in: base)
+        r.action = action
+        r.width = bytes[57]
+        r.register = bytes[58]
+        r.flags = bytes[59]
+        r.arg0 = LittleEndian.load(8, at: 64, in: base)
+        r.arg1 = LittleEndian.load(8, at: 72, in: base)
+        return r
+    }
+}
+
+/// The first frame of a trace stream.
+///
+/// ```
+///  0 u32 magic          "KTRC"
+///  4 u16 version        TraceHeader.currentVersion
+///  6 u16 recordSize     80
+///  8 u64 counterHz      CNTFRQ_EL0
+/// 16 u8[20] buildID     GNU build id of keel.elf (SHA-1)
+/// 36 u8  cpu            the CPU that wrote the header
+/// 37 u8  mode           TraceMode
+/// 38 u16 reserved
+/// ```
+public struct TraceHeader: Equatable, Sendable {
+    public static let size = 40
+    public static let magic: UInt32 = 0x4352_544B  // "KTRC" little-endian
+    public static let currentVersion: UInt16 = 1
+    public static let buildIDSize = 20
+
+    public var version: UInt16 = TraceHeader.currentVersion
+    public var recordSize: UInt16 = UInt16(TraceRecord.size)
+    public var counterHz: UInt64 = 0
+    public var buildID: (UInt64, UInt64, UInt32) = (0, 0, 0)
+    public var cpu: UInt8 = 0
+    public var mode: UInt8 = 0
+
+    public init() {}
+
+    public static func == (a: TraceHeader, b: TraceHeader) -> Bool {
+        a.version == b.version && a.recordSize == b.recordSize && a.counterHz == b.counterHz
+            && a.buildID.0 == b.buildID.0 && a.buildID.1 == b.buildID.1 && a.buildID.2 == b.buildID.2
+            && a.cpu == b.cpu && a.mode == b.mode
+    }
+
+    /// Reads the build id from 20 bytes at `pointer`.
+    public mutating func setBuildID(from pointer: UnsafeRawPointer) {
+        buildID = (LittleEndian.load(8, at: 0, in: pointer), LittleEndian.load(8, at: 8, in: pointer),
+                   UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 16, in: pointer)))
+    }
+
+    public func encode(into buffer: UnsafeMutableRawPointer) {
+        LittleEndian.store(UInt64(TraceHeader.magic), 4, at: 0, in: buffer)
+        LittleEndian.store(UInt64(version), 2, at: 4, in: buffer)
+        LittleEndian.store(UInt64(recordSize), 2, at: 6, in: buffer)
+        LittleEndian.store(counterHz, 8, at: 8, in: buffer)
+        LittleEndian.store(buildID.0, 8, at: 16, in: buffer)
+        LittleEndian.store(buildID.1, 8, at: 24, in: buffer)
+        LittleEndian.store(UInt64(buildID.2), 4, at: 32, in: buffer)
+        buffer.storeBytes(of: cpu, toByteOffset: 36, as: UInt8.self)
+        buffer.storeBytes(of: mode, toByteOffset: 37, as: UInt8.self)
+        LittleEndian.store(0, 2, at: 38, in: buffer)
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> TraceHeader? {
+        guard bytes.count >= size else { return nil }
+        let base = bytes.baseAddress!
+        guard UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 0, in: base)) == magic else { return nil }
+        var h = TraceHeader()
+        h.version = UInt16(truncatingIfNeeded: LittleEndian.load(2, at: 4, in: base))
+        h.recordSize = UInt16(truncatingIfNeeded: LittleEndian.load(2, at: 6, in: base))
+        h.counterHz = LittleEndian.load(8, at: 8, in: base)
+        h.setBuildID(from: base + 16)
+        h.cpu = bytes[36]
+        h.mode = bytes[37]
+        return h
+    }
+}
+
+/// What the firmware records.
+public enum TraceMode: UInt8, Sendable {
+    /// Nothing beyond what is always on: nothing.
+    case off = 0
+    /// Per-exit-reason counters only (printed when a VM powers off). The default.
+    case counters = 1
+    /// Counters and a record for every exit and event, streamed in frames on the UART.
+    case full = 2
+}
+
+/// Byte-order helpers that work on any alignment (the firmware is built -mstrict-align).
+public enum LittleEndian {
+    @inline(__always)
+    public static func store(_ value: UInt64, _ bytes: Int, at offset: Int, in buffer: UnsafeMutableRawPointer) {
+        for i in 0..<bytes {
+            buffer.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))), toByteOffset: offset + i, as: UInt8.self)
+        }
+    }
+
+    @inline(__always)
+    public static func load(_ bytes: Int, at offset: Int, in buffer: UnsafeRawPointer) -> UInt64 {
+        var value: UInt64 = 0
+        for i in 0..<bytes {
+            value |= UInt64(buffer.load(fromByteOffset: offset + i, as: UInt8.self)) << (8 * UInt64(i))
+        }
+        return value
+    }
+}
