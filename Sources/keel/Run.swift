@@ -35,6 +35,9 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("print-cmd"), help: "Print the QEMU command line before running it.")
     var printCommand = false
 
+    @Option(help: "Record every exit (keel.trace=full) and write the trace frames to this file; the console shows as usual.")
+    var trace: String?
+
     static let panicStatus: Int32 = 70
     static let timeoutStatus: Int32 = 124
 
@@ -59,11 +62,28 @@ struct Run: ParsableCommand {
 
         var command = QEMUCommand(firmware: firmwarePath, guest: image.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu)
         command.executable = qemu
+        let capture: TraceCapture?
+        if let trace {
+            command.extraArguments += ["-append", "keel.trace=full"]
+            do {
+                capture = try TraceCapture(path: trace, text: { FileHandle.standardOutput.write($0) })
+            } catch let error as KeelError {
+                throw ValidationError(error.message)
+            }
+        } else {
+            capture = nil
+        }
         if printCommand {
             FileHandle.standardOutput.write(Data((command.shellLine + "\n").utf8))
         }
 
-        let outcome = try QEMURunner(command: command, timeout: timeout).run()
+        let runner = capture.map { capture in QEMURunner(command: command, timeout: timeout, output: { capture.feed($0) }) }
+            ?? QEMURunner(command: command, timeout: timeout)
+        let outcome = try runner.run()
+        if let capture, let trace {
+            let (frames, damaged) = capture.finish()
+            FileHandle.standardError.write(Data("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n".utf8))
+        }
         switch outcome {
         case .exited(0):
             return

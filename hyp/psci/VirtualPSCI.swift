@@ -32,6 +32,9 @@ enum VirtualPSCI {
         Console.print(": PSCI SYSTEM_OFF")
         Console.newline()
         ExitReport.print(vcpu)
+        // This exit never returns to the guest: close its record here.
+        vcpu.pointee.trace.arg1 = UInt64(bitPattern: PSCI.success)
+        Trace.end(vcpu)
         Trace.event(.vmPoweredOff, vm: vm.pointee.id, vcpu: vcpu.pointee.id)
         Trace.flush()
         if VMs.allPoweredOff { Platform.powerOff() }
