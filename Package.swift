@@ -30,6 +30,6 @@ let package = Package(
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"], exclude: ["Reference"]),
         .testTarget(name: "KeelKitTests", dependencies: ["KeelKit"]),
         // Boots real images under qemu-system-aarch64; needs `make` to have built them.
-        .testTarget(name: "IntegrationTests", dependencies: ["KeelKit"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["KeelKit", "KeelCore"]),
     ]
 )

@@ -1,0 +1,121 @@
+import Foundation
+import KeelCore
+import Testing
+
+/// Guests run with `keel run --trace`; `keel trace` must show the exits each is known to cause.
+@Suite("The trap trace, end to end")
+struct TraceTests {
+    func traced(_ guest: String) throws -> (run: KeelRun, file: String) {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-\(guest)-\(UUID().uuidString).trace").path
+        let run = try boot(guest, ["--trace", file])
+        return (run, file)
+    }
+
+    func jsonLines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    @Test("the HVC guest: ten HVC64 exits by function, the UART's DR and FR, nothing lost")
+    func hvcStats() throws {
+        let (run, file) = try traced("hvc")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(run.status == 0)
+        #expect(run.lines.contains("hvc: done"))  // the console still reads as usual
+        #expect(!run.stdout.utf8.contains(0))  // with no frame bytes in it
+        #expect(run.stderr.contains("keel: trace: "))
+
+        let stats = try runKeel(["trace", "stats", file, "--json", "--elf", Repo.path("build/hyp/keel.elf")])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        let rows = try jsonLines(stats.stdout)
+        #expect(rows[0]["schema"] as? String == "keel-trace")
+        func count(_ table: String, _ reason: String, _ key: String = "") -> Int? {
+            rows.first { $0["table"] as? String == table && $0["reason"] as? String == reason && ($0["key"] as? String ?? "") == key }?["count"] as? Int
+        }
+        #expect(count("reason", "HVC64") == 10)
+        #expect(count("key", "HVC64", "SMCCC_VERSION") == 2)
+        #expect(count("key", "HVC64", "PSCI_VERSION") == 2)  // one of them with imm16 = 1
+        #expect(count("key", "HVC64", "PSCI_FEATURES") == 2)
+        #expect(count("key", "HVC64", "KEEL_CALL_UID") == 1)
+        #expect(count("key", "HVC64", "PSCI_SYSTEM_OFF") == 1)
+        // Keel's own counter agrees with the trace.
+        #expect(count("reason", "DABT_LOW") == run.exitCounters["DABT_LOW"])
+        #expect(count("key", "DABT_LOW", "uart DR") == count("key", "DABT_LOW", "uart FR"))
+        let loss = rows.first { $0["table"] as? String == "loss" }!
+        #expect(loss["lost_records"] as? Int == 0 && loss["damaged_frames"] as? Int == 0)
+        #expect((loss["warnings"] as? [String])?.isEmpty == true)  // same build id as keel.elf
+
+        let text = try runKeel(["trace", "stats", file])
+        #expect(text.stdout.contains("HVC64 PSCI_VERSION"))
+        #expect(text.stdout.contains("handling time histogram (log2 ns)"))
+    }
+
+    @Test("the abort guest: each refused access is an injected external abort")
+    func abortDecode() throws {
+        let (run, file) = try traced("abort")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(run.status == 0)
+        let decode = try runKeel(["trace", "decode", file])
+        #expect(decode.status == 0)
+        let injected = decode.lines.filter { $0.contains("outside the VM -> external abort injected") }
+        #expect(injected.count == 4)
+        #expect(injected.contains { $0.contains("DABT_LOW") == false && $0.contains("read at IPA 0x20000000") })
+        #expect(injected.contains { $0.contains("write at IPA 0x50000000") && $0.contains("(ESR_EL1 0x96000050)") })
+        #expect(injected.contains { $0.contains("fetch at IPA 0x30000000") && $0.contains("(ESR_EL1 0x86000010)") })
+    }
+
+    @Test("the sysreg guest: sanitized ID reads and an UNDEF for the PMU")
+    func sysregDecode() throws {
+        let (run, file) = try traced("sysreg")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(run.status == 0)
+        let decode = try runKeel(["trace", "decode", file])
+        #expect(decode.lines.contains { $0.contains("MRS x19 <- ID_AA64DFR0_EL1 = ") })
+        #expect(decode.lines.contains { $0.contains("MRS PMCR_EL0 -> UNDEF injected") })
+        #expect(decode.lines.contains { $0.contains("MSR PMCNTENSET_EL0 -> UNDEF injected") })
+        let chrome = FileManager.default.temporaryDirectory.appendingPathComponent("keel-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: chrome) }
+        let export = try runKeel(["trace", "export", file, "--chrome", chrome])
+        #expect(export.status == 0)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: chrome))) as! [String: Any]
+        #expect((object["traceEvents"] as! [Any]).count > 100)
+    }
+
+    @Test("without --trace the console carries no frames")
+    func offByDefault() throws {
+        let run = try boot("demo")
+        #expect(!run.stdout.utf8.contains(0))
+        #expect(!run.stdout.contains("trace mode from bootargs"))
+    }
+
+    @Test("a file with no frames is a clear error")
+    func notATrace() throws {
+        let run = try runKeel(["trace", "stats", Repo.path("README.md")])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("holds no Keel trace frames"))
+    }
+
+    @Test("the FDT reader on the DTB QEMU itself builds for virt")
+    func qemuDTB() throws {
+        let dtb = FileManager.default.temporaryDirectory.appendingPathComponent("keel-virt-\(UUID().uuidString).dtb").path
+        defer { try? FileManager.default.removeItem(atPath: dtb) }
+        let qemu = Process()
+        qemu.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        qemu.arguments = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3,dumpdtb=\(dtb)", "-cpu", "cortex-a72",
+                          "-m", "1G", "-display", "none", "-kernel", Repo.path("build/hyp/keel.bin"),
+                          "-append", "console=ttyAMA0 keel.trace=full"]
+        qemu.standardOutput = FileHandle.nullDevice
+        qemu.standardError = FileHandle.nullDevice
+        try qemu.run()
+        qemu.waitUntilExit()
+        let blob = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dtb)))
+        try blob.withUnsafeBytes { bytes in
+            let fdt = try #require(FDT(bytes.baseAddress!, limit: bytes.count))
+            let bootargs = try #require(fdt.property(path: "/chosen", name: "bootargs"))
+            #expect(BootArguments.traceMode(bootargs) == .full)
+            let method = try #require(fdt.property(path: "/psci", name: "method"))
+            #expect(String(decoding: method.prefix { $0 != 0 }, as: UTF8.self) == "smc")
+            #expect(fdt.property(path: "/memory", name: "reg")?.count == 16)
+            #expect(fdt.property(path: "/pl011", name: "reg")?.count == 16)
+        }
+    }
+}

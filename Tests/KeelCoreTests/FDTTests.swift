@@ -1,0 +1,129 @@
+import Testing
+@testable import KeelCore
+
+/// Builds flattened device trees for the tests (the format of the Devicetree Specification,
+/// version 17).
+struct FDTBuilder {
+    private var structure: [UInt8] = []
+    private var strings: [UInt8] = []
+
+    private mutating func word(_ v: UInt32) { structure += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+    private mutating func pad() { while structure.count % 4 != 0 { structure.append(0) } }
+
+    mutating func begin(_ name: String) { word(1); structure += Array(name.utf8) + [0]; pad() }
+    mutating func end() { word(2) }
+    mutating func property(_ name: String, _ value: [UInt8]) {
+        word(3)
+        word(UInt32(value.count))
+        word(UInt32(strings.count))
+        strings += Array(name.utf8) + [0]
+        structure += value
+        pad()
+    }
+    mutating func property(_ name: String, string: String) { property(name, Array(string.utf8) + [0]) }
+
+    func blob() -> [UInt8] {
+        var s = self
+        s.word(9)
+        let headerSize = 40, rsvmap = 16
+        let offStruct = headerSize + rsvmap, offStrings = offStruct + s.structure.count
+        let total = offStrings + s.strings.count
+        var out: [UInt8] = []
+        func be(_ v: Int) { out += [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        be(0xD00D_FEED); be(total); be(offStruct); be(offStrings); be(headerSize); be(17); be(16); be(0)
+        be(s.strings.count); be(s.structure.count)
+        out += [UInt8](repeating: 0, count: rsvmap)
+        return out + s.structure + s.strings
+    }
+
+    /// A DTB like the one QEMU passes: root, /chosen with bootargs, /memory@40000000, /psci.
+    static var sample: [UInt8] {
+        var b = FDTBuilder()
+        b.begin("")
+        b.property("#address-cells", [0, 0, 0, 2])
+        b.begin("chosen")
+        b.property("bootargs", string: "console=ttyAMA0 keel.trace=full")
+        b.end()
+        b.begin("memory@40000000")
+        b.property("device_type", string: "memory")
+        b.property("reg", [0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0])
+        b.end()
+        b.begin("psci")
+        b.begin("inner")
+        b.property("method", string: "inner")
+        b.end()
+        b.property("method", string: "smc")
+        b.end()
+        b.end()
+        return b.blob()
+    }
+}
+
+@Suite("Device tree reading")
+struct FDTTests {
+    func string(_ value: UnsafeRawBufferPointer?) -> String? {
+        value.map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    @Test("properties by path, unit addresses optional")
+    func lookups() {
+        let blob = FDTBuilder.sample
+        blob.withUnsafeBytes { bytes in
+            let fdt = FDT(bytes.baseAddress!, limit: bytes.count)!
+            #expect(string(fdt.property(path: "/chosen", name: "bootargs")) == "console=ttyAMA0 keel.trace=full")
+            #expect(fdt.property(path: "/memory", name: "reg")?.count == 16)
+            #expect(string(fdt.property(path: "/memory@40000000", name: "device_type")) == "memory")
+            // The property after a child node belongs to the parent, not to the child.
+            #expect(string(fdt.property(path: "/psci", name: "method")) == "smc")
+            #expect(string(fdt.property(path: "/psci/inner", name: "method")) == "inner")
+            #expect(fdt.property(path: "/", name: "#address-cells")?.count == 4)
+            #expect(fdt.property(path: "/chosen", name: "stdout-path") == nil)
+            #expect(fdt.property(path: "/nothing", name: "bootargs") == nil)
+            #expect(fdt.property(path: "/memory@4", name: "reg") == nil)
+        }
+    }
+
+    @Test("a bad magic, a short buffer or sizes beyond the blob are refused")
+    func refusesBadHeaders() {
+        var blob = FDTBuilder.sample
+        blob.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: $0.count - 1) == nil) }
+        blob.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: 20) == nil) }
+        blob[0] = 0
+        blob.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: $0.count) == nil) }
+        var sizes = FDTBuilder.sample
+        sizes[36] = 0x7F  // size_dt_struct far beyond the blob
+        sizes.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: $0.count) == nil) }
+    }
+
+    @Test("seeded random damage never crashes a lookup", arguments: [1, 2, 3, 4])
+    func randomDamage(seed: UInt64) {
+        let original = FDTBuilder.sample
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<2500 {
+            var blob = original
+            for _ in 0..<4 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1442695040888963407
+                let index = Int(state >> 33) % blob.count
+                blob[index] = UInt8(truncatingIfNeeded: state >> 17)
+            }
+            blob.withUnsafeBytes { bytes in
+                if let fdt = FDT(bytes.baseAddress!, limit: bytes.count) {
+                    _ = fdt.property(path: "/chosen", name: "bootargs")
+                    _ = fdt.property(path: "/psci/inner", name: "method")
+                }
+            }
+        }
+    }
+
+    @Test("keel.trace= on the boot command line")
+    func bootArguments() {
+        func mode(_ text: String) -> TraceMode? { Array(text.utf8).withUnsafeBytes { BootArguments.traceMode($0) } }
+        #expect(mode("console=ttyAMA0 keel.trace=full") == .full)
+        #expect(mode("keel.trace=off quiet") == .off)
+        #expect(mode("keel.trace=counters\0") == .counters)
+        #expect(mode("keel.trace=verbose") == nil)
+        #expect(mode("xkeel.trace=full") == nil)
+        #expect(mode("keel.trace") == nil)
+        #expect(mode("") == nil)
+    }
+}

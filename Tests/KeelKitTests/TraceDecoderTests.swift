@@ -1,0 +1,211 @@
+import Foundation
+import KeelCore
+import Testing
+@testable import KeelKit
+
+/// Trace streams built in Swift, the way the firmware frames them, then damaged on purpose.
+@Suite("Trace decoding: framing, loss and resync")
+struct TraceDecoderTests {
+    static let buildID: (UInt64, UInt64, UInt32) = (0x0807_0605_0403_0201, 0x100F_0E0D_0C0B_0A09, 0x1413_1211)
+
+    static func headerFrame() -> Data {
+        var h = TraceHeader()
+        h.counterHz = 62_500_000
+        h.buildID = buildID
+        var bytes = [UInt8](repeating: 0, count: TraceHeader.size)
+        bytes.withUnsafeMutableBytes { h.encode(into: $0.baseAddress!) }
+        return FrameDemux.encode(type: .header, payload: Data(bytes))
+    }
+
+    /// An HVC PSCI_VERSION exit taking `ticks`, or an MMIO write to the UART's DR.
+    static func record(_ sequence: UInt32, at time: UInt64, ticks: UInt64 = 100, hvc: Bool = true) -> TraceRecord {
+        var r = TraceRecord()
+        r.sequence = sequence
+        r.exitTime = time
+        r.entryTime = time + ticks
+        if hvc {
+            r.esr = 0x5A00_0000
+            r.action = .hypercall
+            r.arg0 = UInt64(PSCI.version)
+            r.arg1 = 0x10001
+        } else {
+            r.esr = 0x9381_0046
+            r.action = .mmioWrite
+            r.ipa = 0x0900_0000
+            r.width = 4
+            r.register = 1
+            r.flags = 1
+            r.arg0 = 0x41
+        }
+        return r
+    }
+
+    static func frame(_ r: TraceRecord) -> Data {
+        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+        bytes.withUnsafeMutableBytes { r.encode(into: $0.baseAddress!) }
+        return FrameDemux.encode(type: .record, payload: Data(bytes))
+    }
+
+    /// Header, then 20 records (even ones HVC, odd ones MMIO) with console text between.
+    static func stream() -> (Data, [Data]) {
+        var data = Data("[keel] Keel booting\r\n".utf8) + headerFrame()
+        var frames: [Data] = []
+        for i in 0..<20 {
+            let f = frame(record(UInt32(i), at: UInt64(1000 + i * 1000), ticks: UInt64(100 + i), hvc: i % 2 == 0))
+            frames.append(f)
+            data += f + Data("guest text \(i)\n".utf8)
+        }
+        return (data, frames)
+    }
+
+    @Test("a clean stream: every record, the header, and the text untouched")
+    func clean() {
+        let (data, _) = Self.stream()
+        let log = TraceLog.decode(data)
+        #expect(log.records.count == 20)
+        #expect(log.header?.counterHz == 62_500_000)
+        #expect(log.lostRecords == 0 && log.corruptFrames == 0)
+        #expect(log.warnings.isEmpty)
+        var demux = FrameDemux()
+        let text = demux.feed(data).compactMap { piece -> Data? in if case .text(let t) = piece { t } else { nil } }.reduce(Data(), +)
+        #expect(String(decoding: text, as: UTF8.self).hasPrefix("[keel] Keel booting\r\nguest text 0\nguest text 1\n"))
+        #expect(!text.contains(0))
+    }
+
+    @Test("the demux gets the same result byte by byte")
+    func byteByByte() {
+        let (data, _) = Self.stream()
+        var demux = FrameDemux()
+        var frames = 0
+        for byte in data {
+            for piece in demux.feed(Data([byte])) { if case .frame = piece { frames += 1 } }
+        }
+        #expect(frames == 21)
+    }
+
+    @Test("a missing record shows as a sequence gap")
+    func sequenceGap() {
+        let (data, frames) = Self.stream()
+        var cut = data
+        cut.replaceSubrange(cut.range(of: frames[5])!, with: Data())
+        let log = TraceLog.decode(cut)
+        #expect(log.records.count == 19)
+        #expect(log.lostRecords == 1)
+    }
+
+    @Test("a flipped byte costs one frame (and the text up to the next); the decoder resynchronises")
+    func flippedByte() {
+        let (data, frames) = Self.stream()
+        var damaged = data
+        let at = damaged.range(of: frames[7])!.lowerBound + 30
+        damaged[at] ^= 0x5A
+        let log = TraceLog.decode(damaged)
+        #expect(log.records.count == 19)
+        // The damaged frame, then the text after it, read as a frame because the damaged
+        // frame's closing zero was taken for an opening one.
+        #expect(log.corruptFrames == 2)
+        #expect(log.lostRecords == 1)
+        #expect(log.records.map(\.sequence).contains(8))
+    }
+
+    @Test("a lost closing delimiter: the frame and the text after it are lost, the next frame decodes")
+    func lostDelimiter() {
+        let (data, frames) = Self.stream()
+        var damaged = data
+        let range = damaged.range(of: frames[3])!
+        damaged.remove(at: range.upperBound - 1)
+        let log = TraceLog.decode(damaged)
+        #expect(log.records.count == 19)
+        #expect(log.corruptFrames >= 1)
+        #expect(log.records.map(\.sequence).contains(4))
+    }
+
+    @Test("a lost opening delimiter: the frame is lost, the next one decodes")
+    func lostOpening() {
+        let (data, frames) = Self.stream()
+        var damaged = data
+        damaged.remove(at: damaged.range(of: frames[10])!.lowerBound)
+        let log = TraceLog.decode(damaged)
+        #expect(log.records.count == 19)
+        #expect(log.records.map(\.sequence).contains(11))
+    }
+
+    @Test("a truncated file decodes up to the cut and reports the partial frame")
+    func truncated() {
+        let (data, frames) = Self.stream()
+        let cut = data.prefix(upTo: data.range(of: frames[15])!.lowerBound + 40)
+        let log = TraceLog.decode(Data(cut))
+        #expect(log.records.count == 15)
+        #expect(log.corruptFrames == 1)
+    }
+
+    @Test("random damage never crashes the decoder", arguments: [11, 12, 13])
+    func randomDamage(seed: UInt64) {
+        let (data, _) = Self.stream()
+        var state = seed
+        for _ in 0..<300 {
+            var damaged = [UInt8](data)
+            for _ in 0..<6 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1442695040888963407
+                damaged[Int(state >> 33) % damaged.count] = UInt8(truncatingIfNeeded: state >> 11)
+            }
+            let log = TraceLog.decode(Data(damaged))
+            #expect(log.records.count <= 20)
+        }
+    }
+
+    @Test("a trace from another firmware build is flagged")
+    func buildIDMismatch() {
+        let (data, _) = Self.stream()
+        var log = TraceLog.decode(data)
+        log.check(elfBuildID: Array(1...20))
+        #expect(log.warnings.isEmpty)
+        log.check(elfBuildID: Array(repeating: 0xAB, count: 20))
+        #expect(log.warnings.first?.hasPrefix("build id mismatch: the trace comes from firmware 0102030405060708090a0b0c0d0e0f1011121314") == true)
+    }
+
+    @Test("no header: a warning, times in ticks")
+    func noHeader() {
+        let log = TraceLog.decode(Self.frame(Self.record(0, at: 10)))
+        #expect(log.records.count == 1)
+        #expect(log.warnings == ["no trace header: times are in counter ticks, the firmware build is unknown"])
+        #expect(log.counterHz == 1)
+    }
+
+    @Test("stats: counts, keys and latency per reason")
+    func stats() {
+        let (data, _) = Self.stream()
+        let reports = TraceReports(TraceLog.decode(data))
+        let (byReason, byKey) = reports.rows
+        #expect(byReason.map(\.reason) == ["DABT_LOW", "HVC64"])
+        #expect(byReason.map(\.count) == [10, 10])
+        #expect(byKey.first { $0.reason == "HVC64" }?.key == "PSCI_VERSION")
+        #expect(byKey.first { $0.reason == "DABT_LOW" }?.key == "uart DR")
+        let hvc = byReason.first { $0.reason == "HVC64" }!
+        #expect(hvc.ticks.min() == 100 && hvc.ticks.max() == 118)
+        #expect(reports.statsText.contains("HVC64 PSCI_VERSION"))
+        // Guest time: 19 gaps between a re-entry and the next exit.
+        let vcpu = reports.vcpuTimes.first!
+        #expect(vcpu.exits == 20)
+        let handling: UInt64 = (0..<20).map { UInt64(100 + $0) }.reduce(0, +)
+        // Exit i comes 1000 ticks after exit i-1, which took 100 + (i - 1) ticks.
+        let guest: UInt64 = (1..<20).map { UInt64(1000 - (100 + $0 - 1)) }.reduce(0, +)
+        #expect(vcpu.handling == handling)
+        #expect(vcpu.guest == guest)
+    }
+
+    @Test("decode lines, JSON Lines and Chrome events")
+    func formats() throws {
+        let (data, _) = Self.stream()
+        let reports = TraceReports(TraceLog.decode(data))
+        #expect(reports.decodeLines[0] == "0.000000000 vm0/vcpu0 HVC PSCI_VERSION (0x84000000) -> 0x10001 100 ticks")
+        #expect(reports.decodeLines[1] == "0.000016000 vm0/vcpu0 MMIO write 4B w1 -> 0x9000000 (uart DR) = 0x41 101 ticks")
+        let first = try JSONSerialization.jsonObject(with: Data(reports.decodeJSONLines[0].utf8)) as! [String: Any]
+        #expect(first["schema"] as? String == "keel-trace" && first["version"] as? Int == 1)
+        #expect(reports.decodeJSONLines.count == 21)
+        let chrome = try JSONSerialization.jsonObject(with: Data(reports.chromeJSON.utf8)) as! [String: Any]
+        let events = chrome["traceEvents"] as! [[String: Any]]
+        #expect(events.filter { $0["ph"] as? String == "X" }.count == 20)
+        #expect(events.contains { $0["ph"] as? String == "M" && ($0["args"] as? [String: String])?["name"] == "vm0" })
+    }
+}
