@@ -50,7 +50,7 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware guests cli deps run test clean check-firmware
+.PHONY: all firmware guests cli deps run test bench clean check-firmware
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
@@ -118,6 +118,11 @@ run: deps all
 
 test: deps all
 	$(SWIFT) test
+
+# Figures from a release build of the host tools (the decoder figure depends on it).
+bench: deps firmware guests
+	$(SWIFT) build -c release --product keel
+	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench --firmware $(HYP_OUT)/keel.bin --guest $(GUEST_OUT)/bench.bin --json $(BUILD)/bench/results.json
 
 clean:
 	rm -rf $(BUILD)

@@ -209,3 +209,17 @@ struct TraceDecoderTests {
         #expect(events.contains { $0["ph"] as? String == "M" && ($0["args"] as? [String: String])?["name"] == "vm0" })
     }
 }
+
+@Suite("Benchmark output parsing")
+struct BenchParseTests {
+    @Test("figures and the counter frequency; instructions less the empty loop")
+    func parse() {
+        let output = "[keel] hello\r\nbench: loop_baseline 4096 0x300\r\nbench: hvc_null 4096 0x7a00\r\nnoise\r\nbench: cntfrq 0x3b9aca0\r\n"
+        let (figures, hz) = Bench.parse(output)
+        #expect(hz == 62_500_000)
+        #expect(figures == [Bench.GuestFigure(name: "loop_baseline", iterations: 4096, ticks: 0x300),
+                            Bench.GuestFigure(name: "hvc_null", iterations: 4096, ticks: 0x7A00)])
+        let instructions = Bench.instructionsPerIteration(figures, counterHz: hz!)
+        #expect(instructions == ["hvc_null": 119.0])  // (0x7a00 - 0x300) ticks * 16 ns / 4096
+    }
+}

@@ -31,10 +31,11 @@ struct VCPU {
         return true
     }
 
-    /// Register `n`; 31 is the zero register in the encodings that trap.
-    func x(_ n: Int) -> UInt64 {
+    /// Register `n`; 31 is the zero register in the encodings that trap. Mutating only so
+    /// that it reads the frame in place: a non-mutating read copies all 31 registers.
+    mutating func x(_ n: Int) -> UInt64 {
         guard n < 31 else { return 0 }
-        return withUnsafeBytes(of: regs.x) { $0.load(fromByteOffset: n * 8, as: UInt64.self) }
+        return withUnsafeMutableBytes(of: &regs.x) { $0.load(fromByteOffset: n * 8, as: UInt64.self) }
     }
 
     mutating func setX(_ n: Int, _ value: UInt64) {

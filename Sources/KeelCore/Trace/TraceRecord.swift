@@ -211,6 +211,13 @@ public enum LittleEndian {
 
     @inline(__always)
     public static func load(_ bytes: Int, at offset: Int, in buffer: UnsafeRawPointer) -> UInt64 {
+        // loadUnaligned is a single load on the host; built -mstrict-align it becomes byte loads.
+        switch bytes {
+        case 8: return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        case 4: return UInt64(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        case 2: return UInt64(UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        default: break
+        }
         var value: UInt64 = 0
         for i in 0..<bytes {
             value |= UInt64(buffer.load(fromByteOffset: offset + i, as: UInt8.self)) << (8 * UInt64(i))

@@ -6,6 +6,9 @@ import KeelCore
 /// candidate that does not decode or fails its CRC is counted as lost and its closing zero is
 /// taken as the opening of the next frame, which is how the demux resynchronises after dropped
 /// or damaged bytes.
+///
+/// The hot path (`scan`) finds delimiters with memchr and decodes frames from the input buffer
+/// into one reused scratch buffer, allocating nothing per frame.
 public struct FrameDemux {
     public enum Piece: Equatable {
         case text(Data)
@@ -20,79 +23,110 @@ public struct FrameDemux {
     public private(set) var unknownFrames = 0
 
     private var inFrame = false
-    private var candidate = Data()
+    /// A candidate frame that started in an earlier buffer.
+    private var pending: [UInt8] = []
+    private var scratch = [UInt8](repeating: 0, count: FrameDemux.maxBody + 8)
     /// Longest body a frame can have; anything longer is not a frame.
-    private static let maxBody = TraceFraming.maxEncoded + 8
+    static let maxBody = TraceFraming.maxEncoded + 8
 
     public init() {}
 
     /// Feeds bytes; returns the pieces they complete, in order.
     public mutating func feed(_ data: Data) -> [Piece] {
         var pieces: [Piece] = []
-        var text = Data()
-        for byte in data {
-            if !inFrame {
-                if byte == TraceFraming.delimiter {
-                    if !text.isEmpty { pieces.append(.text(text)); text = Data() }
-                    inFrame = true
-                    candidate.removeAll(keepingCapacity: true)
+        data.withUnsafeBytes { buffer in
+            scan(buffer, text: { pieces.append(.text(Data($0))) }, frame: { type, payload in
+                if let known = FrameType(rawValue: type) {
+                    pieces.append(.frame(known, Data(payload)))
                 } else {
-                    text.append(byte)
+                    pieces.append(.unknownFrame(type))
                 }
-                continue
-            }
-            if byte != TraceFraming.delimiter {
-                candidate.append(byte)
-                continue
-            }
-            // A zero ends the candidate.
-            if candidate.isEmpty { continue }  // two zeros in a row: still at a frame start
-            if let piece = decodeCandidate() {
-                pieces.append(piece)
-                inFrame = false
-            } else {
-                // Not a frame: count it, and treat this zero as the start of the next one.
-                corruptFrames += 1
-                corruptBytes += candidate.count
-            }
-            candidate.removeAll(keepingCapacity: true)
-        }
-        if !text.isEmpty { pieces.append(.text(text)) }
-        if inFrame && candidate.count > Self.maxBody {
-            // Far too long for a frame: the opening zero was lost, this is text after all.
-            corruptFrames += 1
-            corruptBytes += candidate.count
-            candidate.removeAll(keepingCapacity: true)
+            })
         }
         return pieces
     }
 
+    /// The allocation-free form of `feed`: `text` gets console text, `frame` each verified frame
+    /// (type byte, body without CRC). Both buffers are only valid during the call.
+    public mutating func scan(_ buffer: UnsafeRawBufferPointer,
+                              text: (UnsafeRawBufferPointer) -> Void,
+                              frame: (UInt8, UnsafeRawBufferPointer) -> Void) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        let count = buffer.count
+        var i = 0
+        while i < count {
+            // Next delimiter at or after i.
+            let zero: Int
+            if let found = memchr(base + i, 0, count - i) {
+                zero = base.distance(to: UnsafeRawPointer(found))
+            } else {
+                zero = count
+            }
+            let run = UnsafeRawBufferPointer(start: base + i, count: zero - i)
+            if !inFrame {
+                if run.count > 0 { text(run) }
+                if zero < count { inFrame = true }
+            } else if zero == count {
+                // The frame continues in the next buffer.
+                pending.append(contentsOf: run)
+                if pending.count > Self.maxBody {
+                    // Far too long for a frame: the opening zero was lost, this was text.
+                    corruptFrames += 1
+                    corruptBytes += pending.count
+                    pending.removeAll(keepingCapacity: true)
+                    inFrame = false
+                }
+            } else {
+                // A zero closes the candidate.
+                var candidateBytes = 0
+                var ok = false
+                if pending.isEmpty {
+                    candidateBytes = run.count
+                    if run.count > 0 { ok = decode(run, frame) }
+                } else {
+                    pending.append(contentsOf: run)
+                    candidateBytes = pending.count
+                    ok = pending.withUnsafeBytes { decode($0, frame) }
+                    pending.removeAll(keepingCapacity: true)
+                }
+                if ok {
+                    inFrame = false
+                } else if candidateBytes > 0 {
+                    // Not a frame: this zero may open the next one.
+                    corruptFrames += 1
+                    corruptBytes += candidateBytes
+                }
+            }
+            i = zero + 1
+        }
+    }
+
     /// Bytes left in an unfinished frame when the stream ended: lost.
     public mutating func finish() {
-        if inFrame && !candidate.isEmpty {
+        if inFrame && !pending.isEmpty {
             corruptFrames += 1
-            corruptBytes += candidate.count
+            corruptBytes += pending.count
         }
-        candidate.removeAll()
+        pending.removeAll()
         inFrame = false
     }
 
-    private mutating func decodeCandidate() -> Piece? {
-        guard candidate.count <= Self.maxBody else { return nil }
-        var plain = [UInt8](repeating: 0, count: candidate.count)
-        let length = candidate.withUnsafeBytes { input in
-            plain.withUnsafeMutableBytes { TraceFraming.cobsDecode(input, into: $0.baseAddress!, capacity: $0.count) }
+    private mutating func decode(_ candidate: UnsafeRawBufferPointer, _ frame: (UInt8, UnsafeRawBufferPointer) -> Void) -> Bool {
+        guard candidate.count <= Self.maxBody else { return false }
+        var unknown = false
+        let ok = scratch.withUnsafeMutableBytes { plain -> Bool in
+            guard let length = TraceFraming.cobsDecode(candidate, into: plain.baseAddress!, capacity: plain.count),
+                  length >= 5 else { return false }
+            let body = length - 4
+            let crc = CRC32.checksum(plain.baseAddress!, count: body)
+            guard crc == UInt32(truncatingIfNeeded: LittleEndian.load(4, at: body, in: plain.baseAddress!)) else { return false }
+            let type = plain[0]
+            unknown = FrameType(rawValue: type) == nil
+            frame(type, UnsafeRawBufferPointer(start: plain.baseAddress! + 1, count: body - 1))
+            return true
         }
-        guard let length, length >= 5 else { return nil }
-        let body = length - 4
-        let crc = plain.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: body) }
-        let stored = plain.withUnsafeBytes { UInt32(truncatingIfNeeded: LittleEndian.load(4, at: body, in: $0.baseAddress!)) }
-        guard crc == stored else { return nil }
-        guard let type = FrameType(rawValue: plain[0]) else {
-            unknownFrames += 1
-            return .unknownFrame(plain[0])
-        }
-        return .frame(type, Data(plain[1..<body]))
+        if ok && unknown { unknownFrames += 1 }
+        return ok
     }
 
     /// Encodes one frame, delimiters included (the firmware's framing, for tests and tools).

@@ -19,32 +19,35 @@ public struct TraceLog {
     public static func decode(_ data: Data) -> TraceLog {
         var demux = FrameDemux()
         var log = TraceLog()
-        var pieces = demux.feed(data)
-        demux.finish()
-        var lastSequence: [UInt8: UInt32] = [:]
-        for piece in pieces {
-            guard case .frame(let type, let payload) = piece else { continue }
-            switch type {
-            case .header:
-                guard let header = payload.withUnsafeBytes({ TraceHeader.decode($0) }) else { log.badPayloads += 1; continue }
-                if header.version != TraceHeader.currentVersion || Int(header.recordSize) != TraceRecord.size {
-                    log.warnings.append("trace format version \(header.version) (record size \(header.recordSize)); this decoder reads version \(TraceHeader.currentVersion)")
+        log.records.reserveCapacity(data.count / 96)
+        var lastSequence: [UInt32?] = Array(repeating: nil, count: 256)
+        data.withUnsafeBytes { buffer in
+            demux.scan(buffer, text: { _ in }, frame: { type, payload in
+                switch FrameType(rawValue: type) {
+                case .header:
+                    guard let header = TraceHeader.decode(payload) else { log.badPayloads += 1; return }
+                    if header.version != TraceHeader.currentVersion || Int(header.recordSize) != TraceRecord.size {
+                        log.warnings.append("trace format version \(header.version) (record size \(header.recordSize)); this decoder reads version \(TraceHeader.currentVersion)")
+                    }
+                    if let previous = log.header, previous.buildIDHex != header.buildIDHex {
+                        log.warnings.append("the stream has a second header from another firmware build (\(header.buildIDHex))")
+                    }
+                    log.header = log.header ?? header
+                case .record:
+                    guard let record = TraceRecord.decode(payload) else { log.badPayloads += 1; return }
+                    let cpu = Int(record.cpu)
+                    if let last = lastSequence[cpu] {
+                        let gap = record.sequence &- last &- 1
+                        if gap != 0 && gap < 0x8000_0000 { log.lostRecords += Int(gap) }
+                    }
+                    lastSequence[cpu] = record.sequence
+                    log.records.append(record)
+                case nil:
+                    break  // counted by the demux as an unknown frame
                 }
-                if let previous = log.header, previous.buildIDHex != header.buildIDHex {
-                    log.warnings.append("the stream has a second header from another firmware build (\(header.buildIDHex))")
-                }
-                log.header = log.header ?? header
-            case .record:
-                guard let record = payload.withUnsafeBytes({ TraceRecord.decode($0) }) else { log.badPayloads += 1; continue }
-                if let last = lastSequence[record.cpu] {
-                    let gap = record.sequence &- last &- 1
-                    if gap != 0 && gap < 0x8000_0000 { log.lostRecords += Int(gap) }
-                }
-                lastSequence[record.cpu] = record.sequence
-                log.records.append(record)
-            }
+            })
         }
-        pieces.removeAll()
+        demux.finish()
         log.corruptFrames = demux.corruptFrames
         log.corruptBytes = demux.corruptBytes
         log.badPayloads += demux.unknownFrames

@@ -1,0 +1,89 @@
+import Foundation
+import KeelBoards
+import KeelCore
+
+/// Benchmarks: figures measured inside a guest under QEMU `-icount shift=0`, where each
+/// instruction the CPU executes (guest or hypervisor) is one nanosecond of virtual time, so a
+/// figure repeats exactly from run to run and converts to instructions.
+public enum Bench {
+    /// One `bench: <name> <iterations> <ticks>` line of the bench guest.
+    public struct GuestFigure: Equatable {
+        public var name: String
+        public var iterations: Int
+        public var ticks: UInt64
+    }
+
+    /// Parses the bench guest's output: its figures and its counter frequency.
+    public static func parse(_ output: String) -> (figures: [GuestFigure], counterHz: UInt64?) {
+        var figures: [GuestFigure] = []
+        var hz: UInt64?
+        for line in output.replacingOccurrences(of: "\r", with: "").split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.first == "bench:" else { continue }
+            if words.count == 3, words[1] == "cntfrq" { hz = hexOrDecimal(words[2]) }
+            if words.count == 4, let n = Int(words[2]), let t = hexOrDecimal(words[3]) {
+                figures.append(GuestFigure(name: String(words[1]), iterations: n, ticks: t))
+            }
+        }
+        return (figures, hz)
+    }
+
+    static func hexOrDecimal(_ word: Substring) -> UInt64? {
+        word.hasPrefix("0x") ? UInt64(word.dropFirst(2), radix: 16) : UInt64(word)
+    }
+
+    /// Instructions per iteration of each figure, less the empty loop's.
+    public static func instructionsPerIteration(_ figures: [GuestFigure], counterHz: UInt64) -> [String: Double] {
+        let nsPerTick = 1e9 / Double(counterHz)
+        let perIteration = Dictionary(uniqueKeysWithValues: figures.map { ($0.name, Double($0.ticks) * nsPerTick / Double($0.iterations)) })
+        let baseline = perIteration["loop_baseline"] ?? 0
+        return perIteration.filter { $0.key != "loop_baseline" }.mapValues { $0 - baseline }
+    }
+
+    /// Runs the bench guest under Keel with the given trace mode; returns the console text.
+    public static func runGuest(firmware: String, guest: String, traceMode: TraceMode, timeout: Double = 300) throws -> String {
+        var command = QEMUCommand(firmware: firmware, guest: guest, board: qemuVirt, layout: qemuVirtDefaultVM)
+        command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode == .full ? "full" : "counters")"]
+        let text = Collected()
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).trace").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let capture = try TraceCapture(path: scratch, text: { text.append($0) })
+        let outcome = try QEMURunner(command: command, timeout: timeout, output: { capture.feed($0) }).run()
+        _ = capture.finish()
+        guard outcome == .exited(0) else { throw KeelError("the bench guest did not finish: \(outcome)\n\(text.string)") }
+        return text.string
+    }
+
+    /// Decodes `records` synthetic records framed as the firmware frames them; returns records
+    /// per second on this core.
+    public static func decoderThroughput(records: Int) -> (recordsPerSecond: Double, seconds: Double) {
+        var stream = Data()
+        stream.reserveCapacity(records * 96)
+        var record = TraceRecord()
+        record.esr = 0x9381_0046
+        record.action = .mmioWrite
+        record.ipa = 0x0900_0000
+        record.width = 4
+        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+        for i in 0..<records {
+            record.sequence = UInt32(truncatingIfNeeded: i)
+            record.exitTime = UInt64(i) * 100
+            record.entryTime = record.exitTime + 37
+            record.arg0 = UInt64(i & 0xFF)
+            bytes.withUnsafeMutableBytes { record.encode(into: $0.baseAddress!) }
+            stream += FrameDemux.encode(type: .record, payload: Data(bytes))
+        }
+        let start = DispatchTime.now()
+        let log = TraceLog.decode(stream)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        precondition(log.records.count == records, "decoder lost records in its own benchmark")
+        return (Double(records) / seconds, seconds)
+    }
+}
+
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ more: Data) { lock.withLock { data.append(more) } }
+    var string: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}
