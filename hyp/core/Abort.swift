@@ -53,11 +53,7 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
 /// `[keel] vm0/vcpu0: write to IPA 0x20000000 outside the VM at pc 0x40000100 -> external abort`
 private func reportAbort(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, write: Bool, fetch: Bool) {
     guard vcpu.pointee.mayReportFault() else { return }
-    Console.begin()
-    Console.print("vm")
-    Console.dec(vcpu.pointee.vm)
-    Console.print("/vcpu")
-    Console.dec(vcpu.pointee.id)
+    Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
     Console.print(fetch ? ": fetch from IPA " : (write ? ": write to IPA " : ": read from IPA "))
     Console.hex(ipa)
     Console.print(" outside the VM at pc ")

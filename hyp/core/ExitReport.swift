@@ -2,11 +2,7 @@
 /// `[keel] vm0/vcpu0 exits: HVC64=3 SMC64=1 SYS64=5 DABT_LOW=120 irq=0`.
 enum ExitReport {
     static func print(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        Console.begin()
-        Console.print("vm")
-        Console.dec(vcpu.pointee.vm)
-        Console.print("/vcpu")
-        Console.dec(vcpu.pointee.id)
+        Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
         Console.print(" exits:")
         var total: UInt64 = 0
         for ec in 0..<64 {

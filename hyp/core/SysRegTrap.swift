@@ -31,11 +31,7 @@ func trapSysReg(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 /// `[keel] vm0/vcpu0: sysreg S3_3_C9_C12_0 read at 0x40000123 -> UNDEF`, the first few times.
 private func reportUnhandled(_ vcpu: UnsafeMutablePointer<VCPU>, _ access: SysRegISS) {
     guard vcpu.pointee.mayReportFault() else { return }
-    Console.begin()
-    Console.print("vm")
-    Console.dec(vcpu.pointee.vm)
-    Console.print("/vcpu")
-    Console.dec(vcpu.pointee.id)
+    Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
     Console.print(": sysreg S")
     Console.dec(UInt64(access.op0))
     Console.print("_")

@@ -28,6 +28,15 @@ enum Console {
         print("[keel] ")
     }
 
+    /// A new hypervisor message about one vCPU: `[keel] vm0/vcpu1`.
+    static func begin(vm: Int, vcpu: Int) {
+        begin()
+        print("vm")
+        dec(vm)
+        print("/vcpu")
+        dec(vcpu)
+    }
+
     /// One whole message line.
     static func log(_ text: StaticString) {
         begin()
