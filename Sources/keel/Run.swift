@@ -23,6 +23,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "GIC version of the emulated board (2 or 3).")
     var gic: Int = 3
 
+    @Option(name: .long, help: "CPUs of the emulated board; the VM gets one vCPU on each.")
+    var smp: Int = 1
+
     @Option(name: .long, help: "QEMU CPU model.")
     var cpu: String?
 
@@ -44,6 +47,9 @@ struct Run: ParsableCommand {
     func validate() throws {
         guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard smp >= 1 && smp <= qemuVirt.maxCPUs else {
+            throw ValidationError("--smp \(smp) is not possible: \(qemuVirt.name) has 1 to \(qemuVirt.maxCPUs) CPUs")
+        }
     }
 
     func run() throws {
@@ -60,7 +66,7 @@ struct Run: ParsableCommand {
             throw ValidationError(error.message)
         }
 
-        var command = QEMUCommand(firmware: firmwarePath, guest: image.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu)
+        var command = QEMUCommand(firmware: firmwarePath, guest: image.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
         command.executable = qemu
         let capture: TraceCapture?
         if let trace {

@@ -76,6 +76,30 @@ park:
     wfe
     b       park
 
+/*
+ * A secondary CPU, started by the firmware's PSCI CPU_ON at EL2 with the MMU off and
+ * x0 = the context id Keel passed: its CPU index. BSS and the page tables already exist.
+ */
+    .globl keel_secondary_entry
+keel_secondary_entry:
+    mov     x20, x0
+    bl      set_cpu_stack
+    mrs     x0, CurrentEL
+    lsr     x0, x0, #2
+    cmp     x0, #2
+    b.ne    park
+    bl      el2_cpu_init
+    mov     x0, x20
+    bl      keel_secondary_main
+    b       park
+
+/* keel_switch_stack(top, fn, arg): sp = top, then fn(arg). */
+    .globl keel_switch_stack
+keel_switch_stack:
+    mov     sp, x0
+    mov     x0, x2
+    br      x1
+
 /* sp = keel_stacks + (x20 + 1) * KEEL_STACK_SIZE */
 set_cpu_stack:
     adrp    x0, keel_stacks

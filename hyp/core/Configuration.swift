@@ -8,5 +8,5 @@ let defaultVMLayout = qemuVirtDefaultVM
 /// Limits of the static pools.
 enum Limits {
     static let maxVMs = 1
-    static let maxVCPUs = 1
+    static let maxVCPUs = 8
 }

@@ -19,18 +19,25 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.hex(dtb)
     Console.newline()
 
+    Console.lockingEnabled = true
     VCPUs.checkLayout()
     EL2.configureTraps()
+    let cpus = SMP.startSecondaries(limit: activeBoard.maxCPUs)
     Trace.start(mode: bootTraceMode(dtb: dtb))
 
     let layout = defaultVMLayout
     guard let vm = VMs.create(id: 0, layout: layout) else { panic("cannot build vm0's stage-2 tables") }
+    // One vCPU per CPU; vCPU 0 starts, the others wait for PSCI CPU_ON.
     let vcpu = VCPUs.create(index: 0, vm: vm, entry: layout.ramIPA + layout.entryOffset, x0: 0)
+    for index in 1..<max(cpus, 1) { _ = VCPUs.create(index: index, vm: vm, entry: 0, x0: 0) }
+    vcpu.pointee.power = PowerState.on.rawValue
     Trace.event(.vmCreated, vm: 0, vcpu: 0, arg0: layout.ramSize)
     Trace.event(.vcpuStarted, vm: 0, vcpu: 0, arg0: vcpu.pointee.pc)
 
     Console.begin()
     Console.print("vm0: ")
+    Console.dec(UInt64(cpus))
+    Console.print(cpus == 1 ? " vCPU, " : " vCPUs, ")
     Console.dec(layout.ramSize >> 20)
     Console.print(" MiB RAM at IPA ")
     Console.hex(layout.ramIPA)

@@ -16,6 +16,9 @@ struct VCPU {
     var regs = keel_regs()
     var id = 0
     var vm = 0
+    /// `PowerState`, changed only with atomics: other vCPUs read and claim it (PSCI CPU_ON,
+    /// AFFINITY_INFO) while this one runs.
+    var power: UInt32 = PowerState.off.rawValue
     var exits = ExitCounters()
     /// The trace record of the exit being handled (full tracing); handlers say what they did.
     var trace = TraceRecord()
@@ -56,6 +59,15 @@ struct VCPU {
 
     var vmPointer: UnsafeMutablePointer<VM> { VMs.pointer(vm) }
 
+    /// The state PSCI CPU_ON (and a first boot) enters a vCPU with: all registers zero but x0,
+    /// EL1h with DAIF masked. EL1 system registers are reset by `EL2.run`.
+    mutating func reset(entry: UInt64, x0: UInt64) {
+        regs = keel_regs()
+        pc = entry
+        regs.spsr_el2 = PSTATE.el1hMasked
+        setX(0, x0)
+    }
+
     /// Notes in the trace record what the handler did with this exit.
     mutating func noteAction(_ action: TraceRecord.Action, arg0: UInt64 = 0, arg1: UInt64 = 0) {
         trace.action = action
@@ -64,9 +76,28 @@ struct VCPU {
     }
 }
 
-/// The static pool of vCPUs.
+/// A vCPU's PSCI power state.
+enum PowerState: UInt32 {
+    case off = 0
+    /// CPU_ON claimed it and is writing its entry state.
+    case starting = 1
+    /// Ready: its physical CPU will enter it.
+    case onPending = 2
+    case on = 3
+}
+
+extension UnsafeMutablePointer where Pointee == VCPU {
+    /// Safety: `power` is a stored property of a vCPU in the static pool; its address is stable.
+    var powerWord: UnsafeMutablePointer<UInt32> {
+        withUnsafeMutablePointer(to: &pointee.power) { $0 }
+    }
+
+    var powerState: PowerState { PowerState(rawValue: keel_load_acquire32(powerWord)) ?? .off }
+}
+
+/// The static pool of vCPUs: one per physical CPU (KEEL_MAX_CPUS), pinned 1:1.
 enum VCPUs {
-    nonisolated(unsafe) private static var pool: [1 of VCPU] = [VCPU()]
+    nonisolated(unsafe) private static var pool: [8 of VCPU] = [VCPU(), VCPU(), VCPU(), VCPU(), VCPU(), VCPU(), VCPU(), VCPU()]
 
     /// Storage of vCPU `index`. Safety: a global's address is stable; index checked.
     static func pointer(_ index: Int) -> UnsafeMutablePointer<VCPU> {
@@ -95,9 +126,7 @@ enum VCPUs {
         vcpu.pointee = VCPU()
         vcpu.pointee.id = vm.pointee.vcpuCount
         vcpu.pointee.vm = vm.pointee.id
-        vcpu.pointee.pc = entry
-        vcpu.pointee.regs.spsr_el2 = PSTATE.el1hMasked
-        vcpu.pointee.setX(0, x0)
+        vcpu.pointee.reset(entry: entry, x0: x0)
         vm.pointee.vcpuCount += 1
         return vcpu
     }

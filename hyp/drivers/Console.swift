@@ -1,3 +1,4 @@
+import KeelHW
 
 /// Keel's console: its own messages, prefixed `[keel] `, and the guests' output, forwarded as is.
 /// A Keel message always starts on a line of its own, even when a guest left one unfinished.
@@ -5,6 +6,31 @@
 /// No heap and no String interpolation: output is built from static strings and numbers.
 enum Console {
     nonisolated(unsafe) private static var atLineStart = true
+    /// Off until the MMU is on: the lock uses exclusives, which fault on Device memory.
+    nonisolated(unsafe) static var lockingEnabled = false
+
+    private static var me: UInt32 { UInt32(read_mpidr_el1() & 0xFF) + 1 }
+
+    /// Takes the console for this CPU unless it already has it; true when this call took it.
+    private static func acquire() -> Bool {
+        guard lockingEnabled, keel_load_acquire32(&keel_console_owner) != me else { return false }
+        keel_spin_lock(&keel_console_lock)
+        keel_store_release32(&keel_console_owner, me)
+        return true
+    }
+
+    private static func release() {
+        guard lockingEnabled, keel_load_acquire32(&keel_console_owner) == me else { return }
+        keel_store_release32(&keel_console_owner, 0)
+        keel_spin_unlock(&keel_console_lock)
+    }
+
+    /// Runs `body` holding the console, so that another CPU's output cannot land inside it.
+    static func exclusive(_ body: () -> Void) {
+        let took = acquire()
+        body()
+        if took { release() }
+    }
     private static var uart: PL011 { PL011(base: UInt(activeBoard.uartBase)) }
 
     static func put(_ byte: UInt8) {
@@ -23,7 +49,9 @@ enum Console {
     }
 
     /// A new hypervisor message: a fresh line and the `[keel] ` prefix.
+    /// Holds the console until `newline()`.
     static func begin() {
+        _ = acquire()
         if !atLineStart { put(UInt8(ascii: "\n")) }
         print("[keel] ")
     }
@@ -44,7 +72,11 @@ enum Console {
         newline()
     }
 
-    static func newline() { put(UInt8(ascii: "\n")) }
+    /// Ends a message line and lets other CPUs write again.
+    static func newline() {
+        put(UInt8(ascii: "\n"))
+        release()
+    }
 
     /// `0x` and the value in hex, without leading zeros.
     static func hex(_ value: UInt64) {
@@ -91,5 +123,5 @@ enum Console {
     }
 
     /// A guest's byte, forwarded as it is.
-    static func guestPut(_ byte: UInt8) { put(byte) }
+    static func guestPut(_ byte: UInt8) { exclusive { put(byte) } }
 }

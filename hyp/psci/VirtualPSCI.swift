@@ -1,25 +1,103 @@
 import KeelHW
 
-/// PSCI as the guest sees it. Keel answers every call itself; the real firmware below is only
-/// reached when the whole machine must power off.
+/// PSCI 1.1 as the guest sees it, over HVC and trapped SMC. Keel answers every call itself;
+/// the real firmware below is only reached when the whole machine must power off.
+///
+/// vCPU power states change only by compare-and-swap (`PowerState`), so concurrent CPU_ON,
+/// CPU_OFF and AFFINITY_INFO from several vCPUs see one consistent state machine:
+/// off -> starting (claimed by one CPU_ON) -> onPending (entry state written) -> on (its CPU
+/// entered it) -> off (CPU_OFF).
 enum VirtualPSCI {
-    /// The functions implemented here; PSCI_FEATURES answers from this list.
+    /// PSCI_FEATURES: 0 for what is implemented here (CPU_SUSPEND: original power-state format,
+    /// no OS-initiated mode, so its flags are 0 too), NOT_SUPPORTED for the rest.
     private static func implemented(_ function: UInt32) -> Bool {
-        function == PSCI.version || function == PSCI.features || function == PSCI.systemOff
+        switch function {
+        case PSCI.version, PSCI.cpuSuspend32, PSCI.cpuSuspend64, PSCI.cpuOff, PSCI.cpuOn32, PSCI.cpuOn64,
+             PSCI.affinityInfo32, PSCI.affinityInfo64, PSCI.migrateInfoType, PSCI.systemOff, PSCI.features,
+             SMCCC.version:
+            true
+        default:
+            false
+        }
     }
 
     static func call(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {
+        let is32 = function & 0x4000_0000 == 0
+        // SMC32/HVC32 calls take 32-bit arguments.
+        func argument(_ n: Int) -> UInt64 {
+            let value = vcpu.pointee.x(n)
+            return is32 ? value & 0xFFFF_FFFF : value
+        }
         switch function {
         case PSCI.version:
             vcpu.pointee.setX(0, PSCI.version1_1)
         case PSCI.features:
-            let queried = UInt32(truncatingIfNeeded: vcpu.pointee.x(1))
-            vcpu.pointee.setResult(implemented(queried) ? PSCI.success : PSCI.notSupported)
+            vcpu.pointee.setResult(implemented(UInt32(truncatingIfNeeded: argument(1))) ? PSCI.success : PSCI.notSupported)
+        case PSCI.cpuOn32, PSCI.cpuOn64:
+            vcpu.pointee.setResult(cpuOn(vcpu, target: argument(1), entry: argument(2), context: argument(3)))
+        case PSCI.cpuOff:
+            cpuOff(vcpu)
+        case PSCI.affinityInfo32, PSCI.affinityInfo64:
+            vcpu.pointee.setResult(affinityInfo(vcpu, target: argument(1), level: argument(2)))
+        case PSCI.cpuSuspend32, PSCI.cpuSuspend64:
+            cpuSuspend(vcpu, powerState: argument(1), entry: argument(2), context: argument(3))
+        case PSCI.migrateInfoType:
+            vcpu.pointee.setResult(2)  // no Trusted OS that would need migrating
         case PSCI.systemOff:
             systemOff(vcpu)
         default:
             vcpu.pointee.setResult(PSCI.notSupported)
         }
+    }
+
+    /// The vCPU of `vcpu`'s VM that an MPIDR-style target names, or nil. Only the affinity
+    /// fields may be set (Aff3 [39:32], Aff2..Aff0 [23:0]); Keel's vCPUs live in Aff0.
+    private static func target(_ vcpu: UnsafeMutablePointer<VCPU>, _ mpidr: UInt64) -> UnsafeMutablePointer<VCPU>? {
+        guard mpidr & ~0xFF_00FF_FFFF == 0, mpidr & 0xFF_00FF_FF00 == 0 else { return nil }
+        let index = Int(mpidr & 0xFF)
+        let vm = vcpu.pointee.vmPointer
+        guard index < vm.pointee.vcpuCount else { return nil }
+        return VCPUs.pointer(index)  // one VM: vCPU n is pool entry n
+    }
+
+    private static func cpuOn(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {
+        guard let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
+        guard caller.pointee.vmPointer.pointee.layout.containsRAM(entry), entry & 3 == 0 else { return PSCI.invalidAddress }
+        guard keel_cas32(vcpu.powerWord, PowerState.off.rawValue, PowerState.starting.rawValue) else {
+            return vcpu.powerState == .on ? PSCI.alreadyOn : PSCI.onPending
+        }
+        vcpu.pointee.reset(entry: entry, x0: context)
+        keel_store_release32(vcpu.powerWord, PowerState.onPending.rawValue)
+        keel_sev()
+        return PSCI.success
+    }
+
+    /// CPU_OFF: the calling vCPU stops; its CPU goes back to waiting for the next CPU_ON.
+    private static func cpuOff(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        vcpu.pointee.trace.arg1 = 0
+        Trace.end(vcpu)
+        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        SMP.leaveGuest()
+    }
+
+    /// AFFINITY_INFO: 0 on, 1 off, 2 on pending. Only affinity level 0 (a single vCPU).
+    private static func affinityInfo(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, level: UInt64) -> Int64 {
+        guard level == 0, let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
+        switch vcpu.powerState {
+        case .on: return 0
+        case .off: return 1
+        case .starting, .onPending: return 2
+        }
+    }
+
+    /// CPU_SUSPEND. Standby returns at once, as after an immediate wake-up; power-down resumes
+    /// at `entry` with `context` in x0 and the MMU off, as after a wake-up from power-down.
+    private static func cpuSuspend(_ vcpu: UnsafeMutablePointer<VCPU>, powerState: UInt64, entry: UInt64, context: UInt64) {
+        let powerDown = powerState & (1 << 16) != 0
+        guard powerDown else { return vcpu.pointee.setResult(PSCI.success) }
+        guard vcpu.pointee.vmPointer.pointee.layout.containsRAM(entry) else { return vcpu.pointee.setResult(PSCI.invalidAddress) }
+        vcpu.pointee.reset(entry: entry, x0: context)
+        write_sctlr_el1(SCTLR_EL1.reset)
     }
 
     /// SYSTEM_OFF powers off the calling VM; when no VM is left running, the machine.
@@ -31,7 +109,7 @@ enum VirtualPSCI {
         Console.dec(vm.pointee.id)
         Console.print(": PSCI SYSTEM_OFF")
         Console.newline()
-        ExitReport.print(vcpu)
+        for index in 0..<vm.pointee.vcpuCount { ExitReport.print(VCPUs.pointer(index)) }
         // This exit never returns to the guest: close its record here.
         vcpu.pointee.trace.arg1 = UInt64(bitPattern: PSCI.success)
         Trace.end(vcpu)

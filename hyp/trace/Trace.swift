@@ -139,9 +139,11 @@ enum TraceUART {
                 let crc = CRC32.checksum(p, count: count + 1)
                 LittleEndian.store(UInt64(crc), 4, at: count + 1, in: p)
                 let length = TraceFraming.cobsEncode(p, count: count + 5, into: encoded.baseAddress!)
-                Console.putRaw(TraceFraming.delimiter)
-                for i in 0..<length { Console.putRaw(encoded[i]) }
-                Console.putRaw(TraceFraming.delimiter)
+                Console.exclusive {
+                    Console.putRaw(TraceFraming.delimiter)
+                    for i in 0..<length { Console.putRaw(encoded[i]) }
+                    Console.putRaw(TraceFraming.delimiter)
+                }
             }
         }
     }

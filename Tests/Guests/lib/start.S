@@ -18,6 +18,34 @@ _start:
     bl      main
     bl      system_off
 
+/*
+ * Where PSCI CPU_ON starts a secondary vCPU (x0 = context id): a stack of its own above the
+ * boot stack, the same vectors, secondary_main(context) from the test program, then CPU_OFF.
+ */
+    .weak secondary_main
+    .globl secondary_start
+secondary_start:
+    mov     x19, x0
+    mrs     x1, mpidr_el1
+    and     x1, x1, #0xFF
+    add     x1, x1, #1
+    ldr     x2, =_guest_end
+    add     x2, x2, #0x10000
+    add     x2, x2, x1, lsl #14         /* 16 KiB per vCPU above the boot stack */
+    and     x2, x2, #~0xF
+    mov     sp, x2
+    adrp    x1, guest_vectors
+    add     x1, x1, :lo12:guest_vectors
+    msr     vbar_el1, x1
+    isb
+    mov     x0, x19
+    bl      secondary_main
+    MOV64   x0, 0x84000002              /* PSCI CPU_OFF */
+    hvc     #0
+    PRINT   "guest: CPU_OFF returned\n"
+1:  wfe
+    b       1b
+
     .text
 /* PSCI SYSTEM_OFF over HVC. Never returns: if it does, say so and spin. */
     .globl system_off

@@ -1,0 +1,68 @@
+import KeelHW
+
+/// Physical CPUs. Keel starts every CPU of the board at boot through the firmware's PSCI
+/// (CPU_ON over SMC, as QEMU virt's DTB says); each runs `el2_cpu_init`, configures its traps
+/// and waits in `idle` for its vCPU (vCPU n is pinned to CPU n).
+enum SMP {
+    nonisolated(unsafe) private static var online: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]  // KEEL_MAX_CPUS
+
+    private static func onlineWord(_ cpu: Int) -> UnsafeMutablePointer<UInt32> {
+        withUnsafeMutablePointer(to: &online) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self) + cpu }
+    }
+
+    static var currentCPU: Int { Int(read_mpidr_el1() & 0xFF) }
+
+    /// Starts CPUs 1, 2, ... until the firmware says there is no such CPU or `limit` is
+    /// reached. Returns how many CPUs run Keel, the boot CPU included.
+    static func startSecondaries(limit: Int) -> Int {
+        keel_store_release32(onlineWord(0), 1)
+        var count = 1
+        while count < limit {
+            // Affinity fields only: QEMU's PSCI refuses a raw MPIDR (bit 31 set).
+            let result = Int64(bitPattern: keel_smc(UInt64(PSCI.cpuOn64), UInt64(count), UInt64(keel_secondary_entry_address()), UInt64(count)))
+            guard result == PSCI.success else { break }
+            var spins = 0
+            while keel_load_acquire32(onlineWord(count)) == 0 && spins < 50_000_000 { spins += 1 }
+            guard keel_load_acquire32(onlineWord(count)) != 0 else {
+                Console.log("a secondary CPU accepted CPU_ON but never came up")
+                break
+            }
+            count += 1
+        }
+        return count
+    }
+
+    /// Waits until this CPU's vCPU has been started (PSCI CPU_ON), then enters it.
+    static func idle(_ cpu: UInt64) -> Never {
+        let vcpu = VCPUs.pointer(Int(cpu))
+        while true {
+            if keel_cas32(vcpu.powerWord, PowerState.onPending.rawValue, PowerState.on.rawValue) {
+                Trace.event(.vcpuStarted, vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id, arg0: vcpu.pointee.pc)
+                EL2.run(vcpu)
+            }
+            keel_wfe()
+        }
+    }
+
+    /// Leaves the guest for good on this CPU (CPU_OFF): drop the exception's stack and idle.
+    static func leaveGuest() -> Never {
+        let cpu = currentCPU
+        keel_switch_stack(keel_stack_top(UInt32(cpu)), cpuIdle, UInt64(cpu))
+    }
+
+    /// Marks this CPU as running Keel.
+    static func markOnline(_ cpu: Int) { keel_store_release32(onlineWord(cpu), 1) }
+}
+
+/// `SMP.idle` as a C function, for `keel_switch_stack`.
+private func cpuIdle(_ cpu: UInt64) {
+    SMP.idle(cpu)
+}
+
+/// Entered from `keel_secondary_entry` on a secondary CPU, MMU and caches on.
+@c(keel_secondary_main)
+func secondaryMain(_ cpu: UInt64) -> Never {
+    EL2.configureTraps()
+    SMP.markOnline(Int(cpu))
+    SMP.idle(cpu)
+}
