@@ -223,3 +223,37 @@ struct BenchParseTests {
         #expect(instructions == ["hvc_null": 119.0])  // (0x7a00 - 0x300) ticks * 16 ns / 4096
     }
 }
+
+@Suite("The host decoder's fast paths agree with the firmware's framing")
+struct FastPathTests {
+    @Test("slicing-by-8 CRC-32 equals the table-per-byte CRC-32 at every length and alignment")
+    func crc() {
+        var state: UInt64 = 7
+        let bytes = (0..<700).map { _ -> UInt8 in state = state &* 6_364_136_223_846_793_005 &+ 1; return UInt8(truncatingIfNeeded: state >> 40) }
+        bytes.withUnsafeBytes { buffer in
+            for start in 0..<9 {
+                for length in stride(from: 0, through: 600, by: 7) {
+                    let p = buffer.baseAddress! + start
+                    #expect(FastCRC32.checksum(p, count: length) == CRC32.checksum(p, count: length))
+                }
+            }
+        }
+        #expect(Array("123456789".utf8).withUnsafeBytes { FastCRC32.checksum($0.baseAddress!, count: 9) } == 0xCBF4_3926)
+    }
+
+    @Test("block-copy COBS decoding equals the firmware-side decoder on zero-free input")
+    func cobs() {
+        var state: UInt64 = 99
+        for length in 0..<400 {
+            let input = (0..<length).map { _ -> UInt8 in state = state &* 6_364_136_223_846_793_005 &+ 1; return (state >> 61) == 0 ? 0 : UInt8(truncatingIfNeeded: state >> 30) }
+            var encoded = [UInt8](repeating: 0, count: length + length / 254 + 2)
+            let n = input.withUnsafeBytes { i in encoded.withUnsafeMutableBytes { TraceFraming.cobsEncode(i.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: length, into: $0.baseAddress!) } }
+            var a = [UInt8](repeating: 0, count: length + 2), b = a
+            let fast = Array(encoded[0..<n]).withUnsafeBytes { e in a.withUnsafeMutableBytes { FastCRC32.cobsDecodeZeroFree(e, into: $0.baseAddress!, capacity: $0.count) } }
+            let slow = Array(encoded[0..<n]).withUnsafeBytes { e in b.withUnsafeMutableBytes { TraceFraming.cobsDecode(e, into: $0.baseAddress!, capacity: $0.count) } }
+            #expect(fast == slow && fast == length)
+            #expect(Array(a.prefix(length)) == input)
+        }
+        #expect([UInt8]([0x05, 0x11]).withUnsafeBytes { FastCRC32.cobsDecodeZeroFree($0, into: UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 1), capacity: 8) } == nil)
+    }
+}

@@ -115,10 +115,11 @@ public struct FrameDemux {
         guard candidate.count <= Self.maxBody else { return false }
         var unknown = false
         let ok = scratch.withUnsafeMutableBytes { plain -> Bool in
-            guard let length = TraceFraming.cobsDecode(candidate, into: plain.baseAddress!, capacity: plain.count),
+            // Candidates never hold a zero: the scan split the stream at zeros.
+            guard let length = FastCRC32.cobsDecodeZeroFree(candidate, into: plain.baseAddress!, capacity: plain.count),
                   length >= 5 else { return false }
             let body = length - 4
-            let crc = CRC32.checksum(plain.baseAddress!, count: body)
+            let crc = FastCRC32.checksum(plain.baseAddress!, count: body)
             guard crc == UInt32(truncatingIfNeeded: LittleEndian.load(4, at: body, in: plain.baseAddress!)) else { return false }
             let type = plain[0]
             unknown = FrameType(rawValue: type) == nil
