@@ -4,9 +4,3 @@
 /// (Issue 5 replaces the constants with the DTB Keel is booted with and a packed VM config.)
 let activeBoard = qemuVirt
 let defaultVMLayout = qemuVirtDefaultVM
-
-/// Limits of the static pools.
-enum Limits {
-    static let maxVMs = 1
-    static let maxVCPUs = 8
-}

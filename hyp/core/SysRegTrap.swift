@@ -14,7 +14,7 @@ func trapSysReg(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     vcpu.pointee.trace.register = UInt8(access.rt)
     if encoding.isFeatureID && access.isRead {
         let index = UInt32(encoding.crm * 8 + encoding.op2)
-        let ipaBits = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF).ipaBits
+        let ipaBits = vcpu.pointee.vmPointer.pointee.stage2.ipaBits
         let value = FeatureID.sanitize(encoding, hardware: keel_read_id_reg(index), ipaBits: ipaBits)
         vcpu.pointee.setX(access.rt, value)
         vcpu.pointee.noteAction(.sysRegRead, arg0: value)

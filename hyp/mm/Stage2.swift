@@ -7,13 +7,15 @@ struct Stage2 {
     /// Physical address of the root (level 1, possibly concatenated) table; 0 before `create`.
     var root: UInt64 = 0
     var vtcr: UInt64 = 0
-    var ipaLimit: UInt64 = 0
+    /// IPA width of the VM (what its ID_AA64MMFR0_EL1.PARange reports).
+    var ipaBits = 0
+    var ipaLimit: UInt64 { ipaBits == 0 ? 0 : 1 << UInt64(ipaBits) }
 
     /// Fresh, empty tables for the geometry the hardware supports.
     static func create() -> Stage2? {
         let geometry = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF)
         guard let table = PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
-        return Stage2(root: UInt64(UInt(bitPattern: table)), vtcr: geometry.vtcr, ipaLimit: geometry.ipaLimit)
+        return Stage2(root: UInt64(UInt(bitPattern: table)), vtcr: geometry.vtcr, ipaBits: geometry.ipaBits)
     }
 
     /// VTTBR_EL2: the root table and the VMID in bits [55:48].

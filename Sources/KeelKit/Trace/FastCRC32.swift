@@ -3,22 +3,20 @@ import KeelCore
 /// CRC-32 (the same as KeelCore's `CRC32`) eight bytes at a time ("slicing-by-8"), for the host
 /// decoder's throughput. The firmware keeps the small one-table version.
 enum FastCRC32 {
-    /// tables[k][n]: the CRC of byte n followed by k zero bytes.
-    static let tables: [[UInt32]] = {
-        var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
+    /// Eight 256-entry tables, one after the other: flat[k * 256 + n] is the CRC of byte n
+    /// followed by k zero bytes.
+    static let flat: [UInt32] = {
+        var t = [UInt32](repeating: 0, count: 8 * 256)
         for n in 0..<256 {
             var c = UInt32(n)
             for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
-            tables[0][n] = c
+            t[n] = c
         }
-        for n in 0..<256 {
-            for k in 1..<8 { tables[k][n] = (tables[k - 1][n] >> 8) ^ tables[0][Int(tables[k - 1][n] & 0xFF)] }
+        for k in 1..<8 {
+            for n in 0..<256 { t[k * 256 + n] = (t[(k - 1) * 256 + n] >> 8) ^ t[Int(t[(k - 1) * 256 + n] & 0xFF)] }
         }
-        return tables
+        return t
     }()
-
-    /// The same 2 KiB... 8 KiB of tables, flattened for unchecked indexing.
-    static let flat: [UInt32] = tables.flatMap { $0 }
 
     static func checksum(_ bytes: UnsafeRawPointer, count: Int) -> UInt32 {
         flat.withUnsafeBufferPointer { t in

@@ -65,7 +65,8 @@ public struct TraceEvent {
             }
         case .abortInjected:
             key = "outside the VM"
-            let access = esr.ec.isAbort && esr.ec.rawValue >= 0x24 ? (esr.dataAbort.wnr ? "write" : "read") : "fetch"
+            let isData = esr.ec == .dabtLow || esr.ec == .dabtCur
+            let access = isData ? (esr.dataAbort.wnr ? "write" : "read") : "fetch"
             what = "\(access) at IPA \(hex(r.ipa)) outside the VM -> external abort injected (ESR_EL1 \(hex(r.arg0)))"
         case .wfx:
             key = esr.wfx.kind == .wfi ? "WFI" : esr.wfx.kind == .wfe ? "WFE" : "WFxT"

@@ -10,7 +10,12 @@ extension TraceHeader {
         return bytes
     }
 
-    public var buildIDHex: String { buildIDBytes.map { String($0, radix: 16).leftPadded(2) }.joined() }
+    public var buildIDHex: String { hexString(buildIDBytes) }
+}
+
+/// Bytes as lower-case hex, two digits each (how build ids are written).
+func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { String($0, radix: 16).leftPadded(2) }.joined()
 }
 
 extension String {

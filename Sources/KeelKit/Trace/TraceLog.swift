@@ -59,7 +59,7 @@ public struct TraceLog {
     public mutating func check(elfBuildID: [UInt8]) {
         guard let header else { return }
         if header.buildIDBytes != elfBuildID {
-            warnings.append("build id mismatch: the trace comes from firmware \(header.buildIDHex), the ELF is \(elfBuildID.map { String($0, radix: 16).leftPadded(2) }.joined())")
+            warnings.append("build id mismatch: the trace comes from firmware \(header.buildIDHex), the ELF is \(hexString(elfBuildID))")
         }
     }
 
