@@ -50,7 +50,7 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware guests cli deps run test bench clean check-firmware
+.PHONY: all firmware guests cli deps run test bench clean check-firmware linux
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
@@ -104,6 +104,13 @@ cli:
 	$(SWIFT) build --product keel
 	@mkdir -p $(BUILD)/bin
 	@ln -sf "$$($(SWIFT) build --show-bin-path)/keel" $(BUILD)/bin/keel
+
+# --- Linux guest ---------------------------------------------------------------------------------
+# Debian's arm64 cloud kernel (.cache/linux/Image) and a busybox initramfs
+# (.cache/linux/initramfs.cpio), fetched once with a private apt configuration and then reused
+# (`keel linux fetch --force` fetches again). apt-get, apt-cache, dpkg-deb and gzip come with Debian.
+linux: cli
+	$(BUILD)/bin/keel linux fetch
 
 # --- set-up, run, test ----------------------------------------------------------------------------
 deps:

@@ -18,6 +18,12 @@ public struct SysRegEncoding: Equatable, Hashable, Sendable {
     public var isFeatureID: Bool { op0 == 3 && op1 == 0 && crn == 0 && crm >= 1 && crm <= 7 }
 
     public static let actlrEL1 = SysRegEncoding(op0: 3, op1: 0, crn: 1, crm: 0, op2: 1)
+    /// GICv3 SGI generation: writes trap to EL2 whenever HCR_EL2.IMO/FMO route interrupts there.
+    public static let iccSGI1R = SysRegEncoding(op0: 3, op1: 0, crn: 12, crm: 11, op2: 5)
+    public static let iccASGI1R = SysRegEncoding(op0: 3, op1: 0, crn: 12, crm: 11, op2: 6)
+    public static let iccSGI0R = SysRegEncoding(op0: 3, op1: 0, crn: 12, crm: 11, op2: 7)
+    /// EL1 physical timer, which the guest owns (CNTHCTL_EL2.EL1PCEN): only traps if that changes.
+    public static let cntpCtlEL0 = SysRegEncoding(op0: 3, op1: 3, crn: 14, crm: 2, op2: 1)
     public static let idAA64PFR0 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 4, op2: 0)
     public static let idAA64PFR1 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 4, op2: 1)
     public static let idAA64DFR0 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 5, op2: 0)

@@ -42,7 +42,9 @@ public enum Bench {
 
     /// Runs the bench guest under Keel with the given trace mode; returns the console text.
     public static func runGuest(firmware: String, guest: String, traceMode: TraceMode, timeout: Double = 300) throws -> String {
-        var command = QEMUCommand(firmware: firmware, guest: guest, board: qemuVirt, layout: qemuVirtDefaultVM)
+        let bundle = try TemporaryBundle(rawGuest: guest, layout: qemuVirtDefaultVM, board: qemuVirt)
+        var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: qemuVirtDefaultVM)
+        defer { withExtendedLifetime(bundle) {} }
         command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode == .full ? "full" : "counters")"]
         let text = Collected()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).trace").path

@@ -1,10 +1,13 @@
+import Foundation
 import KeelBoards
+import KeelCore
 
-/// The QEMU command line that boots Keel with one guest on a board QEMU emulates.
+/// The QEMU command line that boots Keel with one VM on a board QEMU emulates.
 public struct QEMUCommand {
     public var executable = "qemu-system-aarch64"
     public var firmware: String
-    public var guest: String
+    /// The VM's boot bundle (`BootBundleWriter`), loaded where the board says Keel finds it.
+    public var bundle: String
     public var board: Board
     public var layout: VMLayout
     public var gicVersion = 3
@@ -12,9 +15,9 @@ public struct QEMUCommand {
     public var smp = 1
     public var extraArguments: [String] = []
 
-    public init(firmware: String, guest: String, board: Board, layout: VMLayout, gicVersion: Int = 3, cpu: String? = nil, smp: Int = 1) {
+    public init(firmware: String, bundle: String, board: Board, layout: VMLayout, gicVersion: Int = 3, cpu: String? = nil, smp: Int = 1) {
         self.firmware = firmware
-        self.guest = guest
+        self.bundle = bundle
         self.board = board
         self.layout = layout
         self.gicVersion = gicVersion
@@ -23,7 +26,8 @@ public struct QEMUCommand {
     }
 
     /// Firmware through `-kernel` (an arm64 Image: QEMU enters it at EL2 with the DTB in x0);
-    /// the guest through QEMU's generic loader at the physical address backing the VM's RAM.
+    /// the VM's boot bundle through QEMU's generic loader at the board's bundle address, from
+    /// where Keel copies the images into the VM's RAM.
     public var arguments: [String] {
         [
             "-M", "\(board.qemuMachine),gic-version=\(gicVersion)",
@@ -34,7 +38,7 @@ public struct QEMUCommand {
             "-monitor", "none",
             "-serial", "stdio",
             "-kernel", firmware,
-            "-device", "loader,file=\(guest),addr=\(hex(layout.ramPA + layout.entryOffset)),force-raw=on",
+            "-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on",
         ] + extraArguments
     }
 
@@ -49,4 +53,32 @@ func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 func shellQuoted(_ word: String) -> String {
     let safe = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:+@%".contains($0) }
     return safe ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+/// A boot bundle in a temporary file, removed when this value goes away.
+public final class TemporaryBundle {
+    public let path: String
+
+    public init(_ writer: BootBundleWriter, board: Board) throws {
+        let bytes = writer.bytes()
+        guard UInt64(bytes.count) <= board.bundleLimit else {
+            throw KeelError("the VM's images take \(bytes.count >> 20) MiB, more than the \(board.bundleLimit >> 20) MiB \(board.name) has room for")
+        }
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-\(getpid())-\(UUID().uuidString).bundle").path
+        do {
+            try bytes.write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw KeelError("cannot write the boot bundle to \(path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The bundle of a raw guest binary: loaded at the start of the VM's RAM and entered there.
+    public convenience init(rawGuest path: String, layout: VMLayout, board: Board) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw KeelError("guest image '\(path)' cannot be read") }
+        var writer = BootBundleWriter(entryIPA: layout.ramIPA + layout.entryOffset)
+        writer.add(.raw, data, at: layout.ramIPA + layout.entryOffset)
+        try self.init(writer, board: board)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -8,14 +8,22 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Boot Keel on QEMU virt (virtualization=on) with one guest.",
         discussion: """
-            The guest is a raw AArch64 binary, loaded at the VM's RAM and entered at its first \
-            byte at EL1h. Exits with QEMU's status once the guest powers off (PSCI SYSTEM_OFF); \
-            70 on a hypervisor panic, 124 on a timeout.
+            The guest is a Linux arm64 Image (recognised by its header; booted with a device \
+            tree Keel's host tool writes, and --initrd/--append) or a raw AArch64 binary, \
+            loaded at the start of the VM's RAM and entered at its first byte at EL1h. Exits \
+            with QEMU's status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor \
+            panic, 124 on a timeout.
             """
     )
 
-    @Option(name: .long, help: "The guest image.")
+    @Option(name: .long, help: "The guest image: a Linux arm64 Image or a raw binary.")
     var guest: String
+
+    @Option(name: .long, help: "Initial ramdisk for a Linux guest.")
+    var initrd: String?
+
+    @Option(name: .long, help: "Kernel command line for a Linux guest (default: console=ttyAMA0).")
+    var append: String?
 
     @Option(name: .long, help: "Seconds before a run that has not powered off is stopped.")
     var timeout: Double = 60
@@ -54,19 +62,30 @@ struct Run: ParsableCommand {
 
     func run() throws {
         let layout = qemuVirtDefaultVM
-        let image: GuestImage
+        let bundle: TemporaryBundle
         let firmwarePath: String
         do {
-            image = try GuestImage.load(guest, fitting: layout)
-            if image.kind == .linuxImage {
-                throw KeelError("'\(guest)' is a Linux arm64 Image; this Keel boots raw binaries only (Linux guests: issue 3)")
+            let image = try GuestImage.load(guest, fitting: layout)
+            switch image.kind {
+            case .linuxImage:
+                let dtbGIC: GuestDeviceTree.GIC = gic == 3
+                    ? .v3(distributor: layout.gicDistributorIPA, redistributors: layout.gicRedistributorIPA)
+                    : .v2(distributor: layout.gicDistributorIPA, cpuInterface: layout.gicCPUInterfaceIPA)
+                bundle = try LinuxGuest.bundle(kernel: image.path, initrd: initrd, bootargs: append ?? "console=ttyAMA0",
+                                               vcpus: smp, gic: dtbGIC, layout: layout, board: qemuVirt)
+            case .raw:
+                guard initrd == nil, append == nil else {
+                    throw KeelError("--initrd and --append are for Linux guests; '\(guest)' is a raw binary (no arm64 Image header)")
+                }
+                bundle = try TemporaryBundle(rawGuest: image.path, layout: layout, board: qemuVirt)
             }
             firmwarePath = try Firmware.locate(explicit: firmware)
         } catch let error as KeelError {
             throw ValidationError(error.message)
         }
+        defer { withExtendedLifetime(bundle) {} }
 
-        var command = QEMUCommand(firmware: firmwarePath, guest: image.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
+        var command = QEMUCommand(firmware: firmwarePath, bundle: bundle.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
         command.executable = qemu
         let capture: TraceCapture?
         if let trace {

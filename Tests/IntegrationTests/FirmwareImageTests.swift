@@ -32,7 +32,8 @@ struct FirmwareImageTests {
     func refusesEL1() throws {
         var board = qemuVirt
         board.qemuMachine = "virt"
-        let command = QEMUCommand(firmware: Repo.path("build/hyp/keel.bin"), guest: Repo.guest("demo"), board: board, layout: qemuVirtDefaultVM)
+        let bundle = try TemporaryBundle(rawGuest: Repo.guest("demo"), layout: qemuVirtDefaultVM, board: board)
+        let command = QEMUCommand(firmware: Repo.path("build/hyp/keel.bin"), bundle: bundle.path, board: board, layout: qemuVirtDefaultVM)
         let output = Output()
         let outcome = try QEMURunner(command: command, timeout: 5, output: { output.append($0) }).run()
         #expect(outcome == .timedOut(seconds: 5))  // parked, as it should be

@@ -70,24 +70,24 @@ struct GuestImageTests {
 
 @Suite("QEMU command lines")
 struct QEMUCommandTests {
-    @Test("firmware through -kernel, the guest at the physical address behind the VM's RAM")
+    @Test("firmware through -kernel, the boot bundle at the board's bundle address")
     func virtGICv3() {
-        let command = QEMUCommand(firmware: "build/hyp/keel.bin", guest: "g.bin", board: qemuVirt, layout: qemuVirtDefaultVM)
+        let command = QEMUCommand(firmware: "build/hyp/keel.bin", bundle: "g.bin", board: qemuVirt, layout: qemuVirtDefaultVM)
         let args = command.arguments
         #expect(args.contains("virt,virtualization=on,gic-version=3"))
         #expect(args.contains("cortex-a72"))
         #expect(args.contains("1024M"))
-        #expect(args.contains("loader,file=g.bin,addr=0x50000000,force-raw=on"))
+        #expect(args.contains("loader,file=g.bin,addr=0x60000000,force-raw=on"))
         #expect(args[args.firstIndex(of: "-kernel")! + 1] == "build/hyp/keel.bin")
         #expect(command.shellLine.hasPrefix("qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 "))
     }
 
     @Test("GIC version and CPU model are options")
     func options() {
-        let command = QEMUCommand(firmware: "k", guest: "a b.bin", board: qemuVirt, layout: qemuVirtDefaultVM, gicVersion: 2, cpu: "cortex-a53")
+        let command = QEMUCommand(firmware: "k", bundle: "a b.bin", board: qemuVirt, layout: qemuVirtDefaultVM, gicVersion: 2, cpu: "cortex-a53")
         #expect(command.arguments.contains("virt,virtualization=on,gic-version=2"))
         #expect(command.arguments.contains("cortex-a53"))
-        #expect(command.shellLine.contains("'loader,file=a b.bin,addr=0x50000000,force-raw=on'"))
+        #expect(command.shellLine.contains("'loader,file=a b.bin,addr=0x60000000,force-raw=on'"))
     }
 }
 

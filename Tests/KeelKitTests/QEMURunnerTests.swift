@@ -16,7 +16,7 @@ struct QEMURunnerTests {
 
     func runner(script: String, timeout: Double, scratch: Scratch) throws -> (QEMURunner, Captured) {
         let path = try scratch.file("fake-qemu", Array("#!/bin/sh\n\(script)\n".utf8), executable: true)
-        var command = QEMUCommand(firmware: "k", guest: "g", board: qemuVirt, layout: qemuVirtDefaultVM)
+        var command = QEMUCommand(firmware: "k", bundle: "g", board: qemuVirt, layout: qemuVirtDefaultVM)
         command.executable = path
         let captured = Captured()
         return (QEMURunner(command: command, timeout: timeout, output: { captured.append($0) }), captured)
@@ -49,7 +49,7 @@ struct QEMURunnerTests {
 
     @Test("a QEMU that is not installed is a clear error")
     func missingExecutable() throws {
-        var command = QEMUCommand(firmware: "k", guest: "g", board: qemuVirt, layout: qemuVirtDefaultVM)
+        var command = QEMUCommand(firmware: "k", bundle: "g", board: qemuVirt, layout: qemuVirtDefaultVM)
         command.executable = "qemu-system-that-does-not-exist"
         #expect(throws: KeelError("qemu-system-that-does-not-exist is not installed (run `make deps`, or apt-get install qemu-system-arm)")) {
             try QEMURunner(command: command, timeout: 1).run()

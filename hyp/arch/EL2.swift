@@ -36,6 +36,10 @@ enum EL2 {
         // EL1 registers are UNKNOWN at reset on hardware: give the guest a defined start.
         write_sctlr_el1(SCTLR_EL1.reset)
         write_vbar_el1(0)
+        // Timers stopped and no interrupt left over from a previous life of this vCPU.
+        write_cntv_ctl_el0(0)
+        write_cntp_ctl_el0(0)
+        VGIC.resetCPU(vcpu)
         write_tpidr_el2(UInt64(UInt(bitPattern: vcpu)))
         keel_isb()
         keel_enter_guest()

@@ -29,18 +29,45 @@ func trapInstructionAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     vcpu.pointee.injectExternalAbort(ESR(rawValue: esr), far: far)
 }
 
+/// The emulated devices of a VM, by guest address.
+private enum Device {
+    case uart, gicDistributor, gicRedistributor(Int)
+}
+
+private func device(at ipa: UInt64, in vm: UnsafeMutablePointer<VM>) -> (Device, UInt64)? {
+    let layout = vm.pointee.layout
+    if ipa >= layout.uartIPA && ipa - layout.uartIPA < VirtualPL011.size { return (.uart, ipa - layout.uartIPA) }
+    if ipa >= layout.gicDistributorIPA && ipa - layout.gicDistributorIPA < VirtualGICD.size {
+        return (.gicDistributor, ipa - layout.gicDistributorIPA)
+    }
+    if GIC.version == .v3 && ipa >= layout.gicRedistributorIPA {
+        let offset = ipa - layout.gicRedistributorIPA
+        let index = Int(offset / VirtualGICR.stride)
+        if index < vm.pointee.vcpuCount { return (.gicRedistributor(index), offset % VirtualGICR.stride) }
+    }
+    return nil
+}
+
 /// Emulate one access to a device of the vCPU's VM. False when no device is at `ipa`.
 private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access: MMIOAccess) -> Bool {
     let vm = vcpu.pointee.vmPointer
-    let uartBase = vm.pointee.layout.uartIPA
-    guard ipa >= uartBase && ipa - uartBase < VirtualPL011.size else { return false }
-    let offset = ipa - uartBase
+    guard let (device, offset) = device(at: ipa, in: vm) else { return false }
     let value: UInt64
     if access.isWrite {
         value = access.storedValue(register: vcpu.pointee.x(access.register))
-        vm.pointee.uart.write(offset: offset, value: value, bytes: access.bytes)
+        switch device {
+        case .uart: vm.pointee.uart.write(offset: offset, value: value, bytes: access.bytes)
+        case .gicDistributor: VirtualGICD.write(vcpu, offset: offset, bytes: access.bytes, value: value)
+        case .gicRedistributor(let index): VirtualGICR.write(vcpu, index: index, offset: offset, bytes: access.bytes, value: value)
+        }
     } else {
-        value = access.loadedValue(vm.pointee.uart.read(offset: offset, bytes: access.bytes))
+        let raw: UInt64
+        switch device {
+        case .uart: raw = vm.pointee.uart.read(offset: offset, bytes: access.bytes)
+        case .gicDistributor: raw = VirtualGICD.read(vcpu, offset: offset, bytes: access.bytes)
+        case .gicRedistributor(let index): raw = VirtualGICR.read(vcpu, index: index, offset: offset, bytes: access.bytes)
+        }
+        value = access.loadedValue(raw)
         vcpu.pointee.setX(access.register, value)
     }
     vcpu.pointee.noteAction(access.isWrite ? .mmioWrite : .mmioRead, arg0: value)

@@ -22,13 +22,27 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.lockingEnabled = true
     VCPUs.checkLayout()
     EL2.configureTraps()
+    GIC.detect()
+    GIC.initDistributor()
+    GIC.initCPU(0)
     let cpus = SMP.startSecondaries(limit: activeBoard.maxCPUs)
     Trace.start(mode: bootTraceMode(dtb: dtb))
+    Console.begin()
+    Console.print("GICv")
+    Console.dec(UInt64(GIC.version.rawValue))
+    Console.print(", ")
+    Console.dec(UInt64(GIC.listRegisterCount))
+    Console.print(" list registers per CPU")
+    Console.newline()
 
     let layout = defaultVMLayout
+    guard let bundle = BootLoader.open(for: layout) else { Platform.powerOff() }
     guard let vm = VMs.create(id: 0, layout: layout) else { panic("cannot build vm0's stage-2 tables") }
+    BootLoader.load(bundle, into: layout)
+    vm.pointee.entry = bundle.entryIPA
+    vm.pointee.entryX0 = bundle.x0
     // One vCPU per CPU; vCPU 0 starts, the others wait for PSCI CPU_ON.
-    let vcpu = VCPUs.create(index: 0, vm: vm, entry: layout.ramIPA + layout.entryOffset, x0: 0)
+    let vcpu = VCPUs.create(index: 0, vm: vm, entry: bundle.entryIPA, x0: bundle.x0)
     for index in 1..<max(cpus, 1) { _ = VCPUs.create(index: index, vm: vm, entry: 0, x0: 0) }
     vcpu.pointee.power = PowerState.on.rawValue
     Trace.event(.vmCreated, vm: 0, vcpu: 0, arg0: layout.ramSize)
@@ -51,7 +65,9 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.begin()
     Console.print("vm0/vcpu0: entering at ")
     Console.hex(vcpu.pointee.pc)
-    Console.print(" (EL1h)")
+    Console.print(bundle.isLinux ? " (EL1h, Linux boot protocol, x0 = " : " (EL1h, x0 = ")
+    Console.hex(bundle.x0)
+    Console.print(")")
     Console.newline()
     EL2.run(vcpu)
 }

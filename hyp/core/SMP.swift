@@ -63,6 +63,7 @@ private func cpuIdle(_ cpu: UInt64) {
 @c(keel_secondary_main)
 func secondaryMain(_ cpu: UInt64) -> Never {
     EL2.configureTraps()
+    GIC.initCPU(Int(cpu))
     SMP.markOnline(Int(cpu))
     SMP.idle(cpu)
 }

@@ -18,6 +18,13 @@ func trapSysReg(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
         let value = FeatureID.sanitize(encoding, hardware: keel_read_id_reg(index), ipaBits: ipaBits)
         vcpu.pointee.setX(access.rt, value)
         vcpu.pointee.noteAction(.sysRegRead, arg0: value)
+    } else if !access.isRead && GIC.version == .v3 &&
+                (encoding == .iccSGI1R || encoding == .iccASGI1R || encoding == .iccSGI0R) {
+        let value = vcpu.pointee.x(access.rt)
+        let vm = vcpu.pointee.vmPointer
+        let request = SGIRequest(iccSGIR: value, sender: vcpu.pointee.id, vcpuCount: vm.pointee.vcpuCount)
+        VGIC.raiseSGI(vcpu, intid: request.intid, targets: request.targets)
+        vcpu.pointee.noteAction(.sysRegWrite, arg0: value)
     } else if encoding == .actlrEL1 {
         if access.isRead { vcpu.pointee.setX(access.rt, read_actlr_el1()) }
         vcpu.pointee.noteAction(access.isRead ? .sysRegRead : .sysRegWrite, arg0: vcpu.pointee.x(access.rt))

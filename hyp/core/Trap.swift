@@ -83,16 +83,33 @@ func handleLowerSync(_ frame: UnsafeMutableRawPointer) {
     vcpu.pointee.exits.byEC[ec] &+= 1
     Trace.begin(vcpu, kind: .exit, esr: esr)
     trapTable[ec](frame, esr)
+    VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
 }
 
-/// A physical IRQ while the guest ran. Keel drives no interrupt controller yet, so none is
-/// expected; it is counted and the guest resumes.
+/// A physical IRQ while the guest ran (HCR_EL2.IMO routes them all to Keel):
+///   - the virtual or EL1 physical timer: forwarded to the vCPU as the same INTID, linked to
+///     the physical interrupt, which stays active until the guest deactivates the virtual one;
+///   - list-register maintenance and Keel's kick SGI: deactivated at once; the list registers
+///     are refilled on the way back into the guest.
 @c(keel_handle_lower_irq)
 func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
     let vcpu = VCPUs.from(frame)
     vcpu.pointee.exits.irq &+= 1
     Trace.begin(vcpu, kind: .interrupt, esr: 0)
+    let iar = GIC.acknowledge()
+    let intid = GIC.intid(of: iar)
+    if intid < GIC.spurious {
+        GIC.dropPriority(iar)
+        if intid == GIC.virtualTimerPPI || intid == GIC.physicalTimerPPI {
+            VGIC.raiseHardware(vcpu, intid)
+        } else {
+            GIC.deactivate(iar)
+            vcpu.pointee.vgic.dirty = 1
+        }
+        vcpu.pointee.trace.arg0 = UInt64(intid)
+    }
+    VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
 }
 
@@ -124,10 +141,14 @@ func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     VCPUs.from(frame).pointee.injectUndefined(ESR(rawValue: esr))
 }
 
-/// WFI/WFE. Keel has no virtual interrupts to wait for yet, and a WFI may complete at any time,
-/// so the vCPU resumes at the next instruction.
+/// WFI/WFE. A WFI with nothing to deliver waits on the physical CPU (the vCPU owns it) until
+/// an interrupt arrives: its timer, or another CPU's kick; that interrupt is then taken as soon
+/// as the guest is re-entered. A WFE, or a WFI of a guest with no interrupt enabled (nothing
+/// could end the wait), completes at once, as WFx may.
 func trapWFx(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let vcpu = VCPUs.from(frame)
-    vcpu.pointee.noteAction(.wfx)
+    let isWFI = esr & 1 == 0
+    vcpu.pointee.noteAction(.wfx, arg0: isWFI ? 0 : 1)
     vcpu.pointee.skipInstruction(ESR(rawValue: esr))
+    if isWFI && VGIC.mayWait(vcpu) { keel_wfi() }
 }

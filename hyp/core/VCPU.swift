@@ -16,6 +16,10 @@ struct VCPU {
     var regs = keel_regs()
     var id = 0
     var vm = 0
+    /// The physical CPU it is pinned to (also its index in the pool).
+    var physicalCPU = 0
+    /// Its side of the virtual GIC: private interrupts, list registers.
+    var vgic = VGICCPU()
     /// `PowerState`, changed only with atomics: other vCPUs read and claim it (PSCI CPU_ON,
     /// AFFINITY_INFO) while this one runs.
     var power: UInt32 = PowerState.off.rawValue
@@ -97,12 +101,16 @@ extension UnsafeMutablePointer where Pointee == VCPU {
 
 /// The static pool of vCPUs: one per physical CPU (KEEL_MAX_CPUS), pinned 1:1.
 enum VCPUs {
-    nonisolated(unsafe) private static var pool: [8 of VCPU] = [VCPU(), VCPU(), VCPU(), VCPU(), VCPU(), VCPU(), VCPU(), VCPU()]
+    static let count = Int(KEEL_MAX_CPUS)
 
-    /// Storage of vCPU `index`. Safety: a global's address is stable; index checked.
+    /// Storage of vCPU `index`: slot `index` of `keel_vcpu_pool` (mm/pool.S). Safety: the pool
+    /// is BSS, so its address is stable and all-zero bytes before `create` (a valid, trivial
+    /// `VCPU`: every field is plain data); `checkLayout` proves a VCPU fits its slot.
+    @inline(__always)
     static func pointer(_ index: Int) -> UnsafeMutablePointer<VCPU> {
-        precondition(index >= 0 && index < pool.count)
-        return withUnsafeMutablePointer(to: &pool) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: VCPU.self) + index }
+        precondition(index >= 0 && index < count)
+        return UnsafeMutableRawPointer(bitPattern: keel_vcpu_pool_base() + UInt(index) * keel_vcpu_slot_size())!
+            .assumingMemoryBound(to: VCPU.self)
     }
 
     /// The vCPU whose exit is being handled: the frame pointer the vectors passed in.
@@ -114,6 +122,7 @@ enum VCPUs {
     /// The assembly reaches the frame through the vCPU's address; prove that `regs` sits at
     /// offset 0 of `VCPU` before any guest runs.
     static func checkLayout() {
+        if MemoryLayout<VCPU>.stride > Int(keel_vcpu_slot_size()) { panic("VCPU outgrew KEEL_VCPU_SLOT") }
         let vcpu = pointer(0)
         let regs = withUnsafeMutablePointer(to: &vcpu.pointee.regs) { UnsafeMutableRawPointer($0) }
         if regs != UnsafeMutableRawPointer(vcpu) { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
@@ -125,6 +134,7 @@ enum VCPUs {
         let vcpu = pointer(index)
         vcpu.pointee = VCPU()
         vcpu.pointee.id = vm.pointee.vcpuCount
+        vcpu.pointee.physicalCPU = index
         vcpu.pointee.vm = vm.pointee.id
         vcpu.pointee.reset(entry: entry, x0: x0)
         vm.pointee.vcpuCount += 1

@@ -6,8 +6,17 @@ struct VM {
     var layout = VMLayout(ramIPA: 0, ramPA: 0, ramSize: 0, uartIPA: 0, entryOffset: 0)
     var stage2 = Stage2()
     var uart = VirtualPL011()
+    var vgic = VirtualDistributor()
     var vcpuCount = 0
+    /// Pool index of its vCPU 0; its vCPUs are consecutive.
+    var firstVCPU = 0
     var poweredOff = false
+    /// Where vCPU 0 starts and its x0, from the boot bundle (again after SYSTEM_RESET).
+    var entry: UInt64 = 0
+    var entryX0: UInt64 = 0
+
+    /// vCPU `index` of this VM.
+    func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }
 }
 
 /// The static pool of VMs.
@@ -27,8 +36,15 @@ enum VMs {
         guard id < pool.count, var stage2 = Stage2.create() else { return nil }
         guard stage2.map(ipa: layout.ramIPA, pa: layout.ramPA, size: layout.ramSize,
                          memory: .normal, access: .readWrite, executable: true) else { return nil }
+        // GICv2: the guest's CPU interface is the real GIC's virtual CPU interface (GICV), mapped
+        // at the guest's GICC address; its accesses never trap.
+        if GIC.version == .v2 {
+            guard stage2.map(ipa: layout.gicCPUInterfaceIPA, pa: activeBoard.gic.virtualCPUInterface, size: 0x2000,
+                             memory: .device, access: .readWrite, executable: false) else { return nil }
+        }
         let vm = pointer(id)
         vm.pointee = VM(id: id, vmid: UInt64(id + 1), layout: layout, stage2: stage2)
+        vm.pointee.vgic = VirtualDistributor.reset(v3: GIC.version == .v3)
         return vm
     }
 
@@ -37,5 +53,18 @@ enum VMs {
             return false
         }
         return true
+    }
+}
+
+extension VirtualDistributor {
+    /// Reset state: everything disabled; GICv3 interrupts in group 1 (as KVM resets them),
+    /// GICv2 in group 0; SPIs routed to vCPU 0.
+    static func reset(v3: Bool) -> VirtualDistributor {
+        var d = VirtualDistributor()
+        for b in 0..<d.spis.count {
+            d.spis[b].group1 = v3 ? ~0 : 0
+            for i in 0..<32 { d.spis[b].target[i] = 1 }
+        }
+        return d
     }
 }

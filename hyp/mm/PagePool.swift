@@ -12,7 +12,9 @@ enum PagePool {
     /// `count` zeroed, physically contiguous pages whose address is a multiple of `count` pages
     /// (a concatenated stage-2 root must be aligned to its size). Nil when the pool is spent.
     static func allocate(pages count: Int) -> UnsafeMutableRawPointer? {
-        let aligned = (next + count - 1) / count * count
+        // Align the address, not the index: the pool itself is only page-aligned.
+        let basePage = Int(bitPattern: UInt(bitPattern: base)) / pageSize
+        let aligned = (basePage + next + count - 1) / count * count - basePage
         guard aligned + count <= Int(keel_page_pool_pages()) else { return nil }
         next = aligned + count
         let page = base + aligned * pageSize

@@ -7,3 +7,11 @@
     .globl keel_page_pool
 keel_page_pool:
     .space KEEL_PAGE_POOL_PAGES * 4096
+
+/* vCPU storage: KEEL_MAX_CPUS slots of KEEL_VCPU_SLOT bytes, zeroed with the BSS. Swift checks
+ * at boot that a VCPU fits a slot (VCPUs.checkLayout). Kept out of Swift because a Swift global
+ * of this size would be initialized lazily (swift_once), which the trap path must not call. */
+    .balign 4096
+    .globl keel_vcpu_pool
+keel_vcpu_pool:
+    .space KEEL_MAX_CPUS * KEEL_VCPU_SLOT

@@ -4,9 +4,17 @@
 /* 4 KiB pages for stage-2 translation tables. */
 #define KEEL_PAGE_POOL_PAGES 64
 
+/* Bytes reserved per vCPU (Swift's VCPU must fit; checked at boot). */
+#define KEEL_VCPU_SLOT 2048
+
+#include "keel/config.h"
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 extern char keel_page_pool[];
+extern char keel_vcpu_pool[];
+static inline uintptr_t keel_vcpu_pool_base(void) { return (uintptr_t)keel_vcpu_pool; }
+static inline uintptr_t keel_vcpu_slot_size(void) { return KEEL_VCPU_SLOT; }
 static inline uintptr_t keel_page_pool_base(void) { return (uintptr_t)keel_page_pool; }
 static inline uintptr_t keel_page_pool_pages(void) { return KEEL_PAGE_POOL_PAGES; }
 #endif

@@ -44,6 +44,9 @@ KEEL_SYSREG_RW(far_el1)
 KEEL_SYSREG_RW(elr_el1)
 KEEL_SYSREG_RW(spsr_el1)
 KEEL_SYSREG_R(actlr_el1)
+/* The guest's timers (it owns both; Keel only stops them when a vCPU restarts) */
+KEEL_SYSREG_RW(cntv_ctl_el0)
+KEEL_SYSREG_RW(cntp_ctl_el0)
 
 /* Identification */
 KEEL_SYSREG_R(id_aa64mmfr0_el1)
@@ -57,6 +60,20 @@ static inline void keel_dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory")
 static inline void keel_dsb_ishst(void) { __asm__ volatile("dsb ishst" ::: "memory"); }
 static inline void keel_wfi(void) { __asm__ volatile("wfi"); }
 static inline void keel_wfe(void) { __asm__ volatile("wfe"); }
+/*
+ * Clean [start, start + size) to the point of coherency, then invalidate the instruction
+ * caches: what Keel copied into a VM's RAM must be visible to a guest that starts with its MMU
+ * and caches off (non-cacheable accesses).
+ */
+static inline void keel_clean_dcache_range(uintptr_t start, uintptr_t size) {
+    uint64_t ctr;
+    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    uintptr_t line = (uintptr_t)4 << ((ctr >> 16) & 0xF);
+    for (uintptr_t p = start & ~(line - 1); p < start + size; p += line) {
+        __asm__ volatile("dc cvac, %0" :: "r"(p) : "memory");
+    }
+    __asm__ volatile("dsb ish; ic iallu; dsb ish; isb" ::: "memory");
+}
 /* Invalidate all stage-1 and stage-2 EL1&0 TLB entries of the current VMID, all CPUs. */
 static inline void keel_tlbi_vmalls12e1is(void) { __asm__ volatile("tlbi vmalls12e1is" ::: "memory"); }
 

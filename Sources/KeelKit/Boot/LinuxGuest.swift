@@ -1,0 +1,28 @@
+import Foundation
+import KeelBoards
+
+/// A Linux guest ready to boot: its kernel, initrd and a device tree describing exactly the VM
+/// Keel gives it, packed into a boot bundle.
+public enum LinuxGuest {
+    public static func bundle(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
+                              gic: GuestDeviceTree.GIC, layout: VMLayout, board: Board) throws -> TemporaryBundle {
+        guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
+            throw KeelError("kernel '\(kernelPath)' cannot be read")
+        }
+        var initrd: Data?
+        if let initrdPath {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: initrdPath, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw KeelError("initrd '\(initrdPath)' does not exist or is not a file")
+            }
+            guard let data = FileManager.default.contents(atPath: initrdPath) else { throw KeelError("initrd '\(initrdPath)' cannot be read") }
+            initrd = data
+        }
+        let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrd?.count, layout: layout)
+        let tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: vcpus, gic: gic,
+                                   uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs,
+                                   initrd: placement.initrd)
+        let writer = try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: Data(try tree.blob()))
+        return try TemporaryBundle(writer, board: board)
+    }
+}

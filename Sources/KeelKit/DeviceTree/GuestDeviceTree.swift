@@ -1,0 +1,213 @@
+/// The device tree a Linux arm64 guest of Keel boots with: RAM, the vCPUs (PSCI over HVC), the
+/// GIC, the architected timer, one PL011 and `/chosen`. The nodes mirror those of QEMU's own
+/// `-M virt` DTB, minus what a Keel guest does not have (PMU, ITS/v2m, virtio, flash, fw-cfg,
+/// the GIC maintenance interrupt).
+public struct GuestDeviceTree {
+    public enum GIC: Equatable, Sendable {
+        case v2(distributor: UInt64, cpuInterface: UInt64)
+        case v3(distributor: UInt64, redistributors: UInt64)
+    }
+
+    public var ramIPA: UInt64
+    public var ramSize: UInt64
+    /// 1...8; vCPU N has MPIDR_EL1 affinity N (`reg = <N>`).
+    public var vcpus: Int
+    public var gic: GIC
+    /// A PL011 of `uartSize` bytes.
+    public var uartIPA: UInt64
+    /// SPI number (INTID - 32); QEMU virt uses 1.
+    public var uartSPI: UInt32
+    public var bootargs: String
+    /// IPAs of the first byte and one past the last byte of the initrd.
+    public var initrd: (start: UInt64, end: UInt64)?
+
+    public static let maxVCPUs = 8
+    public static let uartSize: UInt64 = 0x1000
+    public static let gicv2DistributorSize: UInt64 = 0x1000
+    public static let gicv2CPUInterfaceSize: UInt64 = 0x2000
+    public static let gicv3DistributorSize: UInt64 = 0x10000
+    /// One redistributor (RD_base + SGI_base frames) per vCPU.
+    public static let gicv3RedistributorSize: UInt64 = 0x20000
+    /// The PL011's clock, as on QEMU virt.
+    public static let clockFrequency: UInt32 = 24_000_000
+
+    public init(ramIPA: UInt64, ramSize: UInt64, vcpus: Int, gic: GIC, uartIPA: UInt64, uartSPI: UInt32 = 1,
+                bootargs: String = "", initrd: (start: UInt64, end: UInt64)? = nil) {
+        self.ramIPA = ramIPA
+        self.ramSize = ramSize
+        self.vcpus = vcpus
+        self.gic = gic
+        self.uartIPA = uartIPA
+        self.uartSPI = uartSPI
+        self.bootargs = bootargs
+        self.initrd = initrd
+    }
+
+    /// Interrupt specifier types (first cell) and flags (third cell) of the GIC binding.
+    enum Interrupt {
+        static let spi: UInt32 = 0
+        static let ppi: UInt32 = 1
+        /// IRQ_TYPE_LEVEL_HIGH, what QEMU virt gives the timer and the PL011.
+        static let levelHigh: UInt32 = 4
+    }
+
+    /// Architected timer PPIs: secure physical, non-secure physical, virtual, hypervisor.
+    public static let timerPPIs: [UInt32] = [13, 14, 11, 10]
+
+    public var uartNodeName: String { "pl011@" + String(uartIPA, radix: 16) }
+    public var memoryNodeName: String { "memory@" + String(ramIPA, radix: 16) }
+    public var gicNodeName: String { "intc@" + String(gicDistributor, radix: 16) }
+
+    var gicDistributor: UInt64 {
+        switch gic {
+        case .v2(let distributor, _), .v3(let distributor, _): return distributor
+        }
+    }
+
+    /// The MMIO regions of the GIC, as its `reg` lists them.
+    var gicRegions: [(name: String, base: UInt64, size: UInt64)] {
+        switch gic {
+        case .v2(let distributor, let cpuInterface):
+            return [("GIC distributor", distributor, Self.gicv2DistributorSize),
+                    ("GIC CPU interface", cpuInterface, Self.gicv2CPUInterfaceSize)]
+        case .v3(let distributor, let redistributors):
+            return [("GIC distributor", distributor, Self.gicv3DistributorSize),
+                    ("GIC redistributors", redistributors, UInt64(vcpus) * Self.gicv3RedistributorSize)]
+        }
+    }
+
+    /// Throws `KeelError` when the spec cannot describe a VM Linux would boot on.
+    public func validate() throws {
+        guard (1...Self.maxVCPUs).contains(vcpus) else {
+            throw KeelError("guest device tree: \(vcpus) vCPUs; a VM has 1 to \(Self.maxVCPUs)")
+        }
+        guard ramSize > 0 else { throw KeelError("guest device tree: the VM's RAM size is 0") }
+        guard ramIPA <= UInt64.max - ramSize else {
+            throw KeelError("guest device tree: RAM at \(hexValue(ramIPA)) of \(hexValue(ramSize)) bytes goes past the end of the address space")
+        }
+        guard uartSPI <= 987 else {
+            throw KeelError("guest device tree: UART SPI \(uartSPI) is out of range (0...987, INTID 32...1019)")
+        }
+        let ramEnd = ramIPA + ramSize
+        if let initrd {
+            guard initrd.end >= initrd.start else {
+                throw KeelError("guest device tree: the initrd ends (\(hexValue(initrd.end))) before it starts (\(hexValue(initrd.start)))")
+            }
+            guard initrd.start >= ramIPA, initrd.end <= ramEnd else {
+                throw KeelError("guest device tree: the initrd \(hexValue(initrd.start))..<\(hexValue(initrd.end)) is outside the VM's RAM \(hexValue(ramIPA))..<\(hexValue(ramEnd))")
+            }
+        }
+        let regions = [("RAM", ramIPA, ramSize), ("UART", uartIPA, Self.uartSize)] + gicRegions.map { ($0.name, $0.base, $0.size) }
+        for (i, a) in regions.enumerated() {
+            guard a.1 <= UInt64.max - a.2 else {
+                throw KeelError("guest device tree: the \(a.0) at \(hexValue(a.1)) goes past the end of the address space")
+            }
+            for b in regions[..<i] where a.1 < b.1 + b.2 && b.1 < a.1 + a.2 {
+                throw KeelError("guest device tree: the \(b.0) at \(hexValue(b.1)) and the \(a.0) at \(hexValue(a.1)) overlap")
+            }
+        }
+    }
+
+    /// The tree, validated.
+    public func tree() throws -> FDTNode {
+        try validate()
+        var phandles = FDTPhandles()
+        let gicHandle = phandles.allocate()
+        let clockHandle = phandles.allocate()
+
+        var root = FDTNode("")
+        root.set("#address-cells", u32: 2)
+        root.set("#size-cells", u32: 2)
+        root.set("compatible", string: "linux,dummy-virt")
+        root.set("model", string: "Keel VM")
+        root.set("interrupt-parent", u32: gicHandle.value)
+
+        var memory = FDTNode(memoryNodeName)
+        memory.set("device_type", string: "memory")
+        memory.set("reg", .u64([ramIPA, ramSize]))
+        root.add(memory)
+
+        var cpus = FDTNode("cpus")
+        cpus.set("#address-cells", u32: 1)
+        cpus.set("#size-cells", u32: 0)
+        for n in 0..<vcpus {
+            var cpu = FDTNode("cpu@" + String(n, radix: 16))
+            cpu.set("device_type", string: "cpu")
+            cpu.set("compatible", string: "arm,armv8")
+            cpu.set("reg", u32: UInt32(n))
+            cpu.set("enable-method", string: "psci")
+            cpus.add(cpu)
+        }
+        root.add(cpus)
+
+        var psci = FDTNode("psci")
+        psci.set("compatible", strings: "arm,psci-1.0", "arm,psci-0.2")
+        psci.set("method", string: "hvc")
+        root.add(psci)
+
+        var intc = FDTNode(gicNodeName)
+        let ppiFlags: UInt32
+        switch gic {
+        case .v2:
+            intc.set("compatible", string: "arm,cortex-a15-gic")
+            intc.set("#interrupt-cells", u32: 3)
+            intc.set(flag: "interrupt-controller")
+            // No child nodes (QEMU's v2m frame is not there); dtc wants #address-cells on an
+            // interrupt provider.
+            intc.set("#address-cells", u32: 0)
+            // GICv2 PPI specifiers carry the mask of the CPUs they go to in bits [15:8].
+            ppiFlags = UInt32((1 << vcpus) - 1) << 8 | Interrupt.levelHigh
+        case .v3:
+            intc.set("compatible", string: "arm,gic-v3")
+            intc.set("#interrupt-cells", u32: 3)
+            intc.set(flag: "interrupt-controller")
+            intc.set("#address-cells", u32: 2)
+            intc.set("#size-cells", u32: 2)
+            intc.set(flag: "ranges")
+            intc.set("#redistributor-regions", u32: 1)
+            ppiFlags = Interrupt.levelHigh
+        }
+        intc.set("reg", .u64(gicRegions.flatMap { [$0.base, $0.size] }))
+        intc.setPhandle(gicHandle)
+        root.add(intc)
+
+        var timer = FDTNode("timer")
+        timer.set("compatible", string: "arm,armv8-timer")
+        timer.set(flag: "always-on")
+        timer.set("interrupts", .u32(Self.timerPPIs.flatMap { [Interrupt.ppi, $0, ppiFlags] }))
+        root.add(timer)
+
+        var clock = FDTNode("apb-pclk")
+        clock.set("compatible", string: "fixed-clock")
+        clock.set("#clock-cells", u32: 0)
+        clock.set("clock-frequency", u32: Self.clockFrequency)
+        clock.set("clock-output-names", string: "clk24mhz")
+        clock.setPhandle(clockHandle)
+        root.add(clock)
+
+        var uart = FDTNode(uartNodeName)
+        uart.set("compatible", strings: "arm,pl011", "arm,primecell")
+        uart.set("reg", .u64([uartIPA, Self.uartSize]))
+        uart.set("interrupts", u32: Interrupt.spi, uartSPI, Interrupt.levelHigh)
+        uart.set("clocks", u32: clockHandle.value, clockHandle.value)
+        uart.set("clock-names", strings: "uartclk", "apb_pclk")
+        root.add(uart)
+
+        var chosen = FDTNode("chosen")
+        chosen.set("bootargs", string: bootargs)
+        chosen.set("stdout-path", string: "/" + uartNodeName)
+        if let initrd {
+            chosen.set("linux,initrd-start", .u64([initrd.start]))
+            chosen.set("linux,initrd-end", .u64([initrd.end]))
+        }
+        root.add(chosen)
+        return root
+    }
+
+    /// The DTB.
+    public func blob() throws -> [UInt8] {
+        try FDTWriter.blob(root: tree())
+    }
+
+    private func hexValue(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
+}

@@ -1,0 +1,114 @@
+import Foundation
+
+/// `keel linux fetch`: Debian's arm64 cloud kernel as `<cache>/Image` and a busybox initramfs as
+/// `<cache>/initramfs.cpio`, made once and then reused.
+///
+/// The cloud kernel is chosen because it is an uncompressed arm64 Image with everything a QEMU
+/// virt guest needs built in (PL011 console, GICv2 and v3, PSCI), so it boots with no modules.
+/// Packages come from Debian through a `PrivateApt` under the cache, never the machine's apt.
+public struct LinuxFetch {
+    public static let defaultCache = ".cache/linux"
+    /// Resolved to the versioned package it depends on (linux-image-6.1.0-N-cloud-arm64).
+    public static let kernelMetapackage = "linux-image-cloud-arm64"
+    public static let busyboxPackage = "busybox-static"
+
+    public struct Result: Equatable {
+        public var image: String
+        public var initramfs: String
+        /// The first line of `<cache>/kernel-version` (e.g. 6.1.0-56-cloud-arm64).
+        public var kernelRelease: String?
+        /// False when both files were already there and nothing was done.
+        public var fetched: Bool
+    }
+
+    /// As given (relative paths are relative to the current directory); reported this way.
+    public var cache: String
+    /// Redo everything even when the Image and initramfs exist.
+    public var force = false
+    /// deb822 sources for the private apt.
+    public var sources = PrivateApt.sourcesOfThisMachine()
+    public var progress: (String) -> Void = { print($0) }
+    /// Runs apt-get, apt-cache and dpkg-deb; tests replace it.
+    public var runCommand: (HostCommand) throws -> String = { try $0.run() }
+
+    public init(cache: String = defaultCache) {
+        self.cache = cache
+    }
+
+    public var imagePath: String { cache + "/Image" }
+    public var initramfsPath: String { cache + "/initramfs.cpio" }
+    public var kernelVersionPath: String { cache + "/kernel-version" }
+    /// apt is given absolute paths: `apt-get download` runs in another directory.
+    var absoluteCache: String { URL(fileURLWithPath: cache).standardizedFileURL.path }
+
+    public func run() throws -> Result {
+        let manager = FileManager.default
+        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath) {
+            return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: Self.release(in: kernelVersionPath), fetched: false)
+        }
+        // Gone first, so an interrupted fetch never leaves a pair that looks complete.
+        for path in [imagePath, initramfsPath, kernelVersionPath] { try? manager.removeItem(atPath: path) }
+        try manager.createDirectory(atPath: absoluteCache, withIntermediateDirectories: true)
+
+        let apt = PrivateApt(root: absoluteCache + "/apt", sources: sources)
+        try apt.prepare()
+        progress("linux: apt-get update (arm64, private configuration \(cache)/apt/apt.conf)")
+        _ = try runCommand(apt.update())
+
+        let record = try runCommand(apt.show(Self.kernelMetapackage))
+        let kernel = try PrivateApt.kernelDependency(ofRecord: record, metapackage: Self.kernelMetapackage)
+        progress("linux: \(Self.kernelMetapackage) \(kernel.version ?? "") -> \(kernel.package)")
+
+        let debs = absoluteCache + "/debs"
+        try? manager.removeItem(atPath: debs)
+        try manager.createDirectory(atPath: debs, withIntermediateDirectories: true)
+        progress("linux: apt-get download \(kernel.package) \(Self.busyboxPackage)")
+        _ = try runCommand(apt.download([kernel.package, Self.busyboxPackage], into: debs))
+
+        // dpkg-deb -x unpacks a package as plain files; the dpkg database is not involved.
+        let unpacked = absoluteCache + "/unpacked"
+        try? manager.removeItem(atPath: unpacked)
+        try manager.createDirectory(atPath: unpacked, withIntermediateDirectories: true)
+        // The packages are only needed until Image and initramfs.cpio are written.
+        defer {
+            try? manager.removeItem(atPath: unpacked)
+            try? manager.removeItem(atPath: debs)
+        }
+        for package in [kernel.package, Self.busyboxPackage] {
+            let deb = try Self.downloaded(package, in: debs)
+            progress("linux: dpkg-deb -x \((deb as NSString).lastPathComponent)")
+            _ = try runCommand(HostCommand("dpkg-deb", ["-x", deb, unpacked + "/" + package]))
+        }
+
+        let (vmlinuz, release) = try KernelImage.find(in: unpacked + "/" + kernel.package + "/boot")
+        let busyboxPath = unpacked + "/" + Self.busyboxPackage + "/bin/busybox"
+        guard let busybox = manager.contents(atPath: busyboxPath) else {
+            throw KeelError("\(Self.busyboxPackage) has no /bin/busybox")
+        }
+        let archive = try Initramfs.archive(busybox: busybox)
+
+        let versionText = "\(release)\n\(kernel.package) \(kernel.version ?? "")\n"
+        try Data(versionText.utf8).write(to: URL(fileURLWithPath: kernelVersionPath))
+        // Written aside and renamed, so Image and initramfs.cpio exist only when complete.
+        try KernelImage.install(vmlinuz, to: imagePath + ".partial")
+        try manager.moveItem(atPath: imagePath + ".partial", toPath: imagePath)
+        try archive.encoded().write(to: URL(fileURLWithPath: initramfsPath + ".partial"))
+        try manager.moveItem(atPath: initramfsPath + ".partial", toPath: initramfsPath)
+        progress("linux: kernel \(release), initramfs with busybox (\(busybox.count) bytes) and /init")
+        return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: release, fetched: true)
+    }
+
+    /// The .deb `apt-get download` left for `package` (named `package_VERSION_arm64.deb`).
+    static func downloaded(_ package: String, in directory: String) throws -> String {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        guard let name = names.sorted().first(where: { $0.hasPrefix(package + "_") && $0.hasSuffix(".deb") }) else {
+            throw KeelError("apt-get download left no \(package)_*.deb in \(directory)")
+        }
+        return directory + "/" + name
+    }
+
+    static func release(in path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init)
+    }
+}

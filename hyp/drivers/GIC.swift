@@ -1,0 +1,273 @@
+import KeelHW
+import _Volatile
+
+/// The board's interrupt controller as Keel itself drives it: the physical distributor,
+/// redistributors (v3) or banked registers (v2), the CPU interface Keel acknowledges interrupts
+/// on, and the list registers through which the guest gets virtual ones.
+///
+/// Keel takes only the interrupts of the vCPU it runs: the virtual and EL1 physical timers
+/// (forwarded to the guest as hardware interrupts), the list-register maintenance interrupt,
+/// and its own SGI that other CPUs send to make this one look at its vCPU's pending interrupts.
+/// Priority drop and deactivation are split (EOImode 1), so a forwarded interrupt stays active
+/// until the guest deactivates its virtual twin and the GIC deactivates the physical one.
+enum GIC {
+    enum Version: UInt8 { case v2 = 2, v3 = 3 }
+
+    nonisolated(unsafe) static var version: Version = .v3
+    /// List registers of the CPU interface (ICH_VTR_EL2 / GICH_VTR), the same on every CPU.
+    nonisolated(unsafe) static var listRegisterCount = 0
+
+    /// The SGI Keel sends between CPUs: "your vCPU has new pending interrupts".
+    static let kickSGI: UInt32 = 1
+    static let virtualTimerPPI: UInt32 = 27
+    static let physicalTimerPPI: UInt32 = 30
+    static var maintenancePPI: UInt32 { activeBoard.gic.maintenanceINTID }
+    /// INTIDs 1020-1023: nothing to acknowledge.
+    static let spurious: UInt32 = 1020
+    private static let priority: UInt8 = 0x80
+
+    private static var frames: GICFrames { activeBoard.gic }
+
+    // MARK: MMIO
+
+    @inline(__always) static func read32(_ address: UInt64) -> UInt32 {
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).load()
+    }
+    @inline(__always) static func write32(_ address: UInt64, _ value: UInt32) {
+        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).store(value)
+    }
+    @inline(__always) static func read64(_ address: UInt64) -> UInt64 {
+        VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(address)).load()
+    }
+    @inline(__always) static func write8(_ address: UInt64, _ value: UInt8) {
+        VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(address)).store(value)
+    }
+
+    /// Distributor and redistributor register offsets shared by v2 and v3.
+    enum Reg {
+        static let ctlr: UInt64 = 0x000
+        static let igroupr: UInt64 = 0x080
+        static let isenabler: UInt64 = 0x100
+        static let icenabler: UInt64 = 0x180
+        static let icactiver: UInt64 = 0x380
+        static let ipriorityr: UInt64 = 0x400
+        static let icfgr: UInt64 = 0xC00
+        static let sgir: UInt64 = 0xF00  // v2
+        // GICv3 redistributor (RD_base frame, then the SGI_base frame 64 KiB above)
+        static let waker: UInt64 = 0x014
+        static let typer: UInt64 = 0x008
+        static let sgiFrame: UInt64 = 0x1_0000
+        static let redistributorStride: UInt64 = 0x2_0000
+        // GICv2 CPU interface and hypervisor control
+        static let gicc_pmr: UInt64 = 0x004
+        static let gicc_bpr: UInt64 = 0x008
+        static let gicc_iar: UInt64 = 0x00C
+        static let gicc_eoir: UInt64 = 0x010
+        static let gicc_dir: UInt64 = 0x1000
+        static let gich_hcr: UInt64 = 0x000
+        static let gich_vtr: UInt64 = 0x004
+        static let gich_vmcr: UInt64 = 0x008
+        static let gich_misr: UInt64 = 0x010
+        static let gich_elrsr0: UInt64 = 0x030
+        static let gich_lr0: UInt64 = 0x100
+    }
+
+    // MARK: Bring-up
+
+    /// Which GIC the board has: ID_AA64PFR0_EL1.GIC reads non-zero when the CPU has the GICv3
+    /// system-register interface (QEMU sets it only when a GICv3 is attached).
+    static func detect() {
+        version = (read_id_aa64pfr0_el1() >> 24) & 0xF != 0 ? .v3 : .v2
+    }
+
+    /// Once, on the boot CPU, before any other CPU starts.
+    static func initDistributor() {
+        let d = frames.distributor
+        switch version {
+        case .v3:
+            write32(d + Reg.ctlr, 0)
+            waitForRWP(d)
+            // ARE (affinity routing) | EnableGrp1 | EnableGrp0; this GIC has a single security
+            // state (DS reads one), so these are the only enables.
+            write32(d + Reg.ctlr, 1 << 4 | 1 << 1 | 1 << 0)
+            waitForRWP(d)
+        case .v2:
+            write32(d + Reg.ctlr, 1)
+        }
+    }
+
+    /// On every CPU: its redistributor or banked registers, its CPU interface, the virtual
+    /// interface's control, and the list register count.
+    static func initCPU(_ cpu: Int) {
+        switch version {
+        case .v3: initCPUv3(cpu)
+        case .v2: initCPUv2()
+        }
+        for n in 0..<listRegisterCount { writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0)) }
+        setUnderflowInterrupt(false)
+    }
+
+    /// The interrupts Keel takes on each CPU.
+    private static var privateEnables: UInt32 {
+        1 << kickSGI | 1 << maintenancePPI | 1 << virtualTimerPPI | 1 << physicalTimerPPI
+    }
+
+    /// Each CPU's redistributor (GICv3), found once at bring-up.
+    nonisolated(unsafe) private static var redistributorOf: [8 of UInt64] = .init(repeating: 0)  // KEEL_MAX_CPUS
+
+    private static func initCPUv3(_ cpu: Int) {
+        guard let rd = redistributor(ofCPU: cpu) else { return }
+        redistributorOf[cpu & 7] = rd
+        // Wake the redistributor: ProcessorSleep off, then wait for ChildrenAsleep to clear.
+        write32(rd + Reg.waker, read32(rd + Reg.waker) & ~UInt32(1 << 1))
+        var spins = 0
+        while read32(rd + Reg.waker) & (1 << 2) != 0 && spins < 1_000_000 { spins += 1 }
+        let sgi = rd + Reg.sgiFrame
+        write32(sgi + Reg.icenabler, 0xFFFF_FFFF)
+        write32(sgi + Reg.icactiver, 0xFFFF_FFFF)
+        write32(sgi + Reg.igroupr, 0xFFFF_FFFF)  // all group 1 (non-secure IRQs)
+        for i in 0..<32 { write8(sgi + Reg.ipriorityr + UInt64(i), priority) }
+        write32(sgi + Reg.icfgr + 4, 0)  // PPIs level-sensitive
+        write32(sgi + Reg.isenabler, privateEnables)
+
+        // System-register interface for EL2 and (Enable) for EL1's accesses to ICC_SRE_EL1.
+        write_icc_sre_el2(read_icc_sre_el2() | 0xF)
+        keel_isb()
+        write_icc_pmr_el1(0xFF)
+        write_icc_bpr1_el1(0)
+        write_icc_ctlr_el1(1 << 1)  // EOImode: EOIR drops priority, DIR deactivates
+        write_icc_igrpen1_el1(1)
+        listRegisterCount = Int(read_ich_vtr_el2() & 0x1F) + 1
+        write_ich_vmcr_el2(0)
+        write_ich_hcr_el2(1)  // En: the virtual CPU interface works
+        keel_isb()
+    }
+
+    private static func initCPUv2() {
+        let d = frames.distributor, c = frames.cpuInterface, h = frames.hypervisorControl
+        // Banked per CPU: SGIs and PPIs.
+        write32(d + Reg.icenabler, 0xFFFF_FFFF)
+        write32(d + Reg.icactiver, 0xFFFF_FFFF)
+        for i in 0..<32 { write8(d + Reg.ipriorityr + UInt64(i), priority) }
+        write32(d + Reg.isenabler, privateEnables)
+        write32(c + Reg.gicc_pmr, 0xFF)
+        write32(c + Reg.gicc_bpr, 0)
+        // EnableGrp0 | EnableGrp1 | EOImode (bit 9: this GIC has no security extensions, so
+        // the secure-view layout applies).
+        write32(c + Reg.ctlr, 1 << 0 | 1 << 1 | 1 << 9)
+        listRegisterCount = Int(read32(h + Reg.gich_vtr) & 0x3F) + 1
+        write32(h + Reg.gich_vmcr, 0)
+        write32(h + Reg.gich_hcr, 1)  // En
+    }
+
+    /// The redistributor whose GICR_TYPER affinity matches CPU `cpu` (Aff0 = cpu on the boards
+    /// Keel knows), found by walking the frames until the one marked Last.
+    private static func redistributor(ofCPU cpu: Int) -> UInt64? {
+        let affinity = UInt32(truncatingIfNeeded: read_mpidr_el1() & 0xFF_FFFF)
+        var frame = frames.redistributors
+        for _ in 0..<64 {
+            let typer = read64(frame + Reg.typer)
+            if UInt32(truncatingIfNeeded: typer >> 32) == affinity { return frame }
+            if typer & (1 << 4) != 0 { break }  // Last
+            frame += Reg.redistributorStride
+        }
+        Console.log("no GICv3 redistributor for this CPU")
+        return nil
+    }
+
+    private static func waitForRWP(_ distributor: UInt64) {
+        var spins = 0
+        while read32(distributor + Reg.ctlr) & (1 << 31) != 0 && spins < 1_000_000 { spins += 1 }
+    }
+
+    // MARK: Taking interrupts
+
+    /// Acknowledge the highest-priority pending interrupt: its raw IAR value (pass it back to
+    /// `dropPriority`/`deactivate`); the INTID is `intid(of:)`.
+    @inline(__always) static func acknowledge() -> UInt32 {
+        switch version {
+        case .v3: UInt32(truncatingIfNeeded: read_icc_iar1_el1())
+        case .v2: read32(frames.cpuInterface + Reg.gicc_iar)
+        }
+    }
+
+    @inline(__always) static func intid(of iar: UInt32) -> UInt32 {
+        version == .v3 ? iar & 0xFF_FFFF : iar & 0x3FF
+    }
+
+    @inline(__always) static func dropPriority(_ iar: UInt32) {
+        switch version {
+        case .v3: write_icc_eoir1_el1(UInt64(iar))
+        case .v2: write32(frames.cpuInterface + Reg.gicc_eoir, iar)
+        }
+    }
+
+    @inline(__always) static func deactivate(_ iar: UInt32) {
+        switch version {
+        case .v3: write_icc_dir_el1(UInt64(iar))
+        case .v2: write32(frames.cpuInterface + Reg.gicc_dir, iar)
+        }
+    }
+
+    /// Send Keel's kick SGI to physical CPU `cpu` (Aff0 = cpu; Keel's CPUs are one cluster).
+    static func kick(cpu: Int) {
+        keel_dsb_ish()
+        switch version {
+        case .v3:
+            write_icc_sgi1r_el1(UInt64(kickSGI) << 24 | 1 << UInt64(cpu))
+            keel_isb()
+        case .v2:
+            write32(frames.distributor + Reg.sgir, 1 << (16 + UInt32(cpu)) | kickSGI)
+        }
+    }
+
+    /// Clear the active state of this CPU's private interrupts in `mask` (a forwarded timer
+    /// interrupt whose guest is gone would otherwise stay active for good).
+    static func deactivatePrivate(_ mask: UInt32) {
+        switch version {
+        case .v3:
+            let rd = redistributorOf[SMP.currentCPU & 7]
+            if rd != 0 { write32(rd + Reg.sgiFrame + Reg.icactiver, mask) }
+        case .v2:
+            write32(frames.distributor + Reg.icactiver, mask)  // banked per CPU
+        }
+    }
+
+    // MARK: List registers
+
+    @inline(__always) static func readListRegister(_ n: Int) -> ListRegister {
+        switch version {
+        case .v3: ListRegister(v3: keel_read_ich_lr(UInt32(n)))
+        case .v2: ListRegister(v2: read32(frames.hypervisorControl + Reg.gich_lr0 + UInt64(n) * 4))
+        }
+    }
+
+    @inline(__always) static func writeListRegister(_ n: Int, _ lr: ListRegister) {
+        switch version {
+        case .v3: keel_write_ich_lr(UInt32(n), lr.v3)
+        case .v2: write32(frames.hypervisorControl + Reg.gich_lr0 + UInt64(n) * 4, lr.v2)
+        }
+    }
+
+    /// Bit n set: list register n holds nothing (ICH_ELRSR_EL2 / GICH_ELRSR0).
+    @inline(__always) static var emptyListRegisters: UInt32 {
+        switch version {
+        case .v3: UInt32(truncatingIfNeeded: read_ich_elrsr_el2())
+        case .v2: read32(frames.hypervisorControl + Reg.gich_elrsr0)
+        }
+    }
+
+    /// Underflow maintenance interrupt (UIE): raised when at most one list register is still
+    /// valid, so Keel can refill them when more interrupts wait than there are registers.
+    static func setUnderflowInterrupt(_ on: Bool) {
+        switch version {
+        case .v3:
+            let hcr = read_ich_hcr_el2()
+            write_ich_hcr_el2(on ? hcr | 1 << 1 : hcr & ~UInt64(1 << 1))
+        case .v2:
+            let address = frames.hypervisorControl + Reg.gich_hcr
+            let hcr = read32(address)
+            write32(address, on ? hcr | 1 << 1 : hcr & ~UInt32(1 << 1))
+        }
+    }
+}

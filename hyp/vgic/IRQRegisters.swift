@@ -1,0 +1,84 @@
+/// The per-interrupt registers the GICv2/v3 distributor and the GICv3 redistributor's SGI
+/// frame share, at the same offsets: IGROUPR, IS/ICENABLER, IS/ICPENDR, IS/ICACTIVER,
+/// IPRIORITYR, ITARGETSR and ICFGR (Arm IHI 0069 12.9, IHI 0048B 4.3).
+enum IRQRegisters {
+    enum Kind { case group, setEnable, clearEnable, setPending, clearPending, setActive, clearActive, priority, targets, config }
+
+    /// The register at `offset` and the first INTID it covers.
+    static func decode(_ offset: UInt64) -> (kind: Kind, intid: Int)? {
+        let o = Int(offset)
+        switch o {
+        case 0x080..<0x100: return (.group, (o - 0x080) * 8)
+        case 0x100..<0x180: return (.setEnable, (o - 0x100) * 8)
+        case 0x180..<0x200: return (.clearEnable, (o - 0x180) * 8)
+        case 0x200..<0x280: return (.setPending, (o - 0x200) * 8)
+        case 0x280..<0x300: return (.clearPending, (o - 0x280) * 8)
+        case 0x300..<0x380: return (.setActive, (o - 0x300) * 8)
+        case 0x380..<0x400: return (.clearActive, (o - 0x380) * 8)
+        case 0x400..<0x800: return (.priority, o - 0x400)
+        case 0x800..<0xC00: return (.targets, o - 0x800)
+        case 0xC00..<0xD00: return (.config, (o - 0xC00) * 4)
+        default: return nil
+        }
+    }
+
+    /// True for the byte-accessible registers (priority, targets); the rest are 32-bit only.
+    static func isByteRegister(_ kind: Kind) -> Bool { kind == .priority || kind == .targets }
+
+    /// Read `bytes` bytes of register `kind` starting at `intid`, all in `bank`.
+    /// `ownTarget` is what ITARGETSR reads for private interrupts (the vCPU's own bit).
+    static func read(_ kind: Kind, intid: Int, bytes: Int, bank: IRQBank, ownTarget: UInt8) -> UInt64 {
+        switch kind {
+        case .group: return UInt64(bank.group1)
+        case .setEnable, .clearEnable: return UInt64(bank.enabled)
+        case .setPending, .clearPending: return UInt64(bank.pending | bank.level)
+        case .setActive, .clearActive: return UInt64(bank.active)
+        case .priority, .targets:
+            var value: UInt64 = 0
+            for i in 0..<bytes {
+                let slot = (intid + i) & 31
+                let byte = kind == .priority ? bank.priority[slot] : (intid + i < 32 ? ownTarget : bank.target[slot])
+                value |= UInt64(byte) << UInt64(8 * i)
+            }
+            return value
+        case .config:
+            // Two bits per interrupt, bit 1 of each set for edge-triggered.
+            var value: UInt64 = 0
+            for k in 0..<16 where bank.edge & (1 << UInt32((intid + k) & 31)) != 0 { value |= 2 << UInt64(2 * k) }
+            return value
+        }
+    }
+
+    /// Write; returns true when delivery may have changed (the vCPUs concerned must look).
+    @discardableResult
+    static func write(_ kind: Kind, intid: Int, bytes: Int, value: UInt64, bank: inout IRQBank) -> Bool {
+        let v = UInt32(truncatingIfNeeded: value)
+        switch kind {
+        case .group: bank.group1 = v
+        case .setEnable: bank.enabled |= v
+        case .clearEnable: bank.enabled &= ~v; return false
+        case .setPending: bank.pending |= intid == 0 ? v & ~0xFFFF : v  // SGIs: only through SGI registers
+        case .clearPending: bank.pending &= ~v; return false
+        case .setActive: bank.active |= v; return false
+        case .clearActive: bank.active &= ~v; return false
+        case .priority, .targets:
+            for i in 0..<bytes {
+                let slot = (intid + i) & 31
+                let byte = UInt8(truncatingIfNeeded: value >> UInt64(8 * i))
+                if kind == .priority {
+                    bank.priority[slot] = byte
+                } else if intid + i >= 32 {
+                    bank.target[slot] = byte
+                }
+            }
+        case .config:
+            for k in 0..<16 {
+                let slot = (intid + k) & 31
+                guard intid + k >= 16 else { continue }  // SGIs are always edge-triggered
+                let edge = (v >> UInt32(2 * k + 1)) & 1 != 0
+                if edge { bank.edge |= 1 << UInt32(slot) } else { bank.edge &= ~(1 << UInt32(slot)) }
+            }
+        }
+        return true
+    }
+}

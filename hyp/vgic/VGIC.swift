@@ -1,0 +1,266 @@
+import KeelHW
+
+/// The virtual GIC's core, the same for GICv2 and GICv3: raising virtual interrupts, and moving
+/// them into and out of the list registers of the CPU a vCPU is pinned to.
+///
+/// Software state lives in `IRQBank`s under the VM's vGIC lock. Before Keel re-enters a vCPU
+/// whose state changed (`dirty`), `flush` retires the list registers the guest has finished
+/// with, then fills free ones with the highest-priority deliverable interrupts. When more are
+/// deliverable than there are list registers, the underflow maintenance interrupt brings the
+/// vCPU back to refill them.
+enum VGIC {
+    // MARK: Locking and lookup
+
+    /// Safety: the VM lives in the static pool; the lock word's address is stable.
+    static func lock(_ vm: UnsafeMutablePointer<VM>) {
+        keel_spin_lock(withUnsafeMutablePointer(to: &vm.pointee.vgic.lock) { $0 })
+    }
+    static func unlock(_ vm: UnsafeMutablePointer<VM>) {
+        keel_spin_unlock(withUnsafeMutablePointer(to: &vm.pointee.vgic.lock) { $0 })
+    }
+
+    /// The bank holding `intid` as seen from `vcpu` (its own private bank for 0-31), or nil
+    /// for an INTID the VM does not have.
+    static func bank(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: Int) -> UnsafeMutablePointer<IRQBank>? {
+        if intid < 32 { return withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 } }
+        guard intid < VirtualDistributor.intidLimit else { return nil }
+        let vm = vcpu.pointee.vmPointer
+        return withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
+        }
+    }
+
+    // MARK: Raising interrupts
+
+    /// A forwarded physical PPI (the timers) for the running vCPU: pending, linked to the
+    /// physical one, which stays active until the guest deactivates this one.
+    static func raiseHardware(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: UInt32) {
+        let vm = vcpu.pointee.vmPointer
+        lock(vm)
+        let bit = UInt32(1) << (intid & 31)
+        vcpu.pointee.vgic.bank.pending |= bit
+        vcpu.pointee.vgic.bank.hardware |= bit
+        vcpu.pointee.vgic.dirty = 1
+        unlock(vm)
+    }
+
+    /// SGI `intid` from vCPU `source` to every vCPU of the VM in `targets` (one bit each).
+    static func raiseSGI(_ source: UnsafeMutablePointer<VCPU>, intid: UInt32, targets: UInt32) {
+        let vm = source.pointee.vmPointer
+        let count = vm.pointee.vcpuCount
+        lock(vm)
+        for index in 0..<count where targets & (1 << UInt32(index)) != 0 {
+            let target = vm.pointee.vcpu(index)
+            target.pointee.vgic.bank.pending |= 1 << intid
+            withUnsafeMutableBytes(of: &target.pointee.vgic.sgiSources) { sources in
+                sources[Int(intid)] |= UInt8(truncatingIfNeeded: 1 << source.pointee.id)
+            }
+        }
+        unlock(vm)
+        notify(vm, targets: targets, from: source)
+    }
+
+    /// The line of a level-sensitive emulated device of the VM (an SPI) goes to `high`.
+    static func setLevel(_ vcpu: UnsafeMutablePointer<VCPU>, intid: Int, high: Bool) {
+        guard let bank = bank(vcpu, intid) else { return }
+        let vm = vcpu.pointee.vmPointer
+        let bit = UInt32(1) << UInt32(intid & 31)
+        lock(vm)
+        let was = bank.pointee.level & bit != 0
+        if high { bank.pointee.level |= bit } else { bank.pointee.level &= ~bit }
+        let targets = UInt32(bank.pointee.target[intid & 31])
+        unlock(vm)
+        if high && !was { notify(vm, targets: targets, from: vcpu) }
+    }
+
+    /// Tell vCPUs in `targets` to look at their pending interrupts: the caller's own on the way
+    /// back into its guest, the others through Keel's kick SGI to their CPUs.
+    static func notify(_ vm: UnsafeMutablePointer<VM>, targets: UInt32, from caller: UnsafeMutablePointer<VCPU>) {
+        for index in 0..<vm.pointee.vcpuCount where targets & (1 << UInt32(index)) != 0 {
+            let target = vm.pointee.vcpu(index)
+            keel_store_release32(withUnsafeMutablePointer(to: &target.pointee.vgic.dirty) { $0 }, 1)
+            if target != caller && target.powerState == .on { GIC.kick(cpu: target.pointee.physicalCPU) }
+        }
+    }
+
+    /// Every vCPU of the VM: after distributor writes that may affect any of them.
+    static func notifyAll(_ vm: UnsafeMutablePointer<VM>, from caller: UnsafeMutablePointer<VCPU>) {
+        notify(vm, targets: UInt32(1 << vm.pointee.vcpuCount) - 1, from: caller)
+    }
+
+    // MARK: List registers
+
+    /// Before re-entering `vcpu`: only when something changed for it.
+    @inline(__always)
+    static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        if vcpu.pointee.vgic.dirty != 0 { flush(vcpu) }
+    }
+
+    /// Retire finished list registers, then fill free ones, highest priority first.
+    static func flush(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let vm = vcpu.pointee.vmPointer
+        lock(vm)
+        vcpu.pointee.vgic.dirty = 0
+        sync(vcpu)
+        retrigger(vcpu)
+        var overflow = false
+        while let (bank, slot, intid) = best(vcpu) {
+            guard let n = freeListRegister(vcpu) else { overflow = true; break }
+            place(vcpu, bank: bank, slot: slot, intid: intid, in: n)
+            vcpu.pointee.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
+        }
+        if overflow != vcpu.pointee.vgic.underflow {
+            vcpu.pointee.vgic.underflow = overflow
+            GIC.setUnderflowInterrupt(overflow)
+        }
+        unlock(vm)
+    }
+
+    /// List registers the guest has finished with (state invalid) go back to software: the
+    /// interrupt is no longer active nor in a register. Caller holds the lock.
+    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        var used = vcpu.pointee.vgic.usedLRs
+        guard used != 0 else { return }
+        let empty = GIC.emptyListRegisters
+        while used != 0 {
+            let n = used.trailingZeroBitCount
+            used &= used - 1
+            let intid = Int(vcpu.pointee.vgic.lrINTID[n])
+            guard let bank = bank(vcpu, intid) else { continue }
+            let bit = UInt32(1) << UInt32(intid & 31)
+            if empty & (1 << UInt32(n)) != 0 {
+                // Writing it clears the EOI maintenance condition it may have raised.
+                GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
+                vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
+                bank.pointee.inLR &= ~bit
+                bank.pointee.active &= ~bit
+                if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
+            } else {
+                let state = GIC.readListRegister(n).state
+                if state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
+            }
+        }
+    }
+
+    /// An edge (or SGI) that arrived again while its previous instance is still in a list
+    /// register: add the pending state to that register.
+    private static func retrigger(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        var used = vcpu.pointee.vgic.usedLRs
+        while used != 0 {
+            let n = used.trailingZeroBitCount
+            used &= used - 1
+            let intid = Int(vcpu.pointee.vgic.lrINTID[n])
+            guard let bank = bank(vcpu, intid) else { continue }
+            let bit = UInt32(1) << UInt32(intid & 31)
+            guard bank.pointee.pending & bank.pointee.enabled & bit != 0, bank.pointee.hardware & bit == 0 else { continue }
+            var lr = GIC.readListRegister(n)
+            if lr.state == .active {
+                lr.state = .pendingActive
+                GIC.writeListRegister(n, lr)
+                consumePending(vcpu, bank: bank, intid: intid)
+            }
+        }
+    }
+
+    private static func freeListRegister(_ vcpu: UnsafeMutablePointer<VCPU>) -> Int? {
+        let free = ~vcpu.pointee.vgic.usedLRs & ((1 << UInt32(GIC.listRegisterCount)) - 1)
+        return free == 0 ? nil : free.trailingZeroBitCount
+    }
+
+    /// The highest-priority (lowest value) deliverable interrupt for `vcpu`: its private ones,
+    /// then the VM's SPIs that target it.
+    private static func best(_ vcpu: UnsafeMutablePointer<VCPU>) -> (UnsafeMutablePointer<IRQBank>, Int, Int)? {
+        let vm = vcpu.pointee.vmPointer
+        let me = UInt8(truncatingIfNeeded: 1 << vcpu.pointee.id)
+        var found: (UnsafeMutablePointer<IRQBank>, Int, Int)? = nil
+        var bestPriority = 256
+        for b in 0...VirtualDistributor.spiCount / 32 {
+            guard let bank = bank(vcpu, b * 32) else { continue }
+            var candidates = bank.pointee.deliverable & vm.pointee.vgic.groupMask(bank.pointee)
+            while candidates != 0 {
+                let slot = candidates.trailingZeroBitCount
+                candidates &= candidates - 1
+                if b > 0 {
+                    // An SPI goes to the lowest-numbered vCPU it targets.
+                    let mask = bank.pointee.target[slot]
+                    guard mask != 0, mask & (0 &- mask) == me else { continue }
+                }
+                let priority = Int(bank.pointee.priority[slot])
+                if priority < bestPriority {
+                    bestPriority = priority
+                    found = (bank, slot, b * 32 + slot)
+                }
+            }
+        }
+        return found
+    }
+
+    private static func place(_ vcpu: UnsafeMutablePointer<VCPU>, bank: UnsafeMutablePointer<IRQBank>, slot: Int, intid: Int, in n: Int) {
+        let bit = UInt32(1) << UInt32(slot)
+        let hardware = bank.pointee.hardware & bit != 0
+        let levelOnly = bank.pointee.pending & bit == 0
+        var source: UInt8 = 0
+        if intid < 16 && GIC.version == .v2 {
+            let sources = vcpu.pointee.vgic.sgiSources[intid]
+            source = UInt8(truncatingIfNeeded: sources.trailingZeroBitCount & 7)
+        }
+        let lr = ListRegister(
+            virtualID: UInt32(intid), state: .pending, priority: bank.pointee.priority[slot],
+            group1: bank.pointee.group1 & bit != 0, hardware: hardware, physicalID: UInt32(intid),
+            // A level line is sampled again when the guest is done with it.
+            maintenanceOnEOI: levelOnly && !hardware, sourceCPU: source
+        )
+        GIC.writeListRegister(n, lr)
+        vcpu.pointee.vgic.lrINTID[n] = UInt16(intid)
+        vcpu.pointee.vgic.usedLRs |= 1 << UInt32(n)
+        bank.pointee.inLR |= bit
+        if !levelOnly { consumePending(vcpu, bank: bank, intid: intid) }
+    }
+
+    /// The latched pending state moved into a list register. A GICv2 SGI stays pending while
+    /// other senders still wait.
+    private static func consumePending(_ vcpu: UnsafeMutablePointer<VCPU>, bank: UnsafeMutablePointer<IRQBank>, intid: Int) {
+        let bit = UInt32(1) << UInt32(intid & 31)
+        if intid < 16 {
+            var remaining: UInt8 = 0
+            withUnsafeMutableBytes(of: &vcpu.pointee.vgic.sgiSources) { sources in
+                let s = sources[intid]
+                sources[intid] = GIC.version == .v2 ? s & (s &- 1) : 0
+                remaining = sources[intid]
+            }
+            if remaining != 0 { return }
+        }
+        bank.pointee.pending &= ~bit
+    }
+
+    /// True when the vCPU has nothing to deliver but something that could wake it: a WFI may
+    /// then really wait. A guest with no interrupt enabled never waits (nothing would end it).
+    static func mayWait(_ vcpu: UnsafeMutablePointer<VCPU>) -> Bool {
+        if vcpu.pointee.vgic.dirty != 0 || vcpu.pointee.vgic.underflow { return false }
+        let vm = vcpu.pointee.vmPointer
+        var anyEnabled = vcpu.pointee.vgic.bank.enabled
+        for b in 0..<VirtualDistributor.spiCount / 32 { anyEnabled |= vm.pointee.vgic.spis[b].enabled }
+        guard anyEnabled != 0 else { return false }
+        var used = vcpu.pointee.vgic.usedLRs
+        while used != 0 {
+            let n = used.trailingZeroBitCount
+            used &= used - 1
+            if GIC.readListRegister(n).state.isPending { return false }
+        }
+        return true
+    }
+
+    /// A vCPU (re)starts: no interrupt of its own pending, active or in a register, and the
+    /// physical timer interrupts that were forwarded to its previous life deactivated.
+    static func resetCPU(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let vm = vcpu.pointee.vmPointer
+        lock(vm)
+        for n in 0..<GIC.listRegisterCount { GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0)) }
+        vcpu.pointee.vgic = VGICCPU()
+        vcpu.pointee.vgic.bank.group1 = GIC.version == .v3 ? ~0 : 0
+        vcpu.pointee.vgic.bank.edge = 0xFFFF  // SGIs are edge-triggered
+        GIC.setUnderflowInterrupt(false)
+        GIC.deactivatePrivate(1 << GIC.virtualTimerPPI | 1 << GIC.physicalTimerPPI)
+        unlock(vm)
+    }
+}
