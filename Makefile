@@ -123,7 +123,7 @@ deps:
 run: deps all
 	$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
 
-test: deps all
+test: deps all linux
 	$(SWIFT) test
 
 # Figures from a release build of the host tools (the decoder figure depends on it).

@@ -83,7 +83,7 @@ public enum Bench {
     }
 }
 
-private final class Collected: @unchecked Sendable {
+final class Collected: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     func append(_ more: Data) { lock.withLock { data.append(more) } }

@@ -30,9 +30,13 @@ main:
     str     x2, [x2]
     REPORT  "past_ram"
 
-    MOV64   x2, 0x08000000              /* GICD: a real device, not this VM's */
+    MOV64   x2, 0x0A000000              /* virtio-mmio: a real device, not this VM's */
     ldr     w3, [x2]
-    REPORT  "gicd"
+    REPORT  "virtio"
+
+    MOV64   x2, 0x080C0000              /* GICv3: the redistributor of a vCPU it does not have */
+    ldr     w3, [x2]
+    REPORT  "redist"
 
     MOV64   x2, 0x30000000              /* fetch from nothing */
     RESUME_AT 1f

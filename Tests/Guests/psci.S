@@ -52,6 +52,14 @@ main:
     CHECK   "features(migrate_info_type)", PSCI_FEATURES, PSCI_MIGRATE_INFO
     CHECK   "features(smccc_version)", PSCI_FEATURES, SMCCC_VERSION
     CHECK   "features(system_reset)", PSCI_FEATURES, PSCI_SYSTEM_RESET
+    CHECK   "features(system_off)", PSCI_FEATURES, PSCI_SYSTEM_OFF
+    CHECK   "features(psci_features)", PSCI_FEATURES, PSCI_FEATURES
+    CHECK   "features(cpu_freeze)", PSCI_FEATURES, 0x8400000B
+    CHECK   "features(not_psci)", PSCI_FEATURES, 0x12345678
+    CHECK   "smccc_version", SMCCC_VERSION
+    CHECK   "smccc_arch_features(self)", SMCCC_ARCH_FEATURES, SMCCC_ARCH_FEATURES
+    CHECK   "smccc_arch_features(workaround_1)", SMCCC_ARCH_FEATURES, 0x80008000
+    CHECK   "unknown_psci", 0x8400001F
     CHECK   "migrate_info_type", PSCI_MIGRATE_INFO
     CHECK   "affinity_info(0)", PSCI_AFFINITY_INFO, 0, 0
     CHECK   "affinity_info(1)", PSCI_AFFINITY_INFO, 1, 0

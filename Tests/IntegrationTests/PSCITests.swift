@@ -13,7 +13,14 @@ struct PSCITests {
             "psci: version=0x10001",
             "psci: features(cpu_on)=0x0", "psci: features(cpu_off)=0x0", "psci: features(affinity_info)=0x0",
             "psci: features(cpu_suspend)=0x0", "psci: features(migrate_info_type)=0x0", "psci: features(smccc_version)=0x0",
-            "psci: features(system_reset)=\(minusOne)",  // not implemented yet: NOT_SUPPORTED
+            "psci: features(system_reset)=0x0",
+            "psci: features(system_off)=0x0", "psci: features(psci_features)=0x0",
+            "psci: features(cpu_freeze)=\(minusOne)",  // optional, not implemented: NOT_SUPPORTED
+            "psci: features(not_psci)=\(minusOne)",
+            "psci: smccc_version=0x10001",
+            "psci: smccc_arch_features(self)=0x0",
+            "psci: smccc_arch_features(workaround_1)=\(minusOne)",
+            "psci: unknown_psci=\(minusOne)",
             "psci: migrate_info_type=0x2",
             "psci: affinity_info(0)=0x0",
             "psci: affinity_info(1)=0x1",
@@ -47,6 +54,22 @@ struct PSCITests {
         #expect(run.status == 0)
         #expect(run.stdout.contains("[keel] vm0: \(cpus) vCPUs,"))
         #expect(run.lines.contains("hvc: done"))
+    }
+
+    @Test("SYSTEM_RESET restarts the VM from its boot images with only vCPU 0 on", arguments: [3, 2])
+    func systemReset(_ gic: Int) throws {
+        let run = try boot("reset", ["--smp", "2", "--gic", String(gic)])
+        #expect(run.status == 0, "\(run.stderr)")
+        let expected = [
+            "reset: first boot, counter=0x7",
+            "reset: cpu1 spinning, resetting",
+            "[keel] vm0/vcpu0: PSCI SYSTEM_RESET: restarting the VM from its boot images",
+            "reset: second boot, counter=0x7",  // .data as in the image again
+            "reset: affinity_info(1)=0x1",  // the spinning vCPU was stopped
+            "reset: done",
+        ]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        #expect(!run.stdout.contains("SYSTEM_RESET returned"))
     }
 
     @Test("--smp beyond the board is refused")

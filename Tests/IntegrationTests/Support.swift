@@ -19,7 +19,11 @@ struct KeelRun {
     var stderr: String
 
     /// Output lines. The console ends lines with CR LF, which Swift treats as one Character.
-    var lines: [String] { stdout.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n") }
+    var lines: [String] {
+        stdout.replacingOccurrences(of: "\r\n", with: "\n").components(separatedBy: "\n").map {
+            $0.hasSuffix("\r") ? String($0.dropLast()) : $0
+        }
+    }
 
     /// `[keel] vm0/vcpu0 exits: HVC64=3 DABT_LOW=120 irq=0 total=123` as a dictionary.
     var exitCounters: [String: Int] {

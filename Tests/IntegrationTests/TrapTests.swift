@@ -120,8 +120,9 @@ struct TrapTests {
         let expected = [
             "abort: below_ram count=0x1", "abort: below_ram esr=0x96000010", "abort: below_ram far=0x20000000",
             "abort: past_ram count=0x2", "abort: past_ram esr=0x96000050", "abort: past_ram far=0x50000000",
-            "abort: gicd count=0x3", "abort: gicd esr=0x96000010", "abort: gicd far=0x8000000",
-            "abort: fetch count=0x4", "abort: fetch esr=0x86000010", "abort: fetch far=0x30000000",
+            "abort: virtio count=0x3", "abort: virtio esr=0x96000010", "abort: virtio far=0xa000000",
+            "abort: redist count=0x4", "abort: redist esr=0x96000010", "abort: redist far=0x80c0000",
+            "abort: fetch count=0x5", "abort: fetch esr=0x86000010", "abort: fetch far=0x30000000",
             "abort: fetch elr=0x30000000",
             "abort: still running",
             "[keel] vm0: PSCI SYSTEM_OFF",

@@ -85,6 +85,7 @@ func handleLowerSync(_ frame: UnsafeMutableRawPointer) {
     trapTable[ec](frame, esr)
     VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
+    VirtualPSCI.stopIfRequested(vcpu)
 }
 
 /// A physical IRQ while the guest ran (HCR_EL2.IMO routes them all to Keel):
@@ -111,6 +112,7 @@ func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
     }
     VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
+    VirtualPSCI.stopIfRequested(vcpu)
 }
 
 @c(keel_handle_lower_fiq)

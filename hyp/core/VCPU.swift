@@ -23,6 +23,8 @@ struct VCPU {
     /// `PowerState`, changed only with atomics: other vCPUs read and claim it (PSCI CPU_ON,
     /// AFFINITY_INFO) while this one runs.
     var power: UInt32 = PowerState.off.rawValue
+    /// Set by another vCPU resetting the VM: leave the guest at the next exit.
+    var stop: UInt32 = 0
     var exits = ExitCounters()
     /// The trace record of the exit being handled (full tracing); handlers say what they did.
     var trace = TraceRecord()
@@ -97,6 +99,11 @@ extension UnsafeMutablePointer where Pointee == VCPU {
     }
 
     var powerState: PowerState { PowerState(rawValue: keel_load_acquire32(powerWord)) ?? .off }
+
+    /// Safety: as `powerWord`.
+    var stopWord: UnsafeMutablePointer<UInt32> {
+        withUnsafeMutablePointer(to: &pointee.stop) { $0 }
+    }
 }
 
 /// The static pool of vCPUs: one per physical CPU (KEEL_MAX_CPUS), pinned 1:1.

@@ -123,5 +123,12 @@ enum Console {
     }
 
     /// A guest's byte, forwarded as it is.
-    static func guestPut(_ byte: UInt8) { exclusive { put(byte) } }
+    /// A byte the guest wrote to its UART: passed on as it is (a UART does not translate line
+    /// ends; Linux already sends CR LF).
+    static func guestPut(_ byte: UInt8) {
+        exclusive {
+            uart.put(byte)
+            atLineStart = byte == UInt8(ascii: "\n")
+        }
+    }
 }

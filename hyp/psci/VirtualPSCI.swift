@@ -13,8 +13,8 @@ enum VirtualPSCI {
     private static func implemented(_ function: UInt32) -> Bool {
         switch function {
         case PSCI.version, PSCI.cpuSuspend32, PSCI.cpuSuspend64, PSCI.cpuOff, PSCI.cpuOn32, PSCI.cpuOn64,
-             PSCI.affinityInfo32, PSCI.affinityInfo64, PSCI.migrateInfoType, PSCI.systemOff, PSCI.features,
-             SMCCC.version:
+             PSCI.affinityInfo32, PSCI.affinityInfo64, PSCI.migrateInfoType, PSCI.systemOff, PSCI.systemReset,
+             PSCI.features, SMCCC.version:
             true
         default:
             false
@@ -45,6 +45,8 @@ enum VirtualPSCI {
             vcpu.pointee.setResult(2)  // no Trusted OS that would need migrating
         case PSCI.systemOff:
             systemOff(vcpu)
+        case PSCI.systemReset:
+            systemReset(vcpu)
         default:
             vcpu.pointee.setResult(PSCI.notSupported)
         }
@@ -63,6 +65,11 @@ enum VirtualPSCI {
     private static func cpuOn(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {
         guard let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
         guard caller.pointee.vmPointer.pointee.layout.containsRAM(entry), entry & 3 == 0 else { return PSCI.invalidAddress }
+        return start(vcpu, entry: entry, context: context)
+    }
+
+    /// off -> starting -> onPending: the vCPU's own CPU enters it from its idle loop.
+    private static func start(_ vcpu: UnsafeMutablePointer<VCPU>, entry: UInt64, context: UInt64) -> Int64 {
         guard keel_cas32(vcpu.powerWord, PowerState.off.rawValue, PowerState.starting.rawValue) else {
             return vcpu.powerState == .on ? PSCI.alreadyOn : PSCI.onPending
         }
@@ -98,6 +105,59 @@ enum VirtualPSCI {
         guard vcpu.pointee.vmPointer.pointee.layout.containsRAM(entry) else { return vcpu.pointee.setResult(PSCI.invalidAddress) }
         vcpu.pointee.reset(entry: entry, x0: context)
         write_sctlr_el1(SCTLR_EL1.reset)
+    }
+
+    /// SYSTEM_RESET restarts the calling VM from its boot images: every other vCPU is stopped
+    /// (kicked out of its guest, it goes off as after CPU_OFF), the images are copied from the
+    /// pristine boot bundle into the VM's RAM again, the virtual devices reset, and vCPU 0
+    /// starts at the bundle's entry as at boot. RAM outside the images keeps its contents, as
+    /// after a warm reset.
+    private static func systemReset(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let vm = vcpu.pointee.vmPointer
+        Console.begin(vm: vm.pointee.id, vcpu: vcpu.pointee.id)
+        Console.print(": PSCI SYSTEM_RESET: restarting the VM from its boot images")
+        Console.newline()
+        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
+            let other = vm.pointee.vcpu(index)
+            // A vCPU still being started by CPU_ON finishes that first, then sees the request.
+            while other.powerState == .starting || other.powerState == .onPending {
+                if keel_cas32(other.powerWord, PowerState.onPending.rawValue, PowerState.off.rawValue) { break }
+            }
+            keel_store_release32(other.stopWord, 1)
+            if other.powerState == .on { GIC.kick(cpu: other.pointee.physicalCPU) }
+        }
+        // Wait (bounded) for each to leave its guest.
+        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
+            let other = vm.pointee.vcpu(index)
+            var spins = 0
+            while other.powerState != .off && spins < 100_000_000 { spins += 1 }
+            if other.powerState != .off { Console.log("SYSTEM_RESET: a vCPU did not stop; resetting anyway") }
+        }
+        if let bundle = BootLoader.open(for: vm.pointee.layout) {
+            BootLoader.load(bundle, into: vm.pointee.layout)
+        }
+        VGIC.lock(vm)
+        vm.pointee.vgic = VirtualDistributor.reset(v3: GIC.version == .v3)
+        VGIC.unlock(vm)
+        vm.pointee.uart = VirtualPL011()
+        for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
+        vcpu.pointee.trace.arg1 = 0
+        Trace.end(vcpu)
+        Trace.event(.vmCreated, vm: vm.pointee.id, vcpu: 0, arg0: vm.pointee.layout.ramSize)
+        // The caller goes off too; vCPU 0's CPU (maybe this one) starts the VM again.
+        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        _ = start(vm.pointee.vcpu(0), entry: vm.pointee.entry, context: vm.pointee.entryX0)
+        SMP.leaveGuest()
+    }
+
+    /// A vCPU told to stop (another vCPU reset the VM) leaves its guest as after CPU_OFF. Called
+    /// after the exit's trace record is closed.
+    @inline(__always)
+    static func stopIfRequested(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        guard keel_load_acquire32(vcpu.stopWord) != 0 else { return }
+        keel_store_release32(vcpu.stopWord, 0)
+        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        SMP.leaveGuest()
     }
 
     /// SYSTEM_OFF powers off the calling VM; when no VM is left running, the machine.

@@ -10,15 +10,23 @@ public enum LinuxGuest {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
         var initrd: Data?
+        var initrdSize: Int?
         if let initrdPath {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: initrdPath, isDirectory: &isDirectory), !isDirectory.boolValue else {
                 throw KeelError("initrd '\(initrdPath)' does not exist or is not a file")
             }
+            // Size first: an initrd that cannot fit is refused without reading it.
+            let attributes = try? FileManager.default.attributesOfItem(atPath: initrdPath)
+            initrdSize = (attributes?[.size] as? NSNumber)?.intValue
+        }
+        // Placement (and its errors) before reading a possibly huge initrd.
+        let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrdSize ?? (initrdPath == nil ? nil : 0), layout: layout)
+        if let initrdPath {
             guard let data = FileManager.default.contents(atPath: initrdPath) else { throw KeelError("initrd '\(initrdPath)' cannot be read") }
+            guard data.count == initrdSize else { throw KeelError("initrd '\(initrdPath)' changed size while being read") }
             initrd = data
         }
-        let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrd?.count, layout: layout)
         let tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: vcpus, gic: gic,
                                    uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs,
                                    initrd: placement.initrd)

@@ -72,7 +72,7 @@ static inline void keel_clean_dcache_range(uintptr_t start, uintptr_t size) {
     for (uintptr_t p = start & ~(line - 1); p < start + size; p += line) {
         __asm__ volatile("dc cvac, %0" :: "r"(p) : "memory");
     }
-    __asm__ volatile("dsb ish; ic iallu; dsb ish; isb" ::: "memory");
+    __asm__ volatile("dsb ish; ic ialluis; dsb ish; isb" ::: "memory");
 }
 /* Invalidate all stage-1 and stage-2 EL1&0 TLB entries of the current VMID, all CPUs. */
 static inline void keel_tlbi_vmalls12e1is(void) { __asm__ volatile("tlbi vmalls12e1is" ::: "memory"); }
