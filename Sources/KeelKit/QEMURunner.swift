@@ -84,12 +84,7 @@ public struct QEMURunner {
 
     /// `name` on PATH, or as given when it contains a slash.
     static func resolve(_ name: String) throws -> URL {
-        if name.contains("/") { return URL(fileURLWithPath: name) }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
-        }
+        if let url = findExecutable(name) { return url }
         throw KeelError("\(name) is not installed (run `make deps`, or apt-get install qemu-system-arm)")
     }
 }
@@ -148,4 +143,15 @@ final class ExitLatch: @unchecked Sendable {
             return true
         }
     }
+}
+
+/// `name` on PATH, or as given when it contains a slash; nil when there is no such program.
+func findExecutable(_ name: String) -> URL? {
+    if name.contains("/") { return URL(fileURLWithPath: name) }
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+        let candidate = "\(directory)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
+    }
+    return nil
 }

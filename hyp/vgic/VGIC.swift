@@ -119,15 +119,9 @@ enum VGIC {
     /// List registers the guest has finished with (state invalid) go back to software: the
     /// interrupt is no longer active nor in a register. Caller holds the lock.
     static func sync(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        var used = vcpu.pointee.vgic.usedLRs
-        guard used != 0 else { return }
+        guard vcpu.pointee.vgic.usedLRs != 0 else { return }
         let empty = GIC.emptyListRegisters
-        while used != 0 {
-            let n = used.trailingZeroBitCount
-            used &= used - 1
-            let intid = Int(vcpu.pointee.vgic.lrINTID[n])
-            guard let bank = bank(vcpu, intid) else { continue }
-            let bit = UInt32(1) << UInt32(intid & 31)
+        forEachUsedListRegister(vcpu) { n, intid, bank, bit in
             if empty & (1 << UInt32(n)) != 0 {
                 // Writing it clears the EOI maintenance condition it may have raised.
                 GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
@@ -142,17 +136,28 @@ enum VGIC {
         }
     }
 
-    /// An edge (or SGI) that arrived again while its previous instance is still in a list
-    /// register: add the pending state to that register.
-    private static func retrigger(_ vcpu: UnsafeMutablePointer<VCPU>) {
+    /// `body(n, intid, bank, bit)` for each list register Keel filled: its number, the INTID in
+    /// it, that INTID's bank and its bit there.
+    @inline(__always)
+    private static func forEachUsedListRegister(
+        _ vcpu: UnsafeMutablePointer<VCPU>,
+        _ body: (Int, Int, UnsafeMutablePointer<IRQBank>, UInt32) -> Void
+    ) {
         var used = vcpu.pointee.vgic.usedLRs
         while used != 0 {
             let n = used.trailingZeroBitCount
             used &= used - 1
             let intid = Int(vcpu.pointee.vgic.lrINTID[n])
             guard let bank = bank(vcpu, intid) else { continue }
-            let bit = UInt32(1) << UInt32(intid & 31)
-            guard bank.pointee.pending & bank.pointee.enabled & bit != 0, bank.pointee.hardware & bit == 0 else { continue }
+            body(n, intid, bank, UInt32(1) << UInt32(intid & 31))
+        }
+    }
+
+    /// An edge (or SGI) that arrived again while its previous instance is still in a list
+    /// register: add the pending state to that register.
+    private static func retrigger(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        forEachUsedListRegister(vcpu) { n, intid, bank, bit in
+            guard bank.pointee.pending & bank.pointee.enabled & bit != 0, bank.pointee.hardware & bit == 0 else { return }
             var lr = GIC.readListRegister(n)
             if lr.state == .active {
                 lr.state = .pendingActive

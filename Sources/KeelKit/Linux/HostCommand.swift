@@ -74,12 +74,7 @@ public struct HostCommand: Equatable, Sendable {
 
     /// `name` on PATH, or as given when it contains a slash.
     static func resolve(_ name: String) throws -> URL {
-        if name.contains("/") { return URL(fileURLWithPath: name) }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
-        }
+        if let url = findExecutable(name) { return url }
         throw KeelError("\(name) is not installed: `keel linux fetch` needs Debian's apt-get, apt-cache, dpkg-deb and gzip")
     }
 }
