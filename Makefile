@@ -113,12 +113,21 @@ linux: cli
 	$(BUILD)/bin/keel linux fetch
 
 # --- set-up, run, test ----------------------------------------------------------------------------
+# Debian packages the build and the tests use, as "command:package" (what is checked, what apt
+# installs): QEMU, dtc (tests decompile the guest device trees), cpio (tests read the initramfs
+# back with GNU cpio).
+DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:cpio
+
 deps:
-	@command -v qemu-system-aarch64 >/dev/null 2>&1 || { \
-		echo "make: installing qemu-system-arm from Debian"; \
+	@missing=""; for pair in $(DEB_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing from Debian:$$missing"; \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >/dev/null; }
-	@command -v qemu-system-aarch64 >/dev/null 2>&1 || { echo "make: qemu-system-aarch64 is still missing"; exit 1; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi; \
+	for pair in $(DEB_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || { echo "make: $${pair%%:*} is still missing"; exit 1; }; done
 
 run: deps all
 	$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
@@ -126,10 +135,12 @@ run: deps all
 test: deps all linux
 	$(SWIFT) test
 
-# Figures from a release build of the host tools (the decoder figure depends on it).
-bench: deps firmware guests
+# Figures from a release build of the host tools (the decoder figure depends on it): the bench
+# guest and decoder, then Linux boot to /init natively and under Keel. Both merge into one JSON.
+bench: deps firmware guests linux
 	$(SWIFT) build -c release --product keel
 	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench --firmware $(HYP_OUT)/keel.bin --guest $(GUEST_OUT)/bench.bin --json $(BUILD)/bench/results.json
+	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench linux --firmware $(HYP_OUT)/keel.bin --json $(BUILD)/bench/results.json
 
 clean:
 	rm -rf $(BUILD)

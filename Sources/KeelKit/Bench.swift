@@ -56,6 +56,20 @@ public enum Bench {
         return text.string
     }
 
+    /// Writes `results` into the JSON object at `path`, keeping the keys of other benchmarks
+    /// already there (`keel bench` and `keel bench linux` share one file).
+    public static func mergeResults(_ results: [String: Any], into path: String) throws {
+        var merged: [String: Any] = [:]
+        if let data = FileManager.default.contents(atPath: path),
+           let existing = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+            merged = existing
+        }
+        merged.merge(results) { $1 }
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys, .prettyPrinted]).write(to: URL(fileURLWithPath: path))
+    }
+
     /// Decodes `records` synthetic records framed as the firmware frames them; returns records
     /// per second on this core.
     public static func decoderThroughput(records: Int) -> (recordsPerSecond: Double, seconds: Double) {
@@ -83,7 +97,7 @@ public enum Bench {
     }
 }
 
-final class Collected: @unchecked Sendable {
+private final class Collected: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     func append(_ more: Data) { lock.withLock { data.append(more) } }

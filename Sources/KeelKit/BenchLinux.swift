@@ -32,7 +32,7 @@ public enum LinuxBench {
     public static let goalRatio = 1.05
     /// What both sides get on top of their machine: deterministic virtual time, and nothing
     /// that differs from run to run (the RTC's start, QEMU's DTB seeds).
-    public static let determinism = ["-icount", "shift=0,sleep=off", "-rtc", "base=2020-01-01T00:00:00,clock=vm"]
+    public static let determinism = ["-icount", icount, "-rtc", "base=2020-01-01T00:00:00,clock=vm"]
     public static let icount = "shift=0,sleep=off"
     /// QEMU virt's RAM for the native run: the VM's (IPA 0x40000000, 256 MiB), so the same
     /// device tree describes both.
@@ -43,16 +43,20 @@ public enum LinuxBench {
     public struct Times: Equatable, Sendable {
         public var initMicroseconds: Int64?
         public var powerDownMicroseconds: Int64?
+        /// What /init counted (`KEEL-INIT: cpus online N`); not a figure, a check.
+        public var cpusOnline: Int?
     }
 
     /// The timestamps of the `/init` marker and of `reboot: Power down` in a console transcript.
     public static func parse(_ console: String) -> Times {
         var times = Times()
-        for line in console.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for line in console.split(whereSeparator: \.isNewline) {
             if times.initMicroseconds == nil, line.contains(Initramfs.Marker.kernelLog) {
                 times.initMicroseconds = timestamp(line)
             } else if times.powerDownMicroseconds == nil, line.contains(powerDownMarker) {
                 times.powerDownMicroseconds = timestamp(line)
+            } else if let range = line.range(of: Initramfs.Marker.cpusOnline) {
+                times.cpusOnline = Int(line[range.upperBound...].trimmingCharacters(in: .whitespaces))
             }
         }
         return times
@@ -78,6 +82,19 @@ public enum LinuxBench {
     static func gic(_ config: Config) -> GuestDeviceTree.GIC {
         config.gic == 3 ? .v3(distributor: layout.gicDistributorIPA, redistributors: layout.gicRedistributorIPA)
             : .v2(distributor: layout.gicDistributorIPA, cpuInterface: layout.gicCPUInterfaceIPA)
+    }
+
+    /// Writes each configuration's device tree as `<directory>/linux-<config>.dtb` (kept, so a
+    /// native run can be repeated by hand).
+    public static func writeDeviceTrees(_ configs: [Config], directory: String) throws -> [Config: String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var paths: [Config: String] = [:]
+        for config in configs {
+            let path = (directory as NSString).appendingPathComponent("linux-\(config).dtb")
+            try Data(try deviceTree(config)).write(to: URL(fileURLWithPath: path))
+            paths[config] = path
+        }
+        return paths
     }
 
     /// The native QEMU command line (without the executable).
@@ -113,33 +130,31 @@ public enum LinuxBench {
 
     public enum Side: String, Sendable { case native, keel }
 
-    /// Boots once and returns the timestamps. Throws when the run did not reach /init or did
-    /// not power off cleanly, with the end of the console.
-    public static func run(_ side: Side, _ config: Config, kernel: String, initrd: String, firmware: String,
+    /// Boots once and returns the timestamps; the native side boots with `dtb(config)` (see
+    /// `writeDeviceTrees`). Throws, with the end of the console, when the run did not reach
+    /// /init or did not power off cleanly.
+    public static func run(_ side: Side, _ config: Config, kernel: String, initrd: String, firmware: String, dtb: (Config) -> String,
                            qemu: String = "qemu-system-aarch64", timeout: Double) throws -> Times {
-        let executable: String
         let arguments: [String]
-        var keep: AnyObject?
-        let dtbPath = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).dtb").path
-        defer { try? FileManager.default.removeItem(atPath: dtbPath) }
+        var keep: TemporaryBundle?
         switch side {
         case .native:
-            try Data(try deviceTree(config)).write(to: URL(fileURLWithPath: dtbPath))
-            executable = qemu
-            arguments = nativeArguments(config, dtb: dtbPath, kernel: kernel, initrd: initrd)
+            arguments = nativeArguments(config, dtb: dtb(config), kernel: kernel, initrd: initrd)
         case .keel:
             let (command, bundle) = try keelCommand(config, firmware: firmware, kernel: kernel, initrd: initrd)
             keep = bundle
-            executable = qemu
             arguments = command.arguments
         }
-        let (status, console) = try runProcess(executable, arguments, timeout: timeout)
+        let (status, console) = try runProcess(qemu, arguments, timeout: timeout)
         withExtendedLifetime(keep) {}
         let times = parse(console)
         let what = "\(side.rawValue) \(config)"
         guard !console.contains(QEMURunner.panicMarker) else { throw KeelError("\(what): the hypervisor panicked\n\(tail(console))") }
         guard let status else { throw KeelError("\(what): no power-off within \(Int(timeout)) s\n\(tail(console))") }
         guard times.initMicroseconds != nil else { throw KeelError("\(what): the kernel never reached /init (QEMU status \(status))\n\(tail(console))") }
+        guard times.cpusOnline == config.smp else {
+            throw KeelError("\(what): /init saw \(times.cpusOnline.map(String.init) ?? "no") CPUs online, not \(config.smp)\n\(tail(console))")
+        }
         guard status == 0 else { throw KeelError("\(what): QEMU exited with status \(status)\n\(tail(console))") }
         return times
     }
@@ -160,7 +175,7 @@ public enum LinuxBench {
         process.standardInput = FileHandle.nullDevice
         let exit = ExitLatch()
         process.terminationHandler = { _ in exit.open() }
-        let text = Collected()
+        let text = Locked(Data())
         let endOfOutput = DispatchSemaphore(value: 0)
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
@@ -169,13 +184,13 @@ public enum LinuxBench {
                 endOfOutput.signal()
                 return
             }
-            text.append(data)
+            text.withLock { $0.append(data) }
         }
         do { try process.run() } catch { throw KeelError("cannot start \(executable): \(error.localizedDescription)") }
         let finished = exit.wait(seconds: timeout)
         if !finished { QEMURunner.stop(process, exit: exit) }
         _ = endOfOutput.wait(timeout: .now() + 2)
-        return (finished ? process.terminationStatus : nil, text.string)
+        return (finished ? process.terminationStatus : nil, String(decoding: text.withLock { $0 }, as: UTF8.self))
     }
 
     /// One configuration's figures, both sides, `runs` times each.
@@ -219,9 +234,10 @@ public enum LinuxBench {
     /// Runs every configuration on both sides `runs` times, `jobs` QEMUs at a time (each is
     /// one host thread under -icount; virtual time does not depend on host load).
     public static func measure(_ configs: [Config], runs: Int, jobs: Int, kernel: String, initrd: String, firmware: String,
-                               qemu: String, timeout: Double, progress: @escaping @Sendable (String) -> Void) throws -> [Figures] {
+                               dtbDirectory: String, qemu: String, timeout: Double, progress: @escaping @Sendable (String) -> Void) throws -> [Figures] {
         struct Job: Sendable { var config: Config; var side: Side; var run: Int }
         let work = configs.flatMap { c in (0..<runs).flatMap { r in [Job(config: c, side: .native, run: r), Job(config: c, side: .keel, run: r)] } }
+        let dtbs = try writeDeviceTrees(configs, directory: dtbDirectory)
         let results = Locked<[Int: Swift.Result<Times, any Error>]>([:])
         let next = Locked(0)
         let group = DispatchGroup()
@@ -231,7 +247,8 @@ public enum LinuxBench {
                     let i = next.withLock { n -> Int in defer { n += 1 }; return n }
                     guard i < work.count else { return }
                     let job = work[i]
-                    let outcome = Swift.Result { try run(job.side, job.config, kernel: kernel, initrd: initrd, firmware: firmware, qemu: qemu, timeout: timeout) }
+                    let outcome = Swift.Result { try run(job.side, job.config, kernel: kernel, initrd: initrd, firmware: firmware, dtb: { dtbs[$0]! },
+                                                               qemu: qemu, timeout: timeout) }
                     if case .success(let t) = outcome {
                         progress("\(job.config) \(job.side.rawValue) run \(job.run + 1): /init at \(t.initMicroseconds.map { String(format: "%.6f s", Double($0) / 1e6) } ?? "?")")
                     }

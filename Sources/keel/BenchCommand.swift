@@ -3,10 +3,21 @@ import Foundation
 import KeelCore
 import KeelKit
 
-/// `keel bench`: the benchmark figures, as a table and as JSON.
+/// `keel bench`: the benchmark figures, as a table and as JSON (`keel bench` alone is
+/// `keel bench guest`).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
+        abstract: "Benchmarks under QEMU -icount: the bench guest and trace decoder (default), or Linux boot.",
+        subcommands: [BenchGuest.self, BenchLinux.self],
+        defaultSubcommand: BenchGuest.self
+    )
+}
+
+/// `keel bench [guest]`: exit round trips measured by the bench guest, and the trace decoder.
+struct BenchGuest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guest",
         abstract: "Run the benchmark guest under QEMU -icount and the trace decoder benchmark."
     )
 
@@ -53,9 +64,86 @@ struct BenchCommand: ParsableCommand {
             print(row.enumerated().map { $0.offset == 0 ? $0.element.padding(toLength: width[0], withPad: " ", startingAt: 0)
                 : String(repeating: " ", count: width[$0.offset] - $0.element.count) + $0.element }.joined(separator: "  "))
         }
-        try FileManager.default.createDirectory(atPath: (json as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let data = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
-        try data.write(to: URL(fileURLWithPath: json))
+        try Bench.mergeResults(results, into: json)
+        print("results: \(json)")
+    }
+}
+
+/// `keel bench linux`: time from kernel entry to /init, natively and under Keel.
+struct BenchLinux: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "linux",
+        abstract: "Boot the same Linux kernel and initramfs natively and under Keel (QEMU -icount); compare the time to /init.",
+        discussion: """
+            Both sides run qemu-system-aarch64 -M virt with -icount shift=0,sleep=off (one \
+            instruction, guest or Keel, is 1 ns of virtual time), the same device tree \
+            (GuestDeviceTree), kernel, initramfs and bootargs "\(LinuxBench.bootargs)". The figures \
+            are the kernel's printk timestamps of "\(Initramfs.Marker.kernelLog)" and of \
+            "reboot: Power down".
+            """
+    )
+
+    @Option(help: "The Linux arm64 Image.") var kernel = LinuxFetch(cache: LinuxFetch.defaultCache).imagePath
+    @Option(help: "The initramfs (its /init logs \"\(Initramfs.Marker.kernelLog)\").") var initrd = LinuxFetch(cache: LinuxFetch.defaultCache).initramfsPath
+    @Option(help: "The Keel firmware image (default: build/hyp/keel.bin).") var firmware: String?
+    @Option(help: "Where to merge the JSON results (key linux_boot).") var json = "build/bench/results.json"
+    @Option(name: .customLong("config"), help: "CPUS:GIC, repeatable (default: 1:3, 4:3, 2:2).") var configs: [String] = []
+    @Option(help: "Boots of each side of each configuration (they should agree exactly).") var runs = 2
+    @Option(help: "QEMUs at a time (default: the host's cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Seconds before a boot that has not powered off is stopped.") var timeout: Double = 600
+    @Option(help: "The QEMU executable.") var qemu = "qemu-system-aarch64"
+
+    func run() throws {
+        var parsed: [LinuxBench.Config] = []
+        for argument in configs {
+            guard let config = LinuxBench.Config(argument: argument) else {
+                throw ValidationError("--config \(argument): expected CPUS:GIC, CPUS 1 to \(GuestDeviceTree.maxVCPUs), GIC 2 or 3")
+            }
+            parsed.append(config)
+        }
+        let chosen = parsed.isEmpty ? LinuxBench.defaultConfigs : parsed
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        for (what, path) in [("kernel", kernel), ("initramfs", initrd)] where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("no \(what) at \(path): run `make linux` (or `keel linux fetch`) first")
+        }
+        let firmwarePath: String
+        do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw ValidationError(error.message) }
+
+        let start = Date()
+        let results: [LinuxBench.Figures]
+        do {
+            results = try LinuxBench.measure(chosen, runs: runs, jobs: jobs, kernel: kernel, initrd: initrd, firmware: firmwarePath,
+                                             dtbDirectory: { let d = (json as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }(), qemu: qemu, timeout: timeout, progress: { print("  \($0)") })
+        } catch let error as KeelError {
+            throw ValidationError(error.message)
+        }
+        let wall = Date().timeIntervalSince(start)
+
+        func s(_ value: Double?) -> String { value.map { String(format: "%.6f", $0) } ?? "-" }
+        func r(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
+        var rows = [["config", "native /init s", "Keel /init s", "ratio", "native off s", "Keel off s", "ratio", "repeats"]]
+        for result in results {
+            rows.append([result.config.description, s(result.nativeInit), s(result.keelInit), r(result.initRatio),
+                         s(result.nativePowerDown), s(result.keelPowerDown), r(result.powerDownRatio),
+                         result.repeated ? "exactly (\(runs) runs)" : "NO"])
+        }
+        let width = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
+        for row in rows {
+            print(row.enumerated().map { $0.offset == 0 ? $0.element.padding(toLength: width[0], withPad: " ", startingAt: 0)
+                : String(repeating: " ", count: width[$0.offset] - $0.element.count) + $0.element }.joined(separator: "  "))
+        }
+        let worst = results.map(\.initRatio).max() ?? .nan
+        let met = results.allSatisfy(\.meetsGoal)
+        print(String(format: "goal Keel / native <= %.2f to /init: %@ (worst %.4f)", LinuxBench.goalRatio, met ? "met" : "NOT met", worst))
+        if !results.allSatisfy(\.repeated) { print("warning: some runs did not repeat exactly (see \(json))") }
+        print(String(format: "wall time %.0f s", wall))
+
+        let release = (try? String(contentsOfFile: (kernel as NSString).deletingLastPathComponent + "/kernel-version", encoding: .utf8))
+            .flatMap { $0.split(separator: "\n").first.map(String.init) }
+        var section = LinuxBench.jsonSection(results, kernelRelease: release)
+        section["goal_met"] = met
+        section["wall_seconds"] = wall
+        try Bench.mergeResults(["linux_boot": section], into: json)
         print("results: \(json)")
     }
 }

@@ -57,7 +57,7 @@ struct TraceTests {
         let decode = try runKeel(["trace", "decode", file])
         #expect(decode.status == 0)
         let injected = decode.lines.filter { $0.contains("outside the VM -> external abort injected") }
-        #expect(injected.count == 4)
+        #expect(injected.count == 5)  // below RAM, past RAM, virtio, another vCPU's redistributor, fetch
         #expect(injected.contains { $0.contains("DABT_LOW") == false && $0.contains("read at IPA 0x20000000") })
         #expect(injected.contains { $0.contains("write at IPA 0x50000000") && $0.contains("(ESR_EL1 0x96000050)") })
         #expect(injected.contains { $0.contains("fetch at IPA 0x30000000") && $0.contains("(ESR_EL1 0x86000010)") })

@@ -50,8 +50,11 @@ public struct LinuxBoot {
             throw KeelError("kernel '\(kernelName)' needs \(mib(kernelEnd - layout.ramIPA)) MiB, more than the VM's \(layout.ramSize >> 20) MiB of RAM leaves")
         }
         if let size = initrdSize {
-            let start = (deviceTreeIPA - UInt64(size)) & ~0xFFF
-            guard UInt64(size) <= deviceTreeIPA - layout.ramIPA, start >= kernelEnd else {
+            // Checked before subtracting: an initrd larger than the RAM below the DTB would
+            // otherwise wrap the start address around.
+            let fits = UInt64(size) <= deviceTreeIPA - kernelEnd
+            let start = fits ? (deviceTreeIPA - UInt64(size)) & ~0xFFF : 0
+            guard fits, start >= kernelEnd else {
                 let free = deviceTreeIPA - kernelEnd
                 throw KeelError("the initrd (\(mib(UInt64(size))) MiB) does not fit the VM's memory: \(layout.ramSize >> 20) MiB of RAM leave \(mib(free)) MiB beside the kernel and device tree")
             }
