@@ -39,9 +39,10 @@ TARGET_FLAGS := -target aarch64-none-none-elf
 CFLAGS_FW    := $(TARGET_FLAGS) -ffreestanding -fno-builtin -nostdlib -O2 -Wall -Werror \
                 -mgeneral-regs-only -mstrict-align -Ihyp/include -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
 SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -wmo -parse-as-library \
-                -Osize -module-name Keel \
+                -O -module-name Keel \
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
+                -Xllvm -enable-machine-outliner=never \
                 -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
 
 # --- test guests --------------------------------------------------------------------------------

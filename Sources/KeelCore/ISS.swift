@@ -7,7 +7,7 @@ public struct DataAbortISS: Equatable, Sendable {
     public var isv: Bool { bits(rawValue, 24, 24) != 0 }
     /// Access size as log2 of bytes: 0 = byte ... 3 = doubleword.
     public var sas: UInt32 { bits(rawValue, 23, 22) }
-    public var accessBytes: Int { 1 << Int(sas) }
+    public var accessBytes: Int { 1 &<< Int(sas) }
     /// Sign-extend the loaded value.
     public var sse: Bool { bits(rawValue, 21, 21) != 0 }
     /// The transfer register (31 means xzr/wzr).

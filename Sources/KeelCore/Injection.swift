@@ -76,6 +76,7 @@ public struct MMIOAccess: Equatable, Sendable {
     public var signExtend: Bool
     public var is64Bit: Bool
 
+    @inline(__always)
     public init?(_ iss: DataAbortISS) {
         guard iss.isv else { return nil }
         isWrite = iss.wnr
@@ -85,18 +86,25 @@ public struct MMIOAccess: Equatable, Sendable {
         is64Bit = iss.sf
     }
 
+    /// The bits an access of this width covers. Wrapping shifts: `bytes` is 1, 2, 4 or 8 by
+    /// construction, and the trap path must not carry overflow checks.
+    @inline(__always)
+    public var mask: UInt64 { ~UInt64(0) &>> UInt64(64 &- bytes &* 8) }
+
     /// The value a store writes, from the source register's contents, cut to the access width.
+    @inline(__always)
     public func storedValue(register value: UInt64) -> UInt64 {
-        bytes == 8 ? value : value & ((1 << UInt64(bytes * 8)) - 1)
+        value & mask
     }
 
     /// The value to put in the destination register for a load that returned `value`:
     /// sign-extended when SSE says so, then cut to 32 bits for a W register.
+    @inline(__always)
     public func loadedValue(_ value: UInt64) -> UInt64 {
-        var v = storedValue(register: value)
-        if signExtend && bytes < 8 {
-            let shift = UInt64(64 - bytes * 8)
-            v = UInt64(bitPattern: Int64(bitPattern: v << shift) >> Int64(shift))
+        var v = value & mask
+        if signExtend {
+            let shift = UInt64(64 &- bytes &* 8)
+            v = UInt64(bitPattern: Int64(bitPattern: v &<< shift) &>> Int64(shift))
         }
         return is64Bit ? v : v & 0xFFFF_FFFF
     }

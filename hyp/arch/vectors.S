@@ -7,12 +7,17 @@
  *
  * TPIDR_EL2 holds the address of the running vCPU's frame (struct keel_regs, the first field of
  * Swift's VCPU). Keel keeps nothing of the guest's EL1 system registers on an exit: with one vCPU
- * pinned to each physical CPU they stay live in the hardware.
+ * pinned to each physical CPU they stay live in the hardware. Light exits (hypercalls, WFx,
+ * interrupts) save only what the handler's call may clobber; see keel/context.h and
+ * hyp/HOTPATH.md for the instruction-by-instruction account.
  */
 #include "keel/context.h"
 
-/* Guest x0-x30, SP_EL0, ELR_EL2, SPSR_EL2 into the frame at TPIDR_EL2. Leaves x0 = frame. */
-.macro save_guest_frame
+/*
+ * The light half of an exit: the registers a Swift call may clobber (x0-x18, x30; x19 shares
+ * the stp with x18) and ELR/SPSR, into the frame at TPIDR_EL2. Leaves x0 = frame. 17 instructions.
+ */
+.macro save_caller_saved
     stp     x0, x1, [sp, #-16]!
     mrs     x0, tpidr_el2
     stp     x2, x3, [x0, #KEEL_REGS_X(2)]
@@ -24,23 +29,33 @@
     stp     x14, x15, [x0, #KEEL_REGS_X(14)]
     stp     x16, x17, [x0, #KEEL_REGS_X(16)]
     stp     x18, x19, [x0, #KEEL_REGS_X(18)]
-    stp     x20, x21, [x0, #KEEL_REGS_X(20)]
-    stp     x22, x23, [x0, #KEEL_REGS_X(22)]
-    stp     x24, x25, [x0, #KEEL_REGS_X(24)]
-    stp     x26, x27, [x0, #KEEL_REGS_X(26)]
-    stp     x28, x29, [x0, #KEEL_REGS_X(28)]
+    str     x30, [x0, #KEEL_REGS_X30]
     ldp     x2, x3, [sp], #16
     stp     x2, x3, [x0, #KEEL_REGS_X(0)]
-    mrs     x2, sp_el0
-    stp     x30, x2, [x0, #KEEL_REGS_X30]
     mrs     x2, elr_el2
     mrs     x3, spsr_el2
     stp     x2, x3, [x0, #KEEL_REGS_ELR]
 .endm
 
-/* An exception from the guest: save its frame, handle it in Swift, resume the guest. */
-.macro lower_el_vector handler
-    save_guest_frame
+/*
+ * A synchronous exception from the guest. Light classes (KEEL_LIGHT_EC_MASK) call the handler
+ * at once; the others save the rest of the frame first. x0 = frame, x1 = ESR_EL2 for the handler.
+ */
+.macro lower_sync_vector
+    save_caller_saved
+    mrs     x1, esr_el2
+    ubfx    x2, x1, #26, #6
+    movz    x3, #KEEL_LIGHT_EC_MASK_LO
+    movk    x3, #KEEL_LIGHT_EC_MASK_HI, lsl #16
+    lsr     x3, x3, x2
+    tbz     x3, #0, keel_full_lower_sync
+    bl      keel_handle_lower_sync
+    b       keel_enter_guest
+.endm
+
+/* An asynchronous exception from the guest (IRQ, FIQ, SError): its handler needs no register. */
+.macro lower_async_vector handler
+    save_caller_saved
     bl      \handler
     b       keel_enter_guest
 .endm
@@ -100,34 +115,73 @@ keel_vectors:
     current_el_vector KEEL_EXC_SERROR
     /* Lower EL, AArch64: the guest. */
     .org 0x400
-    lower_el_vector keel_handle_lower_sync
+    lower_sync_vector
     .org 0x480
-    lower_el_vector keel_handle_lower_irq
+    lower_async_vector keel_handle_lower_irq
     .org 0x500
-    lower_el_vector keel_handle_lower_fiq
+    lower_async_vector keel_handle_lower_fiq
     .org 0x580
-    lower_el_vector keel_handle_lower_serror
+    lower_async_vector keel_handle_lower_serror
     /* Lower EL, AArch32: a guest's 32-bit EL0. Same handlers; the ECs say AArch32. */
     .org 0x600
-    lower_el_vector keel_handle_lower_sync
+    lower_sync_vector
     .org 0x680
-    lower_el_vector keel_handle_lower_irq
+    lower_async_vector keel_handle_lower_irq
     .org 0x700
-    lower_el_vector keel_handle_lower_fiq
+    lower_async_vector keel_handle_lower_fiq
     .org 0x780
-    lower_el_vector keel_handle_lower_serror
+    lower_async_vector keel_handle_lower_serror
     .org 0x800
 
+/*
+ * (Right after the table, in its section: within reach of the vectors' tbz.)
+ * Not a light class: x0 = frame, x1 = ESR_EL2, x2 = EC as the sync vector left them. Save
+ * x20-x29 and SP_EL0 too, mark the frame for a full restore, then handle as usual; except for
+ * MMIO and MRS/MSR through a register below x20, which are light as well.
+ */
+keel_full_lower_sync:
+    /* MMIO or MRS/MSR through x0-x19 or the zero register stays light (keel/context.h). */
+    cmp     x2, #KEEL_EC_SYS64
+    b.eq    2f
+    cmp     x2, #KEEL_EC_DABT_LOW
+    b.ne    1f
+    tbz     x1, #KEEL_ISS_ISV_BIT, 1f
+    ubfx    x3, x1, #KEEL_ISS_SRT_SHIFT, #5
+    b       3f
+2:  ubfx    x3, x1, #KEEL_ISS_RT_SHIFT, #5
+3:  add     x3, x3, #1              /* register 31 (the zero register) -> 0, n -> n + 1 */
+    and     x3, x3, #31
+    cmp     x3, #KEEL_FIRST_CALLEE_SAVED
+    b.hi    1f
+    bl      keel_handle_lower_sync
+    b       keel_enter_guest
+1:  stp     x20, x21, [x0, #KEEL_REGS_X(20)]
+    stp     x22, x23, [x0, #KEEL_REGS_X(22)]
+    stp     x24, x25, [x0, #KEEL_REGS_X(24)]
+    stp     x26, x27, [x0, #KEEL_REGS_X(26)]
+    stp     x28, x29, [x0, #KEEL_REGS_X(28)]
+    mrs     x2, sp_el0
+    str     x2, [x0, #KEEL_REGS_SP_EL0]
+    mov     x3, #1
+    str     x3, [x0, #KEEL_REGS_RESTORE_ALL]
+    bl      keel_handle_lower_sync
+    b       keel_enter_guest
+
     .text
-/* Restore the frame at TPIDR_EL2 and ERET into the guest. */
+/*
+ * Restore the frame at TPIDR_EL2 and ERET into the guest: x0-x19, x30, ELR and SPSR always;
+ * x20-x29 and SP_EL0 when restore_all says the frame holds newer values than the registers.
+ */
     .globl keel_enter_guest
 keel_enter_guest:
     mrs     x0, tpidr_el2
+    ldr     x1, [x0, #KEEL_REGS_RESTORE_ALL]
+    cbnz    x1, restore_callee_saved
+restore_caller_saved:
     ldp     x2, x3, [x0, #KEEL_REGS_ELR]
     msr     elr_el2, x2
     msr     spsr_el2, x3
-    ldp     x30, x2, [x0, #KEEL_REGS_X30]
-    msr     sp_el0, x2
+    ldr     x30, [x0, #KEEL_REGS_X30]
     ldp     x2, x3, [x0, #KEEL_REGS_X(2)]
     ldp     x4, x5, [x0, #KEEL_REGS_X(4)]
     ldp     x6, x7, [x0, #KEEL_REGS_X(6)]
@@ -137,10 +191,16 @@ keel_enter_guest:
     ldp     x14, x15, [x0, #KEEL_REGS_X(14)]
     ldp     x16, x17, [x0, #KEEL_REGS_X(16)]
     ldp     x18, x19, [x0, #KEEL_REGS_X(18)]
+    ldp     x0, x1, [x0, #KEEL_REGS_X(0)]
+    eret
+
+restore_callee_saved:
+    str     xzr, [x0, #KEEL_REGS_RESTORE_ALL]
+    ldr     x2, [x0, #KEEL_REGS_SP_EL0]
+    msr     sp_el0, x2
     ldp     x20, x21, [x0, #KEEL_REGS_X(20)]
     ldp     x22, x23, [x0, #KEEL_REGS_X(22)]
     ldp     x24, x25, [x0, #KEEL_REGS_X(24)]
     ldp     x26, x27, [x0, #KEEL_REGS_X(26)]
     ldp     x28, x29, [x0, #KEEL_REGS_X(28)]
-    ldp     x0, x1, [x0, #KEEL_REGS_X(0)]
-    eret
+    b       restore_caller_saved

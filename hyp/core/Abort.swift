@@ -34,6 +34,7 @@ private enum Device {
     case uart, gicDistributor, gicRedistributor(Int)
 }
 
+@inline(__always)
 private func device(at ipa: UInt64, in vm: UnsafeMutablePointer<VM>) -> (Device, UInt64)? {
     let layout = vm.pointee.layout
     if ipa >= layout.uartIPA && ipa - layout.uartIPA < VirtualPL011.size { return (.uart, ipa - layout.uartIPA) }
@@ -49,6 +50,7 @@ private func device(at ipa: UInt64, in vm: UnsafeMutablePointer<VM>) -> (Device,
 }
 
 /// Emulate one access to a device of the vCPU's VM. False when no device is at `ipa`.
+@inline(__always)
 private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access: MMIOAccess) -> Bool {
     let vm = vcpu.pointee.vmPointer
     guard let (device, offset) = device(at: ipa, in: vm) else { return false }
@@ -71,8 +73,8 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
         vcpu.pointee.setX(access.register, value)
     }
     vcpu.pointee.noteAction(access.isWrite ? .mmioWrite : .mmioRead, arg0: value)
-    vcpu.pointee.trace.width = UInt8(access.bytes)
-    vcpu.pointee.trace.register = UInt8(access.register)
+    vcpu.pointee.trace.width = UInt8(truncatingIfNeeded: access.bytes)
+    vcpu.pointee.trace.register = UInt8(truncatingIfNeeded: access.register)
     vcpu.pointee.trace.flags = access.isWrite ? 1 : 0
     return true
 }

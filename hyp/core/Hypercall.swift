@@ -15,6 +15,7 @@ func trapSMC(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 
 /// One SMC Calling Convention call, the same over HVC and SMC: function id in w0, arguments in
 /// x1-x7, results in x0-x3; x4-x17 are preserved (Keel touches only what it returns).
+@inline(__always)
 private func callSMCCC(_ vcpu: UnsafeMutablePointer<VCPU>, _ esr: ESR) {
     // SMCCC uses immediate 0; anything else is not a call Keel knows.
     let function = UInt32(truncatingIfNeeded: vcpu.pointee.x(0))

@@ -44,12 +44,31 @@ struct VCPU {
     /// that it reads the frame in place: a non-mutating read copies all 31 registers.
     mutating func x(_ n: Int) -> UInt64 {
         guard n < 31 else { return 0 }
-        return withUnsafeMutableBytes(of: &regs.x) { $0.load(fromByteOffset: n * 8, as: UInt64.self) }
+        checkSaved(n)
+        return withUnsafeMutablePointer(to: &regs.x) { VCPU.registers(in: $0)[n] }
     }
 
     mutating func setX(_ n: Int, _ value: UInt64) {
         guard n < 31 else { return }
-        withUnsafeMutableBytes(of: &regs.x) { $0.storeBytes(of: value, toByteOffset: n * 8, as: UInt64.self) }
+        checkSaved(n)
+        withUnsafeMutablePointer(to: &regs.x) { VCPU.registers(in: $0)[n] = value }
+    }
+
+    /// The frame's x0-x30 as a typed, aligned pointer: one ldr/str per access (raw-byte
+    /// loads and stores are unaligned to the compiler, which under -mstrict-align splits them
+    /// into bytes). Safety: `keel_regs.x` is a C array of 31 UInt64s stored inline.
+    @inline(__always)
+    private static func registers<T>(in tuple: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<UInt64> {
+        UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// x20-x29 are in the frame only after a full exit (keel/context.h): a handler of a light
+    /// exception class that named one would read stale values and lose what it wrote. That is a
+    /// Keel bug, never a guest's doing (registers named by the guest's instruction come from
+    /// full exits), so it stops Keel rather than corrupt the guest. Folds away for constant `n`.
+    @inline(__always)
+    private func checkSaved(_ n: Int) {
+        if n >= 20 && n <= 29 && regs.restore_all == 0 { panic("a light exit's handler used x20-x29") }
     }
 
     /// SMCCC results: x0 (and x1-x3 when a call returns several values).
@@ -69,6 +88,7 @@ struct VCPU {
     /// EL1h with DAIF masked. EL1 system registers are reset by `EL2.run`.
     mutating func reset(entry: UInt64, x0: UInt64) {
         regs = keel_regs()
+        regs.restore_all = 1  // every register comes from the frame on the next entry
         pc = entry
         regs.spsr_el2 = PSTATE.el1hMasked
         setX(0, x0)
