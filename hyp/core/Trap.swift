@@ -166,11 +166,17 @@ func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 /// WFI/WFE. A WFI with nothing to deliver waits on the physical CPU (the vCPU owns it) until
 /// an interrupt arrives: its timer, or another CPU's kick; that interrupt is then taken as soon
 /// as the guest is re-entered. A WFE, or a WFI of a guest with no interrupt enabled (nothing
-/// could end the wait), completes at once, as WFx may.
+/// could end the wait), completes at once, as WFx may; a WFE also executes YIELD, since its
+/// guest is most likely spinning on another vCPU (a hint on hardware; under QEMU's
+/// round-robin TCG, as with -icount, it lets the other CPUs run instead of this spin).
 func trapWFx(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let vcpu = VCPUs.from(frame)
     let isWFI = esr & 1 == 0
     vcpu.pointee.noteAction(.wfx, arg0: isWFI ? 0 : 1)
     vcpu.pointee.skipInstruction(ESR(rawValue: esr))
-    if isWFI && VGIC.mayWait(vcpu) { keel_wfi() }
+    if !isWFI {
+        keel_yield()
+    } else if VGIC.mayWait(vcpu) {
+        keel_wfi()
+    }
 }

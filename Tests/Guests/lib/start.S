@@ -88,6 +88,39 @@ guest_sync:
     ldp     x0, x1, [sp], #32
     eret
 
+/*
+ * IRQ at EL1 (SP_EL1): call the test program's irq_handler (weak: a program without one gets
+ * the unexpected-exception report) with the caller-saved registers preserved.
+ */
+    .weak irq_handler
+guest_irq:
+    stp     x0, x1, [sp, #-176]!
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x30, [sp, #144]
+    ldr     x1, =irq_handler
+    cbz     x1, 1f
+    blr     x1
+    ldp     x18, x30, [sp, #144]
+    ldp     x16, x17, [sp, #128]
+    ldp     x14, x15, [sp, #112]
+    ldp     x12, x13, [sp, #96]
+    ldp     x10, x11, [sp, #80]
+    ldp     x8, x9, [sp, #64]
+    ldp     x6, x7, [sp, #48]
+    ldp     x4, x5, [sp, #32]
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp], #176
+    eret
+1:  mov     x0, #0x280
+    b       guest_unexpected
+
 /* Any other vector: a test failure. Print which one and power off. */
 guest_unexpected:
     mov     x19, x0
@@ -112,7 +145,8 @@ guest_vectors:
     VECTOR guest_unexpected, 0x180
     .balign 0x80
     b       guest_sync                  /* 0x200: synchronous, current EL, SP_EL1 */
-    VECTOR guest_unexpected, 0x280
+    .balign 0x80
+    b       guest_irq                   /* 0x280: IRQ, current EL, SP_EL1 */
     VECTOR guest_unexpected, 0x300
     VECTOR guest_unexpected, 0x380
     VECTOR guest_unexpected, 0x400

@@ -60,6 +60,7 @@ static inline void keel_dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory")
 static inline void keel_dsb_ishst(void) { __asm__ volatile("dsb ishst" ::: "memory"); }
 static inline void keel_wfi(void) { __asm__ volatile("wfi"); }
 static inline void keel_wfe(void) { __asm__ volatile("wfe"); }
+static inline void keel_yield(void) { __asm__ volatile("yield"); }
 /*
  * Clean [start, start + size) to the point of coherency, then invalidate the instruction
  * caches: what Keel copied into a VM's RAM must be visible to a guest that starts with its MMU
