@@ -30,6 +30,8 @@ public enum LinuxBench {
     public static let bootargs = "console=ttyAMA0 quiet panic=-1"
     /// Keel / native of the time to /init that the benchmark aims at.
     public static let goalRatio = 1.05
+    /// The CPU-bound workload's goal: within 0.1 % of native.
+    public static let workloadGoalRatio = 1.001
     /// What both sides get on top of their machine: deterministic virtual time, and nothing
     /// that differs from run to run (the RTC's start, QEMU's DTB seeds).
     public static let determinism = ["-icount", icount, "-rtc", "base=2020-01-01T00:00:00,clock=vm"]
@@ -45,6 +47,14 @@ public enum LinuxBench {
         public var powerDownMicroseconds: Int64?
         /// What /init counted (`KEEL-INIT: cpus online N`); not a figure, a check.
         public var cpusOnline: Int?
+        /// Around /init's CPU-bound workload (one sha256sum job per CPU).
+        public var workloadStartMicroseconds: Int64?
+        public var workloadEndMicroseconds: Int64?
+
+        public var workloadMicroseconds: Int64? {
+            guard let start = workloadStartMicroseconds, let end = workloadEndMicroseconds else { return nil }
+            return end - start
+        }
     }
 
     /// The timestamps of the `/init` marker and of `reboot: Power down` in a console transcript.
@@ -55,6 +65,10 @@ public enum LinuxBench {
                 times.initMicroseconds = timestamp(line)
             } else if times.powerDownMicroseconds == nil, line.contains(powerDownMarker) {
                 times.powerDownMicroseconds = timestamp(line)
+            } else if times.workloadStartMicroseconds == nil, line.contains(Initramfs.Marker.workloadStartLog) {
+                times.workloadStartMicroseconds = timestamp(line)
+            } else if times.workloadEndMicroseconds == nil, line.contains(Initramfs.Marker.workloadEndLog) {
+                times.workloadEndMicroseconds = timestamp(line)
             } else if let range = line.range(of: Initramfs.Marker.cpusOnline) {
                 times.cpusOnline = Int(line[range.upperBound...].trimmingCharacters(in: .whitespaces))
             }
@@ -201,6 +215,7 @@ public enum LinuxBench {
 
         /// Every run of a side gave the same timestamps.
         public var repeated: Bool { Set(native.map(\.initMicroseconds)).count == 1 && Set(keel.map(\.initMicroseconds)).count == 1
+            && Set(native.map(\.workloadMicroseconds)).count == 1 && Set(keel.map(\.workloadMicroseconds)).count == 1
             && Set(native.map(\.powerDownMicroseconds)).count == 1 && Set(keel.map(\.powerDownMicroseconds)).count == 1 }
         public var nativeInit: Double { seconds(native.first?.initMicroseconds) ?? .nan }
         public var keelInit: Double { seconds(keel.first?.initMicroseconds) ?? .nan }
@@ -209,6 +224,9 @@ public enum LinuxBench {
         public var keelPowerDown: Double? { seconds(keel.first?.powerDownMicroseconds) }
         public var powerDownRatio: Double? { nativePowerDown.flatMap { n in keelPowerDown.map { $0 / n } } }
         public var meetsGoal: Bool { initRatio <= LinuxBench.goalRatio }
+        public var nativeWorkload: Double? { seconds(native.first?.workloadMicroseconds) }
+        public var keelWorkload: Double? { seconds(keel.first?.workloadMicroseconds) }
+        public var workloadRatio: Double? { nativeWorkload.flatMap { n in keelWorkload.map { $0 / n } } }
 
         func seconds(_ micros: Int64?) -> Double? { micros.map { Double($0) / 1e6 } }
 
@@ -221,6 +239,9 @@ public enum LinuxBench {
             if let nativePowerDown { out["native_power_down_s"] = nativePowerDown }
             if let keelPowerDown { out["keel_power_down_s"] = keelPowerDown }
             if let powerDownRatio { out["power_down_ratio"] = powerDownRatio }
+            if let nativeWorkload { out["native_workload_s"] = nativeWorkload }
+            if let keelWorkload { out["keel_workload_s"] = keelWorkload }
+            if let workloadRatio { out["workload_ratio"] = workloadRatio }
             if !repeated {
                 out["native_runs_init_us"] = native.map { $0.initMicroseconds ?? -1 }
                 out["keel_runs_init_us"] = keel.map { $0.initMicroseconds ?? -1 }

@@ -20,7 +20,6 @@
 
 #define ITERATIONS      1024
 #define TIMER_DELTA     64              /* counter ticks from arming to expiry */
-#define GICD_BASE       0x08000000
 #define GICR_BASE       0x080A0000      /* CPU n's redistributor: + n * 0x20000 */
 #define GICR_WAKER      0x0014
 #define GICR_SGI        0x10000         /* the SGI/PPI frame */

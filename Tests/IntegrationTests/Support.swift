@@ -10,6 +10,7 @@ enum Repo {
 
     static var keel: String { path("build/bin/keel") }
     static func guest(_ name: String) -> String { path("build/guests/\(name).bin") }
+    static var firmware: String { path("build/hyp/keel.bin") }
 }
 
 /// What one run of the `keel` executable printed and returned.

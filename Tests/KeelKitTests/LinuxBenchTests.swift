@@ -10,6 +10,16 @@ struct LinuxBenchTests {
         #expect(LinuxBench.parse(console) == LinuxBench.Times(initMicroseconds: 781_106, powerDownMicroseconds: 12_087_383, cpusOnline: 4))
     }
 
+    @Test("the workload is timed by the two kernel log lines around it")
+    func workload() {
+        let console = "[    0.781106] keel-init: reached /init\nKEEL-INIT: cpus online 1\n[    0.790000] keel-init: workload start\n"
+            + "[    1.094733] keel-init: workload end\nKEEL-INIT: workload done 1 jobs\n"
+        let times = LinuxBench.parse(console)
+        #expect(times.workloadStartMicroseconds == 790_000 && times.workloadEndMicroseconds == 1_094_733)
+        #expect(times.workloadMicroseconds == 304_733)
+        #expect(LinuxBench.parse("[    0.790000] keel-init: workload start\n").workloadMicroseconds == nil)
+    }
+
     @Test("a run that never got there")
     func missing() {
         #expect(LinuxBench.parse("[    0.000000] Booting Linux\n[    3.2] keel-init: reached /init\n") == LinuxBench.Times())

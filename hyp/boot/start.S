@@ -163,3 +163,4 @@ keel_el2_l1:
     .globl keel_stacks
 keel_stacks:
     .space  KEEL_MAX_CPUS * KEEL_STACK_SIZE
+    .size   keel_stacks, . - keel_stacks

@@ -49,36 +49,58 @@ enum IRQRegisters {
         }
     }
 
-    /// Write; returns true when delivery may have changed (the vCPUs concerned must look).
+    /// Write; returns true when delivery may have changed (the vCPUs concerned must look). A
+    /// write that leaves the state as it was (Linux rewrites priorities and enables it already
+    /// set) changes nothing and costs no list-register refill.
     @discardableResult
     static func write(_ kind: Kind, intid: Int, bytes: Int, value: UInt64, bank: inout IRQBank) -> Bool {
         let v = UInt32(truncatingIfNeeded: value)
         switch kind {
-        case .group: bank.group1 = v
-        case .setEnable: bank.enabled |= v
+        case .group: return update(&bank.group1, v)
+        case .setEnable: return update(&bank.enabled, bank.enabled | v)
         case .clearEnable: bank.enabled &= ~v; return false
-        case .setPending: bank.pending |= intid == 0 ? v & ~0xFFFF : v  // SGIs: only through SGI registers
+        case .setPending: return update(&bank.pending, bank.pending | (intid == 0 ? v & ~0xFFFF : v))  // SGIs: only through SGI registers
         case .clearPending: bank.pending &= ~v; return false
         case .setActive: bank.active |= v; return false
         case .clearActive: bank.active &= ~v; return false
+        case .priority where bytes == 4 && intid & 3 == 0:
+            // The common case (Linux writes whole words): one aligned word of the byte array.
+            return withUnsafeMutableBytes(of: &bank.priority) { p in
+                let at = intid & 31
+                let old = p.load(fromByteOffset: at, as: UInt32.self)
+                p.storeBytes(of: v, toByteOffset: at, as: UInt32.self)
+                return old != v
+            }
         case .priority, .targets:
+            var changed = false
             for i in 0..<bytes {
                 let slot = (intid + i) & 31
                 let byte = UInt8(truncatingIfNeeded: value >> UInt64(8 * i))
                 if kind == .priority {
+                    changed = changed || bank.priority[slot] != byte
                     bank.priority[slot] = byte
                 } else if intid + i >= 32 {
+                    changed = changed || bank.target[slot] != byte
                     bank.target[slot] = byte
                 }
             }
+            return changed
         case .config:
+            let before = bank.edge
             for k in 0..<16 {
                 let slot = (intid + k) & 31
                 guard intid + k >= 16 else { continue }  // SGIs are always edge-triggered
                 let edge = (v >> UInt32(2 * k + 1)) & 1 != 0
                 if edge { bank.edge |= 1 << UInt32(slot) } else { bank.edge &= ~(1 << UInt32(slot)) }
             }
+            return bank.edge != before
         }
-        return true
+    }
+
+    /// Stores `new` in `word`; true when that changed it.
+    @inline(__always)
+    private static func update(_ word: inout UInt32, _ new: UInt32) -> Bool {
+        defer { word = new }
+        return word != new
     }
 }

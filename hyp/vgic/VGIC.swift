@@ -181,7 +181,7 @@ enum VGIC {
         var bestPriority = 256
         for b in 0...VirtualDistributor.spiCount / 32 {
             guard let bank = bank(vcpu, b * 32) else { continue }
-            var candidates = bank.pointee.deliverable & vm.pointee.vgic.groupMask(bank.pointee)
+            var candidates = bank.pointee.deliverable & vm.pointee.vgic.groupMask(group1: bank.pointee.group1)
             while candidates != 0 {
                 let slot = candidates.trailingZeroBitCount
                 candidates &= candidates - 1

@@ -9,6 +9,9 @@ public enum Initramfs {
         /// Written to /dev/kmsg at kernel log level 2 (critical): it reaches the console even
         /// with `quiet`, and with the kernel's timestamp (a boot time under `-icount`).
         public static let kernelLog = "keel-init: reached /init"
+        /// Around the workload, also in the kernel log: its timestamps time it (`keel bench linux`).
+        public static let workloadStartLog = "keel-init: workload start"
+        public static let workloadEndLog = "keel-init: workload end"
         public static let started = "KEEL-INIT: started"
         /// Followed by the number of online CPUs.
         public static let cpusOnline = "KEEL-INIT: cpus online "
@@ -51,7 +54,9 @@ public enum Initramfs {
         set -- $cpus
         echo "\(Marker.cpusOnline)$#"
 
-        # One job per online CPU, pinned to it.
+        # One job per online CPU, pinned to it: a CPU-bound workload, timed by the kernel's
+        # timestamps of the two log lines around it.
+        echo "<2>\(Marker.workloadStartLog)" > /dev/kmsg
         pids=""
         for cpu in $cpus; do
             taskset -c "$cpu" sh -c 'for pass in 1 2 3; do sha256sum /bin/busybox > /dev/null || exit 1; done' &
@@ -61,6 +66,7 @@ public enum Initramfs {
         for pid in $pids; do
             wait "$pid" && ok=$((ok + 1))
         done
+        echo "<2>\(Marker.workloadEndLog)" > /dev/kmsg
         echo "\(Marker.workloadDone)$ok jobs"
 
         echo "\(Marker.poweringOff)"

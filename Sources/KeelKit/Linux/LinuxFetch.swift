@@ -38,13 +38,37 @@ public struct LinuxFetch {
     public var imagePath: String { cache + "/Image" }
     public var initramfsPath: String { cache + "/initramfs.cpio" }
     public var kernelVersionPath: String { cache + "/kernel-version" }
+    /// The busybox and /init the initramfs was made from, kept so a changed /init only
+    /// rebuilds the archive.
+    var busyboxPath: String { cache + "/busybox" }
+    var initPath: String { cache + "/init" }
+
+    /// Writes initramfs.cpio (aside, then renamed) and keeps what it was made from; /init last,
+    /// so an interrupted write is redone next time.
+    func writeInitramfs(busybox: Data, archive given: CPIOArchive? = nil) throws {
+        let manager = FileManager.default
+        let archive = try given ?? Initramfs.archive(busybox: busybox)
+        try? manager.removeItem(atPath: initPath)
+        try archive.encoded().write(to: URL(fileURLWithPath: initramfsPath + ".partial"))
+        try? manager.removeItem(atPath: initramfsPath)
+        try manager.moveItem(atPath: initramfsPath + ".partial", toPath: initramfsPath)
+        try busybox.write(to: URL(fileURLWithPath: busyboxPath))
+        try Data(Initramfs.initScript.utf8).write(to: URL(fileURLWithPath: initPath))
+    }
     /// apt is given absolute paths: `apt-get download` runs in another directory.
     var absoluteCache: String { URL(fileURLWithPath: cache).standardizedFileURL.path }
 
     public func run() throws -> Result {
         let manager = FileManager.default
         if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath) {
-            return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: Self.release(in: kernelVersionPath), fetched: false)
+            let cached = Result(image: imagePath, initramfs: initramfsPath, kernelRelease: Self.release(in: kernelVersionPath), fetched: false)
+            if manager.contents(atPath: initPath) == Data(Initramfs.initScript.utf8) { return cached }
+            // /init changed since the initramfs was made: make it again from the kept busybox.
+            if let busybox = manager.contents(atPath: busyboxPath) {
+                progress("linux: /init changed, writing the initramfs again")
+                try writeInitramfs(busybox: busybox)
+                return cached
+            }
         }
         // Gone first, so an interrupted fetch never leaves a pair that looks complete.
         for path in [imagePath, initramfsPath, kernelVersionPath] { try? manager.removeItem(atPath: path) }
@@ -92,8 +116,7 @@ public struct LinuxFetch {
         // Written aside and renamed, so Image and initramfs.cpio exist only when complete.
         try KernelImage.install(vmlinuz, to: imagePath + ".partial")
         try manager.moveItem(atPath: imagePath + ".partial", toPath: imagePath)
-        try archive.encoded().write(to: URL(fileURLWithPath: initramfsPath + ".partial"))
-        try manager.moveItem(atPath: initramfsPath + ".partial", toPath: initramfsPath)
+        try writeInitramfs(busybox: busybox, archive: archive)
         progress("linux: kernel \(release), initramfs with busybox (\(busybox.count) bytes) and /init")
         return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: release, fetched: true)
     }

@@ -8,6 +8,7 @@
 #define KEEL_GUEST_H
 
 #define UART_BASE        0x09000000   /* the VM's emulated PL011 */
+#define GICD_BASE        0x08000000   /* the VM's emulated GIC distributor */
 #define SMCCC_VERSION    0x80000000
 #define SMCCC_ARCH_FEATURES 0x80000001
 #define KEEL_CALL_UID    0x8600FF01
