@@ -123,7 +123,7 @@ func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
     if intid < GIC.spurious {
         GIC.dropPriority(iar)
         if intid == GIC.virtualTimerPPI || intid == GIC.physicalTimerPPI {
-            VGIC.raiseHardware(vcpu, intid)
+            if !VGIC.raiseHardwareFast(vcpu, intid) { VGIC.raiseHardware(vcpu, intid) }
         } else {
             GIC.deactivate(iar)
             vcpu.pointee.vgic.dirty = 1

@@ -44,6 +44,42 @@ enum VGIC {
         unlock(vm)
     }
 
+    /// The forwarded timer's fast path, tried before `raiseHardware`: when nothing else waits
+    /// for this vCPU (not dirty, no underflow: the last refill placed everything deliverable),
+    /// the PPI is enabled in an enabled group, and the list register that held its previous
+    /// instance is empty again (the guest deactivated it), the new instance goes straight into
+    /// that register. In that state a full `flush` would retire the register, find this PPI the
+    /// only deliverable interrupt and place it, so the outcome is the same, without the scan.
+    /// False (nothing changed) otherwise.
+    static func raiseHardwareFast(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: UInt32) -> Bool {
+        guard vcpu.pointee.vgic.dirty == 0, !vcpu.pointee.vgic.underflow else { return false }
+        let vm = vcpu.pointee.vmPointer
+        let bit = UInt32(1) << (intid & 31)
+        lock(vm)
+        defer { unlock(vm) }
+        let bank = vcpu.pointee.vgic.bank
+        guard bank.enabled & bank.inLR & vm.pointee.vgic.groupMask(group1: bank.group1) & bit != 0, bank.pending & bit == 0 else {
+            return false
+        }
+        var used = vcpu.pointee.vgic.usedLRs
+        while used != 0 {
+            let n = used.trailingZeroBitCount
+            used &= used - 1
+            guard vcpu.pointee.vgic.lrINTID[n] == UInt16(intid) else { continue }
+            guard GIC.emptyListRegisters & (1 << UInt32(n)) != 0 else { return false }
+            GIC.writeListRegister(n, ListRegister(
+                virtualID: intid, state: .pending, priority: bank.priority[Int(intid & 31)],
+                group1: bank.group1 & bit != 0, hardware: true, physicalID: intid,
+                maintenanceOnEOI: false, sourceCPU: 0
+            ))
+            vcpu.pointee.vgic.bank.active &= ~bit
+            vcpu.pointee.vgic.bank.hardware |= bit
+            vcpu.pointee.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
+            return true
+        }
+        return false
+    }
+
     /// SGI `intid` from vCPU `source` to every vCPU of the VM in `targets` (one bit each).
     static func raiseSGI(_ source: UnsafeMutablePointer<VCPU>, intid: UInt32, targets: UInt32) {
         let vm = source.pointee.vmPointer
