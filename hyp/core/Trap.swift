@@ -112,7 +112,7 @@ private func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>) {
 ///   - the virtual or EL1 physical timer: forwarded to the vCPU as the same INTID, linked to
 ///     the physical interrupt, which stays active until the guest deactivates the virtual one;
 ///   - list-register maintenance and Keel's kick SGI: deactivated at once; the list registers
-///     are refilled on the way back into the guest.
+///     are refilled on the way back into the guest when they need it.
 @c(keel_handle_lower_irq)
 func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
     let vcpu = VCPUs.from(frame)
@@ -126,7 +126,10 @@ func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
             if !VGIC.raiseHardwareFast(vcpu, intid) { VGIC.raiseHardware(vcpu, intid) }
         } else {
             GIC.deactivate(iar)
-            vcpu.pointee.vgic.dirty = 1
+            // Maintenance: list registers to retire or refill. Keel's kick needs nothing here:
+            // its sender set this vCPU's `dirty` (or `stop`) before sending it, and a vCPU that
+            // already refilled since (on its way out of WFI) has nothing left to do.
+            if intid == GIC.maintenancePPI { vcpu.pointee.vgic.dirty = 1 }
         }
         vcpu.pointee.trace.arg0 = UInt64(intid)
     }

@@ -140,10 +140,11 @@ enum VGIC {
         sync(vcpu)
         retrigger(vcpu)
         var overflow = false
-        while let (bank, slot, intid) = best(vcpu) {
+        while let (bank, slot, intid, more) = best(vcpu) {
             guard let n = freeListRegister(vcpu) else { overflow = true; break }
             place(vcpu, bank: bank, slot: slot, intid: intid, in: n)
             vcpu.pointee.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
+            if !more { break }  // that was the only one: no second scan
         }
         if overflow != vcpu.pointee.vgic.underflow {
             vcpu.pointee.vgic.underflow = overflow
@@ -210,10 +211,12 @@ enum VGIC {
 
     /// The highest-priority (lowest value) deliverable interrupt for `vcpu`: its private ones,
     /// then the VM's SPIs that target it.
-    private static func best(_ vcpu: UnsafeMutablePointer<VCPU>) -> (UnsafeMutablePointer<IRQBank>, Int, Int)? {
+    /// `more` says whether any other interrupt was deliverable too.
+    private static func best(_ vcpu: UnsafeMutablePointer<VCPU>) -> (UnsafeMutablePointer<IRQBank>, Int, Int, more: Bool)? {
         let vm = vcpu.pointee.vmPointer
         let me = UInt8(truncatingIfNeeded: 1 << vcpu.pointee.id)
-        var found: (UnsafeMutablePointer<IRQBank>, Int, Int)? = nil
+        var found: (UnsafeMutablePointer<IRQBank>, Int, Int, more: Bool)? = nil
+        var seen = 0
         var bestPriority = 256
         for b in 0...VirtualDistributor.spiCount / 32 {
             guard let bank = bank(vcpu, b * 32) else { continue }
@@ -226,13 +229,15 @@ enum VGIC {
                     let mask = bank.pointee.target[slot]
                     guard mask != 0, mask & (0 &- mask) == me else { continue }
                 }
+                seen += 1
                 let priority = Int(bank.pointee.priority[slot])
                 if priority < bestPriority {
                     bestPriority = priority
-                    found = (bank, slot, b * 32 + slot)
+                    found = (bank, slot, b * 32 + slot, more: false)
                 }
             }
         }
+        found?.more = seen > 1
         return found
     }
 
