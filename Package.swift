@@ -19,7 +19,7 @@ let package = Package(
         // Portable: no Foundation, no allocation on paths the firmware uses.
         .target(name: "KeelCore"),
         // Board descriptions as plain Swift data, shared with the firmware.
-        .target(name: "KeelBoards", path: "boards", exclude: ["README.md"]),
+        .target(name: "KeelBoards", path: "boards", exclude: ["README.md", "examples"]),
         // Host library: guest images, the QEMU runner, reports.
         .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards", .product(name: "TOMLKit", package: "TOMLKit")]),
         // The CLI: a thin @main, one file per subcommand.
