@@ -26,7 +26,8 @@ public enum FirmwareSupport {
             problems.add(nil, "shared_memory", "shared memory needs several VMs, which the firmware does not run yet",
                          fix: "remove the [[shared_memory]] tables to pack this file")
         }
-        for (index, vm) in system.vms.enumerated() {
+        // The slot checks only make sense for the one VM the firmware would run.
+        for (index, vm) in system.vms.enumerated() where system.vms.count == 1 {
             let scope = vmScope(vm.name, index: index)
             let memory = vm.config.memory
             if memory.base != layout.ramIPA || memory.size > layout.ramSize {
