@@ -33,6 +33,9 @@ public enum ConfigReader {
         }
         // toml++ reads C strings: a NUL would silently cut the file short.
         guard !text.utf8.contains(0) else { throw fail("(file)", "contains a NUL byte", fix: "save it as plain UTF-8 text") }
+        if let pitfall = tomlPitfall(text) {
+            throw fail("(syntax)", "line \(pitfall.line): \(pitfall.problem)", fix: "correct the TOML syntax there")
+        }
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)

@@ -115,4 +115,19 @@ struct ConfigReaderTests {
             "system.toml: vm \"demo\" key emulated[0].kind: Keel emulates no \"pl01l\" (fix: did you mean \"pl011\"?)",
         ])
     }
+
+    @Test("TOML that toml++ would assert on is refused first, with the line (found by the random-input test)")
+    func tomlPitfalls() throws {
+        let fixture = try ConfigFixture()
+        #expect(fixture.problems("board = \"qemu-virt\"\n\n[[\nvm]]\nname = \"a\"\n") == [
+            "system.toml: key (syntax): line 3: a table header's name must follow its [ or [[ on the same line (fix: correct the TOML syntax there)",
+        ])
+        #expect(fixture.problems(rawVM.replacingOccurrences(of: "cpus = [0]", with: "cpus = [}0]")) == [
+            "system.toml: key (syntax): line 5: a } closes an array, which only ] can (fix: correct the TOML syntax there)",
+        ])
+        // What looks alike but is valid TOML passes the pre-check.
+        #expect(tomlPitfall("a = [\n  [1, 2],\n  [3],\n]\n") == nil)
+        #expect(tomlPitfall("a = \"[}\" # [}\nb = '''\n[\n}'''\n[ t ]\n[[ \"q\" ]]\nc = { d = [1] }\n") == nil)
+        #expect(tomlPitfall("s = \"\\\"[}\"\n") == nil)
+    }
 }
