@@ -73,6 +73,12 @@ struct Run: ParsableCommand {
         if system.board != nil, guest != nil {
             throw ValidationError("--board goes with --config or IMAGE; --guest boots on qemu-virt (--gic 2 for GICv2)")
         }
+        if system.config != nil, smp != 1 || gic != 3 {
+            throw ValidationError("--smp and --gic go with --guest or IMAGE; a config gives its VM's cpus, and its board the GIC (--board qemu-virt-gicv2)")
+        }
+        if image != nil, gic != 3 {
+            throw ValidationError("--gic goes with --guest; a packed image takes --board qemu-virt-gicv2 for GICv2")
+        }
         guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
         guard smp >= 1 && smp <= qemuVirt.maxCPUs else {

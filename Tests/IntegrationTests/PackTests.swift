@@ -166,6 +166,10 @@ struct PackTests {
         #expect(!FileManager.default.fileExists(atPath: out))
         let run = try runKeel(["run", "--config", bad])
         #expect(run.status == 65 && !run.stdout.contains("[keel]"))
+        let smp = try runKeel(["run", "--config", try scratch.config(Self.demoConfig()), "--smp", "2"])
+        #expect(smp.status != 0 && smp.stderr.contains("--smp and --gic go with --guest or IMAGE; a config gives its VM's cpus"), "\(smp.stderr)")
+        let none = try runKeel(["run"])
+        #expect(none.status != 0 && none.stderr.contains("give one of --guest FILE, --config FILE or a packed IMAGE"), "\(none.stderr)")
 
         // Valid, but more than the firmware runs today.
         let two = try scratch.config(Self.demoConfig() + """

@@ -90,3 +90,37 @@ struct FirmwareSupportTests {
         }
     }
 }
+
+@Suite("keel pack: the VM's images in the bundle")
+struct PackedBundleTests {
+    @Test("dtb = a file: its bytes are the VM's device tree, as is; generate: Keel's own")
+    func deviceTreeFile() throws {
+        let fixture = try ConfigFixture()
+        let tree = try GuestDeviceTree(ramIPA: 0x4000_0000, ramSize: 64 << 20, vcpus: 1, gic: .v2(distributor: 0x0800_0000, cpuInterface: 0x0801_0000),
+                                       uartIPA: 0x0900_0000, bootargs: "from-a-file").blob()
+        try fixture.write("guest.dtb", Data(tree))
+        for (dtb, expected) in [("\"guest.dtb\"", Data(tree)), ("\"generate\"", nil)] {
+            let system = try fixture.validate(linuxVM.replacingOccurrences(of: "\"generate\"", with: dtb))
+            let writer = try SystemImage.bundle(for: system.vms[0], board: system.board.board)
+            #expect(writer.images.map(\.kind) == [.kernel, .initrd, .deviceTree])
+            let blob = try #require(writer.images.last?.bytes)
+            if let expected {
+                #expect(blob == expected)
+            } else {
+                // Keel's tree for this VM: 2 vCPUs, the config's bootargs, GICv3 on qemu-virt.
+                let text = String(decoding: blob, as: UTF8.self)
+                #expect(text.contains("console=ttyAMA0") && text.contains("arm,gic-v3") && !text.contains("from-a-file"))
+            }
+            #expect(writer.linux && writer.x0 == 0x4000_0000 + (256 << 20) - (2 << 20))
+        }
+    }
+
+    @Test("a raw binary is loaded at the VM's memory base and entered at entry")
+    func raw() throws {
+        let fixture = try ConfigFixture()
+        let system = try fixture.validate(rawVM + "\nentry = 0x4000_0800\n")
+        let writer = try SystemImage.bundle(for: system.vms[0], board: system.board.board)
+        #expect(writer.images.map(\.loadIPA) == [0x4000_0000] && writer.entryIPA == 0x4000_0800 && !writer.linux)
+        #expect(writer.images[0].bytes == Data(repeating: 0xD5, count: 4096))
+    }
+}
