@@ -130,6 +130,23 @@ struct PackTests {
         #expect(!run.stdout.contains("[keel] PANIC"))
     }
 
+    @Test("SYSTEM_RESET reloads the VM from the bundle appended to Keel's image")
+    func systemReset() throws {
+        let scratch = try Scratch()
+        let config = try scratch.config(Self.demoConfig(cpus: "[0, 1]").replacingOccurrences(of: Repo.guest("demo"), with: Repo.guest("reset")))
+        let run = try runKeel(["run", "--config", config, "--timeout", "60"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let expected = [
+            "reset: first boot, counter=0x7",
+            "reset: cpu1 spinning, resetting",
+            "[keel] vm0/vcpu0: PSCI SYSTEM_RESET: restarting the VM from its boot images",
+            "reset: second boot, counter=0x7",
+            "reset: done",
+        ]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        #expect(!run.stdout.contains("[keel] ERROR"))
+    }
+
     @Test("a damaged image is refused by the firmware with a clear message, and no guest runs")
     func damaged() throws {
         let scratch = try Scratch()
