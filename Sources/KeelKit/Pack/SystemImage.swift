@@ -21,6 +21,9 @@ public struct SystemImage {
         guard header.imageSize >= UInt64(firmware.count) else {
             throw KeelError("'\(firmwareName)' says its image is \(header.imageSize) bytes but the file has \(firmware.count): is it already packed?")
         }
+        guard !SystemImage.holdsBundle(firmware) else {
+            throw KeelError("'\(firmwareName)' already carries a boot bundle (it is a packed image); pack from keel.bin")
+        }
         guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
         let bundle = try SystemImage.bundle(for: vm, board: system.board.board).bytes()
         bundleOffset = (header.imageSize + SystemImage.bundleAlignment - 1) / SystemImage.bundleAlignment * SystemImage.bundleAlignment
@@ -32,6 +35,15 @@ public struct SystemImage {
         let total = UInt64(out.count)
         for i in 0..<8 { out[16 + i] = UInt8(truncatingIfNeeded: total >> (8 * UInt64(i))) }
         bytes = out
+    }
+
+    /// True when a bundle header sits at a 4 KiB boundary of `image`, where `keel pack` puts one.
+    static func holdsBundle(_ image: Data) -> Bool {
+        let magic = Data("KEELBOOT".utf8)
+        return stride(from: Int(bundleAlignment), to: image.count - 16, by: Int(bundleAlignment)).contains { offset in
+            let at = image.startIndex + offset
+            return image[at..<(at + 8)] == magic && image[at + 12] == UInt8(BootBundle.headerSize) && image[at + 13] == 0
+        }
     }
 
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device

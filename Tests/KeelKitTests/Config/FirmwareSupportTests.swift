@@ -84,6 +84,10 @@ struct FirmwareSupportTests {
             }
         }
         #expect(opened == .success(1))
+        // A packed image is not packed again (its bundle would shadow the new one).
+        #expect(throws: KeelError("'keel.img' already carries a boot bundle (it is a packed image); pack from keel.bin")) {
+            try SystemImage(system: system, firmware: packed.bytes, firmwareName: "keel.img")
+        }
         // A header whose image_size is smaller than the file is not Keel's firmware as linked.
         #expect(throws: KeelError("'short.bin' says its image is 16 bytes but the file has 4096: is it already packed?")) {
             try SystemImage(system: system, firmware: ConfigFixture.linuxImage(imageSize: 16), firmwareName: "short.bin")
