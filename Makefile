@@ -116,19 +116,23 @@ linux: cli
 # --- set-up, run, test ----------------------------------------------------------------------------
 # Debian packages the build and the tests use, as "command:package" (what is checked, what apt
 # installs): QEMU, dtc (tests decompile the guest device trees), cpio (tests read the initramfs
-# back with GNU cpio).
-DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:cpio
+# back with GNU cpio), gdb-multiarch (keel run --gdb's attach is tested); and as "file:package"
+# U-Boot for QEMU's virt board (the booti test).
+DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:cpio gdb-multiarch:gdb-multiarch
+DEB_FILES := /usr/lib/u-boot/qemu_arm64/u-boot.bin:u-boot-qemu
 
 deps:
 	@missing=""; for pair in $(DEB_TOOLS); do \
 		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	for pair in $(DEB_FILES); do [ -e "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "make: installing from Debian:$$missing"; \
 		$(SUDO) apt-get update -qq && \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi; \
 	for pair in $(DEB_TOOLS); do \
-		command -v "$${pair%%:*}" >/dev/null 2>&1 || { echo "make: $${pair%%:*} is still missing"; exit 1; }; done
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || { echo "make: $${pair%%:*} is still missing"; exit 1; }; done; \
+	for pair in $(DEB_FILES); do [ -e "$${pair%%:*}" ] || { echo "make: $${pair%%:*} is still missing"; exit 1; }; done
 
 run: deps all
 	$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60

@@ -12,14 +12,16 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The system config file (`keel pack --config system.toml`).
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Portable: no Foundation, no allocation on paths the firmware uses.
         .target(name: "KeelCore"),
         // Board descriptions as plain Swift data, shared with the firmware.
-        .target(name: "KeelBoards", path: "boards", exclude: ["README.md"]),
+        .target(name: "KeelBoards", path: "boards", exclude: ["README.md", "examples"]),
         // Host library: guest images, the QEMU runner, reports.
-        .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards"]),
+        .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards", .product(name: "TOMLKit", package: "TOMLKit")]),
         // The CLI: a thin @main, one file per subcommand.
         .executableTarget(
             name: "keel",

@@ -23,4 +23,9 @@ public enum Firmware {
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
         throw KeelError("cannot find the Keel firmware (looked at \(candidates.joined(separator: ", "))); run `make` or pass --firmware")
     }
+
+    /// The ELF beside a firmware image (build/hyp/keel.bin -> build/hyp/keel.elf): Keel's symbols.
+    public static func elf(for firmware: String) -> String {
+        firmware.hasSuffix(".bin") ? String(firmware.dropLast(4)) + ".elf" : firmware + ".elf"
+    }
 }

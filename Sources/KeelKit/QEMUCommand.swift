@@ -6,8 +6,9 @@ import KeelCore
 public struct QEMUCommand {
     public var executable = "qemu-system-aarch64"
     public var firmware: String
-    /// The VM's boot bundle (`BootBundleWriter`), loaded where the board says Keel finds it.
-    public var bundle: String
+    /// The VM's boot bundle (`BootBundleWriter`), loaded where the board says Keel finds it;
+    /// nil for an image `keel pack` wrote, which carries its bundle.
+    public var bundle: String?
     public var board: Board
     public var layout: VMLayout
     public var gicVersion = 3
@@ -15,12 +16,15 @@ public struct QEMUCommand {
     public var smp = 1
     public var extraArguments: [String] = []
 
-    public init(firmware: String, bundle: String, board: Board, layout: VMLayout, gicVersion: Int = 3, cpu: String? = nil, smp: Int = 1) {
+    /// Halt at the first instruction with QEMU's gdb stub on TCP port 1234 (`-s -S`).
+    public var gdb = false
+
+    public init(firmware: String, bundle: String?, board: Board, layout: VMLayout, gicVersion: Int? = nil, cpu: String? = nil, smp: Int = 1) {
         self.firmware = firmware
         self.bundle = bundle
         self.board = board
         self.layout = layout
-        self.gicVersion = gicVersion
+        self.gicVersion = gicVersion ?? board.gicVersion
         self.cpu = cpu ?? board.qemuCPU.description
         self.smp = smp
     }
@@ -29,8 +33,8 @@ public struct QEMUCommand {
     /// the VM's boot bundle through QEMU's generic loader at the board's bundle address, from
     /// where Keel copies the images into the VM's RAM.
     public var arguments: [String] {
-        [
-            "-M", "\(board.qemuMachine),gic-version=\(gicVersion)",
+        var arguments = [
+            "-M", board.qemuSelectsGIC ? "\(board.qemuMachine),gic-version=\(gicVersion)" : board.qemuMachine.description,
             "-cpu", cpu,
             "-smp", String(smp),
             "-m", "\(board.ramSize >> 20)M",
@@ -38,8 +42,12 @@ public struct QEMUCommand {
             "-monitor", "none",
             "-serial", "stdio",
             "-kernel", firmware,
-            "-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on",
-        ] + extraArguments
+        ]
+        if let bundle {
+            arguments += ["-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on"]
+        }
+        if gdb { arguments += ["-s", "-S"] }
+        return arguments + extraArguments
     }
 
     /// The command as a person would type it (`--print-cmd`).

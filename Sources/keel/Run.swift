@@ -3,21 +3,29 @@ import Foundation
 import KeelBoards
 import KeelKit
 
-/// `keel run --guest FILE`: boot Keel on QEMU virt with one guest and wait for it to power off.
+/// `keel run --guest FILE | --config FILE | IMAGE`: boot Keel under QEMU with one guest and
+/// wait for it to power off.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Boot Keel on QEMU virt (virtualization=on) with one guest.",
+        abstract: "Boot Keel under QEMU (virtualization=on) with one guest.",
         discussion: """
             The guest is a Linux arm64 Image (recognised by its header; booted with a device \
             tree Keel's host tool writes, and --initrd/--append) or a raw AArch64 binary, \
-            loaded at the start of the VM's RAM and entered at its first byte at EL1h. Exits \
-            with QEMU's status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor \
-            panic, 124 on a timeout.
+            loaded at the start of the VM's RAM and entered at its first byte at EL1h. With \
+            --config, the system the config describes is packed (keel pack) into a temporary \
+            image and booted on its board; IMAGE is an image keel pack wrote. Exits with QEMU's \
+            status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor panic, 65 \
+            when Keel refuses the image's boot bundle, 124 on a timeout.
             """
     )
 
+    @Argument(help: "An image `keel pack` wrote (instead of --guest or --config).")
+    var image: String?
+
+    @OptionGroup var system: SystemOptions
+
     @Option(name: .long, help: "The guest image: a Linux arm64 Image or a raw binary.")
-    var guest: String
+    var guest: String?
 
     @Option(name: .long, help: "Initial ramdisk for a Linux guest.")
     var initrd: String?
@@ -49,10 +57,28 @@ struct Run: ParsableCommand {
     @Option(help: "Record every exit (keel.trace=full) and write the trace frames to this file; the console shows as usual.")
     var trace: String?
 
+    @Flag(help: "Start QEMU halted with its gdb stub on :1234 and print the gdb-multiarch command that attaches.")
+    var gdb = false
+
     static let panicStatus: Int32 = 70
+    static let refusedStatus: Int32 = 65
     static let timeoutStatus: Int32 = 124
 
     func validate() throws {
+        let sources = [guest != nil, system.config != nil, image != nil].filter { $0 }.count
+        guard sources == 1 else { throw ValidationError("give one of --guest FILE, --config FILE or a packed IMAGE") }
+        if guest == nil, initrd != nil || append != nil {
+            throw ValidationError("--initrd and --append go with --guest; a config names them as initrd and bootargs")
+        }
+        if system.board != nil, guest != nil {
+            throw ValidationError("--board goes with --config or IMAGE; --guest boots on qemu-virt (--gic 2 for GICv2)")
+        }
+        if system.config != nil, smp != 1 || gic != 3 {
+            throw ValidationError("--smp and --gic go with --guest or IMAGE; a config gives its VM's cpus, and its board the GIC (--board qemu-virt-gicv2)")
+        }
+        if image != nil, gic != 3 {
+            throw ValidationError("--gic goes with --guest; a packed image takes --board qemu-virt-gicv2 for GICv2")
+        }
         guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
         guard smp >= 1 && smp <= qemuVirt.maxCPUs else {
@@ -61,6 +87,23 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        var command: QEMUCommand
+        var keepAlive: AnyObject?
+        if let guest {
+            (command, keepAlive) = try guestCommand(guest)
+        } else if system.config != nil {
+            (command, keepAlive) = try configCommand()
+        } else {
+            command = try imageCommand(image!)
+        }
+        defer { withExtendedLifetime(keepAlive) {} }
+        command.executable = qemu
+        command.gdb = gdb
+        try boot(command)
+    }
+
+    /// --guest: the VM's images in a bundle QEMU loads at the board's bundle address.
+    private func guestCommand(_ guest: String) throws -> (QEMUCommand, AnyObject) {
         let layout = qemuVirtDefaultVM
         let bundle: TemporaryBundle
         let firmwarePath: String
@@ -83,10 +126,39 @@ struct Run: ParsableCommand {
         } catch let error as KeelError {
             throw ValidationError(error.message)
         }
-        defer { withExtendedLifetime(bundle) {} }
+        let command = QEMUCommand(firmware: firmwarePath, bundle: bundle.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
+        return (command, bundle)
+    }
 
-        var command = QEMUCommand(firmware: firmwarePath, bundle: bundle.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
-        command.executable = qemu
+    /// --config: `keel pack` into a temporary image, booted on the config's board.
+    private func configCommand() throws -> (QEMUCommand, AnyObject) {
+        let validated = try system.loadSystem()
+        guard validated.board.qemuMachineType != nil, FirmwareSupport.firmwareBoards.contains(validated.board.name) else {
+            throw ValidationError("\(validated.board.name) does not run under QEMU here (keel boards); keel pack writes its boot files")
+        }
+        do {
+            let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware))
+            let file = try TemporaryFile(packed.bytes, suffix: ".img")
+            let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout,
+                                      cpu: cpu, smp: validated.vms[0].config.cpus.count)
+            return (command, file)
+        } catch let error as KeelError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// IMAGE: a file `keel pack` wrote, on --board (default qemu-virt) with --smp CPUs.
+    private func imageCommand(_ path: String) throws -> QEMUCommand {
+        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("image '\(path)' does not exist") }
+        let name = system.board ?? qemuVirt.name.description
+        guard let board = BoardCatalog.named(name), FirmwareSupport.firmwareBoards.contains(name) else {
+            throw ValidationError("--board \(name): Keel's firmware runs under QEMU on \(FirmwareSupport.firmwareBoards.joined(separator: " and ")) (keel boards)")
+        }
+        return QEMUCommand(firmware: path, bundle: nil, board: board.board, layout: FirmwareSupport.layout, cpu: cpu, smp: smp)
+    }
+
+    private func boot(_ original: QEMUCommand) throws {
+        var command = original
         let capture: TraceCapture?
         if let trace {
             command.extraArguments += ["-append", "keel.trace=full"]
@@ -101,10 +173,18 @@ struct Run: ParsableCommand {
         if printCommand {
             FileHandle.standardOutput.write(Data((command.shellLine + "\n").utf8))
         }
+        if gdb {
+            FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware)) ?? "build/hyp/keel.bin")) + "\n").utf8))
+        }
 
-        let runner = capture.map { capture in QEMURunner(command: command, timeout: timeout, output: { capture.feed($0) }) }
-            ?? QEMURunner(command: command, timeout: timeout)
+        let refusal = ConsoleWatch(ConsoleWatch.bundleRefused)
+        let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { refusal.feed($0); capture.feed($0) }) }
+            ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { refusal.feed($0); FileHandle.standardOutput.write($0) })
         let outcome = try runner.run()
+        if refusal.seen {
+            FileHandle.standardError.write(Data("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n".utf8))
+            throw ExitCode(Self.refusedStatus)
+        }
         if let capture, let trace {
             let (frames, damaged) = capture.finish()
             FileHandle.standardError.write(Data("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n".utf8))

@@ -20,8 +20,8 @@ struct BootBundleTests {
 
     /// Header (64 bytes): magic "KEELBOOT", version u32, header size u32, total size u64, entry
     /// IPA u64, x0 u64, count u32, flags u32, CRC-32 u32 at 48 (header with this field zero, then
-    /// the table), reserved to 64. Entries (32 bytes): kind u32, reserved u32, offset u64, size
-    /// u64, load IPA u64. Images at 4 KiB aligned offsets.
+    /// the table), reserved to 64. Entries (32 bytes): kind u32, CRC-32 of the image u32, offset
+    /// u64, size u64, load IPA u64. Images at 4 KiB aligned offsets. Version 2.
     static func encode(_ images: [Image], entry: UInt64, x0: UInt64 = 0, flags: UInt32 = 0) -> [UInt8] {
         func align(_ v: Int) -> Int { (v + 4095) / 4096 * 4096 }
         var offsets: [Int] = []
@@ -32,7 +32,7 @@ struct BootBundleTests {
         }
         var out = [UInt8](repeating: 0, count: cursor)
         out.replaceSubrange(0..<8, with: Array("KEELBOOT".utf8))
-        put(&out, 8, 1, 4)
+        put(&out, 8, 2, 4)
         put(&out, 12, 64, 4)
         put(&out, 16, UInt64(cursor), 8)
         put(&out, 24, entry, 8)
@@ -42,6 +42,7 @@ struct BootBundleTests {
         for (i, image) in images.enumerated() {
             let at = 64 + 32 * i
             put(&out, at, UInt64(image.kind), 4)
+            put(&out, at + 4, UInt64(crc32(image.bytes)), 4)
             put(&out, at + 8, UInt64(offsets[i]), 8)
             put(&out, at + 16, UInt64(image.bytes.count), 8)
             put(&out, at + 24, image.load, 8)
@@ -138,9 +139,9 @@ struct BootBundleTests {
         #expect(opened.x0 == 0x4FE0_0000)
         #expect(opened.flags == 1 && opened.isLinux)
         #expect(opened.entries == [
-            BootBundle.Entry(kind: .kernel, offset: 0x1000, size: 10_000, loadIPA: 0x4008_0000),
-            BootBundle.Entry(kind: .initrd, offset: 0x4000, size: 5_000, loadIPA: 0x4F00_0000),
-            BootBundle.Entry(kind: .deviceTree, offset: 0x6000, size: 300, loadIPA: 0x4FE0_0000),
+            BootBundle.Entry(kind: .kernel, offset: 0x1000, size: 10_000, loadIPA: 0x4008_0000, checksum: BootBundleTests.crc32(BootBundleTests.kernel)),
+            BootBundle.Entry(kind: .initrd, offset: 0x4000, size: 5_000, loadIPA: 0x4F00_0000, checksum: BootBundleTests.crc32(BootBundleTests.initrd)),
+            BootBundle.Entry(kind: .deviceTree, offset: 0x6000, size: 300, loadIPA: 0x4FE0_0000, checksum: BootBundleTests.crc32(BootBundleTests.dtb)),
         ])
         for (entry, image) in zip(opened.entries, [BootBundleTests.kernel, BootBundleTests.initrd, BootBundleTests.dtb]) {
             #expect(Array(bytes[Int(entry.offset)..<Int(entry.offset + entry.size)]) == image)
@@ -152,7 +153,7 @@ struct BootBundleTests {
         let raw = try BootBundleTests.open(BootBundleTests.encode([Image(kind: 1, bytes: [1, 2, 3], load: 0x4000_0000)],
                                                                  entry: 0x4000_0000)).get()
         #expect(!raw.isLinux && raw.flags == 0 && raw.x0 == 0)
-        #expect(raw.entries == [BootBundle.Entry(kind: .raw, offset: 0x1000, size: 3, loadIPA: 0x4000_0000)])
+        #expect(raw.entries == [BootBundle.Entry(kind: .raw, offset: 0x1000, size: 3, loadIPA: 0x4000_0000, checksum: BootBundleTests.crc32([1, 2, 3]))])
 
         let empty = try BootBundleTests.open(BootBundleTests.encode([], entry: 0x4000_0000)).get()
         #expect(empty.entries.isEmpty && empty.totalSize == 4096)
@@ -188,11 +189,17 @@ struct BootBundleTests {
         #expect(try BootBundleTests.open(empty).get().entries == [BootBundle.Entry(kind: .raw, offset: 4096, size: 0, loadIPA: end)])
     }
 
-    @Test("image bytes are not covered by the checksum")
-    func payloadNotChecked() throws {
-        var bytes = BootBundleTests.linux()
-        bytes[0x1000] ^= 0xFF
-        #expect(try BootBundleTests.open(bytes).get().entries.count == 3)
+    @Test("a flipped byte in any image is found by that image's checksum; padding is not covered")
+    func payloadChecked() throws {
+        let bytes = BootBundleTests.linux()
+        for (at, entry) in [(0x1000, 0), (0x1000 + 9_999, 0), (0x4000 + 2_500, 1), (0x6000 + 299, 2)] {
+            var damaged = bytes
+            damaged[at] ^= 0x01
+            #expect(BootBundleTests.open(damaged) == .failure(.badImageChecksum(entry)), "byte \(at)")
+        }
+        var padding = bytes
+        padding[0x1000 + 10_000] ^= 0xFF  // after the kernel, before the initrd's page
+        #expect(try BootBundleTests.open(padding).get().entries.count == 3)
     }
 
     // MARK: Each problem
@@ -214,7 +221,7 @@ struct BootBundleTests {
         // A header-only bundle whose total is exactly the table's end is fine.
         var bare = [UInt8](repeating: 0, count: 64)
         bare.replaceSubrange(0..<8, with: Array("KEELBOOT".utf8))
-        BootBundleTests.put(&bare, 8, 1, 4)
+        BootBundleTests.put(&bare, 8, 2, 4)
         BootBundleTests.put(&bare, 12, 64, 4)
         BootBundleTests.put(&bare, 16, 64, 8)
         BootBundleTests.put(&bare, 24, BootBundleTests.ramIPA, 8)
@@ -230,7 +237,7 @@ struct BootBundleTests {
             damaged[i] ^= 0x20
             #expect(BootBundleTests.open(damaged) == .failure(.badMagic), "byte \(i)")
         }
-        for version: UInt64 in [0, 2, 0x100, 0xFFFF_FFFF] {
+        for version: UInt64 in [0, 1, 3, 0x100, 0xFFFF_FFFF] {
             var damaged = bytes
             BootBundleTests.put(&damaged, 8, version, 4)
             BootBundleTests.reseal(&damaged)
@@ -300,12 +307,13 @@ struct BootBundleTests {
             BootBundleTests.reseal(&damaged)
             #expect(BootBundleTests.open(damaged) == .failure(.entryOutsideBundle(index)), "entry \(index) at \(offset) size \(size)")
         }
-        // The whole bundle (header included) as one image is inside.
+        // The whole bundle (header included) as one image is inside: it passes every bound and
+        // fails only the image checksum, checked last (it cannot hold its own CRC).
         var whole = BootBundleTests.encode([Image(kind: 1, bytes: [], load: BootBundleTests.ramIPA)], entry: BootBundleTests.ramIPA)
         BootBundleTests.put(&whole, 64 + 8, 0, 8)
         BootBundleTests.put(&whole, 64 + 16, UInt64(whole.count), 8)
         BootBundleTests.reseal(&whole)
-        #expect((try? BootBundleTests.open(whole).get())?.entries.first?.size == UInt64(whole.count))
+        #expect(BootBundleTests.open(whole) == .failure(.badImageChecksum(0)))
     }
 
     @Test("an image loaded outside RAM names its entry")
@@ -362,7 +370,8 @@ struct BootBundleTests {
     @Test("every problem has a console line")
     func messages() {
         let problems: [BootBundle.Problem] = [.tooSmall, .badMagic, .badVersion, .badHeaderSize, .badChecksum, .tooManyEntries,
-                                              .badKind(0), .entryOutsideBundle(0), .loadOutsideRAM(0), .overlap(0, 1), .entryOutsideRAM]
+                                              .badKind(0), .entryOutsideBundle(0), .loadOutsideRAM(0), .overlap(0, 1), .entryOutsideRAM,
+                                              .badImageChecksum(0)]
         let lines = problems.map { $0.message.description }
         #expect(Set(lines).count == problems.count)
         #expect(lines.allSatisfy { !$0.isEmpty && !$0.contains("\n") })

@@ -270,7 +270,8 @@ struct LinuxBootTests {
         // Exactly 2 MiB fills the reserve up to the end of RAM and still opens.
         let writer = try boot.bundle(kernel: kernel, initrd: nil, deviceTree: Data(count: 2 << 20))
         #expect(try openBundle(writer.bytes()).get().entries.last == BootBundle.Entry(kind: .deviceTree, offset: 0x2000,
-                                                                                      size: 2 << 20, loadIPA: 0x4FE0_0000))
+                                                                                      size: 2 << 20, loadIPA: 0x4FE0_0000,
+                                                                                      checksum: BootBundleWriterTests.crc(Data(count: 2 << 20))))
     }
 }
 
@@ -278,6 +279,16 @@ struct LinuxBootTests {
 struct BootBundleWriterTests {
     static func get(_ data: Data, _ at: Int, _ width: Int) -> UInt64 {
         (0..<width).reduce(0) { $0 | UInt64(data[data.startIndex + at + $1]) << (8 * UInt64($1)) }
+    }
+
+    /// Bitwise CRC-32 (IEEE), independent of the table-driven one under test.
+    static func crc(_ data: Data) -> UInt32 {
+        var crc: UInt32 = 0xFFFF_FFFF
+        for byte in data {
+            crc ^= UInt32(byte)
+            for _ in 0..<8 { crc = crc & 1 != 0 ? crc >> 1 ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
     }
 
     static func linuxWriter() -> BootBundleWriter {
@@ -293,18 +304,19 @@ struct BootBundleWriterTests {
         let bytes = BootBundleWriterTests.linuxWriter().bytes()
         let get = BootBundleWriterTests.get
         #expect(Array(bytes[0..<8]) == Array("KEELBOOT".utf8))
-        #expect(get(bytes, 8, 4) == 1 && get(bytes, 12, 4) == 64)
+        #expect(get(bytes, 8, 4) == 2 && get(bytes, 12, 4) == 64)
         #expect(get(bytes, 16, 8) == UInt64(bytes.count) && bytes.count % 4096 == 0)
         #expect(get(bytes, 24, 8) == 0x4008_0000 && get(bytes, 32, 8) == 0x4FE0_0000)
         #expect(get(bytes, 40, 4) == 3 && get(bytes, 44, 4) == 1)
         #expect(bytes[52..<64].allSatisfy { $0 == 0 })
-        // Entries: kind, reserved zero, offset (4 KiB aligned, past the table, in order), size, load.
+        // Entries: kind, the image's CRC-32, offset (4 KiB aligned, past the table, in order), size, load.
         var previousEnd: UInt64 = 64 + 3 * 32
         let expected: [(UInt64, UInt64, UInt64)] = [(2, 10_000, 0x4008_0000), (3, 4_096, 0x4F00_0000), (4, 300, 0x4FE0_0000)]
         for (i, (kind, size, load)) in expected.enumerated() {
             let at = 64 + 32 * i
             let offset = get(bytes, at + 8, 8)
-            #expect(get(bytes, at, 4) == kind && get(bytes, at + 4, 4) == 0)
+            #expect(get(bytes, at, 4) == kind)
+            #expect(get(bytes, at + 4, 4) == UInt64(BootBundleWriterTests.crc(BootBundleWriterTests.linuxWriter().images[i].bytes)))
             #expect(offset % 4096 == 0 && offset >= previousEnd)
             #expect(get(bytes, at + 16, 8) == size && get(bytes, at + 24, 8) == load)
             previousEnd = offset + size
@@ -328,9 +340,9 @@ struct BootBundleWriterTests {
         let bytes = writer.bytes()
         let opened = try openBundle(bytes).get()
         #expect(opened == OpenedBundle(totalSize: 0x6000, entryIPA: 0x4008_0000, x0: 0x4FE0_0000, isLinux: true, entries: [
-            BootBundle.Entry(kind: .kernel, offset: 0x1000, size: 10_000, loadIPA: 0x4008_0000),
-            BootBundle.Entry(kind: .initrd, offset: 0x4000, size: 4_096, loadIPA: 0x4F00_0000),
-            BootBundle.Entry(kind: .deviceTree, offset: 0x5000, size: 300, loadIPA: 0x4FE0_0000),
+            BootBundle.Entry(kind: .kernel, offset: 0x1000, size: 10_000, loadIPA: 0x4008_0000, checksum: Self.crc(writer.images[0].bytes)),
+            BootBundle.Entry(kind: .initrd, offset: 0x4000, size: 4_096, loadIPA: 0x4F00_0000, checksum: Self.crc(writer.images[1].bytes)),
+            BootBundle.Entry(kind: .deviceTree, offset: 0x5000, size: 300, loadIPA: 0x4FE0_0000, checksum: Self.crc(writer.images[2].bytes)),
         ]))
         for (entry, image) in zip(opened.entries, writer.images) {
             #expect(bytes[Int(entry.offset)..<Int(entry.offset + entry.size)] == image.bytes)
@@ -342,7 +354,8 @@ struct BootBundleWriterTests {
         var raw = BootBundleWriter(entryIPA: 0x4000_0000)
         raw.add(.raw, Data([0xD5, 0x03, 0x20, 0x1F]), at: 0x4000_0000)
         #expect(try openBundle(raw.bytes()).get() == OpenedBundle(totalSize: 0x2000, entryIPA: 0x4000_0000, x0: 0, isLinux: false,
-                                                                  entries: [BootBundle.Entry(kind: .raw, offset: 0x1000, size: 4, loadIPA: 0x4000_0000)]))
+                                                                  entries: [BootBundle.Entry(kind: .raw, offset: 0x1000, size: 4, loadIPA: 0x4000_0000,
+                                                                                             checksum: Self.crc(Data([0xD5, 0x03, 0x20, 0x1F])))]))
         let empty = BootBundleWriter(entryIPA: 0x4FFF_FFFF, x0: 7)
         #expect(try openBundle(empty.bytes()).get() == OpenedBundle(totalSize: 0x1000, entryIPA: 0x4FFF_FFFF, x0: 7, isLinux: false,
                                                                     entries: []))

@@ -93,6 +93,14 @@ keel_secondary_entry:
     bl      keel_secondary_main
     b       park
 
+/* keel_appended_bundle(): where `keel pack` puts the boot bundle after Keel's image (the linker
+ * script's _keel_appended_bundle, 4 KiB aligned). */
+    .globl keel_appended_bundle
+keel_appended_bundle:
+    adrp    x0, _keel_appended_bundle
+    add     x0, x0, :lo12:_keel_appended_bundle
+    ret
+
 /* keel_switch_stack(top, fn, arg): sp = top, then fn(arg). */
     .globl keel_switch_stack
 keel_switch_stack:

@@ -5,18 +5,22 @@
 /// All fields little-endian. Header (64 bytes):
 ///
 ///     0  magic "KEELBOOT"       24  entry IPA (where vCPU 0 starts)
-///     8  version (1)            32  x0 of vCPU 0 (the DTB's IPA for Linux)
+///     8  version (2)            32  x0 of vCPU 0 (the DTB's IPA for Linux)
 ///    12  header size (64)       40  entry count
 ///    16  total size             44  flags (bit 0: Linux boot protocol)
 ///                               48  CRC-32 of header (this field zero) and entry table
 ///
-/// Entry (32 bytes): kind, reserved, offset (from the bundle's start), size, load IPA.
+/// Entry (32 bytes): kind, CRC-32 of the image's bytes, offset (from the bundle's start), size,
+/// load IPA.
 ///
-/// Reading is bounds-checked and never allocates: the firmware runs it on whatever memory the
-/// board loaded, so a damaged bundle gives an error, never a fault.
+/// The header checksum covers the header and the entry table, each entry's checksum its image,
+/// so any flipped byte of the manifest or of an image is found before the VM starts. Reading is
+/// bounds-checked and never allocates: the firmware runs it on whatever memory the board
+/// loaded, so a damaged bundle gives an error, never a fault.
 public struct BootBundle {
     public static let magic: UInt64 = 0x544F_4F42_4C45_454B  // "KEELBOOT" little-endian
-    public static let version: UInt32 = 1
+    /// 2: entries carry their image's CRC-32.
+    public static let version: UInt32 = 2
     public static let headerSize = 64
     public static let entrySize = 32
     public static let maxEntries = 8
@@ -32,18 +36,21 @@ public struct BootBundle {
         public var offset: UInt64
         public var size: UInt64
         public var loadIPA: UInt64
-        public init(kind: Kind, offset: UInt64, size: UInt64, loadIPA: UInt64) {
+        /// CRC-32 of the image's bytes.
+        public var checksum: UInt32
+        public init(kind: Kind, offset: UInt64, size: UInt64, loadIPA: UInt64, checksum: UInt32 = 0) {
             self.kind = kind
             self.offset = offset
             self.size = size
             self.loadIPA = loadIPA
+            self.checksum = checksum
         }
     }
 
     public enum Problem: Error, Equatable, Sendable {
         case tooSmall, badMagic, badVersion, badHeaderSize, badChecksum
         case tooManyEntries, badKind(Int), entryOutsideBundle(Int), loadOutsideRAM(Int), overlap(Int, Int)
-        case entryOutsideRAM
+        case entryOutsideRAM, badImageChecksum(Int)
 
         /// One line for a console.
         public var message: StaticString {
@@ -59,6 +66,7 @@ public struct BootBundle {
             case .loadOutsideRAM: "an image does not fit the VM's RAM"
             case .overlap: "two images overlap in the VM's RAM"
             case .entryOutsideRAM: "the entry point is outside the VM's RAM"
+            case .badImageChecksum: "an image's checksum does not match its bytes (the image is damaged)"
             }
         }
     }
@@ -93,7 +101,8 @@ public struct BootBundle {
         return Entry(kind: Kind(rawValue: BootBundle.u32(base, at)) ?? .raw,
                      offset: BootBundle.u64(base, at + 8),
                      size: BootBundle.u64(base, at + 16),
-                     loadIPA: BootBundle.u64(base, at + 24))
+                     loadIPA: BootBundle.u64(base, at + 24),
+                     checksum: BootBundle.u32(base, at + 4))
     }
 
     private static func check(_ base: UnsafeRawPointer, limit: UInt64, ramIPA: UInt64, ramSize: UInt64) -> Problem? {
@@ -120,6 +129,11 @@ public struct BootBundle {
                 let other = bundle.entry(j)
                 if e.loadIPA < other.loadIPA &+ other.size && other.loadIPA < e.loadIPA &+ e.size { return .overlap(j, i) }
             }
+        }
+        // Last: the images' bytes, once every bound is known to be sane.
+        for i in 0..<count {
+            let e = bundle.entry(i)
+            guard CRC32.checksum(base + Int(e.offset), count: Int(e.size)) == e.checksum else { return .badImageChecksum(i) }
         }
         let entry = bundle.entryIPA
         guard entry >= ramIPA, entry - ramIPA < ramSize else { return .entryOutsideRAM }

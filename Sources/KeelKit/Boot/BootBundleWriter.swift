@@ -55,6 +55,7 @@ public struct BootBundleWriter {
         for (i, image) in images.enumerated() {
             let at = BootBundle.headerSize + i * BootBundle.entrySize
             put(UInt64(image.kind.rawValue), 4, at: at)
+            put(UInt64(image.bytes.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: $0.count) }), 4, at: at + 4)
             put(offsets[i], 8, at: at + 8)
             put(UInt64(image.bytes.count), 8, at: at + 16)
             put(image.loadIPA, 8, at: at + 24)

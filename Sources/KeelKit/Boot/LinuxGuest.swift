@@ -6,6 +6,14 @@ import KeelBoards
 public enum LinuxGuest {
     public static func bundle(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
                               gic: GuestDeviceTree.GIC, layout: VMLayout, board: Board) throws -> TemporaryBundle {
+        let writer = try writer(kernel: kernelPath, initrd: initrdPath, bootargs: bootargs, vcpus: vcpus, gic: gic, layout: layout)
+        return try TemporaryBundle(writer, board: board)
+    }
+
+    /// The bundle's contents; `deviceTree` replaces the one Keel writes (a DTB file from the
+    /// config, passed as is).
+    public static func writer(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
+                              gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil) throws -> BootBundleWriter {
         guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
@@ -30,7 +38,6 @@ public enum LinuxGuest {
         let tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: vcpus, gic: gic,
                                    uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs,
                                    initrd: placement.initrd)
-        let writer = try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: Data(try tree.blob()))
-        return try TemporaryBundle(writer, board: board)
+        return try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: try deviceTree ?? Data(try tree.blob()))
     }
 }

@@ -1,0 +1,35 @@
+import KeelBoards
+
+/// Every board Keel knows, with its devices, by the name `--board` and `board =` use.
+public struct KnownBoard: Sendable {
+    public var board: Board
+    public var devices: BoardDevices
+
+    public var name: String { board.name.description }
+    /// The QEMU machine type (`-M` up to its first comma), nil for a board QEMU does not emulate.
+    public var qemuMachineType: String? {
+        let machine = board.qemuMachine.description
+        guard !machine.isEmpty else { return nil }
+        return String(machine.split(separator: ",").first ?? "")
+    }
+
+    /// The devices a VM may be given or that Keel keeps.
+    public var deviceList: [BoardDevice] { (0..<devices.count).map { devices[$0] } }
+
+    public func device(named name: String) -> BoardDevice? {
+        deviceList.first { $0.name.description == name }
+    }
+}
+
+public enum BoardCatalog {
+    public static let all: [KnownBoard] = [
+        KnownBoard(board: qemuVirt, devices: qemuVirtDevices),
+        KnownBoard(board: qemuVirtGICv2, devices: qemuVirtDevices),
+        KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices),
+        KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices),
+    ]
+
+    public static var names: [String] { all.map(\.name) }
+
+    public static func named(_ name: String) -> KnownBoard? { all.first { $0.name == name } }
+}

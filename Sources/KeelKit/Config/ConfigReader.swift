@@ -1,0 +1,233 @@
+import Foundation
+import TOMLKit
+
+/// Reads a `system.toml` into a `SystemConfig`: TOML syntax, the shape of every table, the
+/// type of every value and unknown keys. What the values mean for the board is
+/// `ConfigValidator`'s job.
+public enum ConfigReader {
+    static let topKeys = ["board", "vm", "shared_memory"]
+    static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated"]
+    static let memoryKeys = ["base", "size"]
+    static let deviceKeys = ["name", "mmio", "interrupts"]
+    static let emulatedKeys = ["kind", "base", "interrupt"]
+    static let sharedKeys = ["name", "size", "ipa", "vms"]
+
+    /// Reads the file at `path`; `name` is how messages call it (default: the path as given).
+    public static func load(_ path: String) throws(ConfigError) -> SystemConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError([ConfigProblem(file: path, scope: nil, key: "(file)", problem: "cannot be read",
+                                             fix: "check the path; it is relative to the current directory")])
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError([ConfigProblem(file: path, scope: nil, key: "(file)", problem: "is not UTF-8 text",
+                                             fix: "save it as UTF-8")])
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return try parse(text, file: path, directory: directory)
+    }
+
+    public static func parse(_ text: String, file: String, directory: String) throws(ConfigError) -> SystemConfig {
+        var problems = ProblemList(file: file)
+        func fail(_ key: String, _ problem: String, fix: String) -> ConfigError {
+            ConfigError([ConfigProblem(file: file, scope: nil, key: key, problem: problem, fix: fix)])
+        }
+        // toml++ reads C strings: a NUL would silently cut the file short.
+        guard !text.utf8.contains(0) else { throw fail("(file)", "contains a NUL byte", fix: "save it as plain UTF-8 text") }
+        if let pitfall = tomlPitfall(text) {
+            throw fail("(syntax)", "line \(pitfall.line): \(pitfall.problem)", fix: "correct the TOML syntax there")
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw fail("(syntax)", "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)",
+                       fix: "correct the TOML syntax there")
+        } catch {
+            throw fail("(syntax)", "\(error)", fix: "correct the TOML syntax")
+        }
+        let top = TOMLFields(root, scope: nil, known: topKeys)
+        top.unknownKeys(into: &problems)
+        let board = top.string("board", required: true, example: "\"qemu-virt\"", into: &problems) ?? ""
+
+        var vms: [VMConfig] = []
+        if let value = root["vm"] {
+            if let array = value.array {
+                for (index, element) in array.enumerated() {
+                    guard let table = element.table else {
+                        problems.add(vmScope(nil, index: index), "vm", "must be a table", fix: "write each VM as a [[vm]] table")
+                        continue
+                    }
+                    if let vm = readVM(table, index: index, into: &problems) { vms.append(vm) }
+                }
+            } else {
+                problems.add(nil, "vm", "must be an array of tables", fix: "write [[vm]] (two brackets) for each VM")
+            }
+        } else {
+            problems.add(nil, "vm", "no VM is described", fix: "add a [[vm]] table with name, cpus, memory and kernel")
+        }
+
+        var shared: [SharedMemoryConfig] = []
+        if let value = root["shared_memory"] {
+            if let array = value.array {
+                for (index, element) in array.enumerated() {
+                    guard let table = element.table else {
+                        problems.add("shared_memory #\(index + 1)", "shared_memory", "must be a table",
+                                     fix: "write each region as a [[shared_memory]] table")
+                        continue
+                    }
+                    if let region = readShared(table, index: index, into: &problems) { shared.append(region) }
+                }
+            } else {
+                problems.add(nil, "shared_memory", "must be an array of tables", fix: "write [[shared_memory]] (two brackets) for each region")
+            }
+        }
+        try problems.throwIfAny()
+        return SystemConfig(file: file, directory: directory, board: board, vms: vms, sharedMemory: shared)
+    }
+
+    private static func readVM(_ table: TOMLTable, index: Int, into problems: inout ProblemList) -> VMConfig? {
+        let before = problems.problems.count
+        let nameFields = TOMLFields(table, scope: vmScope(nil, index: index), known: vmKeys)
+        let name = nameFields.string("name", required: true, example: "\"linux\"", into: &problems)
+        let scope = vmScope(name, index: index)
+        let fields = TOMLFields(table, scope: scope, known: vmKeys)
+        fields.unknownKeys(into: &problems)
+
+        var cpus: [Int] = []
+        if let array = fields.array("cpus", example: "[0, 1]", into: &problems) {
+            for (i, element) in array.enumerated() {
+                if let cpu = element.int, cpu >= 0 { cpus.append(cpu) } else {
+                    problems.add(scope, "cpus[\(i)]", "\(describe(element)) is not a CPU number", fix: "list CPU numbers from 0, e.g. cpus = [0, 1]")
+                }
+            }
+        } else if !fields.has("cpus") {
+            problems.add(scope, "cpus", "missing", fix: "add cpus = [0] (the physical CPUs its vCPUs run on)")
+        }
+
+        var memory = MemoryRange(base: 0, size: 0)
+        if let sub = fields.subtable("memory", example: "{ base = 0x4000_0000, size = \"256M\" }", into: &problems) {
+            let m = TOMLFields(sub, scope: scope, prefix: "memory.", known: memoryKeys)
+            m.unknownKeys(into: &problems)
+            memory.base = m.integer("base", required: true, example: "0x4000_0000", into: &problems) ?? 0
+            memory.size = m.size("size", required: true, example: "\"256M\"", into: &problems) ?? 0
+        } else if !fields.has("memory") {
+            problems.add(scope, "memory", "missing", fix: "add memory = { base = 0x4000_0000, size = \"256M\" }")
+        }
+
+        let kernel = fields.string("kernel", required: true, example: "\"Image\" (a path relative to this file)", into: &problems) ?? ""
+        var kind: VMConfig.KernelKind?
+        if let text = fields.string("kind", example: "\"linux\"", into: &problems) {
+            kind = VMConfig.KernelKind(rawValue: text)
+            if kind == nil {
+                let fix = nearest(text, in: VMConfig.KernelKind.allCases.map(\.rawValue)).map { "did you mean \"\($0)\"?" }
+                    ?? "write kind = \"linux\" (an arm64 Image) or kind = \"raw\" (a binary entered at entry)"
+                problems.add(scope, "kind", "\"\(text)\" is not a kernel kind", fix: fix)
+            }
+        }
+        let entry = fields.integer("entry", example: "0x4000_0000", into: &problems)
+        let initrd = fields.string("initrd", example: "\"initramfs.cpio\"", into: &problems)
+        var dtb = VMConfig.DeviceTreeSource.generate
+        if let text = fields.string("dtb", example: "\"generate\"", into: &problems), text != "generate" {
+            dtb = .file(text)
+        }
+        let bootargs = fields.string("bootargs", example: "\"console=ttyAMA0\"", into: &problems)
+
+        var devices: [DeviceAssignment] = []
+        if let array = fields.array("devices", example: "[\"rtc\"] or [{ name = \"rtc\" }]", into: &problems) {
+            for (i, element) in array.enumerated() {
+                if let name = element.string {
+                    devices.append(DeviceAssignment(name: name))
+                } else if let sub = element.table {
+                    if let device = readDevice(sub, scope: scope, prefix: "devices[\(i)].", into: &problems) { devices.append(device) }
+                } else {
+                    problems.add(scope, "devices[\(i)]", "\(describe(element)) is not a device", fix: "name a board device: \"rtc\" or { name = \"rtc\" }")
+                }
+            }
+        }
+
+        var emulated: [EmulatedDevice] = []
+        if let array = fields.array("emulated", example: "[{ kind = \"pl011\", base = 0x0900_0000 }]", into: &problems) {
+            for (i, element) in array.enumerated() {
+                guard let sub = element.table else {
+                    problems.add(scope, "emulated[\(i)]", "\(describe(element)) is not a table", fix: "write { kind = \"pl011\", base = 0x0900_0000 }")
+                    continue
+                }
+                let e = TOMLFields(sub, scope: scope, prefix: "emulated[\(i)].", known: emulatedKeys)
+                e.unknownKeys(into: &problems)
+                let kindText = e.string("kind", required: true, example: "\"pl011\"", into: &problems)
+                let base = e.integer("base", required: true, example: "0x0900_0000", into: &problems)
+                let interrupt = e.integer("interrupt", example: "33", into: &problems)
+                var emulatedKind: EmulatedDevice.Kind?
+                if let kindText {
+                    emulatedKind = EmulatedDevice.Kind(rawValue: kindText)
+                    if emulatedKind == nil {
+                        let kinds = EmulatedDevice.Kind.allCases.map(\.rawValue)
+                        problems.add(scope, "emulated[\(i)].kind", "Keel emulates no \"\(kindText)\"",
+                                     fix: nearest(kindText, in: kinds).map { "did you mean \"\($0)\"?" } ?? "use one of \(kinds.joined(separator: ", "))")
+                    }
+                }
+                if let emulatedKind, let base {
+                    emulated.append(EmulatedDevice(kind: emulatedKind, base: base, interrupt: interrupt.map { UInt32(clamping: $0) }))
+                }
+            }
+        }
+        guard problems.problems.count == before, let name else { return nil }
+        return VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
+                        initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
+    }
+
+    private static func readDevice(_ table: TOMLTable, scope: String, prefix: String, into problems: inout ProblemList) -> DeviceAssignment? {
+        let d = TOMLFields(table, scope: scope, prefix: prefix, known: deviceKeys)
+        d.unknownKeys(into: &problems)
+        guard let name = d.string("name", required: true, example: "\"rtc\"", into: &problems) else { return nil }
+        var mmio: [MemoryRange]?
+        if let array = d.array("mmio", example: "[{ base = 0x0901_0000, size = 0x1000 }]", into: &problems) {
+            mmio = []
+            for (i, element) in array.enumerated() {
+                guard let sub = element.table else {
+                    problems.add(scope, "\(prefix)mmio[\(i)]", "\(describe(element)) is not a range", fix: "write { base = 0x0901_0000, size = 0x1000 }")
+                    continue
+                }
+                let r = TOMLFields(sub, scope: scope, prefix: "\(prefix)mmio[\(i)].", known: memoryKeys)
+                r.unknownKeys(into: &problems)
+                if let base = r.integer("base", required: true, example: "0x0901_0000", into: &problems),
+                   let size = r.size("size", required: true, example: "0x1000", into: &problems) {
+                    mmio?.append(MemoryRange(base: base, size: size))
+                }
+            }
+        }
+        var interrupts: [UInt32]?
+        if let array = d.array("interrupts", example: "[34]", into: &problems) {
+            interrupts = []
+            for (i, element) in array.enumerated() {
+                if let n = element.int, n >= 0, n < 1020 { interrupts?.append(UInt32(n)) } else {
+                    problems.add(scope, "\(prefix)interrupts[\(i)]", "\(describe(element)) is not an interrupt ID", fix: "write INTIDs (SPI n is 32 + n), e.g. interrupts = [34]")
+                }
+            }
+        }
+        return DeviceAssignment(name: name, mmio: mmio, interrupts: interrupts)
+    }
+
+    private static func readShared(_ table: TOMLTable, index: Int, into problems: inout ProblemList) -> SharedMemoryConfig? {
+        let before = problems.problems.count
+        let first = TOMLFields(table, scope: "shared_memory #\(index + 1)", known: sharedKeys)
+        let name = first.string("name", required: true, example: "\"ring\"", into: &problems)
+        let scope = name.map { "shared_memory \"\($0)\"" } ?? "shared_memory #\(index + 1)"
+        let fields = TOMLFields(table, scope: scope, known: sharedKeys)
+        fields.unknownKeys(into: &problems)
+        let size = fields.size("size", required: true, example: "\"64K\"", into: &problems)
+        let ipa = fields.integer("ipa", required: true, example: "0x7000_0000", into: &problems)
+        var vms: [String] = []
+        if let array = fields.array("vms", example: "[\"linux\", \"rtos\"]", into: &problems) {
+            for (i, element) in array.enumerated() {
+                if let vm = element.string { vms.append(vm) } else {
+                    problems.add(scope, "vms[\(i)]", "\(describe(element)) is not a VM name", fix: "list VM names, e.g. vms = [\"linux\", \"rtos\"]")
+                }
+            }
+        } else if !fields.has("vms") {
+            problems.add(scope, "vms", "missing", fix: "add vms = [\"linux\", \"rtos\"] (the VMs that share it)")
+        }
+        guard problems.problems.count == before, let name, let size, let ipa else { return nil }
+        return SharedMemoryConfig(name: name, size: size, ipa: ipa, vms: vms)
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import KeelBoards
+import KeelCore
+
+/// Checks a `SystemConfig` against its board before anything is packed or booted, and reports
+/// every problem at once: an unknown board, VM names, CPUs (given twice, or not on the board),
+/// memory (empty, unaligned, beyond the IPA size, overlapping another region of the same VM,
+/// more than the board has), images (missing, of the wrong kind, not fitting the VM), board
+/// devices (unknown, Keel's own, given twice) and shared memory.
+public enum ConfigValidator {
+    /// Keel's stage 2 gives guests at most a 40-bit IPA space.
+    static let ipaLimit: UInt64 = 1 << 40
+    static let page: UInt64 = 4096
+    /// Guest addresses of the virtual GIC (distributor, redistributors or CPU interface).
+    static let virtualGIC = MemoryRange(base: 0x0800_0000, size: 0x0100_0000)
+
+    public static func validate(_ config: SystemConfig) throws(ConfigError) -> ValidatedSystem {
+        var problems = ProblemList(file: config.file)
+        guard let board = BoardCatalog.named(config.board) else {
+            let fix = (nearest(config.board, in: BoardCatalog.names).map { "did you mean \"\($0)\"? " } ?? "")
+                + "the boards are \(BoardCatalog.names.joined(separator: ", ")) (keel boards lists them)"
+            throw ConfigError([ConfigProblem(file: config.file, scope: nil, key: "board", problem: "there is no board \"\(config.board)\"", fix: fix)])
+        }
+        var validated: [ValidatedVM] = []
+        var cpuOwner: [Int: String] = [:]
+        var deviceOwner: [String: String] = [:]
+        var seenNames: Set<String> = []
+        for (index, vm) in config.vms.enumerated() {
+            let scope = vmScope(vm.name, index: index)
+            if !seenNames.insert(vm.name).inserted {
+                problems.add(scope, "name", "a second VM is called \"\(vm.name)\"", fix: "give every VM its own name")
+            }
+            checkCPUs(vm, scope: scope, board: board.board, owners: &cpuOwner, into: &problems)
+            checkMemory(vm, scope: scope, into: &problems)
+            checkDevices(vm, scope: scope, board: board, owners: &deviceOwner, into: &problems)
+            checkOverlaps(vm, scope: scope, shared: config.sharedMemory, board: board, into: &problems)
+            if let images = checkImages(vm, scope: scope, directory: config.directory, into: &problems) {
+                validated.append(images)
+            }
+        }
+        checkSharedMemory(config, into: &problems)
+        let total = config.vms.reduce(UInt64(0)) { $0 &+ $1.memory.size } &+ config.sharedMemory.reduce(UInt64(0)) { $0 &+ $1.size }
+        if total > board.board.ramSize {
+            problems.add(nil, "vm", "the VMs' memory and shared memory take \(sizeString(total)), more than the \(sizeString(board.board.ramSize)) of RAM \(board.name) has",
+                         fix: "make the VMs' memory.size smaller")
+        }
+        try problems.throwIfAny()
+        return ValidatedSystem(config: config, board: board, vms: validated)
+    }
+
+    static func checkCPUs(_ vm: VMConfig, scope: String, board: Board, owners: inout [Int: String], into problems: inout ProblemList) {
+        if vm.cpus.isEmpty {
+            problems.add(scope, "cpus", "is empty", fix: "give the VM at least one CPU, e.g. cpus = [0]")
+        }
+        var mine: Set<Int> = []
+        for (i, cpu) in vm.cpus.enumerated() {
+            if cpu >= board.maxCPUs {
+                problems.add(scope, "cpus[\(i)]", "CPU \(cpu) is not on \(board.name), which has CPUs 0 to \(board.maxCPUs - 1)",
+                             fix: "use CPUs 0 to \(board.maxCPUs - 1)")
+            } else if !mine.insert(cpu).inserted {
+                problems.add(scope, "cpus[\(i)]", "CPU \(cpu) is given twice", fix: "list each CPU once")
+            } else if let owner = owners[cpu] {
+                problems.add(scope, "cpus[\(i)]", "CPU \(cpu) is already vm \"\(owner)\"'s", fix: "give each VM its own CPUs; Keel pins vCPUs 1:1")
+            } else {
+                owners[cpu] = vm.name
+            }
+        }
+    }
+
+    static func checkMemory(_ vm: VMConfig, scope: String, into problems: inout ProblemList) {
+        let memory = vm.memory
+        if memory.size == 0 {
+            problems.add(scope, "memory.size", "is 0", fix: "give the VM memory, e.g. size = \"256M\"")
+        } else if memory.size % page != 0 {
+            problems.add(scope, "memory.size", "\(hexString(memory.size)) is not a multiple of 4 KiB", fix: "round it to 4 KiB, e.g. \(hexString((memory.size + page - 1) / page * page))")
+        }
+        if memory.base % page != 0 {
+            problems.add(scope, "memory.base", "\(hexString(memory.base)) is not 4 KiB aligned", fix: "use a multiple of 0x1000, e.g. \(hexString(memory.base & ~(page - 1)))")
+        }
+        if memory.end > ipaLimit {
+            problems.add(scope, "memory", "\(hexString(memory.base)) + \(sizeString(memory.size)) ends beyond the 40-bit guest address space (\(hexString(ipaLimit)))",
+                         fix: "lower memory.base or memory.size")
+        }
+    }
+
+    static func checkDevices(_ vm: VMConfig, scope: String, board: KnownBoard, owners: inout [String: String], into problems: inout ProblemList) {
+        for (i, assignment) in vm.devices.enumerated() {
+            let key = "devices[\(i)]"
+            guard let device = board.device(named: assignment.name) else {
+                let names = board.deviceList.filter { !$0.hypervisorOwned }.map { $0.name.description }
+                let fix = (nearest(assignment.name, in: names).map { "did you mean \"\($0)\"? " } ?? "")
+                    + "\(board.name) has \(names.joined(separator: ", "))"
+                problems.add(scope, key, "\(board.name) has no device \"\(assignment.name)\"", fix: fix)
+                continue
+            }
+            if device.hypervisorOwned {
+                problems.add(scope, key, "\"\(assignment.name)\" is Keel's own console on \(board.name)", fix: "remove it; the VM gets an emulated console")
+                continue
+            }
+            if let owner = owners[assignment.name] {
+                problems.add(scope, key, "\"\(assignment.name)\" is already vm \"\(owner)\"'s", fix: "give each device to one VM")
+                continue
+            }
+            owners[assignment.name] = vm.name
+            let window = MemoryRange(base: device.base, size: device.size)
+            for (j, range) in (assignment.mmio ?? []).enumerated() where !window.contains(range) || range.size == 0 {
+                problems.add(scope, "\(key).mmio[\(j)]", "\(hexString(range.base)) + \(hexString(range.size)) is not inside \(assignment.name)'s registers (\(hexString(device.base)) + \(hexString(device.size)))",
+                             fix: "remove mmio to take the whole device, or stay inside its registers")
+            }
+            let own = device.intid == 0 ? [] : Array(device.intid..<(device.intid + device.interruptCount))
+            for (j, intid) in (assignment.interrupts ?? []).enumerated() where !own.contains(intid) {
+                problems.add(scope, "\(key).interrupts[\(j)]", "INTID \(intid) is not \(assignment.name)'s (\(own.isEmpty ? "it has none" : own.map(String.init).joined(separator: ", ")))",
+                             fix: "remove interrupts to take the device's own")
+            }
+        }
+    }
+
+    /// Regions of one VM's guest-physical address space that must not overlap.
+    static func checkOverlaps(_ vm: VMConfig, scope: String, shared: [SharedMemoryConfig], board: KnownBoard, into problems: inout ProblemList) {
+        var regions: [(key: String, what: String, range: MemoryRange)] = [
+            ("memory", "the VM's memory", vm.memory),
+            ("memory", "the virtual GIC", virtualGIC),
+        ]
+        var seen: Set<String> = []
+        for (i, assignment) in vm.devices.enumerated() where seen.insert(assignment.name).inserted {
+            guard let device = board.device(named: assignment.name), !device.hypervisorOwned else { continue }
+            for range in assignment.mmio ?? [MemoryRange(base: device.base, size: device.size)] {
+                regions.append(("devices[\(i)]", "device \"\(assignment.name)\"", range))
+            }
+        }
+        for (i, device) in vm.emulated.enumerated() {
+            regions.append(("emulated[\(i)].base", "the emulated \(device.kind.rawValue)", device.range))
+        }
+        for region in shared where region.vms.contains(vm.name) {
+            regions.append(("shared_memory \"\(region.name)\"", "shared memory \"\(region.name)\"", region.range))
+        }
+        for i in regions.indices {
+            for j in 0..<i where regions[i].range.overlaps(regions[j].range) {
+                let a = regions[j], b = regions[i]
+                problems.add(scope, b.key, "\(b.what) (\(rangeString(b.range))) overlaps \(a.what) (\(rangeString(a.range)))",
+                             fix: "move one of them; guest addresses must not overlap")
+            }
+        }
+    }
+
+    static func checkImages(_ vm: VMConfig, scope: String, directory: String, into problems: inout ProblemList) -> ValidatedVM? {
+        let before = problems.problems.count
+        let kernelPath = resolve(vm.kernel, in: directory)
+        guard let kernel = readFile(kernelPath, written: vm.kernel, scope: scope, key: "kernel", into: &problems) else { return nil }
+        let hasImageHeader = GuestImage.kind(of: kernel) == .linuxImage
+        let kind = vm.kind ?? (hasImageHeader ? .linux : .raw)
+        let layout = VMLayout(ramIPA: vm.memory.base, ramPA: 0, ramSize: vm.memory.size, uartIPA: 0, entryOffset: 0)
+        var entry = vm.memory.base
+        var initrdPath: String?
+        var dtbPath: String?
+        switch kind {
+        case .linux:
+            if !hasImageHeader {
+                problems.add(scope, "kind", "\"\(vm.kernel)\" has no arm64 Image header (\"ARM\\x64\" at 0x38), so it is not a Linux kernel",
+                             fix: "set kind = \"raw\" for a bare binary, or point kernel at a Linux Image")
+            }
+            if vm.entry != nil {
+                problems.add(scope, "entry", "a Linux kernel is entered where its Image header says", fix: "remove entry (it is for kind = \"raw\")")
+            }
+            var initrdSize: Int?
+            if let initrd = vm.initrd {
+                let path = resolve(initrd, in: directory)
+                var isDirectory: ObjCBool = false
+                if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue {
+                    problems.add(scope, "initrd", "\"\(initrd)\" does not exist (looked at \(path))", fix: "give a path relative to the config file")
+                } else {
+                    initrdPath = path
+                    initrdSize = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+                }
+            }
+            if hasImageHeader, problems.problems.count == before, vm.memory.size > LinuxBoot.deviceTreeReserve {
+                do {
+                    _ = try LinuxBoot(kernel: kernel, kernelName: vm.kernel, initrdSize: initrdSize, layout: layout)
+                } catch let error as KeelError {
+                    problems.add(scope, initrdSize != nil && error.message.contains("initrd") ? "initrd" : "kernel",
+                                 "does not fit: \(error.message)", fix: "raise memory.size or use a smaller image")
+                } catch {}
+            } else if vm.memory.size != 0, vm.memory.size <= LinuxBoot.deviceTreeReserve {
+                problems.add(scope, "memory.size", "\(sizeString(vm.memory.size)) leaves no room for a Linux kernel beside its 2 MiB device tree",
+                             fix: "give a Linux VM tens of MiB at least, e.g. size = \"256M\"")
+            }
+            if case .file(let dtb) = vm.dtb {
+                let path = resolve(dtb, in: directory)
+                if let data = readFile(path, written: dtb, scope: scope, key: "dtb", into: &problems) {
+                    let valid = data.withUnsafeBytes { FDT($0.baseAddress!, limit: $0.count) != nil }
+                    if !valid {
+                        problems.add(scope, "dtb", "\"\(dtb)\" is not a device tree blob (no valid FDT header)", fix: "compile it with dtc -O dtb, or write dtb = \"generate\"")
+                    } else if data.count > Int(LinuxBoot.deviceTreeReserve) {
+                        problems.add(scope, "dtb", "\"\(dtb)\" is \(data.count) bytes, more than 2 MiB", fix: "use a smaller device tree")
+                    }
+                    dtbPath = path
+                }
+            }
+        case .raw:
+            for (key, given) in [("initrd", vm.initrd != nil), ("bootargs", vm.bootargs != nil), ("dtb", vm.dtb != .generate)] where given {
+                problems.add(scope, key, "a raw binary gets no \(key)", fix: "remove \(key), or set kind = \"linux\" for a Linux Image")
+            }
+            entry = vm.entry ?? vm.memory.base
+            if vm.memory.size == 0 {
+                // Already reported under memory.size.
+            } else if entry < vm.memory.base || entry >= vm.memory.end {
+                problems.add(scope, "entry", "\(hexString(entry)) is outside the VM's memory (\(rangeString(vm.memory)))", fix: "use an address inside memory, e.g. entry = \(hexString(vm.memory.base))")
+            } else if UInt64(kernel.count) > vm.memory.end - entry {
+                problems.add(scope, "kernel", "\"\(vm.kernel)\" is \(kernel.count) bytes, which does not fit the \(sizeString(vm.memory.end - entry)) from entry to the end of the VM's memory",
+                             fix: "raise memory.size or lower entry")
+            }
+        }
+        guard problems.problems.count == before else { return nil }
+        return ValidatedVM(config: vm, kind: kind, kernelPath: kernelPath, initrdPath: initrdPath, dtbPath: dtbPath, entry: entry)
+    }
+
+    static func checkSharedMemory(_ config: SystemConfig, into problems: inout ProblemList) {
+        var names: Set<String> = []
+        for region in config.sharedMemory {
+            let scope = "shared_memory \"\(region.name)\""
+            if !names.insert(region.name).inserted {
+                problems.add(scope, "name", "a second region is called \"\(region.name)\"", fix: "give every region its own name")
+            }
+            if region.size == 0 || region.size % page != 0 {
+                problems.add(scope, "size", "\(hexString(region.size)) is not a positive multiple of 4 KiB", fix: "use e.g. size = \"64K\"")
+            }
+            if region.ipa % page != 0 {
+                problems.add(scope, "ipa", "\(hexString(region.ipa)) is not 4 KiB aligned", fix: "use a multiple of 0x1000")
+            }
+            for (i, vm) in region.vms.enumerated() where config.vm(named: vm) == nil {
+                let fix = nearest(vm, in: config.vms.map(\.name)).map { "did you mean \"\($0)\"?" } ?? "name VMs of this file: \(config.vms.map(\.name).joined(separator: ", "))"
+                problems.add(scope, "vms[\(i)]", "there is no vm \"\(vm)\"", fix: fix)
+            }
+            if Set(region.vms).count < 2 {
+                problems.add(scope, "vms", "memory is shared by two VMs at least, not \(Set(region.vms).count)", fix: "list the VMs that share it, e.g. vms = [\"linux\", \"rtos\"]")
+            }
+        }
+    }
+
+    static func resolve(_ path: String, in directory: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: directory).appendingPathComponent(path).standardized.path
+    }
+
+    static func readFile(_ path: String, written: String, scope: String, key: String, into problems: inout ProblemList) -> Data? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            problems.add(scope, key, "\"\(written)\" does not exist (looked at \(path))", fix: "give a path relative to the config file")
+            return nil
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            problems.add(scope, key, "\"\(written)\" cannot be read", fix: "check its permissions")
+            return nil
+        }
+        guard !data.isEmpty else {
+            problems.add(scope, key, "\"\(written)\" is empty", fix: "point \(key) at the image itself")
+            return nil
+        }
+        return data
+    }
+}
+
+func rangeString(_ range: MemoryRange) -> String {
+    "\(hexString(range.base))-\(hexString(range.end &- 1))"
+}

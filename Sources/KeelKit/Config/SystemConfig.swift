@@ -1,0 +1,134 @@
+/// The system a `system.toml` describes, as plain values: which board, the VMs on it and the
+/// memory they share. `ConfigReader` builds it from the file, `ConfigValidator` checks it against
+/// the board before anything is packed or booted.
+public struct SystemConfig: Equatable, Sendable {
+    /// The config file as named in messages (the path given on the command line).
+    public var file: String
+    /// The directory relative paths are resolved against: the config file's.
+    public var directory: String
+    public var board: String
+    public var vms: [VMConfig]
+    public var sharedMemory: [SharedMemoryConfig]
+
+    public init(file: String, directory: String, board: String, vms: [VMConfig], sharedMemory: [SharedMemoryConfig]) {
+        self.file = file
+        self.directory = directory
+        self.board = board
+        self.vms = vms
+        self.sharedMemory = sharedMemory
+    }
+
+    public func vm(named name: String) -> VMConfig? { vms.first { $0.name == name } }
+}
+
+/// A range of guest-physical (IPA) addresses.
+public struct MemoryRange: Equatable, Sendable {
+    public var base: UInt64
+    public var size: UInt64
+    public init(base: UInt64, size: UInt64) {
+        self.base = base
+        self.size = size
+    }
+    /// One past the last byte; saturates instead of wrapping for ranges at the top.
+    public var end: UInt64 { base.addingReportingOverflow(size).overflow ? .max : base + size }
+    public func overlaps(_ other: MemoryRange) -> Bool {
+        size > 0 && other.size > 0 && base < other.end && other.base < end
+    }
+    public func contains(_ other: MemoryRange) -> Bool { other.base >= base && other.end <= end }
+}
+
+public struct VMConfig: Equatable, Sendable {
+    public enum KernelKind: String, Equatable, CaseIterable, Sendable {
+        /// A Linux arm64 Image, booted with the Linux boot protocol (DTB in x0).
+        case linux
+        /// A raw binary, entered at `entry` (default: the start of the VM's memory).
+        case raw
+    }
+
+    /// Where the guest's device tree comes from.
+    public enum DeviceTreeSource: Equatable, Sendable {
+        /// Keel writes one describing exactly this VM.
+        case generate
+        /// A DTB file, passed as is.
+        case file(String)
+    }
+
+    public var name: String
+    /// Physical CPUs the VM's vCPUs are pinned to, vCPU i on `cpus[i]`.
+    public var cpus: [Int]
+    public var memory: MemoryRange
+    /// Paths as written in the file, resolved against `SystemConfig.directory`.
+    public var kernel: String
+    /// nil: from the file (an arm64 Image header means Linux).
+    public var kind: KernelKind?
+    public var entry: UInt64?
+    public var initrd: String?
+    public var dtb: DeviceTreeSource
+    public var bootargs: String?
+    public var devices: [DeviceAssignment]
+    public var emulated: [EmulatedDevice]
+
+    public init(name: String, cpus: [Int], memory: MemoryRange, kernel: String, kind: KernelKind?, entry: UInt64? = nil,
+                initrd: String? = nil, dtb: DeviceTreeSource = .generate, bootargs: String? = nil,
+                devices: [DeviceAssignment] = [], emulated: [EmulatedDevice] = []) {
+        self.name = name
+        self.cpus = cpus
+        self.memory = memory
+        self.kernel = kernel
+        self.kind = kind
+        self.entry = entry
+        self.initrd = initrd
+        self.dtb = dtb
+        self.bootargs = bootargs
+        self.devices = devices
+        self.emulated = emulated
+    }
+}
+
+/// A board device the VM owns (passed through): its MMIO window(s) mapped into the VM, its
+/// interrupts routed to it. Without `mmio`/`interrupts`, the board's values.
+public struct DeviceAssignment: Equatable, Sendable {
+    public var name: String
+    public var mmio: [MemoryRange]?
+    public var interrupts: [UInt32]?
+    public init(name: String, mmio: [MemoryRange]? = nil, interrupts: [UInt32]? = nil) {
+        self.name = name
+        self.mmio = mmio
+        self.interrupts = interrupts
+    }
+}
+
+/// A device Keel emulates for the VM at a guest address.
+public struct EmulatedDevice: Equatable, Sendable {
+    public enum Kind: String, Equatable, CaseIterable, Sendable {
+        /// The console: an Arm PL011 whose bytes go to Keel's UART.
+        case pl011
+    }
+    public var kind: Kind
+    public var base: UInt64
+    public var interrupt: UInt32?
+
+    /// The MMIO window each kind occupies.
+    public var range: MemoryRange { MemoryRange(base: base, size: 0x1000) }
+
+    public init(kind: Kind, base: UInt64, interrupt: UInt32? = nil) {
+        self.kind = kind
+        self.base = base
+        self.interrupt = interrupt
+    }
+}
+
+/// Memory two or more VMs share, mapped at `ipa` in each of them.
+public struct SharedMemoryConfig: Equatable, Sendable {
+    public var name: String
+    public var size: UInt64
+    public var ipa: UInt64
+    public var vms: [String]
+    public init(name: String, size: UInt64, ipa: UInt64, vms: [String]) {
+        self.name = name
+        self.size = size
+        self.ipa = ipa
+        self.vms = vms
+    }
+    public var range: MemoryRange { MemoryRange(base: ipa, size: size) }
+}

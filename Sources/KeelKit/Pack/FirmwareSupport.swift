@@ -1,0 +1,52 @@
+import KeelBoards
+
+/// What today's firmware can run, checked after `ConfigValidator` (which checks what the board
+/// allows): one VM, on a board the firmware is built for, in the VM slot the firmware sets up
+/// (`qemuVirtDefaultVM`: 256 MiB at IPA 0x4000_0000, the console at 0x0900_0000), its vCPUs on
+/// CPUs 0 to n-1, no devices passed through and no shared memory yet.
+public enum FirmwareSupport {
+    /// The boards keel.bin is built for (the same machine with either GIC).
+    public static let firmwareBoards = ["qemu-virt", "qemu-virt-gicv2"]
+    /// Boards for which `keel pack` writes a boot folder for the board's own boot firmware.
+    public static let bootFolderBoards = ["raspberry-pi-4"]
+    public static let layout = qemuVirtDefaultVM
+
+    public static func check(_ system: ValidatedSystem) throws(ConfigError) {
+        var problems = ProblemList(file: system.config.file)
+        let board = system.board.name
+        if !firmwareBoards.contains(board) && !bootFolderBoards.contains(board) {
+            problems.add(nil, "board", "Keel's firmware is not built for \(board) yet (its data is here to check configs)",
+                         fix: "pack for \(firmwareBoards.joined(separator: " or ")), or raspberry-pi-4 for an SD card folder")
+        }
+        if system.vms.count > 1 {
+            problems.add(nil, "vm", "\(system.vms.count) VMs are described; Keel's firmware runs one VM today (several VMs come with issue 6)",
+                         fix: "keep one [[vm]] in the file to pack it; the file as it is is valid for later")
+        }
+        if !system.config.sharedMemory.isEmpty {
+            problems.add(nil, "shared_memory", "shared memory needs several VMs, which the firmware does not run yet",
+                         fix: "remove the [[shared_memory]] tables to pack this file")
+        }
+        // The slot checks only make sense for the one VM the firmware would run.
+        for (index, vm) in system.vms.enumerated() where system.vms.count == 1 {
+            let scope = vmScope(vm.name, index: index)
+            let memory = vm.config.memory
+            if memory.base != layout.ramIPA || memory.size > layout.ramSize {
+                problems.add(scope, "memory", "the firmware gives its VM up to \(sizeString(layout.ramSize)) at IPA \(hexString(layout.ramIPA)), not \(sizeString(memory.size)) at \(hexString(memory.base))",
+                             fix: "use memory = { base = \(hexString(layout.ramIPA)), size = \"\(layout.ramSize >> 20)M\" } or less")
+            }
+            if vm.config.cpus != Array(0..<vm.config.cpus.count) {
+                problems.add(scope, "cpus", "the firmware runs vCPU i on CPU i, so a VM's CPUs are 0 to n-1, not \(vm.config.cpus)",
+                             fix: "write cpus = \(Array(0..<max(1, vm.config.cpus.count)))")
+            }
+            if !vm.config.devices.isEmpty {
+                problems.add(scope, "devices", "the firmware does not pass devices through to a VM yet",
+                             fix: "remove devices to pack this file")
+            }
+            for (i, device) in vm.config.emulated.enumerated() where device.base != layout.uartIPA {
+                problems.add(scope, "emulated[\(i)].base", "the firmware emulates the \(device.kind.rawValue) at \(hexString(layout.uartIPA)), not \(hexString(device.base))",
+                             fix: "write base = \(hexString(layout.uartIPA)), or leave emulated out")
+            }
+        }
+        try problems.throwIfAny()
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import KeelBoards
+import KeelCore
+
+/// `keel pack`'s output: Keel's firmware (a Linux arm64 Image) with the VM's boot bundle
+/// appended at the first 4 KiB boundary past the firmware's BSS, where the firmware looks for
+/// it (`_keel_appended_bundle` in linker/keel.ld). The Image header stays, its `image_size`
+/// raised to cover the bundle, so a boot loader (QEMU `-kernel`, U-Boot `booti`, the Raspberry
+/// Pi firmware) loads and keeps the whole file.
+public struct SystemImage {
+    public static let bundleAlignment: UInt64 = 4096
+
+    public var bytes: Data
+    /// Offset of the bundle in `bytes`.
+    public var bundleOffset: UInt64
+    public var bundleSize: UInt64
+
+    /// Packs `system` (validated and within `FirmwareSupport`) around `firmware`, keel.bin's bytes.
+    public init(system: ValidatedSystem, firmware: Data, firmwareName: String) throws {
+        let header = try LinuxBoot.Header(firmware, name: firmwareName)
+        guard header.imageSize >= UInt64(firmware.count) else {
+            throw KeelError("'\(firmwareName)' says its image is \(header.imageSize) bytes but the file has \(firmware.count): is it already packed?")
+        }
+        guard !SystemImage.holdsBundle(firmware) else {
+            throw KeelError("'\(firmwareName)' already carries a boot bundle (it is a packed image); pack from keel.bin")
+        }
+        guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
+        let bundle = try SystemImage.bundle(for: vm, board: system.board.board).bytes()
+        bundleOffset = (header.imageSize + SystemImage.bundleAlignment - 1) / SystemImage.bundleAlignment * SystemImage.bundleAlignment
+        bundleSize = UInt64(bundle.count)
+        var out = firmware
+        out.append(Data(count: Int(bundleOffset) - firmware.count))
+        out.append(bundle)
+        // image_size: everything from the load address the firmware needs kept.
+        let total = UInt64(out.count)
+        for i in 0..<8 { out[16 + i] = UInt8(truncatingIfNeeded: total >> (8 * UInt64(i))) }
+        bytes = out
+    }
+
+    /// True when a bundle header sits at a 4 KiB boundary of `image`, where `keel pack` puts one.
+    static func holdsBundle(_ image: Data) -> Bool {
+        let magic = Data("KEELBOOT".utf8)
+        return stride(from: Int(bundleAlignment), to: image.count - 16, by: Int(bundleAlignment)).contains { offset in
+            let at = image.startIndex + offset
+            return image[at..<(at + 8)] == magic && image[at + 12] == UInt8(BootBundle.headerSize) && image[at + 13] == 0
+        }
+    }
+
+    /// The VM's images with their load addresses: a Linux kernel with its initrd and device
+    /// tree (the one Keel writes for this VM, or the config's file), or a raw binary.
+    static func bundle(for vm: ValidatedVM, board: Board) throws -> BootBundleWriter {
+        var layout = FirmwareSupport.layout
+        // The VM is told about, and its images placed in, the memory the config gives it.
+        layout.ramSize = vm.config.memory.size
+        switch vm.kind {
+        case .linux:
+            let gic: GuestDeviceTree.GIC = board.gicVersion == 3
+                ? .v3(distributor: layout.gicDistributorIPA, redistributors: layout.gicRedistributorIPA)
+                : .v2(distributor: layout.gicDistributorIPA, cpuInterface: layout.gicCPUInterfaceIPA)
+            let deviceTree = try vm.dtbPath.map { path in
+                guard let data = FileManager.default.contents(atPath: path) else { throw KeelError("device tree '\(path)' cannot be read") }
+                return data
+            }
+            return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: vm.config.bootargs ?? "console=ttyAMA0",
+                                         vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree)
+        case .raw:
+            guard let data = FileManager.default.contents(atPath: vm.kernelPath) else { throw KeelError("kernel '\(vm.kernelPath)' cannot be read") }
+            var writer = BootBundleWriter(entryIPA: vm.entry)
+            writer.add(.raw, data, at: vm.config.memory.base)
+            return writer
+        }
+    }
+}
