@@ -37,4 +37,20 @@ struct BenchTests {
         let ram = try #require(results["ram_bytes"] as? [String: Int])
         #expect(ram["per_vcpu"]! > ram["stack_per_cpu"]! && ram["max_cpus"]! >= 1)
     }
+
+    @Test("keel bench linux boots the kernel natively and under Keel and times /init and the workload")
+    func linuxBenchRuns() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-linux-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let run = try runKeel(["bench", "linux", "--config", "1:3", "--runs", "1", "--firmware", Repo.firmware,
+                               "--kernel", LinuxTests.kernel, "--initrd", LinuxTests.initramfs, "--json", json])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let section = try #require(results["linux_boot"] as? [String: Any])
+        let config = try #require((section["configs"] as? [String: [String: Any]])?["smp1-gicv3"])
+        for key in ["native_init_s", "keel_init_s", "native_workload_s", "keel_workload_s"] {
+            #expect((config[key] as? Double ?? 0) > 0, "\(key)")
+        }
+    }
 }
