@@ -25,7 +25,9 @@ public let xlnxZCU102 = Board(
         virtualCPUInterface: 0xF906_0000,
         maintenanceINTID: 25          // PPI 9
     ),
-    bundlePA: 0x6000_0000,
+    // Above the default VM's RAM (0x1000_0000 + 256 MiB) up to 1 GiB: Keel, its VM and the
+    // bundle all sit in the first 1 GiB block, the one Keel's EL2 map makes normal memory.
+    bundlePA: 0x2000_0000,
     bundleLimit: 0x2000_0000,
     gicVersion: 2
 )
@@ -44,3 +46,13 @@ public let xlnxZCU102Devices = BoardDevices([
     BoardDevice("sata", "ceva,ahci-1v84", base: 0xFD0C_0000, size: 0x2000, intid: 165),
     nil,
 ])
+
+/// The default VM: 256 MiB of guest RAM at the same IPA as on qemu-virt (so the same guests
+/// run), backed by DDR 256 MiB above Keel's image at 0x8_0000, below the boot bundle.
+public let xlnxZCU102DefaultVM = VMLayout(
+    ramIPA: 0x4000_0000,
+    ramPA: 0x1000_0000,
+    ramSize: 0x1000_0000,
+    uartIPA: 0x0900_0000,
+    entryOffset: 0
+)
