@@ -20,9 +20,9 @@ public let xlnxZCU102 = Board(
     gic: GICFrames(
         distributor: 0xF901_0000,
         redistributors: 0,
-        cpuInterface: 0xF902_0000,
+        cpuInterface: 0xF902_F000,      // the 8 KiB frame; see above
         hypervisorControl: 0xF904_0000,
-        virtualCPUInterface: 0xF906_0000,
+        virtualCPUInterface: 0xF906_F000,
         maintenanceINTID: 25          // PPI 9
     ),
     // Above the default VM's RAM (0x1000_0000 + 256 MiB) up to 1 GiB: Keel, its VM and the
