@@ -83,9 +83,7 @@ struct PackTests {
         #expect(image.prefix(16) == firmware.prefix(16))
         #expect(image[24..<firmware.count] == firmware[24...])
         // The bundle sits at the linker's _keel_appended_bundle.
-        let nm = try HostCommand(PackTests.llvmNM, [Repo.path("build/hyp/keel.elf")]).run()
-        let symbol = try #require(nm.split(separator: "\n").first { $0.hasSuffix(" _keel_appended_bundle") })
-        let address = try #require(UInt64(symbol.split(separator: " ")[0], radix: 16))
+        let address = try PackTests.appendedBundleAddress()
         let offset = Int(address - qemuVirt.loadAddress)
         #expect(offset % 4096 == 0 && offset >= firmware.count)
         #expect(image[offset..<(offset + 8)] == Data("KEELBOOT".utf8))
@@ -147,6 +145,13 @@ struct PackTests {
         #expect(!run.stdout.contains("[keel] ERROR"))
     }
 
+    /// `_keel_appended_bundle` in build/hyp/keel.elf: where the firmware expects an appended bundle.
+    static func appendedBundleAddress() throws -> UInt64 {
+        let nm = try HostCommand(PackTests.llvmNM, [Repo.path("build/hyp/keel.elf")]).run()
+        let symbol = try #require(nm.split(separator: "\n").first { $0.hasSuffix(" _keel_appended_bundle") })
+        return try #require(UInt64(symbol.split(separator: " ")[0], radix: 16))
+    }
+
     @Test("a damaged image is refused by the firmware with a clear message, and no guest runs")
     func damaged() throws {
         let scratch = try Scratch()
@@ -159,7 +164,9 @@ struct PackTests {
         try image.write(to: URL(fileURLWithPath: out))
         let run = try runKeel(["run", out, "--timeout", "60"])
         #expect(run.status == 65)
-        #expect(run.lines.contains("[keel] ERROR: the boot bundle appended to Keel's image (0x400ff000) is unusable: an image's checksum does not match its bytes (the image is damaged); no VM is started"), "\(run.stdout)")
+        // Where the firmware looks: the linker's symbol, not a number that moves with BSS.
+        let where = "0x" + String(try PackTests.appendedBundleAddress(), radix: 16)
+        #expect(run.lines.contains("[keel] ERROR: the boot bundle appended to Keel's image (\(where)) is unusable: an image's checksum does not match its bytes (the image is damaged); no VM is started"), "\(run.stdout)")
         #expect(run.stderr.contains("keel: Keel refused the image's boot bundle (see its message above); no guest ran"))
         #expect(!run.stdout.contains("Hello from a bare-metal guest"))
         // A damaged manifest (the header's checksum) likewise.
