@@ -165,8 +165,8 @@ struct PackTests {
         let run = try runKeel(["run", out, "--timeout", "60"])
         #expect(run.status == 65)
         // Where the firmware looks: the linker's symbol, not a number that moves with BSS.
-        let where = "0x" + String(try PackTests.appendedBundleAddress(), radix: 16)
-        #expect(run.lines.contains("[keel] ERROR: the boot bundle appended to Keel's image (\(where)) is unusable: an image's checksum does not match its bytes (the image is damaged); no VM is started"), "\(run.stdout)")
+        let bundleAddress = "0x" + String(try PackTests.appendedBundleAddress(), radix: 16)
+        #expect(run.lines.contains("[keel] ERROR: the boot bundle appended to Keel's image (\(bundleAddress)) is unusable: an image's checksum does not match its bytes (the image is damaged); no VM is started"), "\(run.stdout)")
         #expect(run.stderr.contains("keel: Keel refused the image's boot bundle (see its message above); no guest ran"))
         #expect(!run.stdout.contains("Hello from a bare-metal guest"))
         // A damaged manifest (the header's checksum) likewise.
