@@ -5,8 +5,13 @@
 /// 4 Cortex-A53, DDR from 0 (the low 2 GiB), GIC-400 (GICv2) with the distributor at
 /// 0xF901_0000, CPU interface 0xF902_0000, GICH 0xF904_0000 and GICV 0xF906_0000, Cadence UARTs
 /// at 0xFF00_0000 (SPI 21) and 0xFF01_0000 (SPI 22), the GEM3 Ethernet, SD controllers, I2C,
-/// SPI and the RTC as below. Keel's firmware is not built for this board yet: this is the data
-/// the host checks configurations against.
+/// SPI and the RTC as below. `make` builds Keel's firmware for it (build/hyp-xlnx-zcu102).
+///
+/// Checked against QEMU 7.2 (`info mtree`): each GIC-400 frame is 4 KiB, repeated through a
+/// 64 KiB window, the CPU interface's second page (GICC_DIR) only from 0xF903_0000 and GICV's
+/// from 0xF907_0000. So the CPU interface and GICV are used at 0xF902_F000 and 0xF906_F000,
+/// where both of their pages are contiguous (as Linux's GIC driver does on the ZynqMP); GICH's
+/// registers fit in its first page. QEMU answers SMC from EL2 as PSCI here too.
 public let xlnxZCU102 = Board(
     name: "xlnx-zcu102",
     qemuMachine: "xlnx-zcu102,virtualization=on",
