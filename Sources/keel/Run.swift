@@ -86,6 +86,14 @@ struct Run: ParsableCommand {
             if let gic, gic != board.gicVersion, !board.qemuSelectsGIC {
                 throw ValidationError("--gic \(gic) is not possible: \(board.name) has a GICv\(board.gicVersion)")
             }
+            try checkTrace(on: try runBoard())
+        }
+    }
+
+    /// --trace asks Keel for its trace through the bootargs of the DTB QEMU passes it.
+    private func checkTrace(on board: KnownBoard) throws {
+        if trace != nil, !board.qemuPassesDTB {
+            throw ValidationError("--trace is not possible on \(board.name): QEMU gives Keel no device tree there, so keel.trace=full cannot reach it")
         }
     }
 
@@ -151,6 +159,7 @@ struct Run: ParsableCommand {
         guard validated.board.qemuMachineType != nil, FirmwareSupport.firmwareBoards.contains(validated.board.name) else {
             throw ValidationError("\(validated.board.name) does not run under QEMU here (keel boards); keel pack writes its boot files")
         }
+        try checkTrace(on: validated.board)
         do {
             let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!))
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
