@@ -14,14 +14,25 @@ SWIFT     := $(TOOLBIN)swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD     := build
-HYP_OUT   := $(BUILD)/hyp
 GUEST_OUT := $(BUILD)/guests
 
-# Board: qemu-virt. Firmware at DRAM base + text_offset; guests linked at the VM's RAM IPA.
-# These two must agree with boards/QEMUVirt.swift (a test checks the built image against it).
-KEEL_LOAD_ADDR := 0x40080000
+# Board: the firmware is built per board (`make BOARD=xlnx-zcu102 firmware`; plain `make` builds
+# every board in BOARDS). qemu-virt's goes to build/hyp, the others' to build/hyp-BOARD. Each
+# board's load address (DRAM base + text_offset) must agree with its file in boards/ (a test
+# checks the built images against it); -D KEEL_BOARD_<NAME> picks `activeBoard` in
+# hyp/core/Configuration.swift. Guests are linked at the VM's RAM IPA, the same on every board.
+BOARDS    := qemu-virt xlnx-zcu102
+BOARD     ?= qemu-virt
+KEEL_LOAD_ADDR_qemu-virt   := 0x40080000
+KEEL_LOAD_ADDR_xlnx-zcu102 := 0x00080000
+KEEL_LOAD_ADDR   := $(KEEL_LOAD_ADDR_$(BOARD))
 KEEL_TEXT_OFFSET := 0x80000
+BOARD_DEFINE     := KEEL_BOARD_$(subst -,_,$(shell echo $(BOARD) | tr a-z A-Z))
+HYP_OUT   := $(if $(filter qemu-virt,$(BOARD)),$(BUILD)/hyp,$(BUILD)/hyp-$(BOARD))
 GUEST_RAM_IPA  := 0x40000000
+ifeq ($(KEEL_LOAD_ADDR),)
+$(error BOARD=$(BOARD): the firmware is built for $(BOARDS))
+endif
 
 # --- firmware ---------------------------------------------------------------------------------
 # One Embedded Swift module: the portable KeelCore sources, the board data and hyp/.
@@ -43,7 +54,7 @@ SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -wmo -par
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
                 -Xllvm -enable-machine-outliner=never \
-                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
+                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET) -D $(BOARD_DEFINE)
 
 # --- test guests --------------------------------------------------------------------------------
 GUEST_LIB  := $(sort $(wildcard Tests/Guests/lib/*.S))
@@ -51,14 +62,18 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware guests cli deps run test bench clean check-firmware linux
+.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
 
-all: firmware guests cli
+all: firmwares guests cli
 
 firmware: $(HYP_OUT)/keel.bin check-firmware
+
+# Every board's firmware, one sub-make per board (each has its own objects under its HYP_OUT).
+firmwares:
+	@for board in $(BOARDS); do $(MAKE) --no-print-directory BOARD=$$board firmware || exit 1; done
 
 guests: $(GUEST_BINS)
 

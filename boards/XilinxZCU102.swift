@@ -5,8 +5,13 @@
 /// 4 Cortex-A53, DDR from 0 (the low 2 GiB), GIC-400 (GICv2) with the distributor at
 /// 0xF901_0000, CPU interface 0xF902_0000, GICH 0xF904_0000 and GICV 0xF906_0000, Cadence UARTs
 /// at 0xFF00_0000 (SPI 21) and 0xFF01_0000 (SPI 22), the GEM3 Ethernet, SD controllers, I2C,
-/// SPI and the RTC as below. Keel's firmware is not built for this board yet: this is the data
-/// the host checks configurations against.
+/// SPI and the RTC as below. `make` builds Keel's firmware for it (build/hyp-xlnx-zcu102).
+///
+/// Checked against QEMU 7.2 (`info mtree`): each GIC-400 frame is 4 KiB, repeated through a
+/// 64 KiB window, the CPU interface's second page (GICC_DIR) only from 0xF903_0000 and GICV's
+/// from 0xF907_0000. So the CPU interface and GICV are used at 0xF902_F000 and 0xF906_F000,
+/// where both of their pages are contiguous (as Linux's GIC driver does on the ZynqMP); GICH's
+/// registers fit in its first page. QEMU answers SMC from EL2 as PSCI here too.
 public let xlnxZCU102 = Board(
     name: "xlnx-zcu102",
     qemuMachine: "xlnx-zcu102,virtualization=on",
@@ -20,12 +25,14 @@ public let xlnxZCU102 = Board(
     gic: GICFrames(
         distributor: 0xF901_0000,
         redistributors: 0,
-        cpuInterface: 0xF902_0000,
+        cpuInterface: 0xF902_F000,      // the 8 KiB frame; see above
         hypervisorControl: 0xF904_0000,
-        virtualCPUInterface: 0xF906_0000,
+        virtualCPUInterface: 0xF906_F000,
         maintenanceINTID: 25          // PPI 9
     ),
-    bundlePA: 0x6000_0000,
+    // Above the default VM's RAM (0x1000_0000 + 256 MiB) up to 1 GiB: Keel, its VM and the
+    // bundle all sit in the first 1 GiB block, the one Keel's EL2 map makes normal memory.
+    bundlePA: 0x2000_0000,
     bundleLimit: 0x2000_0000,
     gicVersion: 2
 )
@@ -44,3 +51,13 @@ public let xlnxZCU102Devices = BoardDevices([
     BoardDevice("sata", "ceva,ahci-1v84", base: 0xFD0C_0000, size: 0x2000, intid: 165),
     nil,
 ])
+
+/// The default VM: 256 MiB of guest RAM at the same IPA as on qemu-virt (so the same guests
+/// run), backed by DDR 256 MiB above Keel's image at 0x8_0000, below the boot bundle.
+public let xlnxZCU102DefaultVM = VMLayout(
+    ramIPA: 0x4000_0000,
+    ramPA: 0x1000_0000,
+    ramSize: 0x1000_0000,
+    uartIPA: 0x0900_0000,
+    entryOffset: 0
+)

@@ -4,8 +4,10 @@ import Foundation
 public enum Firmware {
     /// In order: an explicit path, `$KEEL_FIRMWARE`, `../hyp/keel.bin` beside the `keel`
     /// executable as invoked (`build/bin/keel` -> `build/hyp/keel.bin`), `build/hyp/keel.bin`
-    /// under the current directory.
-    public static func locate(explicit: String?, executable: String = CommandLine.arguments[0],
+    /// under the current directory. `directory` names another board's firmware under build/
+    /// (`KnownBoard.firmwareDirectory`, e.g. `hyp-xlnx-zcu102`); `$KEEL_FIRMWARE` stands for
+    /// qemu-virt's only, so that it cannot put one board's firmware on another.
+    public static func locate(explicit: String?, directory: String = "hyp", executable: String = CommandLine.arguments[0],
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let explicit {
             guard FileManager.default.fileExists(atPath: explicit) else {
@@ -14,12 +16,12 @@ public enum Firmware {
             return explicit
         }
         var candidates: [String] = []
-        if let fromEnvironment = environment["KEEL_FIRMWARE"], !fromEnvironment.isEmpty {
+        if directory == "hyp", let fromEnvironment = environment["KEEL_FIRMWARE"], !fromEnvironment.isEmpty {
             candidates.append(fromEnvironment)
         }
         let executableURL = URL(fileURLWithPath: executable)
-        candidates.append(executableURL.deletingLastPathComponent().appendingPathComponent("../hyp/keel.bin").standardized.path)
-        candidates.append(FileManager.default.currentDirectoryPath + "/build/hyp/keel.bin")
+        candidates.append(executableURL.deletingLastPathComponent().appendingPathComponent("../\(directory)/keel.bin").standardized.path)
+        candidates.append(FileManager.default.currentDirectoryPath + "/build/\(directory)/keel.bin")
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
         throw KeelError("cannot find the Keel firmware (looked at \(candidates.joined(separator: ", "))); run `make` or pass --firmware")
     }

@@ -15,6 +15,9 @@ public struct QEMUCommand {
     public var cpu: String
     public var smp = 1
     public var extraArguments: [String] = []
+    /// Set for QEMU on top of this process's environment: no host audio, which the ZynqMP's
+    /// DisplayPort audio device would otherwise try (and complain about on the console).
+    public var environment = ["QEMU_AUDIO_DRV": "none"]
 
     /// Halt at the first instruction with QEMU's gdb stub on TCP port 1234 (`-s -S`).
     public var gdb = false

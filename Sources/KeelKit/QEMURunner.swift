@@ -31,6 +31,7 @@ public struct QEMURunner {
         let process = Process()
         process.executableURL = try Self.resolve(command.executable)
         process.arguments = command.arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(command.environment) { _, new in new }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

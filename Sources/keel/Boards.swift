@@ -13,6 +13,11 @@ struct Boards: ParsableCommand {
     func run() {
         let listing = BoardListing(machines: BoardListing.queryMachines(qemu: qemu), qemu: qemu)
         print(listing.text)
-        print("\nKeel's firmware (build/hyp/keel.bin) is built for qemu-virt; the other boards' data is used to check configs.")
+        for known in BoardCatalog.all {
+            guard let directory = known.firmwareDirectory else { continue }
+            let path = "build/\(directory)/keel.bin"
+            print("\(known.name): firmware \(path)\((try? Firmware.locate(explicit: nil, directory: directory)) == nil ? " (not built: run make)" : "")")
+        }
+        print("\nThe other boards' data is used to check configs.")
     }
 }

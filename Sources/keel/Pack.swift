@@ -19,13 +19,13 @@ struct Pack: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "The image to write (a folder for raspberry-pi-4).")
     var output: String
 
-    @Option(name: .long, help: "The Keel firmware image (default: build/hyp/keel.bin).")
+    @Option(name: .long, help: "The Keel firmware image (default: the board's, build/hyp/keel.bin for qemu-virt).")
     var firmware: String?
 
     func run() throws {
         let validated = try system.loadSystem()
         do {
-            let firmwarePath = try Firmware.locate(explicit: firmware)
+            let firmwarePath = try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory ?? "hyp")
             let image = try SystemPack.image(validated, firmware: firmwarePath)
             let vm = validated.vms[0]
             let what = "vm \"\(vm.name)\" (\(vm.kind.rawValue), \(vm.config.cpus.count) vCPU\(vm.config.cpus.count == 1 ? "" : "s"), \(vm.config.memory.size >> 20) MiB)"

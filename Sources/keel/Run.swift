@@ -36,8 +36,8 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Seconds before a run that has not powered off is stopped.")
     var timeout: Double = 60
 
-    @Option(name: .long, help: "GIC version of the emulated board (2 or 3).")
-    var gic: Int = 3
+    @Option(name: .long, help: "GIC version of the emulated board (2 or 3; default: the board's, 3 on qemu-virt).")
+    var gic: Int?
 
     @Option(name: .long, help: "CPUs of the emulated board; the VM gets one vCPU on each.")
     var smp: Int = 1
@@ -45,7 +45,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "QEMU CPU model.")
     var cpu: String?
 
-    @Option(name: .long, help: "The Keel firmware image (default: build/hyp/keel.bin).")
+    @Option(name: .long, help: "The Keel firmware image (default: the board's, build/hyp/keel.bin for qemu-virt).")
     var firmware: String?
 
     @Option(name: .long, help: "The QEMU executable.")
@@ -70,20 +70,40 @@ struct Run: ParsableCommand {
         if guest == nil, initrd != nil || append != nil {
             throw ValidationError("--initrd and --append go with --guest; a config names them as initrd and bootargs")
         }
-        if system.board != nil, guest != nil {
-            throw ValidationError("--board goes with --config or IMAGE; --guest boots on qemu-virt (--gic 2 for GICv2)")
-        }
-        if system.config != nil, smp != 1 || gic != 3 {
+        if system.config != nil, smp != 1 || gic != nil {
             throw ValidationError("--smp and --gic go with --guest or IMAGE; a config gives its VM's cpus, and its board the GIC (--board qemu-virt-gicv2)")
         }
-        if image != nil, gic != 3 {
+        if image != nil, gic != nil {
             throw ValidationError("--gic goes with --guest; a packed image takes --board qemu-virt-gicv2 for GICv2")
         }
-        guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") }
+        if let gic { guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") } }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
-        guard smp >= 1 && smp <= qemuVirt.maxCPUs else {
-            throw ValidationError("--smp \(smp) is not possible: \(qemuVirt.name) has 1 to \(qemuVirt.maxCPUs) CPUs")
+        if system.config == nil {
+            let board = try runBoard().board
+            guard smp >= 1 && smp <= board.maxCPUs else {
+                throw ValidationError("--smp \(smp) is not possible: \(board.name) has 1 to \(board.maxCPUs) CPUs")
+            }
+            if let gic, gic != board.gicVersion, !board.qemuSelectsGIC {
+                throw ValidationError("--gic \(gic) is not possible: \(board.name) has a GICv\(board.gicVersion)")
+            }
+            try checkTrace(on: try runBoard())
         }
+    }
+
+    /// --trace asks Keel for its trace through the bootargs of the DTB QEMU passes it.
+    private func checkTrace(on board: KnownBoard) throws {
+        if trace != nil, !board.qemuPassesDTB {
+            throw ValidationError("--trace is not possible on \(board.name): QEMU gives Keel no device tree there, so keel.trace=full cannot reach it")
+        }
+    }
+
+    /// The board of --guest and IMAGE: --board (default qemu-virt), one Keel's firmware is built for.
+    private func runBoard() throws -> KnownBoard {
+        let name = system.board ?? qemuVirt.name.description
+        guard let board = BoardCatalog.named(name), board.firmwareVM != nil else {
+            throw ValidationError("--board \(name): Keel's firmware runs under QEMU on \(FirmwareSupport.firmwareBoards.joined(separator: ", ")) (keel boards)")
+        }
+        return board
     }
 
     func run() throws {
@@ -104,7 +124,10 @@ struct Run: ParsableCommand {
 
     /// --guest: the VM's images in a bundle QEMU loads at the board's bundle address.
     private func guestCommand(_ guest: String) throws -> (QEMUCommand, AnyObject) {
-        let layout = qemuVirtDefaultVM
+        let known = try runBoard()
+        let board = known.board
+        let layout = known.firmwareVM!
+        let gic = self.gic ?? board.gicVersion
         let bundle: TemporaryBundle
         let firmwarePath: String
         do {
@@ -115,18 +138,18 @@ struct Run: ParsableCommand {
                     ? .v3(distributor: layout.gicDistributorIPA, redistributors: layout.gicRedistributorIPA)
                     : .v2(distributor: layout.gicDistributorIPA, cpuInterface: layout.gicCPUInterfaceIPA)
                 bundle = try LinuxGuest.bundle(kernel: image.path, initrd: initrd, bootargs: append ?? "console=ttyAMA0",
-                                               vcpus: smp, gic: dtbGIC, layout: layout, board: qemuVirt)
+                                               vcpus: smp, gic: dtbGIC, layout: layout, board: board)
             case .raw:
                 guard initrd == nil, append == nil else {
                     throw KeelError("--initrd and --append are for Linux guests; '\(guest)' is a raw binary (no arm64 Image header)")
                 }
-                bundle = try TemporaryBundle(rawGuest: image.path, layout: layout, board: qemuVirt)
+                bundle = try TemporaryBundle(rawGuest: image.path, layout: layout, board: board)
             }
-            firmwarePath = try Firmware.locate(explicit: firmware)
+            firmwarePath = try Firmware.locate(explicit: firmware, directory: known.firmwareDirectory!)
         } catch let error as KeelError {
             throw ValidationError(error.message)
         }
-        let command = QEMUCommand(firmware: firmwarePath, bundle: bundle.path, board: qemuVirt, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
+        let command = QEMUCommand(firmware: firmwarePath, bundle: bundle.path, board: board, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
         return (command, bundle)
     }
 
@@ -136,10 +159,11 @@ struct Run: ParsableCommand {
         guard validated.board.qemuMachineType != nil, FirmwareSupport.firmwareBoards.contains(validated.board.name) else {
             throw ValidationError("\(validated.board.name) does not run under QEMU here (keel boards); keel pack writes its boot files")
         }
+        try checkTrace(on: validated.board)
         do {
-            let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware))
+            let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!))
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
-            let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout,
+            let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
                                       cpu: cpu, smp: validated.vms[0].config.cpus.count)
             return (command, file)
         } catch let error as KeelError {
@@ -150,11 +174,14 @@ struct Run: ParsableCommand {
     /// IMAGE: a file `keel pack` wrote, on --board (default qemu-virt) with --smp CPUs.
     private func imageCommand(_ path: String) throws -> QEMUCommand {
         guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("image '\(path)' does not exist") }
-        let name = system.board ?? qemuVirt.name.description
-        guard let board = BoardCatalog.named(name), FirmwareSupport.firmwareBoards.contains(name) else {
-            throw ValidationError("--board \(name): Keel's firmware runs under QEMU on \(FirmwareSupport.firmwareBoards.joined(separator: " and ")) (keel boards)")
-        }
-        return QEMUCommand(firmware: path, bundle: nil, board: board.board, layout: FirmwareSupport.layout, cpu: cpu, smp: smp)
+        let board = try runBoard()
+        return QEMUCommand(firmware: path, bundle: nil, board: board.board, layout: board.firmwareVM!, cpu: cpu, smp: smp)
+    }
+
+    /// Where the firmware whose symbols gdb wants lives: --board's (a config's own board is not
+    /// read for this).
+    private var gdbFirmwareDirectory: String {
+        BoardCatalog.named(system.board ?? qemuVirt.name.description)?.firmwareDirectory ?? "hyp"
     }
 
     private func boot(_ original: QEMUCommand) throws {
@@ -174,7 +201,7 @@ struct Run: ParsableCommand {
             FileHandle.standardOutput.write(Data((command.shellLine + "\n").utf8))
         }
         if gdb {
-            FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware)) ?? "build/hyp/keel.bin")) + "\n").utf8))
+            FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin")) + "\n").utf8))
         }
 
         let refusal = ConsoleWatch(ConsoleWatch.bundleRefused)

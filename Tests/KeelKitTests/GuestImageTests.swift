@@ -110,4 +110,16 @@ struct FirmwareTests {
         let beside = try scratch.file("hyp/keel.bin", [1])
         #expect(try Firmware.locate(explicit: nil, executable: scratch.url.path + "/bin/keel", environment: [:]) == beside)
     }
+
+    @Test("another board's firmware: its own directory beside the executable; KEEL_FIRMWARE is qemu-virt's")
+    func boardDirectory() throws {
+        let scratch = try Scratch()
+        let fromEnvironment = try scratch.file("keel.bin", [1])
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("bin"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("hyp-xlnx-zcu102"), withIntermediateDirectories: true)
+        let zcu = try scratch.file("hyp-xlnx-zcu102/keel.bin", [1])
+        let directory = try #require(BoardCatalog.named("xlnx-zcu102")?.firmwareDirectory)
+        #expect(try Firmware.locate(explicit: nil, directory: directory, executable: scratch.url.path + "/bin/keel",
+                                    environment: ["KEEL_FIRMWARE": fromEnvironment]) == zcu)
+    }
 }

@@ -31,18 +31,33 @@ enum Console {
         body()
         if took { release() }
     }
-    private static var uart: PL011 { PL011(base: UInt(activeBoard.uartBase)) }
+    /// The board's UART, as `UART.put` and `UART.start`. `activeBoard` is a constant, so
+    /// the compiler keeps one of the two drivers.
+    private enum UART {
+        static func put(_ byte: UInt8) {
+            switch activeBoard.uartKind {
+            case .pl011: PL011(base: UInt(activeBoard.uartBase)).put(byte)
+            case .cadence: CadenceUART(base: UInt(activeBoard.uartBase)).put(byte)
+            }
+        }
+        static func start() {
+            switch activeBoard.uartKind {
+            case .pl011: PL011(base: UInt(activeBoard.uartBase)).start()
+            case .cadence: CadenceUART(base: UInt(activeBoard.uartBase)).start()
+            }
+        }
+    }
 
     static func put(_ byte: UInt8) {
-        if byte == UInt8(ascii: "\n") { uart.put(UInt8(ascii: "\r")) }
-        uart.put(byte)
+        if byte == UInt8(ascii: "\n") { UART.put(UInt8(ascii: "\r")) }
+        UART.put(byte)
         atLineStart = byte == UInt8(ascii: "\n")
     }
 
-    static func start() { uart.start() }
+    static func start() { UART.start() }
 
     /// A byte as it is, for binary trace frames (no newline translation, no line tracking).
-    static func putRaw(_ byte: UInt8) { uart.put(byte) }
+    static func putRaw(_ byte: UInt8) { UART.put(byte) }
 
     static func print(_ text: StaticString) {
         text.withUTF8Buffer { for byte in $0 { put(byte) } }
@@ -127,7 +142,7 @@ enum Console {
     /// ends; Linux already sends CR LF).
     static func guestPut(_ byte: UInt8) {
         exclusive {
-            uart.put(byte)
+            UART.put(byte)
             atLineStart = byte == UInt8(ascii: "\n")
         }
     }

@@ -4,6 +4,24 @@ import KeelBoards
 public struct KnownBoard: Sendable {
     public var board: Board
     public var devices: BoardDevices
+    /// The VM slot Keel's firmware for this board sets up; nil when the firmware is not built
+    /// for it (`make` builds one per board in its BOARDS).
+    public var firmwareVM: VMLayout?
+    /// Where `make` puts that firmware, relative to build/ (`hyp/keel.bin` is qemu-virt's, and
+    /// serves both of its GIC variants: Keel finds the GIC version from the CPU).
+    public var firmwareDirectory: String?
+    /// QEMU hands the firmware a device tree, whose /chosen/bootargs (`-append`) is how Keel is
+    /// told `keel.trace=` (virt writes one; the ZynqMP model has none without `-dtb`).
+    public var qemuPassesDTB: Bool
+
+    public init(board: Board, devices: BoardDevices, firmwareVM: VMLayout? = nil, firmwareDirectory: String? = nil,
+                qemuPassesDTB: Bool = false) {
+        self.board = board
+        self.devices = devices
+        self.firmwareVM = firmwareVM
+        self.firmwareDirectory = firmwareDirectory
+        self.qemuPassesDTB = qemuPassesDTB
+    }
 
     public var name: String { board.name.description }
     /// The QEMU machine type (`-M` up to its first comma), nil for a board QEMU does not emulate.
@@ -23,9 +41,11 @@ public struct KnownBoard: Sendable {
 
 public enum BoardCatalog {
     public static let all: [KnownBoard] = [
-        KnownBoard(board: qemuVirt, devices: qemuVirtDevices),
-        KnownBoard(board: qemuVirtGICv2, devices: qemuVirtDevices),
-        KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices),
+        KnownBoard(board: qemuVirt, devices: qemuVirtDevices, firmwareVM: qemuVirtDefaultVM, firmwareDirectory: "hyp",
+                   qemuPassesDTB: true),
+        KnownBoard(board: qemuVirtGICv2, devices: qemuVirtDevices, firmwareVM: qemuVirtDefaultVM, firmwareDirectory: "hyp",
+                   qemuPassesDTB: true),
+        KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices, firmwareVM: xlnxZCU102DefaultVM, firmwareDirectory: "hyp-xlnx-zcu102"),
         KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices),
     ]
 

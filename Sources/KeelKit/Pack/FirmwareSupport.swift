@@ -2,21 +2,27 @@ import KeelBoards
 
 /// What today's firmware can run, checked after `ConfigValidator` (which checks what the board
 /// allows): one VM, on a board the firmware is built for, in the VM slot the firmware sets up
-/// (`qemuVirtDefaultVM`: 256 MiB at IPA 0x4000_0000, the console at 0x0900_0000), its vCPUs on
+/// (the board's `firmwareVM`, on every board so far 256 MiB at IPA 0x4000_0000, the console at
+/// 0x0900_0000), its vCPUs on
 /// CPUs 0 to n-1, no devices passed through and no shared memory yet.
 public enum FirmwareSupport {
-    /// The boards keel.bin is built for (the same machine with either GIC).
-    public static let firmwareBoards = ["qemu-virt", "qemu-virt-gicv2"]
+    /// The boards a firmware is built for (qemu-virt's serves the same machine with either GIC).
+    public static let firmwareBoards = BoardCatalog.all.filter { $0.firmwareVM != nil }.map(\.name)
     /// Boards for which `keel pack` writes a boot folder for the board's own boot firmware.
     public static let bootFolderBoards = ["raspberry-pi-4"]
-    public static let layout = qemuVirtDefaultVM
+
+    /// The VM slot of `board`'s firmware; qemu-virt's for a board without one of its own (the
+    /// Raspberry Pi's boot folder carries qemu-virt's keel.bin today).
+    public static func layout(for board: String) -> VMLayout {
+        BoardCatalog.named(board)?.firmwareVM ?? qemuVirtDefaultVM
+    }
 
     public static func check(_ system: ValidatedSystem) throws(ConfigError) {
         var problems = ProblemList(file: system.config.file)
         let board = system.board.name
         if !firmwareBoards.contains(board) && !bootFolderBoards.contains(board) {
             problems.add(nil, "board", "Keel's firmware is not built for \(board) yet (its data is here to check configs)",
-                         fix: "pack for \(firmwareBoards.joined(separator: " or ")), or raspberry-pi-4 for an SD card folder")
+                         fix: "pack for \(firmwareBoards.joined(separator: ", ")), or raspberry-pi-4 for an SD card folder")
         }
         if system.vms.count > 1 {
             problems.add(nil, "vm", "\(system.vms.count) VMs are described; Keel's firmware runs one VM today (several VMs come with issue 6)",
@@ -27,6 +33,7 @@ public enum FirmwareSupport {
                          fix: "remove the [[shared_memory]] tables to pack this file")
         }
         // The slot checks only make sense for the one VM the firmware would run.
+        let layout = layout(for: board)
         for (index, vm) in system.vms.enumerated() where system.vms.count == 1 {
             let scope = vmScope(vm.name, index: index)
             let memory = vm.config.memory

@@ -49,7 +49,7 @@ public struct SystemImage {
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device
     /// tree (the one Keel writes for this VM, or the config's file), or a raw binary.
     static func bundle(for vm: ValidatedVM, board: Board) throws -> BootBundleWriter {
-        var layout = FirmwareSupport.layout
+        var layout = FirmwareSupport.layout(for: board.name.description)
         // The VM is told about, and its images placed in, the memory the config gives it.
         layout.ramSize = vm.config.memory.size
         switch vm.kind {

@@ -21,7 +21,7 @@ public enum SystemPack {
         let image = try SystemImage(system: system, firmware: firmware, firmwareName: firmwarePath)
         // QEMU puts its DTB 128 MiB above the DRAM base (without an initrd), and the bundle must
         // end before the VM's RAM it is copied into.
-        let limit = min(system.board.board.ramBase + (128 << 20), FirmwareSupport.layout.ramPA) - system.board.board.loadAddress
+        let limit = min(system.board.board.ramBase + (128 << 20), FirmwareSupport.layout(for: system.board.name).ramPA) - system.board.board.loadAddress
         guard UInt64(image.bytes.count) <= limit else {
             throw KeelError("the packed image is \(image.bytes.count >> 20) MiB; at most \(limit >> 20) MiB fit between Keel's load address and what follows it (make the initrd smaller)")
         }

@@ -1,0 +1,35 @@
+import _Volatile
+
+/// Cadence UART (Zynq UltraScale+ MPSoC UART0/1, Xilinx UG1085 chapter 21 and its register
+/// reference): the hypervisor's own console on the ZCU102. Transmit only; Keel polls, it takes
+/// no UART interrupts.
+struct CadenceUART {
+    let base: UInt
+
+    /// Control_reg0.
+    private var control: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x00) }
+    /// Channel_sts_reg0.
+    private var channelStatus: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x2C) }
+    /// TX_RX_FIFO0: a store queues one byte for transmission.
+    private var fifo: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x30) }
+
+    /// Control_reg0: RXEN (bit 2) and TXEN (bit 4); RXDIS (bit 3) and TXDIS (bit 5) win over
+    /// them, so enabling means clearing those.
+    private static let enable: UInt32 = 1 << 2 | 1 << 4
+    private static let disable: UInt32 = 1 << 3 | 1 << 5
+    /// Channel_sts_reg0.TFUL: the transmit FIFO is full.
+    private static let txFull: UInt32 = 1 << 4
+
+    /// Make sure the UART transmits. The boot loader (or QEMU) already chose the baud rate and
+    /// the mode register's 8N1; the reset/software-reset bits (0, 1) are left clear.
+    func start() {
+        let value = control.load()
+        let wanted = (value & ~(CadenceUART.disable | 0x3)) | CadenceUART.enable
+        if value != wanted { control.store(wanted) }
+    }
+
+    func put(_ byte: UInt8) {
+        while channelStatus.load() & CadenceUART.txFull != 0 {}
+        fifo.store(UInt32(byte))
+    }
+}
