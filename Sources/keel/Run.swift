@@ -164,7 +164,7 @@ struct Run: ParsableCommand {
             let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!))
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
             let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
-                                      cpu: cpu, smp: validated.vms[0].config.cpus.count)
+                                      cpu: cpu, smp: validated.vms.map { ($0.config.cpus.max() ?? 0) + 1 }.max() ?? 1)
             return (command, file)
         } catch let error as KeelError {
             throw ValidationError(error.message)

@@ -101,6 +101,13 @@ keel_appended_bundle:
     add     x0, x0, :lo12:_keel_appended_bundle
     ret
 
+/* keel_image_start(): Keel's first byte (the linker script's _keel_start). */
+    .globl keel_image_start
+keel_image_start:
+    adrp    x0, _keel_start
+    add     x0, x0, :lo12:_keel_start
+    ret
+
 /* keel_switch_stack(top, fn, arg): sp = top, then fn(arg). */
     .globl keel_switch_stack
 keel_switch_stack:

@@ -58,7 +58,8 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
     if access.isWrite {
         value = access.storedValue(register: vcpu.pointee.x(access.register))
         switch device {
-        case .uart: vm.pointee.uart.write(offset: offset, value: value, bytes: access.bytes)
+        case .uart:
+            if let byte = vm.pointee.uart.write(offset: offset, value: value, bytes: access.bytes) { vm.pointee.console.transmit(byte) }
         case .gicDistributor: VirtualGICD.write(vcpu, offset: offset, bytes: access.bytes, value: value)
         case .gicRedistributor(let index): VirtualGICR.write(vcpu, index: index, offset: offset, bytes: access.bytes, value: value)
         }

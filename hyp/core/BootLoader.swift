@@ -10,17 +10,63 @@ import KeelHW
 /// there but damaged is refused, never replaced by the other.
 enum BootLoader {
     /// The board's bundle, checked against `layout`; nil (after saying why) when it is missing
-    /// or damaged.
-    static func open(for layout: VMLayout) -> BootBundle? {
+    /// or damaged. Also says where it was (for SYSTEM_RESET).
+    static func open(for layout: VMLayout) -> (BootBundle, limit: UInt64)? {
         let appended = UInt64(keelAppendedBundle())
         if let base = UnsafeRawPointer(bitPattern: UInt(appended)), LittleEndian.load(8, at: 0, in: base) == BootBundle.magic {
             // It must end before the VM's RAM, into which it is copied.
             let limit = layout.ramPA > appended ? layout.ramPA - appended : 0
-            return check(base, address: appended, limit: limit, layout: layout, place: "appended to Keel's image")
+            return check(base, address: appended, limit: limit, layout: layout, place: "appended to Keel's image").map { ($0, limit) }
         }
         let address = activeBoard.bundlePA
         guard let base = UnsafeRawPointer(bitPattern: UInt(address)) else { return nil }
         return check(base, address: address, limit: activeBoard.bundleLimit, layout: layout, place: "at the board's bundle address")
+            .map { ($0, activeBoard.bundleLimit) }
+    }
+
+    /// A packed image with several VMs (`SystemManifest`) appended to Keel's image, checked
+    /// against the machine (`cpus` running Keel, the board's DRAM, Keel's own memory); nil when
+    /// there is none. A damaged one is reported and `refused` set: no VM must start then.
+    static func openSystem(cpus: Int, refused: inout Bool) -> SystemManifest? {
+        let appended = UInt64(keelAppendedBundle())
+        guard let base = UnsafeRawPointer(bitPattern: UInt(appended)), SystemManifest.present(at: base) else { return nil }
+        let dramEnd = activeBoard.ramBase + activeBoard.ramSize
+        let limits = SystemManifest.Limits(cpus: cpus, dramBase: activeBoard.ramBase, dramSize: activeBoard.ramSize,
+                                           reservedStart: UInt64(keelImageStart()), reservedEnd: appended)
+        do throws(SystemManifest.Problem) {
+            let manifest = try SystemManifest.open(base, limit: dramEnd - appended, limits)
+            // The images themselves must not be overwritten by a VM either.
+            let end = appended + manifest.totalSize
+            for i in 0..<manifest.count {
+                let r = manifest.record(i)
+                if r.ramPA < end && appended < r.ramPA + r.ramSize { throw SystemManifest.Problem.ramOverKeel(i) }
+            }
+            return manifest
+        } catch {
+            Console.begin()
+            Console.print("ERROR: the VM table appended to Keel's image (")
+            Console.hex(appended)
+            Console.print(") is unusable: ")
+            Console.print(error.message)
+            Console.print("; no VM is started")
+            Console.newline()
+            refused = true
+            return nil
+        }
+    }
+
+    /// VM `index`'s bundle from `manifest`, checked against its RAM; nil after saying why.
+    static func open(_ manifest: SystemManifest, vm index: Int, layout: VMLayout) -> BootBundle? {
+        let (base, limit) = manifest.bundle(index)
+        return check(base, address: UInt64(UInt(bitPattern: base)), limit: limit, layout: layout, place: "of a VM in Keel's image")
+    }
+
+    /// The bundle a VM booted from, again (SYSTEM_RESET). It was checked at boot and lies where
+    /// no VM can write; checked again all the same.
+    static func reopen(_ vm: UnsafeMutablePointer<VM>) -> BootBundle? {
+        guard let base = UnsafeRawPointer(bitPattern: vm.pointee.bundleBase) else { return nil }
+        return check(base, address: UInt64(vm.pointee.bundleBase), limit: vm.pointee.bundleLimit, layout: vm.pointee.layout,
+                     place: "the VM booted from")
     }
 
     private static func check(_ base: UnsafeRawPointer, address: UInt64, limit: UInt64, layout: VMLayout, place: StaticString) -> BootBundle? {
@@ -61,3 +107,7 @@ enum BootLoader {
 /// the address in x0, which the Swift and C conventions agree on.
 @_silgen_name("keel_appended_bundle")
 private func keelAppendedBundle() -> UInt
+
+/// Where Keel's image starts (its load address): no VM's RAM may reach below the manifest.
+@_silgen_name("keel_image_start")
+private func keelImageStart() -> UInt

@@ -2,10 +2,11 @@ import KeelHW
 
 let keelVersion: StaticString = "0.1.0"
 
-/// Swift entry on the boot CPU, MMU and caches on, on this CPU's stack. Builds the VM the board
-/// describes and runs its first vCPU; never returns (every later exit comes in through the
-/// vectors).
+/// Swift entry on the boot CPU, MMU and caches on, on this CPU's stack. Builds the VMs (those
+/// of a packed image's VM table, or the one VM the board describes) and runs CPU 0's vCPU;
+/// never returns (every later exit comes in through the vectors).
 @c(keel_main)
+@_optimize(size)
 func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.start()
     Console.begin()
@@ -35,23 +36,66 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.print(" list registers per CPU")
     Console.newline()
 
+    // Several VMs from a packed image's VM table, or the one VM of the board's slot.
+    var refused = false
+    if let manifest = BootLoader.openSystem(cpus: cpus, refused: &refused) {
+        var boot: UnsafeMutablePointer<VCPU>? = nil
+        for i in 0..<manifest.count {
+            let r = manifest.record(i)
+            var layout = defaultVMLayout
+            layout.ramIPA = r.ramIPA
+            layout.ramPA = r.ramPA
+            layout.ramSize = r.ramSize
+            guard let bundle = BootLoader.open(manifest, vm: i, layout: layout) else { Platform.powerOff() }
+            let limit = manifest.bundle(i).limit
+            let vcpu0 = startVM(id: i, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: r.firstCPU, cpuCount: r.cpuCount,
+                                prefixed: true)
+            if r.firstCPU == 0 { boot = vcpu0 }
+        }
+        // CPU 0 runs its VM's vCPU 0, or waits like the other CPUs when no VM has it.
+        if let boot { EL2.run(boot) }
+        SMP.idle(0)
+    }
+    if refused { Platform.powerOff() }
     let layout = defaultVMLayout
-    guard let bundle = BootLoader.open(for: layout) else { Platform.powerOff() }
-    guard let vm = VMs.create(id: 0, layout: layout) else { panic("cannot build vm0's stage-2 tables") }
+    guard let (bundle, limit) = BootLoader.open(for: layout) else { Platform.powerOff() }
+    let vcpu = startVM(id: 0, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: 0, cpuCount: max(cpus, 1), prefixed: false)
+    EL2.run(vcpu)
+}
+
+/// Builds VM `id` on CPUs `firstCPU ..< firstCPU + cpuCount`: its stage 2, its images copied
+/// in, one vCPU per CPU. Its vCPU 0 is left ready for its CPU (CPU 0's is returned for the
+/// caller to enter); the others wait for PSCI CPU_ON.
+@_optimize(size)
+private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit: UInt64, firstCPU: Int, cpuCount: Int,
+                     prefixed: Bool) -> UnsafeMutablePointer<VCPU> {
+    guard let vm = VMs.create(id: id, layout: layout) else { panic("cannot build a VM's stage-2 tables") }
     BootLoader.load(bundle, into: layout)
     vm.pointee.entry = bundle.entryIPA
     vm.pointee.entryX0 = bundle.x0
-    // One vCPU per CPU; vCPU 0 starts, the others wait for PSCI CPU_ON.
-    let vcpu = VCPUs.create(index: 0, vm: vm, entry: bundle.entryIPA, x0: bundle.x0)
-    for index in 1..<max(cpus, 1) { _ = VCPUs.create(index: index, vm: vm, entry: 0, x0: 0) }
-    vcpu.pointee.power = PowerState.on.rawValue
-    Trace.event(.vmCreated, vm: 0, vcpu: 0, arg0: layout.ramSize)
-    Trace.event(.vcpuStarted, vm: 0, vcpu: 0, arg0: vcpu.pointee.pc)
+    vm.pointee.bundleBase = UInt(bitPattern: bundle.base)
+    vm.pointee.bundleLimit = bundleLimit
+    vm.pointee.firstVCPU = firstCPU
+    vm.pointee.console = GuestConsole(vm: id, prefixed: prefixed)
+    let vcpu = VCPUs.create(index: firstCPU, vm: vm, entry: bundle.entryIPA, x0: bundle.x0)
+    for index in 1..<cpuCount { _ = VCPUs.create(index: firstCPU + index, vm: vm, entry: 0, x0: 0) }
+    Trace.event(.vmCreated, vm: id, vcpu: 0, arg0: layout.ramSize)
 
     Console.begin()
-    Console.print("vm0: ")
-    Console.dec(UInt64(cpus))
-    Console.print(cpus == 1 ? " vCPU, " : " vCPUs, ")
+    Console.print("vm")
+    Console.dec(UInt64(id))
+    Console.print(": ")
+    Console.dec(UInt64(cpuCount))
+    Console.print(cpuCount == 1 ? " vCPU" : " vCPUs")
+    if prefixed {
+        Console.print(" on CPU ")
+        Console.dec(UInt64(firstCPU))
+        if cpuCount > 1 {
+            Console.print("-")
+            Console.dec(UInt64(firstCPU + cpuCount - 1))
+        }
+    }
+    Console.print(", ")
     Console.dec(layout.ramSize >> 20)
     Console.print(" MiB RAM at IPA ")
     Console.hex(layout.ramIPA)
@@ -63,13 +107,23 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.hex(vm.pointee.stage2.vtcr)
     Console.newline()
     Console.begin()
-    Console.print("vm0/vcpu0: entering at ")
+    Console.print("vm")
+    Console.dec(UInt64(id))
+    Console.print("/vcpu0: entering at ")
     Console.hex(vcpu.pointee.pc)
     Console.print(bundle.isLinux ? " (EL1h, Linux boot protocol, x0 = " : " (EL1h, x0 = ")
     Console.hex(bundle.x0)
     Console.print(")")
     Console.newline()
-    EL2.run(vcpu)
+    if firstCPU == 0 {
+        vcpu.pointee.power = PowerState.on.rawValue
+        Trace.event(.vcpuStarted, vm: id, vcpu: 0, arg0: vcpu.pointee.pc)
+    } else {
+        // Its CPU waits in SMP.idle for exactly this.
+        keel_store_release32(vcpu.powerWord, PowerState.onPending.rawValue)
+        keel_sev()
+    }
+    return vcpu
 }
 
 /// The trace mode from `keel.trace=` in the DTB's /chosen/bootargs (QEMU: `-append`), else

@@ -42,12 +42,14 @@ struct VCPU {
 
     /// Register `n`; 31 is the zero register in the encodings that trap. Mutating only so
     /// that it reads the frame in place: a non-mutating read copies all 31 registers.
+    @inline(__always)
     mutating func x(_ n: Int) -> UInt64 {
         guard n < 31 else { return 0 }
         checkSaved(n)
         return withUnsafeMutablePointer(to: &regs.x) { VCPU.registers(in: $0)[n] }
     }
 
+    @inline(__always)
     mutating func setX(_ n: Int, _ value: UInt64) {
         guard n < 31 else { return }
         checkSaved(n)
@@ -157,6 +159,7 @@ enum VCPUs {
 
     /// vCPU `index` of VM `vm`, reset to start at `entry` (EL1h, interrupts masked, MMU off)
     /// with `x0` as its first argument.
+    @inline(never) @_optimize(size)  // cold, and a VCPU literal is long straight-line code
     static func create(index: Int, vm: UnsafeMutablePointer<VM>, entry: UInt64, x0: UInt64) -> UnsafeMutablePointer<VCPU> {
         let vcpu = pointer(index)
         vcpu.pointee = VCPU()

@@ -6,6 +6,7 @@ struct VM {
     var layout = VMLayout(ramIPA: 0, ramPA: 0, ramSize: 0, uartIPA: 0, entryOffset: 0)
     var stage2 = Stage2()
     var uart = VirtualPL011()
+    var console = GuestConsole()
     var vgic = VirtualDistributor()
     var vcpuCount = 0
     /// Pool index of its vCPU 0; its vCPUs are consecutive.
@@ -14,6 +15,9 @@ struct VM {
     /// Where vCPU 0 starts and its x0, from the boot bundle (again after SYSTEM_RESET).
     var entry: UInt64 = 0
     var entryX0: UInt64 = 0
+    /// Its boot bundle (checked at boot), the pristine copy SYSTEM_RESET reloads from.
+    var bundleBase: UInt = 0
+    var bundleLimit: UInt64 = 0
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }
@@ -21,7 +25,10 @@ struct VM {
 
 /// The static pool of VMs.
 enum VMs {
-    nonisolated(unsafe) private static var pool: [1 of VM] = [VM()]
+    /// As many as a packed image may describe (`SystemManifest.maxVMs`), written as a literal so
+    /// the pool is static data, not a lazy global.
+    nonisolated(unsafe) private static var pool: [4 of VM] = [VM(), VM(), VM(), VM()]
+    static var capacity: Int { pool.count }
 
     /// Storage of VM `id`. Safety: the pool is a global, so the address is stable for the life
     /// of the firmware; ids are checked against the pool size.
@@ -32,6 +39,7 @@ enum VMs {
 
     /// Build VM `id`: its stage-2 tables with the guest RAM mapped (normal memory, read, write,
     /// execute). Emulated devices stay unmapped so each access traps.
+    @inline(never)  // cold, and a VM literal is long straight-line code
     static func create(id: Int, layout: VMLayout) -> UnsafeMutablePointer<VM>? {
         guard id < pool.count, var stage2 = Stage2.create() else { return nil }
         guard stage2.map(ipa: layout.ramIPA, pa: layout.ramPA, size: layout.ramSize,

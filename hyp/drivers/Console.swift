@@ -48,6 +48,7 @@ enum Console {
         }
     }
 
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func put(_ byte: UInt8) {
         if byte == UInt8(ascii: "\n") { UART.put(UInt8(ascii: "\r")) }
         UART.put(byte)
@@ -59,6 +60,7 @@ enum Console {
     /// A byte as it is, for binary trace frames (no newline translation, no line tracking).
     static func putRaw(_ byte: UInt8) { UART.put(byte) }
 
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func print(_ text: StaticString) {
         text.withUTF8Buffer { for byte in $0 { put(byte) } }
     }
@@ -72,6 +74,7 @@ enum Console {
     }
 
     /// A new hypervisor message about one vCPU: `[keel] vm0/vcpu1`.
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func begin(vm: Int, vcpu: Int) {
         begin()
         print("vm")
@@ -81,6 +84,7 @@ enum Console {
     }
 
     /// One whole message line.
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func log(_ text: StaticString) {
         begin()
         print(text)
@@ -88,6 +92,7 @@ enum Console {
     }
 
     /// Ends a message line and lets other CPUs write again.
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func newline() {
         put(UInt8(ascii: "\n"))
         release()
@@ -109,6 +114,7 @@ enum Console {
         }
     }
 
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func dec(_ value: UInt64) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
@@ -128,6 +134,7 @@ enum Console {
         }
     }
 
+    @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func dec(_ value: Int) {
         if value < 0 {
             put(UInt8(ascii: "-"))
@@ -144,6 +151,22 @@ enum Console {
         exclusive {
             UART.put(byte)
             atLineStart = byte == UInt8(ascii: "\n")
+        }
+    }
+
+    /// One line of VM `vm`'s output (without its line end) behind `[vmN] `, whole.
+    static func guestLine(vm: Int, _ bytes: UnsafeRawBufferPointer) {
+        exclusive {
+            UART.put(UInt8(ascii: "["))
+            UART.put(UInt8(ascii: "v"))
+            UART.put(UInt8(ascii: "m"))
+            UART.put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: vm % 10))
+            UART.put(UInt8(ascii: "]"))
+            UART.put(UInt8(ascii: " "))
+            for b in bytes { UART.put(b) }
+            UART.put(UInt8(ascii: "\r"))
+            UART.put(UInt8(ascii: "\n"))
+            atLineStart = true
         }
     }
 }

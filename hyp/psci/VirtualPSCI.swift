@@ -59,7 +59,7 @@ enum VirtualPSCI {
         let index = Int(mpidr & 0xFF)
         let vm = vcpu.pointee.vmPointer
         guard index < vm.pointee.vcpuCount else { return nil }
-        return VCPUs.pointer(index)  // one VM: vCPU n is pool entry n
+        return vm.pointee.vcpu(index)
     }
 
     private static func cpuOn(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {
@@ -117,23 +117,8 @@ enum VirtualPSCI {
         Console.begin(vm: vm.pointee.id, vcpu: vcpu.pointee.id)
         Console.print(": PSCI SYSTEM_RESET: restarting the VM from its boot images")
         Console.newline()
-        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
-            let other = vm.pointee.vcpu(index)
-            // A vCPU still being started by CPU_ON finishes that first, then sees the request.
-            while other.powerState == .starting || other.powerState == .onPending {
-                if keel_cas32(other.powerWord, PowerState.onPending.rawValue, PowerState.off.rawValue) { break }
-            }
-            keel_store_release32(other.stopWord, 1)
-            if other.powerState == .on { GIC.kick(cpu: other.pointee.physicalCPU) }
-        }
-        // Wait (bounded) for each to leave its guest.
-        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
-            let other = vm.pointee.vcpu(index)
-            var spins = 0
-            while other.powerState != .off && spins < 100_000_000 { spins += 1 }
-            if other.powerState != .off { Console.log("SYSTEM_RESET: a vCPU did not stop; resetting anyway") }
-        }
-        if let bundle = BootLoader.open(for: vm.pointee.layout) {
+        stopOthers(vcpu, what: "SYSTEM_RESET: a vCPU did not stop; resetting anyway")
+        if let bundle = BootLoader.reopen(vm) {
             BootLoader.load(bundle, into: vm.pointee.layout)
         }
         VGIC.lock(vm)
@@ -148,6 +133,27 @@ enum VirtualPSCI {
         keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
         _ = start(vm.pointee.vcpu(0), entry: vm.pointee.entry, context: vm.pointee.entryX0)
         SMP.leaveGuest()
+    }
+
+    /// Every other vCPU of `vcpu`'s VM leaves its guest (kicked out, it goes off as after
+    /// CPU_OFF); waits, bounded, for each. `what` is said for one that does not.
+    private static func stopOthers(_ vcpu: UnsafeMutablePointer<VCPU>, what: StaticString) {
+        let vm = vcpu.pointee.vmPointer
+        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
+            let other = vm.pointee.vcpu(index)
+            // A vCPU still being started by CPU_ON finishes that first, then sees the request.
+            while other.powerState == .starting || other.powerState == .onPending {
+                if keel_cas32(other.powerWord, PowerState.onPending.rawValue, PowerState.off.rawValue) { break }
+            }
+            keel_store_release32(other.stopWord, 1)
+            if other.powerState == .on { GIC.kick(cpu: other.pointee.physicalCPU) }
+        }
+        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
+            let other = vm.pointee.vcpu(index)
+            var spins = 0
+            while other.powerState != .off && spins < 100_000_000 { spins += 1 }
+            if other.powerState != .off { Console.log(what) }
+        }
     }
 
     /// A vCPU told to stop (another vCPU reset the VM) leaves its guest as after CPU_OFF. Called
@@ -169,14 +175,18 @@ enum VirtualPSCI {
         Console.dec(vm.pointee.id)
         Console.print(": PSCI SYSTEM_OFF")
         Console.newline()
-        for index in 0..<vm.pointee.vcpuCount { ExitReport.print(VCPUs.pointer(index)) }
+        for index in 0..<vm.pointee.vcpuCount { ExitReport.print(vm.pointee.vcpu(index)) }
         // This exit never returns to the guest: close its record here.
         vcpu.pointee.trace.arg1 = UInt64(bitPattern: PSCI.success)
         Trace.end(vcpu)
         Trace.event(.vmPoweredOff, vm: vm.pointee.id, vcpu: vcpu.pointee.id)
         Trace.flush()
         if VMs.allPoweredOff { Platform.powerOff() }
-        // With other VMs still running this CPU would park here (issue 6).
-        Platform.park()
+        // Other VMs still run: this VM's vCPUs stop, their CPUs wait (for good: no other VM
+        // can start them).
+        stopOthers(vcpu, what: "SYSTEM_OFF: a vCPU did not stop")
+        for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
+        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        SMP.leaveGuest()
     }
 }

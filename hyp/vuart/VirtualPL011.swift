@@ -33,10 +33,12 @@ struct VirtualPL011 {
     /// FR: TXFE (transmit FIFO empty) and RXFE (receive FIFO empty).
     private static let flagsIdle: UInt32 = 1 << 7 | 1 << 4
 
-    mutating func write(offset: UInt64, value: UInt64, bytes: Int) {
+    /// A register write; returns the byte a DR write transmits (the VM's `GuestConsole` sends
+    /// it on), nil for the other registers.
+    mutating func write(offset: UInt64, value: UInt64, bytes: Int) -> UInt8? {
         let v = UInt32(truncatingIfNeeded: value)
         switch offset {
-        case Register.dr: Console.guestPut(UInt8(truncatingIfNeeded: v))
+        case Register.dr: return UInt8(truncatingIfNeeded: v)
         case Register.ibrd: ibrd = v & 0xFFFF
         case Register.fbrd: fbrd = v & 0x3F
         case Register.lcrh: lcrh = v & 0xFF
@@ -46,6 +48,7 @@ struct VirtualPL011 {
         case Register.dmacr: dmacr = v & 0x7
         default: break  // RSR/ECR clear, ICR, read-only registers: writes ignored
         }
+        return nil
     }
 
     func read(offset: UInt64, bytes: Int) -> UInt64 {

@@ -1,4 +1,5 @@
 import KeelBoards
+import KeelCore
 
 /// What today's firmware can run, checked after `ConfigValidator` (which checks what the board
 /// allows): one VM, on a board the firmware is built for, in the VM slot the firmware sets up
@@ -24,13 +25,32 @@ public enum FirmwareSupport {
             problems.add(nil, "board", "Keel's firmware is not built for \(board) yet (its data is here to check configs)",
                          fix: "pack for \(firmwareBoards.joined(separator: ", ")), or raspberry-pi-4 for an SD card folder")
         }
-        if system.vms.count > 1 {
-            problems.add(nil, "vm", "\(system.vms.count) VMs are described; Keel's firmware runs one VM today (several VMs come with issue 6)",
-                         fix: "keep one [[vm]] in the file to pack it; the file as it is is valid for later")
+        if system.vms.count > SystemManifest.maxVMs {
+            problems.add(nil, "vm", "\(system.vms.count) VMs are described; Keel's firmware runs at most \(SystemManifest.maxVMs)",
+                         fix: "keep at most \(SystemManifest.maxVMs) [[vm]] tables")
         }
         if !system.config.sharedMemory.isEmpty {
-            problems.add(nil, "shared_memory", "shared memory needs several VMs, which the firmware does not run yet",
+            problems.add(nil, "shared_memory", "the firmware does not map shared memory between VMs yet",
                          fix: "remove the [[shared_memory]] tables to pack this file")
+        }
+        // Several VMs: each on consecutive CPUs, its RAM anywhere 2 MiB aligned (the firmware's
+        // VM table says where), the devices of the firmware's slot.
+        for (index, vm) in system.vms.enumerated() where system.vms.count > 1 {
+            let scope = vmScope(vm.name, index: index)
+            let cpus = vm.config.cpus.sorted()
+            if let first = cpus.first, cpus != Array(first..<(first + cpus.count)) {
+                problems.add(scope, "cpus", "the firmware gives a VM consecutive CPUs, not \(vm.config.cpus)",
+                             fix: "write cpus = \(Array(first..<(first + cpus.count)))")
+            }
+            let twoMiB: UInt64 = 2 << 20
+            if vm.config.memory.base % twoMiB != 0 {
+                problems.add(scope, "memory.base", "\(hexString(vm.config.memory.base)) is not 2 MiB aligned, as the firmware maps VM RAM",
+                             fix: "use a multiple of 0x20_0000")
+            }
+            if !vm.config.devices.isEmpty {
+                problems.add(scope, "devices", "the firmware does not pass devices through to a VM yet",
+                             fix: "remove devices to pack this file")
+            }
         }
         // The slot checks only make sense for the one VM the firmware would run.
         let layout = layout(for: board)

@@ -25,7 +25,9 @@ public struct SystemImage {
             throw KeelError("'\(firmwareName)' already carries a boot bundle (it is a packed image); pack from keel.bin")
         }
         guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
-        let bundle = try SystemImage.bundle(for: vm, board: system.board.board).bytes()
+        let bundle = system.vms.count == 1
+            ? try SystemImage.bundle(for: vm, board: system.board.board).bytes()
+            : try SystemImage.manifest(for: system).bytes()
         bundleOffset = (header.imageSize + SystemImage.bundleAlignment - 1) / SystemImage.bundleAlignment * SystemImage.bundleAlignment
         bundleSize = UInt64(bundle.count)
         var out = firmware
@@ -46,11 +48,36 @@ public struct SystemImage {
         }
     }
 
+    /// Several VMs: each on its CPUs (consecutive, checked by `FirmwareSupport`), its RAM at the
+    /// config's IPA and at physical addresses handed out from the board's VM slot upwards, 2 MiB
+    /// aligned, inside the 1 GiB block Keel maps as normal memory.
+    static func manifest(for system: ValidatedSystem) throws -> SystemManifestWriter {
+        let board = system.board.board
+        let slot = FirmwareSupport.layout(for: board.name.description)
+        let block: UInt64 = 1 << 30
+        let blockEnd = (board.loadAddress & ~(block - 1)) + block
+        var cursor = slot.ramPA
+        var writer = SystemManifestWriter()
+        for vm in system.vms {
+            let size = (vm.config.memory.size + (2 << 20) - 1) & ~((2 << 20) - 1)
+            guard cursor + size <= blockEnd else {
+                throw KeelError("\(system.config.file): the VMs' RAM does not fit: vm \"\(vm.name)\" would end at \(hexString(cursor + size)), past \(hexString(blockEnd)), where \(board.name)'s firmware maps normal memory (fix: give the VMs less memory)")
+            }
+            writer.vms.append(SystemManifestWriter.VM(
+                name: vm.name, firstCPU: vm.config.cpus.min() ?? 0, cpuCount: vm.config.cpus.count,
+                ramIPA: vm.config.memory.base, ramPA: cursor, ramSize: size,
+                bundle: try bundle(for: vm, board: board).bytes()))
+            cursor += size
+        }
+        return writer
+    }
+
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device
     /// tree (the one Keel writes for this VM, or the config's file), or a raw binary.
     static func bundle(for vm: ValidatedVM, board: Board) throws -> BootBundleWriter {
         var layout = FirmwareSupport.layout(for: board.name.description)
         // The VM is told about, and its images placed in, the memory the config gives it.
+        layout.ramIPA = vm.config.memory.base
         layout.ramSize = vm.config.memory.size
         switch vm.kind {
         case .linux:

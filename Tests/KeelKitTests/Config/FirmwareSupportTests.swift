@@ -62,8 +62,31 @@ struct FirmwareSupportTests {
             vms = ["demo", "other"]
             """
         #expect(problems(two, in: fixture) == [
-            "system.toml: key vm: 2 VMs are described; Keel's firmware runs one VM today (several VMs come with issue 6) (fix: keep one [[vm]] in the file to pack it; the file as it is is valid for later)",
-            "system.toml: key shared_memory: shared memory needs several VMs, which the firmware does not run yet (fix: remove the [[shared_memory]] tables to pack this file)",
+            "system.toml: key shared_memory: the firmware does not map shared memory between VMs yet (fix: remove the [[shared_memory]] tables to pack this file)",
+        ])
+        // Several VMs: at most four, each on consecutive CPUs, RAM 2 MiB aligned.
+        let five = rawVM + (1...4).map { i in """
+
+            [[vm]]
+            name = "vm\(i)"
+            cpus = [\(i)]
+            memory = { base = 0x4000_0000, size = "16M" }
+            kernel = "raw.bin"
+            """ }.joined()
+        #expect(problems(five, in: fixture) == [
+            "system.toml: key vm: 5 VMs are described; Keel's firmware runs at most 4 (fix: keep at most 4 [[vm]] tables)",
+        ])
+        let awkward = rawVM + """
+
+            [[vm]]
+            name = "other"
+            cpus = [1, 3]
+            memory = { base = 0x4010_0000, size = "16M" }
+            kernel = "raw.bin"
+            """
+        #expect(problems(awkward, in: fixture) == [
+            "system.toml: vm \"other\" key cpus: the firmware gives a VM consecutive CPUs, not [1, 3] (fix: write cpus = [1, 2])",
+            "system.toml: vm \"other\" key memory.base: 0x40100000 is not 2 MiB aligned, as the firmware maps VM RAM (fix: use a multiple of 0x20_0000)",
         ])
     }
 

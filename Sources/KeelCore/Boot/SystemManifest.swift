@@ -1,0 +1,169 @@
+/// Several VMs in one packed image: a table saying where each VM runs (its physical CPUs and
+/// RAM) and where its boot bundle (`BootBundle`) is. `keel pack` appends it to Keel's image in
+/// place of a single bundle; the firmware validates all of it before any VM starts.
+///
+/// All fields little-endian. Header (64 bytes):
+///
+///     0  magic "KEELSYST"       16  total size (header, table and every bundle)
+///     8  version (1)            24  VM count
+///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
+///
+/// VM record (64 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
+/// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
+/// bundle size u64.
+///
+/// The checks are the firmware's defence against a damaged or hand-made image: every bundle
+/// inside the manifest, each VM's CPUs on the board and no CPU given twice, RAM inside the
+/// board's DRAM, away from Keel and the manifest, and no two VMs' RAM overlapping. Reading is
+/// bounds-checked and never allocates.
+public struct SystemManifest {
+    public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
+    public static let version: UInt32 = 1
+    public static let headerSize = 64
+    public static let recordSize = 64
+    public static let maxVMs = 4
+    public static let nameSize = 16
+
+    public struct VMRecord: Equatable, Sendable {
+        public var firstCPU: Int
+        public var cpuCount: Int
+        public var ramIPA: UInt64
+        public var ramPA: UInt64
+        public var ramSize: UInt64
+        public var bundleOffset: UInt64
+        public var bundleSize: UInt64
+
+        public init(firstCPU: Int, cpuCount: Int, ramIPA: UInt64, ramPA: UInt64, ramSize: UInt64, bundleOffset: UInt64, bundleSize: UInt64) {
+            self.firstCPU = firstCPU
+            self.cpuCount = cpuCount
+            self.ramIPA = ramIPA
+            self.ramPA = ramPA
+            self.ramSize = ramSize
+            self.bundleOffset = bundleOffset
+            self.bundleSize = bundleSize
+        }
+    }
+
+    /// What the firmware's machine offers, to check the records against.
+    public struct Limits: Sendable {
+        public var cpus: Int
+        public var dramBase: UInt64
+        public var dramSize: UInt64
+        /// Physical memory no VM may have: Keel's image, BSS and this manifest.
+        public var reservedStart: UInt64
+        public var reservedEnd: UInt64
+
+        public init(cpus: Int, dramBase: UInt64, dramSize: UInt64, reservedStart: UInt64, reservedEnd: UInt64) {
+            self.cpus = cpus
+            self.dramBase = dramBase
+            self.dramSize = dramSize
+            self.reservedStart = reservedStart
+            self.reservedEnd = reservedEnd
+        }
+    }
+
+    public enum Problem: Error, Equatable, Sendable {
+        case tooSmall, badMagic, badVersion, badHeaderSize, badChecksum, badCount
+        case bundleOutside(Int), cpusNotOnBoard(Int), cpuTwice(Int, Int), ramNotAligned(Int)
+        case ramOutsideDRAM(Int), ramOverKeel(Int), ramOverlap(Int, Int)
+
+        public var message: StaticString {
+            switch self {
+            case .tooSmall: "shorter than its header says"
+            case .badMagic: "no KEELSYST magic"
+            case .badVersion: "unknown version"
+            case .badHeaderSize: "wrong header size"
+            case .badChecksum: "header checksum mismatch"
+            case .badCount: "no VM, or more VMs than Keel has room for"
+            case .bundleOutside: "a VM's boot bundle lies outside the manifest"
+            case .cpusNotOnBoard: "a VM's CPUs are not all on this machine"
+            case .cpuTwice: "a CPU is given to two VMs"
+            case .ramNotAligned: "a VM's RAM is not 2 MiB aligned"
+            case .ramOutsideDRAM: "a VM's RAM is outside the machine's DRAM"
+            case .ramOverKeel: "a VM's RAM overlaps Keel or the packed images"
+            case .ramOverlap: "two VMs' RAM overlap"
+            }
+        }
+    }
+
+    public let base: UnsafeRawPointer
+    public let totalSize: UInt64
+    public let count: Int
+
+    public static func open(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) throws(Problem) -> SystemManifest {
+        if let problem = check(base, limit: limit, limits) { throw problem }
+        return SystemManifest(base)
+    }
+
+    private init(_ base: UnsafeRawPointer) {
+        self.base = base
+        totalSize = SystemManifest.u64(base, 16)
+        count = Int(SystemManifest.u32(base, 24))
+    }
+
+    /// True when `base` starts with the manifest's magic (a packed image with several VMs).
+    public static func present(at base: UnsafeRawPointer) -> Bool { u64(base, 0) == magic }
+
+    public func record(_ index: Int) -> VMRecord {
+        let at = SystemManifest.headerSize + index * SystemManifest.recordSize
+        return VMRecord(firstCPU: Int(SystemManifest.u32(base, at + 16)), cpuCount: Int(SystemManifest.u32(base, at + 20)),
+                        ramIPA: SystemManifest.u64(base, at + 24), ramPA: SystemManifest.u64(base, at + 32),
+                        ramSize: SystemManifest.u64(base, at + 40), bundleOffset: SystemManifest.u64(base, at + 48),
+                        bundleSize: SystemManifest.u64(base, at + 56))
+    }
+
+    /// VM `index`'s name bytes (up to 16, NUL-padded).
+    public func name(_ index: Int) -> UnsafeRawBufferPointer {
+        let start = base + SystemManifest.headerSize + index * SystemManifest.recordSize
+        var length = 0
+        while length < SystemManifest.nameSize && start.load(fromByteOffset: length, as: UInt8.self) != 0 { length += 1 }
+        return UnsafeRawBufferPointer(start: start, count: length)
+    }
+
+    /// VM `index`'s boot bundle (still to be checked with `BootBundle.open` against its RAM).
+    public func bundle(_ index: Int) -> (base: UnsafeRawPointer, limit: UInt64) {
+        let r = record(index)
+        return (base + Int(r.bundleOffset), r.bundleSize)
+    }
+
+    private static func check(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) -> Problem? {
+        guard limit >= UInt64(headerSize) else { return .tooSmall }
+        guard u64(base, 0) == magic else { return .badMagic }
+        guard u32(base, 8) == version else { return .badVersion }
+        guard u32(base, 12) == UInt32(headerSize) else { return .badHeaderSize }
+        let total = u64(base, 16)
+        let count = Int(u32(base, 24))
+        guard count >= 1, count <= maxVMs else { return .badCount }
+        let tableEnd = UInt64(headerSize + count * recordSize)
+        guard total <= limit, total >= tableEnd else { return .tooSmall }
+        guard u32(base, 28) == headerChecksum(base, count: count) else { return .badChecksum }
+        let manifest = SystemManifest(base)
+        let dramEnd = limits.dramBase &+ limits.dramSize
+        for i in 0..<count {
+            let r = manifest.record(i)
+            guard r.bundleOffset >= tableEnd, r.bundleOffset <= total, r.bundleSize <= total - r.bundleOffset else { return .bundleOutside(i) }
+            guard r.cpuCount >= 1, r.firstCPU >= 0, r.firstCPU < limits.cpus, r.cpuCount <= limits.cpus - r.firstCPU else { return .cpusNotOnBoard(i) }
+            let twoMiB: UInt64 = 2 << 20
+            guard r.ramSize > 0, r.ramPA % twoMiB == 0, r.ramIPA % twoMiB == 0, r.ramSize % twoMiB == 0 else { return .ramNotAligned(i) }
+            guard r.ramPA >= limits.dramBase, r.ramPA < dramEnd, r.ramSize <= dramEnd - r.ramPA else { return .ramOutsideDRAM(i) }
+            guard r.ramPA + r.ramSize <= limits.reservedStart || r.ramPA >= limits.reservedEnd else { return .ramOverKeel(i) }
+            for j in 0..<i {
+                let o = manifest.record(j)
+                if r.firstCPU < o.firstCPU + o.cpuCount && o.firstCPU < r.firstCPU + r.cpuCount { return .cpuTwice(j, i) }
+                if r.ramPA < o.ramPA + o.ramSize && o.ramPA < r.ramPA + r.ramSize { return .ramOverlap(j, i) }
+            }
+        }
+        return nil
+    }
+
+    /// CRC-32 of the header with its checksum field read as zero, then the VM table.
+    public static func headerChecksum(_ base: UnsafeRawPointer, count: Int) -> UInt32 {
+        var zero: UInt32 = 0
+        var crc = CRC32.checksum(base, count: 28)
+        crc = withUnsafeBytes(of: &zero) { CRC32.checksum($0.baseAddress!, count: 4, initial: crc) }
+        return CRC32.checksum(base + 32, count: headerSize + count * recordSize - 32, initial: crc)
+    }
+
+    static func u64(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: base) }
+    static func u32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 { UInt32(LittleEndian.load(4, at: offset, in: base)) }
+}

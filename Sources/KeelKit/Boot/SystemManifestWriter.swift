@@ -1,0 +1,65 @@
+import Foundation
+import KeelCore
+
+/// Writes a `SystemManifest` (KeelCore): the VM table, then each VM's boot bundle at a 4 KiB
+/// boundary, for `keel pack` with several VMs.
+public struct SystemManifestWriter {
+    public struct VM {
+        public var name: String
+        public var firstCPU: Int
+        public var cpuCount: Int
+        public var ramIPA: UInt64
+        public var ramPA: UInt64
+        public var ramSize: UInt64
+        public var bundle: Data
+
+        public init(name: String, firstCPU: Int, cpuCount: Int, ramIPA: UInt64, ramPA: UInt64, ramSize: UInt64, bundle: Data) {
+            self.name = name
+            self.firstCPU = firstCPU
+            self.cpuCount = cpuCount
+            self.ramIPA = ramIPA
+            self.ramPA = ramPA
+            self.ramSize = ramSize
+            self.bundle = bundle
+        }
+    }
+
+    public var vms: [VM] = []
+    public init() {}
+
+    public func bytes() -> Data {
+        let alignment = UInt64(BootBundle.alignment)
+        func align(_ v: UInt64) -> UInt64 { (v + alignment - 1) / alignment * alignment }
+        var offsets: [UInt64] = []
+        var cursor = align(UInt64(SystemManifest.headerSize + vms.count * SystemManifest.recordSize))
+        for vm in vms {
+            offsets.append(cursor)
+            cursor = align(cursor + UInt64(vm.bundle.count))
+        }
+        var out = [UInt8](repeating: 0, count: Int(cursor))
+        func put(_ value: UInt64, _ width: Int, at offset: Int) {
+            for i in 0..<width { out[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        }
+        out.replaceSubrange(0..<8, with: Array("KEELSYST".utf8))
+        put(UInt64(SystemManifest.version), 4, at: 8)
+        put(UInt64(SystemManifest.headerSize), 4, at: 12)
+        put(cursor, 8, at: 16)
+        put(UInt64(vms.count), 4, at: 24)
+        for (i, vm) in vms.enumerated() {
+            let at = SystemManifest.headerSize + i * SystemManifest.recordSize
+            let name = Array(vm.name.utf8.prefix(SystemManifest.nameSize))
+            out.replaceSubrange(at..<(at + name.count), with: name)
+            put(UInt64(vm.firstCPU), 4, at: at + 16)
+            put(UInt64(vm.cpuCount), 4, at: at + 20)
+            put(vm.ramIPA, 8, at: at + 24)
+            put(vm.ramPA, 8, at: at + 32)
+            put(vm.ramSize, 8, at: at + 40)
+            put(offsets[i], 8, at: at + 48)
+            put(UInt64(vm.bundle.count), 8, at: at + 56)
+            out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
+        }
+        let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: vms.count) }
+        put(UInt64(crc), 4, at: 28)
+        return Data(out)
+    }
+}

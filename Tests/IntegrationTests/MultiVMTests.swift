@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// Several VMs from one config (`keel run --config`): each on its own CPUs and RAM, each with
+/// its own emulated console, multiplexed line by line behind `[vmN] `; each powers off on its
+/// own and the machine when the last one does.
+@Suite("Several VMs side by side")
+struct MultiVMTests {
+    static func config(_ vms: String) -> String { "board = \"qemu-virt\"\n" + vms }
+
+    static func linuxVM(cpus: String) -> String {
+        """
+        [[vm]]
+        name = "linux"
+        cpus = \(cpus)
+        memory = { base = 0x4000_0000, size = "256M" }
+        kernel = "\(LinuxTests.kernel)"
+        initrd = "\(LinuxTests.initramfs)"
+        bootargs = "console=ttyAMA0 panic=-1"
+
+        """
+    }
+
+    static func rawVM(_ name: String, guest: String, cpus: String) -> String {
+        """
+        [[vm]]
+        name = "\(name)"
+        cpus = \(cpus)
+        memory = { base = 0x4000_0000, size = "16M" }
+        kernel = "\(Repo.guest(guest))"
+        kind = "raw"
+
+        """
+    }
+
+    func run(_ text: String) throws -> KeelRun {
+        let scratch = try PackTests.Scratch()
+        return try runKeel(["run", "--config", try scratch.config(text), "--timeout", "300"])
+    }
+
+    @Test("Debian Linux on 2 CPUs beside two bare-metal guests on one CPU each: every VM prints its marker and powers off")
+    func threeVMs() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let run = try run(Self.config(Self.linuxVM(cpus: "[0, 1]") + Self.rawVM("demo", guest: "demo", cpus: "[2]")
+                                      + Self.rawVM("hvc", guest: "hvc", cpus: "[3]")))
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(!run.stdout.contains("PANIC"))
+        // Where each VM runs, as Keel says it.
+        #expect(run.lines.contains("[keel] vm0: 2 vCPUs on CPU 0-1, 256 MiB RAM at IPA 0x40000000 (PA 0x50000000), console at IPA 0x9000000, VTCR_EL2 0x80043558"))
+        #expect(run.lines.contains { $0.hasPrefix("[keel] vm1: 1 vCPU on CPU 2, 16 MiB RAM at IPA 0x40000000 (PA 0x60000000)") })
+        #expect(run.lines.contains { $0.hasPrefix("[keel] vm2: 1 vCPU on CPU 3, 16 MiB RAM at IPA 0x40000000 (PA 0x61000000)") })
+        // Each VM's own output, behind its prefix, in its own order.
+        #expect(run.containsInOrder(["[vm1] Hello from a bare-metal guest at EL1, running on Keel.", "[vm1] demo: MPIDR_EL1 = 0x80000000",
+                                     "[vm1] demo: powering off", "[keel] vm1: PSCI SYSTEM_OFF"]), "\(run.stdout.suffix(4000))")
+        #expect(run.containsInOrder(["[vm2] hvc: start", "[vm2] hvc: psci_version=0x10001", "[vm2] hvc: done", "[keel] vm2: PSCI SYSTEM_OFF"]))
+        #expect(run.containsInOrder(["[vm0] KEEL-INIT: cpus online 2", "[vm0] KEEL-INIT: workload done 2 jobs", "[keel] vm0: PSCI SYSTEM_OFF"]))
+        // No VM's line is cut by another's: every guest line carries exactly one prefix.
+        #expect(!run.lines.contains { $0.hasPrefix("[vm") && $0.dropFirst(5).contains("[vm") })
+        // The machine powers off after the last VM, and only then.
+        #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
+        #expect(run.lines.filter { $0 == "[keel] all VMs are off: powering off" }.count == 1)
+    }
+
+    @Test("one VM resets (PSCI SYSTEM_RESET) and starts again from its images while Linux runs beside it")
+    func resetBesideLinux() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let run = try run(Self.config(Self.linuxVM(cpus: "[0, 1]") + Self.rawVM("reset", guest: "reset", cpus: "[2, 3]")))
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(!run.stdout.contains("PANIC"))
+        #expect(run.containsInOrder(["[vm1] reset: first boot, counter=0x7", "[keel] vm1/vcpu0: PSCI SYSTEM_RESET: restarting the VM from its boot images",
+                                     "[vm1] reset: second boot, counter=0x7", "[vm1] reset: done", "[keel] vm1: PSCI SYSTEM_OFF"]),
+                "\(run.stdout.suffix(4000))")
+        #expect(run.containsInOrder(["[vm0] KEEL-INIT: cpus online 2", "[vm0] KEEL-INIT: workload done 2 jobs", "[keel] vm0: PSCI SYSTEM_OFF"]))
+    }
+
+    @Test("what the firmware cannot give several VMs is refused before anything boots")
+    func refusals() throws {
+        let scratch = try PackTests.Scratch()
+        let split = try runKeel(["pack", "--config", try scratch.config(Self.config(Self.rawVM("a", guest: "demo", cpus: "[0, 2]")
+                                                                                  + Self.rawVM("b", guest: "demo", cpus: "[1]"))), "-o", scratch.path("x.img")])
+        #expect(split.status != 0)
+        #expect(split.stderr.contains("vm \"a\" key cpus: the firmware gives a VM consecutive CPUs, not [0, 2] (fix: write cpus = [0, 1])"), "\(split.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("x.img")))
+    }
+}
