@@ -6,6 +6,10 @@ public enum SMCCC {
     /// Vendor-specific hypervisor service range (owner 6), where Keel's own calls live.
     public static let vendorHypCallUID: UInt32 = 0x8600_FF01
     public static let vendorHypRevision: UInt32 = 0x8600_FF03
+    /// Keel's doorbell: x1 = the VM to ring (its number in the packed image). Its vCPUs get
+    /// SPI `doorbellINTID`, edge-triggered. Returns 0, or -2 for a VM that does not exist.
+    public static let keelDoorbell: UInt32 = 0x8600_0010
+    public static let doorbellINTID: UInt32 = 47
 
     /// SMCCC v1.1.
     public static let version1_1: UInt64 = 0x0001_0001

@@ -73,6 +73,33 @@ struct MultiVMTests {
         #expect(run.containsInOrder(["[vm0] KEEL-INIT: cpus online 2", "[vm0] KEEL-INIT: workload done 2 jobs", "[keel] vm0: PSCI SYSTEM_OFF"]))
     }
 
+    @Test("a doorbell round trip through shared memory between two bare-metal VMs, beside Linux, shown by both")
+    func doorbell() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let shared = """
+            [[shared_memory]]
+            name = "mailbox"
+            size = "64K"
+            ipa = 0x7000_0000
+            vms = ["ping", "pong"]
+
+            """
+        let run = try run(Self.config(Self.linuxVM(cpus: "[0, 1]") + Self.rawVM("ping", guest: "doorbell_ping", cpus: "[2]")
+                                      + Self.rawVM("pong", guest: "doorbell_pong", cpus: "[3]") + shared))
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(!run.stdout.contains("PANIC"))
+        // Both VMs map the same page, and only they do.
+        #expect(run.lines.contains("[keel] vm1: shared memory at IPA 0x70000000 (PA 0x62000000, 64 KiB)"))
+        #expect(run.lines.contains("[keel] vm2: shared memory at IPA 0x70000000 (PA 0x62000000, 64 KiB)"))
+        #expect(!run.lines.contains { $0.hasPrefix("[keel] vm0: shared memory") })
+        // The message crosses over in shared memory, each ring wakes the other side.
+        #expect(run.containsInOrder(["[vm1] doorbell: ping sent", "[vm1] doorbell: ring result=0x0"]), "\(run.stdout.suffix(4000))")
+        #expect(run.containsInOrder(["[vm2] doorbell: message received 0x50494e4721", "[vm2] doorbell: reply sent, ring result=0x0"]))
+        #expect(run.containsInOrder(["[vm2] doorbell: message received 0x50494e4721", "[vm1] doorbell: reply received 0x504f4e4721"]))
+        #expect(run.containsInOrder(["[vm0] KEEL-INIT: workload done 2 jobs", "[keel] vm0: PSCI SYSTEM_OFF"]))
+        #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
+    }
+
     @Test("what the firmware cannot give several VMs is refused before anything boots")
     func refusals() throws {
         let scratch = try PackTests.Scratch()

@@ -75,6 +75,39 @@ struct SystemManifestTests {
         #expect(Self.problem(Self.open(good.prefix(100))) == .tooSmall)
     }
 
+    @Test("shared regions read back and are refused over Keel, a VM's RAM, its IPA space or another region")
+    func regions() throws {
+        func table(_ regions: [SystemManifest.Region]) -> Data {
+            var w = SystemManifestWriter()
+            w.vms = [Self.vm("a", cpu: 0, pa: 0x5000_0000), Self.vm("b", cpu: 1, pa: 0x5100_0000)]
+            w.regions = regions
+            return w.bytes()
+        }
+        let ring = SystemManifest.Region(pa: 0x5200_0000, size: 0x1_0000, ipa: 0x7000_0000, vms: 3)
+        let good = table([ring])
+        try good.withUnsafeBytes { raw in
+            let m = try SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), Self.limits)
+            #expect(m.regionCount == 1 && m.region(0) == ring)
+        }
+        var r = ring
+        r.pa = 0x5100_8000
+        #expect(Self.problem(Self.open(table([r]))) == .regionOverlap(0))            // over vm b's RAM
+        r = ring
+        r.pa = 0x4008_0000
+        #expect(Self.problem(Self.open(table([r]))) == .regionOverlap(0))            // over Keel
+        r = ring
+        r.ipa = 0x4000_8000
+        #expect(Self.problem(Self.open(table([r]))) == .regionOverRAM(0))            // over the VMs' RAM IPAs
+        r = ring
+        r.vms = 4
+        #expect(Self.problem(Self.open(table([r]))) == .regionVMs(0))                // VM 2 does not exist
+        r = ring
+        r.size = 100
+        #expect(Self.problem(Self.open(table([r]))) == .regionNotAligned(0))
+        #expect(Self.problem(Self.open(table([ring, ring]))) == .regionOverlap(1))
+        #expect(Self.problem(Self.open(table(Array(repeating: ring, count: 5)))) == .badRegionCount)
+    }
+
     @Test("seeded random damage is refused or reads within bounds, never a crash", arguments: 1...4)
     func randomDamage(seed: UInt64) {
         var writer = SystemManifestWriter()

@@ -58,6 +58,8 @@ private func vendorHypervisorCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function
     case SMCCC.vendorHypRevision:
         vcpu.pointee.setX(0, 0)
         vcpu.pointee.setX(1, 1)
+    case SMCCC.keelDoorbell:
+        vcpu.pointee.setResult(VGIC.ringDoorbell(from: vcpu, vm: vcpu.pointee.x(1)))
     default:
         vcpu.pointee.setResult(SMCCC.notSupported)
     }

@@ -49,7 +49,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
             guard let bundle = BootLoader.open(manifest, vm: i, layout: layout) else { Platform.powerOff() }
             let limit = manifest.bundle(i).limit
             let vcpu0 = startVM(id: i, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: r.firstCPU, cpuCount: r.cpuCount,
-                                prefixed: true)
+                                prefixed: true, shared: manifest)
             if r.firstCPU == 0 { boot = vcpu0 }
         }
         // CPU 0 runs its VM's vCPU 0, or waits like the other CPUs when no VM has it.
@@ -68,8 +68,28 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
 /// caller to enter); the others wait for PSCI CPU_ON.
 @_optimize(size)
 private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit: UInt64, firstCPU: Int, cpuCount: Int,
-                     prefixed: Bool) -> UnsafeMutablePointer<VCPU> {
+                     prefixed: Bool, shared: SystemManifest? = nil) -> UnsafeMutablePointer<VCPU> {
     guard let vm = VMs.create(id: id, layout: layout) else { panic("cannot build a VM's stage-2 tables") }
+    // The shared regions this VM is given: normal memory, read-write, never executable.
+    if let shared {
+        for k in 0..<shared.regionCount where shared.region(k).vms & (1 << UInt32(id)) != 0 {
+            let g = shared.region(k)
+            guard vm.pointee.stage2.map(ipa: g.ipa, pa: g.pa, size: g.size, memory: .normal, access: .readWrite, executable: false) else {
+                panic("cannot map a shared region: the stage-2 page pool is spent")
+            }
+            Console.begin()
+            Console.print("vm")
+            Console.dec(UInt64(id))
+            Console.print(": shared memory at IPA ")
+            Console.hex(g.ipa)
+            Console.print(" (PA ")
+            Console.hex(g.pa)
+            Console.print(", ")
+            Console.dec(g.size >> 10)
+            Console.print(" KiB)")
+            Console.newline()
+        }
+    }
     BootLoader.load(bundle, into: layout)
     vm.pointee.entry = bundle.entryIPA
     vm.pointee.entryX0 = bundle.x0

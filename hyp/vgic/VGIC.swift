@@ -96,6 +96,26 @@ enum VGIC {
         notify(vm, targets: targets, from: source)
     }
 
+    /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target` (any VM, the
+    /// caller's own included), for the vCPUs it targets there. PSCI-style result.
+    static func ringDoorbell(from caller: UnsafeMutablePointer<VCPU>, vm target: UInt64) -> Int64 {
+        guard target < UInt64(VMs.capacity) else { return PSCI.invalidParameters }
+        let vm = VMs.pointer(Int(target))
+        guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return PSCI.invalidParameters }
+        let intid = Int(SMCCC.doorbellINTID)
+        let bit = UInt32(1) << UInt32(intid & 31)
+        let bank = withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
+        }
+        lock(vm)
+        bank.pointee.pending |= bit
+        let targets = UInt32(bank.pointee.target[intid & 31])
+        unlock(vm)
+        notify(vm, targets: targets, from: caller)
+        caller.pointee.noteAction(.hypercall, arg0: UInt64(SMCCC.keelDoorbell), arg1: target)
+        return PSCI.success
+    }
+
     /// The line of a level-sensitive emulated device of the VM (an SPI) goes to `high`.
     static func setLevel(_ vcpu: UnsafeMutablePointer<VCPU>, intid: Int, high: Bool) {
         guard let bank = bank(vcpu, intid) else { return }

@@ -8,9 +8,13 @@
 ///     8  version (1)            24  VM count
 ///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
 ///
+///    32  shared region count
+///
 /// VM record (64 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
 /// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
-/// bundle size u64.
+/// bundle size u64. Then the shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
+/// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. The checksum covers
+/// both tables.
 ///
 /// The checks are the firmware's defence against a damaged or hand-made image: every bundle
 /// inside the manifest, each VM's CPUs on the board and no CPU given twice, RAM inside the
@@ -23,6 +27,22 @@ public struct SystemManifest {
     public static let recordSize = 64
     public static let maxVMs = 4
     public static let nameSize = 16
+    public static let regionSize = 32
+    public static let maxRegions = 4
+
+    /// Memory several VMs map, for rings and mailboxes beside the doorbell hypercall.
+    public struct Region: Equatable, Sendable {
+        public var pa: UInt64
+        public var size: UInt64
+        public var ipa: UInt64
+        public var vms: UInt32
+        public init(pa: UInt64, size: UInt64, ipa: UInt64, vms: UInt32) {
+            self.pa = pa
+            self.size = size
+            self.ipa = ipa
+            self.vms = vms
+        }
+    }
 
     public struct VMRecord: Equatable, Sendable {
         public var firstCPU: Int
@@ -66,6 +86,7 @@ public struct SystemManifest {
         case tooSmall, badMagic, badVersion, badHeaderSize, badChecksum, badCount
         case bundleOutside(Int), cpusNotOnBoard(Int), cpuTwice(Int, Int), ramNotAligned(Int)
         case ramOutsideDRAM(Int), ramOverKeel(Int), ramOverlap(Int, Int)
+        case badRegionCount, regionNotAligned(Int), regionOutsideDRAM(Int), regionOverlap(Int), regionOverRAM(Int), regionVMs(Int)
 
         public var message: StaticString {
             switch self {
@@ -82,6 +103,12 @@ public struct SystemManifest {
             case .ramOutsideDRAM: "a VM's RAM is outside the machine's DRAM"
             case .ramOverKeel: "a VM's RAM overlaps Keel or the packed images"
             case .ramOverlap: "two VMs' RAM overlap"
+            case .badRegionCount: "more shared regions than Keel has room for"
+            case .regionNotAligned: "a shared region is not 4 KiB aligned"
+            case .regionOutsideDRAM: "a shared region is outside the machine's DRAM"
+            case .regionOverlap: "a shared region overlaps Keel, the images, a VM's RAM or another region"
+            case .regionOverRAM: "a shared region's IPA overlaps the RAM of a VM that maps it"
+            case .regionVMs: "a shared region names VMs that do not exist"
             }
         }
     }
@@ -89,6 +116,7 @@ public struct SystemManifest {
     public let base: UnsafeRawPointer
     public let totalSize: UInt64
     public let count: Int
+    public let regionCount: Int
 
     public static func open(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) throws(Problem) -> SystemManifest {
         if let problem = check(base, limit: limit, limits) { throw problem }
@@ -99,6 +127,16 @@ public struct SystemManifest {
         self.base = base
         totalSize = SystemManifest.u64(base, 16)
         count = Int(SystemManifest.u32(base, 24))
+        regionCount = Int(SystemManifest.u32(base, 32))
+    }
+
+    /// Bytes of header, VM table and region table.
+    public static func tablesSize(count: Int, regions: Int) -> Int { headerSize + count * recordSize + regions * regionSize }
+
+    public func region(_ index: Int) -> Region {
+        let at = SystemManifest.headerSize + count * SystemManifest.recordSize + index * SystemManifest.regionSize
+        return Region(pa: SystemManifest.u64(base, at), size: SystemManifest.u64(base, at + 8), ipa: SystemManifest.u64(base, at + 16),
+                      vms: SystemManifest.u32(base, at + 24))
     }
 
     /// True when `base` starts with the manifest's magic (a packed image with several VMs).
@@ -134,9 +172,11 @@ public struct SystemManifest {
         let total = u64(base, 16)
         let count = Int(u32(base, 24))
         guard count >= 1, count <= maxVMs else { return .badCount }
-        let tableEnd = UInt64(headerSize + count * recordSize)
+        let regions = Int(u32(base, 32))
+        guard regions <= maxRegions else { return .badRegionCount }
+        let tableEnd = UInt64(tablesSize(count: count, regions: regions))
         guard total <= limit, total >= tableEnd else { return .tooSmall }
-        guard u32(base, 28) == headerChecksum(base, count: count) else { return .badChecksum }
+        guard u32(base, 28) == headerChecksum(base, count: count, regions: regions) else { return .badChecksum }
         let manifest = SystemManifest(base)
         let dramEnd = limits.dramBase &+ limits.dramSize
         for i in 0..<count {
@@ -153,15 +193,31 @@ public struct SystemManifest {
                 if r.ramPA < o.ramPA + o.ramSize && o.ramPA < r.ramPA + r.ramSize { return .ramOverlap(j, i) }
             }
         }
+        for k in 0..<regions {
+            let g = manifest.region(k)
+            guard g.size > 0, g.pa % 4096 == 0, g.size % 4096 == 0, g.ipa % 4096 == 0 else { return .regionNotAligned(k) }
+            guard g.pa >= limits.dramBase, g.pa < dramEnd, g.size <= dramEnd - g.pa, g.ipa <= UInt64.max - g.size else { return .regionOutsideDRAM(k) }
+            guard g.vms != 0, g.vms >> UInt32(count) == 0 else { return .regionVMs(k) }
+            if g.pa < limits.reservedEnd && limits.reservedStart < g.pa + g.size { return .regionOverlap(k) }
+            for i in 0..<count {
+                let r = manifest.record(i)
+                if g.pa < r.ramPA + r.ramSize && r.ramPA < g.pa + g.size { return .regionOverlap(k) }
+                if g.vms & (1 << UInt32(i)) != 0 && g.ipa < r.ramIPA + r.ramSize && r.ramIPA < g.ipa + g.size { return .regionOverRAM(k) }
+            }
+            for l in 0..<k {
+                let o = manifest.region(l)
+                if g.pa < o.pa + o.size && o.pa < g.pa + g.size { return .regionOverlap(k) }
+            }
+        }
         return nil
     }
 
-    /// CRC-32 of the header with its checksum field read as zero, then the VM table.
-    public static func headerChecksum(_ base: UnsafeRawPointer, count: Int) -> UInt32 {
+    /// CRC-32 of the header with its checksum field read as zero, then the VM and region tables.
+    public static func headerChecksum(_ base: UnsafeRawPointer, count: Int, regions: Int = 0) -> UInt32 {
         var zero: UInt32 = 0
         var crc = CRC32.checksum(base, count: 28)
         crc = withUnsafeBytes(of: &zero) { CRC32.checksum($0.baseAddress!, count: 4, initial: crc) }
-        return CRC32.checksum(base + 32, count: headerSize + count * recordSize - 32, initial: crc)
+        return CRC32.checksum(base + 32, count: tablesSize(count: count, regions: regions) - 32, initial: crc)
     }
 
     static func u64(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: base) }

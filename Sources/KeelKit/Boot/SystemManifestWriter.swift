@@ -25,13 +25,14 @@ public struct SystemManifestWriter {
     }
 
     public var vms: [VM] = []
+    public var regions: [SystemManifest.Region] = []
     public init() {}
 
     public func bytes() -> Data {
         let alignment = UInt64(BootBundle.alignment)
         func align(_ v: UInt64) -> UInt64 { (v + alignment - 1) / alignment * alignment }
         var offsets: [UInt64] = []
-        var cursor = align(UInt64(SystemManifest.headerSize + vms.count * SystemManifest.recordSize))
+        var cursor = align(UInt64(SystemManifest.tablesSize(count: vms.count, regions: regions.count)))
         for vm in vms {
             offsets.append(cursor)
             cursor = align(cursor + UInt64(vm.bundle.count))
@@ -45,6 +46,14 @@ public struct SystemManifestWriter {
         put(UInt64(SystemManifest.headerSize), 4, at: 12)
         put(cursor, 8, at: 16)
         put(UInt64(vms.count), 4, at: 24)
+        put(UInt64(regions.count), 4, at: 32)
+        for (k, region) in regions.enumerated() {
+            let at = SystemManifest.headerSize + vms.count * SystemManifest.recordSize + k * SystemManifest.regionSize
+            put(region.pa, 8, at: at)
+            put(region.size, 8, at: at + 8)
+            put(region.ipa, 8, at: at + 16)
+            put(UInt64(region.vms), 4, at: at + 24)
+        }
         for (i, vm) in vms.enumerated() {
             let at = SystemManifest.headerSize + i * SystemManifest.recordSize
             let name = Array(vm.name.utf8.prefix(SystemManifest.nameSize))
@@ -58,7 +67,7 @@ public struct SystemManifestWriter {
             put(UInt64(vm.bundle.count), 8, at: at + 56)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
-        let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: vms.count) }
+        let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: vms.count, regions: regions.count) }
         put(UInt64(crc), 4, at: 28)
         return Data(out)
     }

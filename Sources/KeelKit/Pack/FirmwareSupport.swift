@@ -29,9 +29,16 @@ public enum FirmwareSupport {
             problems.add(nil, "vm", "\(system.vms.count) VMs are described; Keel's firmware runs at most \(SystemManifest.maxVMs)",
                          fix: "keep at most \(SystemManifest.maxVMs) [[vm]] tables")
         }
-        if !system.config.sharedMemory.isEmpty {
-            problems.add(nil, "shared_memory", "the firmware does not map shared memory between VMs yet",
-                         fix: "remove the [[shared_memory]] tables to pack this file")
+        if system.config.sharedMemory.count > SystemManifest.maxRegions {
+            problems.add(nil, "shared_memory", "\(system.config.sharedMemory.count) shared regions are described; Keel's firmware maps at most \(SystemManifest.maxRegions)",
+                         fix: "keep at most \(SystemManifest.maxRegions) [[shared_memory]] tables")
+        }
+        // Shared regions are mapped where the config says in each VM: not over its devices.
+        let slot = layout(for: board)
+        let devices = MemoryRange(base: slot.gicDistributorIPA, size: slot.uartIPA + 0x1000 - slot.gicDistributorIPA)
+        for (index, region) in system.config.sharedMemory.enumerated() where region.range.overlaps(devices) {
+            problems.add(nil, "shared_memory[\(index)].ipa", "\(hexString(region.ipa)) overlaps the devices the firmware emulates at \(hexString(devices.base))-\(hexString(devices.base + devices.size))",
+                         fix: "put the region outside \(hexString(devices.base))-\(hexString(devices.base + devices.size)) and the VMs' RAM")
         }
         // Several VMs: each on consecutive CPUs, its RAM anywhere 2 MiB aligned (the firmware's
         // VM table says where), the devices of the firmware's slot.

@@ -69,6 +69,19 @@ public struct SystemImage {
                 bundle: try bundle(for: vm, board: board).bytes()))
             cursor += size
         }
+        // Shared regions after the VMs' RAM, each mapped at its IPA in the VMs it names.
+        for region in system.config.sharedMemory {
+            let size = (region.size + 4095) & ~4095
+            guard cursor + size <= blockEnd else {
+                throw KeelError("\(system.config.file): shared region \"\(region.name)\" does not fit after the VMs' RAM (fix: give the VMs less memory)")
+            }
+            var mask: UInt32 = 0
+            for name in region.vms {
+                if let index = system.vms.firstIndex(where: { $0.name == name }) { mask |= 1 << UInt32(index) }
+            }
+            writer.regions.append(SystemManifest.Region(pa: cursor, size: size, ipa: region.ipa, vms: mask))
+            cursor += size
+        }
         return writer
     }
 
