@@ -100,6 +100,29 @@ struct MultiVMTests {
         #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
     }
 
+    @Test("an exception storm and a crash loop are stopped by their VMs' limits, the trace says so, and the neighbour runs to its end")
+    func containment() throws {
+        let scratch = try PackTests.Scratch()
+        let config = try scratch.config(Self.config(Self.rawVM("hvc", guest: "hvc", cpus: "[0]")
+                                                    + Self.rawVM("storm", guest: "storm", cpus: "[1]") + "fault_limit = 10000\n\n"
+                                                    + Self.rawVM("crashloop", guest: "crashloop", cpus: "[2]") + "reset_limit = 3\n"))
+        let trace = scratch.path("storm.trace")
+        let run = try runKeel(["run", "--config", config, "--timeout", "120", "--trace", trace])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(!run.stdout.contains("PANIC"))
+        #expect(run.lines.contains("[keel] vm1: 10000 faults injected, its fault_limit: Keel stops the VM"), "\(run.stdout.suffix(3000))")
+        #expect(run.lines.contains { $0.hasPrefix("[keel] vm1/vcpu0 exits: SYS64=10000 ") })
+        #expect(run.lines.filter { $0 == "[vm2] crashloop: booted, resetting" }.count == 3)
+        #expect(run.lines.contains("[keel] vm2: 3 resets, its reset_limit: Keel stops the VM"))
+        #expect(run.containsInOrder(["[vm0] hvc: start", "[vm0] hvc: done", "[keel] vm0: PSCI SYSTEM_OFF"]))
+        #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
+        // At most a handful of console reports for ten thousand faults: the storm cannot flood it.
+        #expect(run.lines.filter { $0.hasPrefix("[keel] vm1/vcpu0: sysreg") }.count <= 8)
+        let decode = try runKeel(["trace", "decode", trace])
+        #expect(decode.lines.contains { $0.contains("vm1/vcpu0 VM stopped by Keel: its fault limit was reached") }, "\(decode.stdout.suffix(2000))")
+        #expect(decode.lines.contains { $0.contains("vm2/vcpu0 VM stopped by Keel: its reset limit was reached") })
+    }
+
     @Test("what the firmware cannot give several VMs is refused before anything boots")
     func refusals() throws {
         let scratch = try PackTests.Scratch()

@@ -24,5 +24,16 @@ extension VCPU {
         write_spsr_el1(exception.spsr)
         regs.elr_el2 = exception.vector
         regs.spsr_el2 = exception.pstate
+        countFault()
+    }
+
+    /// A guest in an exception storm is stopped once it reaches its VM's fault limit (the
+    /// config's `fault_limit`); other VMs are not disturbed.
+    private func countFault() {
+        let vm = vmPointer
+        vm.pointee.faults &+= 1
+        guard vm.pointee.faultLimit != 0, vm.pointee.faults >= vm.pointee.faultLimit else { return }
+        // Safety: this vCPU is slot `physicalCPU` of the pool (pinned 1:1), the one handling the exit.
+        VirtualPSCI.stopByPolicy(VCPUs.pointer(physicalCPU), reason: 1, count: vm.pointee.faults, limit: "fault_limit")
     }
 }

@@ -49,7 +49,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
             guard let bundle = BootLoader.open(manifest, vm: i, layout: layout) else { Platform.powerOff() }
             let limit = manifest.bundle(i).limit
             let vcpu0 = startVM(id: i, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: r.firstCPU, cpuCount: r.cpuCount,
-                                prefixed: true, shared: manifest)
+                                prefixed: manifest.count > 1, shared: manifest, faultLimit: r.faultLimit, resetLimit: r.resetLimit)
             if r.firstCPU == 0 { boot = vcpu0 }
         }
         // CPU 0 runs its VM's vCPU 0, or waits like the other CPUs when no VM has it.
@@ -68,8 +68,10 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
 /// caller to enter); the others wait for PSCI CPU_ON.
 @_optimize(size)
 private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit: UInt64, firstCPU: Int, cpuCount: Int,
-                     prefixed: Bool, shared: SystemManifest? = nil) -> UnsafeMutablePointer<VCPU> {
+                     prefixed: Bool, shared: SystemManifest? = nil, faultLimit: UInt32 = 0, resetLimit: UInt32 = 0) -> UnsafeMutablePointer<VCPU> {
     guard let vm = VMs.create(id: id, layout: layout) else { panic("cannot build a VM's stage-2 tables") }
+    vm.pointee.faultLimit = faultLimit
+    vm.pointee.resetLimit = resetLimit
     // The shared regions this VM is given: normal memory, read-write, never executable.
     if let shared {
         for k in 0..<shared.regionCount where shared.region(k).vms & (1 << UInt32(id)) != 0 {

@@ -18,6 +18,11 @@ struct VM {
     /// Its boot bundle (checked at boot), the pristine copy SYSTEM_RESET reloads from.
     var bundleBase: UInt = 0
     var bundleLimit: UInt64 = 0
+    /// Containment policy from the packed image (0: none) and what counts against it.
+    var faultLimit: UInt32 = 0
+    var resetLimit: UInt32 = 0
+    var faults: UInt32 = 0
+    var resets: UInt32 = 0
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }

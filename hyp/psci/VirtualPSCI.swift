@@ -114,6 +114,10 @@ enum VirtualPSCI {
     /// after a warm reset.
     private static func systemReset(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer
+        vm.pointee.resets &+= 1
+        if vm.pointee.resetLimit != 0 && vm.pointee.resets >= vm.pointee.resetLimit {
+            stopByPolicy(vcpu, reason: 2, count: vm.pointee.resets, limit: "reset_limit")
+        }
         Console.begin(vm: vm.pointee.id, vcpu: vcpu.pointee.id)
         Console.print(": PSCI SYSTEM_RESET: restarting the VM from its boot images")
         Console.newline()
@@ -169,22 +173,45 @@ enum VirtualPSCI {
     /// SYSTEM_OFF powers off the calling VM; when no VM is left running, the machine.
     private static func systemOff(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer
-        vm.pointee.poweredOff = true
         Console.begin()
         Console.print("vm")
         Console.dec(vm.pointee.id)
         Console.print(": PSCI SYSTEM_OFF")
         Console.newline()
-        for index in 0..<vm.pointee.vcpuCount { ExitReport.print(vm.pointee.vcpu(index)) }
         // This exit never returns to the guest: close its record here.
         vcpu.pointee.trace.arg1 = UInt64(bitPattern: PSCI.success)
+        turnOff(vcpu, event: .vmPoweredOff, arg0: 0)
+    }
+
+    /// Keel stops `vcpu`'s VM by its containment policy (`reason` 1: fault limit, 2: reset
+    /// limit, as the config set them); the other VMs run on.
+    static func stopByPolicy(_ vcpu: UnsafeMutablePointer<VCPU>, reason: UInt64, count: UInt32, limit: StaticString) {
+        let vm = vcpu.pointee.vmPointer
+        Console.begin()
+        Console.print("vm")
+        Console.dec(vm.pointee.id)
+        Console.print(": ")
+        Console.dec(UInt64(count))
+        Console.print(reason == 1 ? " faults injected" : " resets")
+        Console.print(", its ")
+        Console.print(limit)
+        Console.print(": Keel stops the VM")
+        Console.newline()
+        vcpu.pointee.trace.arg1 = UInt64(count)
+        turnOff(vcpu, event: .vmStopped, arg0: reason)
+    }
+
+    /// The VM of `vcpu` is off: its exit report, its trace records, its other vCPUs stopped, this
+    /// CPU waiting (for good: no other VM can start it); the machine off with the last VM.
+    private static func turnOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
+        let vm = vcpu.pointee.vmPointer
+        vm.pointee.poweredOff = true
+        for index in 0..<vm.pointee.vcpuCount { ExitReport.print(vm.pointee.vcpu(index)) }
         Trace.end(vcpu)
-        Trace.event(.vmPoweredOff, vm: vm.pointee.id, vcpu: vcpu.pointee.id)
+        Trace.event(event, vm: vm.pointee.id, vcpu: vcpu.pointee.id, arg0: arg0)
         Trace.flush()
         if VMs.allPoweredOff { Platform.powerOff() }
-        // Other VMs still run: this VM's vCPUs stop, their CPUs wait (for good: no other VM
-        // can start them).
-        stopOthers(vcpu, what: "SYSTEM_OFF: a vCPU did not stop")
+        stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
         keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
         SMP.leaveGuest()

@@ -10,9 +10,10 @@
 ///
 ///    32  shared region count
 ///
-/// VM record (64 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
+/// VM record (80 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
 /// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
-/// bundle size u64. Then the shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
+/// bundle size u64, fault limit u32, reset limit u32 (0: none; Keel stops a VM that reaches
+/// either), reserved u64. Then the shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
 /// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. The checksum covers
 /// both tables.
 ///
@@ -24,7 +25,7 @@ public struct SystemManifest {
     public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
     public static let version: UInt32 = 1
     public static let headerSize = 64
-    public static let recordSize = 64
+    public static let recordSize = 80
     public static let maxVMs = 4
     public static let nameSize = 16
     public static let regionSize = 32
@@ -52,6 +53,10 @@ public struct SystemManifest {
         public var ramSize: UInt64
         public var bundleOffset: UInt64
         public var bundleSize: UInt64
+        /// Injected faults (UNDEF, external aborts) and SYSTEM_RESETs after which Keel stops the
+        /// VM; 0 for no limit.
+        public var faultLimit: UInt32 = 0
+        public var resetLimit: UInt32 = 0
 
         public init(firstCPU: Int, cpuCount: Int, ramIPA: UInt64, ramPA: UInt64, ramSize: UInt64, bundleOffset: UInt64, bundleSize: UInt64) {
             self.firstCPU = firstCPU
@@ -144,10 +149,13 @@ public struct SystemManifest {
 
     public func record(_ index: Int) -> VMRecord {
         let at = SystemManifest.headerSize + index * SystemManifest.recordSize
-        return VMRecord(firstCPU: Int(SystemManifest.u32(base, at + 16)), cpuCount: Int(SystemManifest.u32(base, at + 20)),
-                        ramIPA: SystemManifest.u64(base, at + 24), ramPA: SystemManifest.u64(base, at + 32),
-                        ramSize: SystemManifest.u64(base, at + 40), bundleOffset: SystemManifest.u64(base, at + 48),
-                        bundleSize: SystemManifest.u64(base, at + 56))
+        var r = VMRecord(firstCPU: Int(SystemManifest.u32(base, at + 16)), cpuCount: Int(SystemManifest.u32(base, at + 20)),
+                         ramIPA: SystemManifest.u64(base, at + 24), ramPA: SystemManifest.u64(base, at + 32),
+                         ramSize: SystemManifest.u64(base, at + 40), bundleOffset: SystemManifest.u64(base, at + 48),
+                         bundleSize: SystemManifest.u64(base, at + 56))
+        r.faultLimit = SystemManifest.u32(base, at + 64)
+        r.resetLimit = SystemManifest.u32(base, at + 68)
+        return r
     }
 
     /// VM `index`'s name bytes (up to 16, NUL-padded).

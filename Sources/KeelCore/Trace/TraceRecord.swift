@@ -35,6 +35,8 @@ public struct TraceRecord: Equatable, Sendable {
         /// Keel drained its trace ring to the UART between exitTime and entryTime: time that is
         /// neither the guest's nor a handler's.
         case flush = 6
+        /// Keel stopped a VM by its config's policy; arg0: 1 its fault limit, 2 its reset limit.
+        case vmStopped = 7
     }
 
     public enum Action: UInt8, Sendable {

@@ -12,6 +12,8 @@ public struct SystemManifestWriter {
         public var ramPA: UInt64
         public var ramSize: UInt64
         public var bundle: Data
+        public var faultLimit: UInt32 = 0
+        public var resetLimit: UInt32 = 0
 
         public init(name: String, firstCPU: Int, cpuCount: Int, ramIPA: UInt64, ramPA: UInt64, ramSize: UInt64, bundle: Data) {
             self.name = name
@@ -65,6 +67,8 @@ public struct SystemManifestWriter {
             put(vm.ramSize, 8, at: at + 40)
             put(offsets[i], 8, at: at + 48)
             put(UInt64(vm.bundle.count), 8, at: at + 56)
+            put(UInt64(vm.faultLimit), 4, at: at + 64)
+            put(UInt64(vm.resetLimit), 4, at: at + 68)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
         let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: vms.count, regions: regions.count) }

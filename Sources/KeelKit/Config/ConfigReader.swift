@@ -6,7 +6,8 @@ import TOMLKit
 /// `ConfigValidator`'s job.
 public enum ConfigReader {
     static let topKeys = ["board", "vm", "shared_memory"]
-    static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated"]
+    static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated",
+                         "fault_limit", "reset_limit"]
     static let memoryKeys = ["base", "size"]
     static let deviceKeys = ["name", "mmio", "interrupts"]
     static let emulatedKeys = ["kind", "base", "interrupt"]
@@ -172,8 +173,17 @@ public enum ConfigReader {
             }
         }
         guard problems.problems.count == before, let name else { return nil }
-        return VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
-                        initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
+        var config = VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
+                              initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
+        for (key, path) in [("fault_limit", \VMConfig.faultLimit), ("reset_limit", \VMConfig.resetLimit)] {
+            guard let value = fields.integer(key, example: "1000", into: &problems) else { continue }
+            if value == 0 || value > UInt64(UInt32.max) {
+                problems.add(scope, key, "\(value) is not a limit Keel keeps", fix: "use 1 to \(UInt32.max), or leave \(key) out for no limit")
+            } else {
+                config[keyPath: path] = value
+            }
+        }
+        return config
     }
 
     private static func readDevice(_ table: TOMLTable, scope: String, prefix: String, into problems: inout ProblemList) -> DeviceAssignment? {

@@ -67,6 +67,10 @@ public struct VMConfig: Equatable, Sendable {
     public var bootargs: String?
     public var devices: [DeviceAssignment]
     public var emulated: [EmulatedDevice]
+    /// Containment policy: after this many injected faults (UNDEF, external aborts), or this many
+    /// PSCI SYSTEM_RESETs, Keel stops the VM (an exception storm, a crash loop); nil: never.
+    public var faultLimit: UInt64? = nil
+    public var resetLimit: UInt64? = nil
 
     public init(name: String, cpus: [Int], memory: MemoryRange, kernel: String, kind: KernelKind?, entry: UInt64? = nil,
                 initrd: String? = nil, dtb: DeviceTreeSource = .generate, bootargs: String? = nil,

@@ -25,7 +25,10 @@ public struct SystemImage {
             throw KeelError("'\(firmwareName)' already carries a boot bundle (it is a packed image); pack from keel.bin")
         }
         guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
-        let bundle = system.vms.count == 1
+        // One VM without a containment policy: its bundle alone, as every firmware reads it. Else
+        // the VM table, which also carries each VM's limits.
+        let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil }
+        let bundle = system.vms.count == 1 && !policy
             ? try SystemImage.bundle(for: vm, board: system.board.board).bytes()
             : try SystemImage.manifest(for: system).bytes()
         bundleOffset = (header.imageSize + SystemImage.bundleAlignment - 1) / SystemImage.bundleAlignment * SystemImage.bundleAlignment
@@ -63,10 +66,13 @@ public struct SystemImage {
             guard cursor + size <= blockEnd else {
                 throw KeelError("\(system.config.file): the VMs' RAM does not fit: vm \"\(vm.name)\" would end at \(hexString(cursor + size)), past \(hexString(blockEnd)), where \(board.name)'s firmware maps normal memory (fix: give the VMs less memory)")
             }
-            writer.vms.append(SystemManifestWriter.VM(
+            var record = SystemManifestWriter.VM(
                 name: vm.name, firstCPU: vm.config.cpus.min() ?? 0, cpuCount: vm.config.cpus.count,
                 ramIPA: vm.config.memory.base, ramPA: cursor, ramSize: size,
-                bundle: try bundle(for: vm, board: board).bytes()))
+                bundle: try bundle(for: vm, board: board).bytes())
+            record.faultLimit = UInt32(truncatingIfNeeded: vm.config.faultLimit ?? 0)
+            record.resetLimit = UInt32(truncatingIfNeeded: vm.config.resetLimit ?? 0)
+            writer.vms.append(record)
             cursor += size
         }
         // Shared regions after the VMs' RAM, each mapped at its IPA in the VMs it names.

@@ -30,6 +30,10 @@ public struct TraceEvent {
         case .vmPoweredOff:
             (reason, subKey, text) = ("vm powered off", "", "VM powered off")
             return
+        case .vmStopped:
+            let why = r.arg0 == 1 ? "fault limit" : (r.arg0 == 2 ? "reset limit" : "policy \(r.arg0)")
+            (reason, subKey, text) = ("vm stopped", why, "VM stopped by Keel: its \(why) was reached")
+            return
         case .flush:
             (reason, subKey, text) = ("trace flush", "", "trace ring drained to the UART")
             return
