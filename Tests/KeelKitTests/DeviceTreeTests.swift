@@ -346,7 +346,10 @@ struct GuestDeviceTreeTests {
     @Test("dtc decompiles both variants without a warning", .enabled(if: dtc != nil, "dtc is not installed"))
     func dtcAccepts() throws {
         let scratch = try Scratch()
-        for (name, spec) in [("v3", Self.spec(initrd: (0x4800_0000, 0x4810_0000))), ("v2", Self.spec(gic: Self.v2))] {
+        var partitioned = Self.spec()
+        partitioned.vmIndex = 1
+        partitioned.sharedRegions = [(ipa: 0x7000_0000, size: 0x1_0000)]
+        for (name, spec) in [("v3", Self.spec(initrd: (0x4800_0000, 0x4810_0000))), ("v2", Self.spec(gic: Self.v2)), ("shared", partitioned)] {
             let path = try scratch.file("\(name).dtb", try spec.blob())
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.dtc!)
@@ -359,5 +362,20 @@ struct GuestDeviceTreeTests {
             #expect(process.terminationStatus == 0, "\(name): dtc failed")
             #expect(messages.isEmpty, "\(name): \(messages)")
         }
+    }
+
+    @Test("a VM of several gets Keel's doorbell node and one node per shared region; a lone VM neither")
+    func doorbellNodes() throws {
+        var spec = Self.spec()
+        #expect(try spec.tree().children.allSatisfy { $0.name != "hypervisor" && !$0.name.hasPrefix("shm@") })
+        spec.vmIndex = 2
+        spec.sharedRegions = [(ipa: 0x7000_0000, size: 0x1_0000)]
+        let root = try spec.tree()
+        let hypervisor = try #require(root.children.first { $0.name == "hypervisor" })
+        #expect(hypervisor.properties.first { $0.name == "keel,vm-index" }?.value == .u32([2]))
+        #expect(hypervisor.properties.first { $0.name == "keel,doorbell" }?.value == .u32([0x8600_0010]))
+        #expect(hypervisor.properties.first { $0.name == "interrupts" }?.value == .u32([0, 15, 1]))  // SPI 15 = INTID 47, rising edge
+        let shm = try #require(root.children.first { $0.name == "shm@70000000" })
+        #expect(shm.properties.first { $0.name == "reg" }?.value == .u64([0x7000_0000, 0x1_0000]))
     }
 }

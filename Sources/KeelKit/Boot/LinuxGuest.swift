@@ -13,7 +13,8 @@ public enum LinuxGuest {
     /// The bundle's contents; `deviceTree` replaces the one Keel writes (a DTB file from the
     /// config, passed as is).
     public static func writer(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
-                              gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil) throws -> BootBundleWriter {
+                              gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil,
+                              vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = []) throws -> BootBundleWriter {
         guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
@@ -35,9 +36,11 @@ public enum LinuxGuest {
             guard data.count == initrdSize else { throw KeelError("initrd '\(initrdPath)' changed size while being read") }
             initrd = data
         }
-        let tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: vcpus, gic: gic,
+        var tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: vcpus, gic: gic,
                                    uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs,
                                    initrd: placement.initrd)
+        tree.vmIndex = vmIndex
+        tree.sharedRegions = sharedRegions
         return try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: try deviceTree ?? Data(try tree.blob()))
     }
 }

@@ -1,3 +1,5 @@
+import KeelCore
+
 /// The device tree a Linux arm64 guest of Keel boots with: RAM, the vCPUs (PSCI over HVC), the
 /// GIC, the architected timer, one PL011 and `/chosen`. The nodes mirror those of QEMU's own
 /// `-M virt` DTB, minus what a Keel guest does not have (PMU, ITS/v2m, virtio, flash, fw-cfg,
@@ -20,6 +22,11 @@ public struct GuestDeviceTree {
     public var bootargs: String
     /// IPAs of the first byte and one past the last byte of the initrd.
     public var initrd: (start: UInt64, end: UInt64)?
+    /// In a packed image with several VMs: this VM's index (what a peer's doorbell names) and
+    /// the shared regions it maps. Then the tree gets `/hypervisor` (Keel's doorbell) and one
+    /// `keel,shared-memory` node per region.
+    public var vmIndex: Int?
+    public var sharedRegions: [(ipa: UInt64, size: UInt64)] = []
 
     public static let maxVCPUs = 8
     public static let uartSize: UInt64 = 0x1000
@@ -49,6 +56,8 @@ public struct GuestDeviceTree {
         static let ppi: UInt32 = 1
         /// IRQ_TYPE_LEVEL_HIGH, what QEMU virt gives the timer and the PL011.
         static let levelHigh: UInt32 = 4
+        /// IRQ_TYPE_EDGE_RISING: Keel's doorbell.
+        static let edgeRising: UInt32 = 1
     }
 
     /// Architected timer PPIs: secure physical, non-secure physical, virtual, hypervisor.
@@ -192,6 +201,25 @@ public struct GuestDeviceTree {
         uart.set("clocks", u32: clockHandle.value, clockHandle.value)
         uart.set("clock-names", strings: "uartclk", "apb_pclk")
         root.add(uart)
+
+        if let vmIndex {
+            // Keel's doorbell (README "Between VMs"): SMCCC function `keel,doorbell` over HVC,
+            // x1 = the VM to ring; this VM's own doorbell is the interrupt below.
+            var hypervisor = FDTNode("hypervisor")
+            hypervisor.set("compatible", string: "keel,hypervisor")
+            hypervisor.set("method", string: "hvc")
+            hypervisor.set("keel,vm-index", u32: UInt32(vmIndex))
+            hypervisor.set("keel,doorbell", u32: SMCCC.keelDoorbell)
+            hypervisor.set("interrupts", u32: Interrupt.spi, SMCCC.doorbellINTID - 32, Interrupt.edgeRising)
+            root.add(hypervisor)
+            for region in sharedRegions {
+                // "generic-uio": uio_pdrv_genirq (of_id=generic-uio) hands the region to user space.
+                var shm = FDTNode("shm@" + String(region.ipa, radix: 16))
+                shm.set("compatible", strings: "keel,shared-memory", "generic-uio")
+                shm.set("reg", .u64([region.ipa, region.size]))
+                root.add(shm)
+            }
+        }
 
         var chosen = FDTNode("chosen")
         chosen.set("bootargs", string: bootargs)

@@ -69,7 +69,7 @@ public struct SystemImage {
             var record = SystemManifestWriter.VM(
                 name: vm.name, firstCPU: vm.config.cpus.min() ?? 0, cpuCount: vm.config.cpus.count,
                 ramIPA: vm.config.memory.base, ramPA: cursor, ramSize: size,
-                bundle: try bundle(for: vm, board: board).bytes())
+                bundle: try bundle(for: vm, board: board, in: system).bytes())
             record.faultLimit = UInt32(truncatingIfNeeded: vm.config.faultLimit ?? 0)
             record.resetLimit = UInt32(truncatingIfNeeded: vm.config.resetLimit ?? 0)
             writer.vms.append(record)
@@ -93,7 +93,7 @@ public struct SystemImage {
 
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device
     /// tree (the one Keel writes for this VM, or the config's file), or a raw binary.
-    static func bundle(for vm: ValidatedVM, board: Board) throws -> BootBundleWriter {
+    static func bundle(for vm: ValidatedVM, board: Board, in system: ValidatedSystem? = nil) throws -> BootBundleWriter {
         var layout = FirmwareSupport.layout(for: board.name.description)
         // The VM is told about, and its images placed in, the memory the config gives it.
         layout.ramIPA = vm.config.memory.base
@@ -107,8 +107,12 @@ public struct SystemImage {
                 guard let data = FileManager.default.contents(atPath: path) else { throw KeelError("device tree '\(path)' cannot be read") }
                 return data
             }
+            // With several VMs, the tree names this VM's index and the shared regions it maps.
+            let index = system.flatMap { $0.vms.count > 1 ? $0.vms.firstIndex { $0.name == vm.name } : nil }
+            let regions = (system?.config.sharedMemory ?? []).filter { $0.vms.contains(vm.name) }.map { (ipa: $0.ipa, size: ($0.size + 4095) & ~4095) }
             return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: vm.config.bootargs ?? "console=ttyAMA0",
-                                         vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree)
+                                         vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree,
+                                         vmIndex: index, sharedRegions: regions)
         case .raw:
             guard let data = FileManager.default.contents(atPath: vm.kernelPath) else { throw KeelError("kernel '\(vm.kernelPath)' cannot be read") }
             var writer = BootBundleWriter(entryIPA: vm.entry)
