@@ -35,7 +35,9 @@ public struct QEMURunner {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
+        // A person at a terminal types to the guests (Keel's console input); anything else
+        // (CI, pipes, tests) gives QEMU no input.
+        process.standardInput = isatty(STDIN_FILENO) != 0 ? FileHandle.standardInput : FileHandle.nullDevice
 
         let state = RunState()
         let exit = ExitLatch()

@@ -27,8 +27,9 @@ struct Pack: ParsableCommand {
         do {
             let firmwarePath = try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory ?? "hyp")
             let image = try SystemPack.image(validated, firmware: firmwarePath)
-            let vm = validated.vms[0]
-            let what = "vm \"\(vm.name)\" (\(vm.kind.rawValue), \(vm.config.cpus.count) vCPU\(vm.config.cpus.count == 1 ? "" : "s"), \(vm.config.memory.size >> 20) MiB)"
+            let what = validated.vms.map { vm in
+                "vm \"\(vm.name)\" (\(vm.kind.rawValue), \(vm.config.cpus.count) vCPU\(vm.config.cpus.count == 1 ? "" : "s"), \(vm.config.memory.size >> 20) MiB)"
+            }.joined(separator: ", ")
             if FirmwareSupport.bootFolderBoards.contains(validated.board.name) {
                 let folder = try SDCardFolder.write(image, board: validated.board, to: output)
                 print("keel: packed \(what) for \(validated.board.name) into \(output)/: \(folder.files.joined(separator: ", "))")

@@ -133,3 +133,56 @@ struct MultiVMTests {
         #expect(!FileManager.default.fileExists(atPath: scratch.path("x.img")))
     }
 }
+
+/// Console input (`ConsoleInput`): one VM at a time, switched with Ctrl-A and a digit. QEMU is
+/// run here directly, its serial input a pipe the test types into.
+@Suite("Console input to one VM at a time")
+struct ConsoleInputTests {
+    @Test("the focus starts on vm0; Ctrl-A 1 moves it to vm1; each VM gets only what was typed to it")
+    func switching() throws {
+        let scratch = try PackTests.Scratch()
+        let config = try scratch.config(MultiVMTests.config(MultiVMTests.rawVM("a", guest: "echo", cpus: "[0]")
+                                                            + MultiVMTests.rawVM("b", guest: "echo", cpus: "[1]")))
+        let image = scratch.path("echo.img")
+        #expect(try runKeel(["pack", "--config", config, "-o", image]).status == 0)
+        let qemu = Process()
+        qemu.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        qemu.arguments = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a72", "-smp", "2",
+                          "-m", "1024M", "-display", "none", "-monitor", "none", "-serial", "stdio", "-kernel", image]
+        let input = Pipe(), output = Pipe()
+        qemu.standardInput = input
+        qemu.standardOutput = output
+        qemu.standardError = output
+        let text = Locked("")
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try qemu.run()
+        defer { if qemu.isRunning { qemu.terminate() } }
+        func wait(for marker: String) -> Bool {
+            for _ in 0..<400 where !text.withLock({ $0.contains(marker) }) { Thread.sleep(forTimeInterval: 0.05) }
+            return text.withLock { $0.contains(marker) }
+        }
+        #expect(wait(for: "[vm1] echo: ready") && wait(for: "[vm0] echo: ready"), "\(text.withLock { $0 })")
+        input.fileHandleForWriting.write(Data("to a\n".utf8))
+        #expect(wait(for: "[vm0] echo: got to a"), "\(text.withLock { $0 })")
+        input.fileHandleForWriting.write(Data([0x01]) + Data("1".utf8))
+        #expect(wait(for: "[keel] console input: vm1"))
+        input.fileHandleForWriting.write(Data("to b\n".utf8))
+        #expect(wait(for: "[vm1] echo: got to b"), "\(text.withLock { $0 })")
+        #expect(wait(for: "[keel] all VMs are off: powering off"))
+        qemu.waitUntilExit()
+        #expect(qemu.terminationStatus == 0)
+        let all = text.withLock { $0 }
+        #expect(!all.contains("[vm1] echo: got to a") && !all.contains("[vm0] echo: got to b"))
+    }
+}
+
+/// A value shared with a reading thread.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
+}

@@ -1,7 +1,7 @@
 import _Volatile
 
 /// Arm PrimeCell UART (PL011): the hypervisor's own console on QEMU virt and the Raspberry Pi.
-/// Transmit only; Keel polls, it takes no UART interrupts.
+/// Keel polls it both ways and takes no UART interrupts.
 struct PL011 {
     let base: UInt
 
@@ -9,8 +9,9 @@ struct PL011 {
     private var fr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x018) }
     private var cr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x030) }
 
-    /// FR.TXFF: transmit FIFO full.
+    /// FR.TXFF: transmit FIFO full; FR.RXFE: receive FIFO empty.
     private static let txff: UInt32 = 1 << 5
+    private static let rxfe: UInt32 = 1 << 4
     /// CR: UARTEN, TXE, RXE.
     private static let enable: UInt32 = 1 << 0 | 1 << 8 | 1 << 9
 
@@ -23,5 +24,11 @@ struct PL011 {
     func put(_ byte: UInt8) {
         while fr.load() & PL011.txff != 0 {}
         dr.store(UInt32(byte))
+    }
+
+    /// The next received byte, or nil when the receive FIFO is empty.
+    func receive() -> UInt8? {
+        guard fr.load() & PL011.rxfe == 0 else { return nil }
+        return UInt8(truncatingIfNeeded: dr.load())
     }
 }

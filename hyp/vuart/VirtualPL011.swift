@@ -1,5 +1,6 @@
 /// The guest's console: a PL011 emulated register by register. Bytes written to DR go to Keel's
-/// console; the receive FIFO is always empty; the transmit FIFO is never full. Registers a
+/// console; the receive FIFO holds what Keel's console input gives this VM (`ConsoleInput`);
+/// the transmit FIFO is never full. Registers a
 /// driver programs (baud, line control, control, interrupt mask) keep what was written, and the
 /// identification registers read as a PL011 r1p5 (what Linux's amba bus probes).
 struct VirtualPL011 {
@@ -12,6 +13,23 @@ struct VirtualPL011 {
     var ifls: UInt32 = 0x12
     var imsc: UInt32 = 0
     var dmacr: UInt32 = 0
+    /// Received bytes, oldest first (a PL011's 16-entry FIFO; more are dropped, as overruns).
+    var rx: [16 of UInt8] = .init(repeating: 0)
+    var rxCount = 0
+    /// The interrupt line as the vGIC last heard of it.
+    var lineHigh = false
+
+    /// A byte from the console input; false when the FIFO is full.
+    mutating func receive(_ byte: UInt8) -> Bool {
+        guard rxCount < rx.count else { return false }
+        rx[rxCount] = byte
+        rxCount += 1
+        return true
+    }
+
+    /// Its interrupt line: receive data waiting and unmasked (RXIM, RTIM). Transmit interrupts
+    /// are never raised (the FIFO never fills, and Linux's driver writes without them).
+    var interruptPending: Bool { rxCount > 0 && imsc & (1 << 4 | 1 << 6) != 0 }
 
     private enum Register {
         static let dr: UInt64 = 0x000
@@ -51,11 +69,19 @@ struct VirtualPL011 {
         return nil
     }
 
-    func read(offset: UInt64, bytes: Int) -> UInt64 {
+    /// DR pops the receive FIFO, so reads are mutating.
+    mutating func read(offset: UInt64, bytes: Int) -> UInt64 {
         let v: UInt32
         switch offset {
-        case Register.dr, Register.rsr, Register.ris, Register.mis: v = 0
-        case Register.fr: v = VirtualPL011.flagsIdle
+        case Register.dr:
+            guard rxCount > 0 else { v = 0; break }
+            v = UInt32(rx[0])
+            for i in 1..<rx.count { rx[i - 1] = rx[i] }
+            rxCount -= 1
+        case Register.rsr: v = 0
+        case Register.ris: v = rxCount > 0 ? 1 << 4 : 0
+        case Register.mis: v = interruptPending ? (imsc & (1 << 4)) : 0
+        case Register.fr: v = rxCount > 0 ? VirtualPL011.flagsIdle & ~(1 << 4) : VirtualPL011.flagsIdle
         case Register.ibrd: v = ibrd
         case Register.fbrd: v = fbrd
         case Register.lcrh: v = lcrh
