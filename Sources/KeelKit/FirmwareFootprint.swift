@@ -17,7 +17,7 @@ public struct FirmwareFootprint: Equatable, Sendable {
     public var vcpuSlot = 0
     public var stackPerCPU = 0
     public var maxCPUs = 0
-    /// Per VM: the `VM` structure (its vGIC distributor state, layout, UART).
+    /// Per VM: its slot in the VM pool (the `VM` structure: vGIC distributor state, layout, UART).
     public var vmStructure = 0
     /// The page pool every VM's stage-2 tables come from.
     public var pagePool = 0
@@ -61,8 +61,8 @@ public struct FirmwareFootprint: Equatable, Sendable {
         vcpuSlot = try value("keel_vcpu_slot_value")
         stackPerCPU = try value("keel_stack_size_value")
         pagePool = try size({ $0 == "keel_page_pool" }, "keel_page_pool")
-        // Swift's mangled names of `VMs.pool` and `TraceRings.rings` (module Keel).
-        vmStructure = try size({ $0.hasPrefix("$e4Keel3VMsO4pool") }, "VM pool")
+        // Swift's mangled name of `TraceRings.rings` (module Keel).
+        vmStructure = try value("keel_vm_slot_value")
         traceRings = try size({ $0.hasPrefix("$e4Keel10TraceRingsO5rings") }, "trace ring")
     }
 }

@@ -86,7 +86,7 @@ struct BenchGuest: ParsableCommand {
                                 "trace_rings": size.traceRings, "max_cpus": size.maxCPUs]
         rows.append(["firmware text + rodata + data", "", "\(size.loaded)", "bytes (text \(size.text), rodata \(size.rodata), data \(size.data)); bss \(size.bss)"])
         rows.append(["RAM per vCPU", "", "\(size.ramPerVCPU)", "bytes (vCPU slot \(size.vcpuSlot) + stack \(size.stackPerCPU))"])
-        rows.append(["RAM per VM", "", "\(size.vmStructure)", "bytes (VM structure) + stage-2 tables from a \(size.pagePool / 1024) KiB shared pool"])
+        rows.append(["RAM per VM", "", "\(size.vmStructure)", "bytes (VM slot) + stage-2 tables from a \(size.pagePool / 1024) KiB shared pool"])
 
         let decoder = Bench.decoderThroughput(records: records)
         results["decoder_records_per_second"] = decoder.recordsPerSecond

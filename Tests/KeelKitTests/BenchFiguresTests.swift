@@ -67,7 +67,7 @@ struct BenchFiguresTests {
 
     static let poolSymbols: [(String, UInt64, UInt64)] = [
         ("keel_max_cpus_value", 8, 0), ("keel_vcpu_slot_value", 2048, 0), ("keel_stack_size_value", 0x4000, 0),
-        ("keel_page_pool", 0x4000_1000, 65536), ("$e4Keel3VMsO4pool33_XYZ", 0x4000_2000, 384),
+        ("keel_page_pool", 0x4000_1000, 65536), ("keel_vm_slot_value", 1024, 0),
         ("$e4Keel10TraceRingsO5rings33_XYZ", 0x4000_3000, 41088),
     ]
 
@@ -76,7 +76,7 @@ struct BenchFiguresTests {
         let size = try FirmwareFootprint(elf: BenchFiguresTests.elf(symbols: BenchFiguresTests.poolSymbols), name: "test.elf")
         #expect(size.text == 1000 && size.rodata == 100 && size.data == 40 && size.bss == 5000 && size.loaded == 1140)
         #expect(size.maxCPUs == 8 && size.ramPerVCPU == 2048 + 0x4000 && size.pagePool == 65536)
-        #expect(size.vmStructure == 384 && size.traceRings == 41088)
+        #expect(size.vmStructure == 1024 && size.traceRings == 41088)
     }
 
     @Test("a stripped, truncated or foreign file is an error that says so")

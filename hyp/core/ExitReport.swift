@@ -1,6 +1,7 @@
 /// The always-on exit counters of a vCPU, printed when its VM powers off:
 /// `[keel] vm0/vcpu0 exits: HVC64=3 SMC64=1 SYS64=5 DABT_LOW=120 irq=0`.
 enum ExitReport {
+    @_optimize(size)
     static func print(_ vcpu: UnsafeMutablePointer<VCPU>) {
         Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
         Console.print(" exits:")

@@ -33,6 +33,7 @@ private func callSMCCC(_ vcpu: UnsafeMutablePointer<VCPU>, _ esr: ESR) {
     vcpu.pointee.trace.arg1 = vcpu.pointee.x(0)
 }
 
+@inline(__always)
 private func armArchitectureCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {
     switch function {
     case SMCCC.version:
@@ -48,6 +49,7 @@ private func armArchitectureCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function:
 
 /// Keel's own service (vendor-specific hypervisor range): its UID and revision, so a guest can
 /// tell it runs on Keel.
+@inline(__always)
 private func vendorHypervisorCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {
     switch function {
     case SMCCC.vendorHypCallUID:

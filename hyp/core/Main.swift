@@ -22,6 +22,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
 
     Console.lockingEnabled = true
     VCPUs.checkLayout()
+    VMs.checkLayout()
     EL2.configureTraps()
     GIC.detect()
     GIC.initDistributor()

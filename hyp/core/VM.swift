@@ -1,3 +1,5 @@
+import KeelHW
+
 /// A virtual machine: its memory (stage 2), its emulated devices, its vCPUs.
 struct VM {
     var id = 0
@@ -30,23 +32,28 @@ struct VM {
 
 /// The static pool of VMs.
 enum VMs {
-    /// As many as a packed image may describe (`SystemManifest.maxVMs`), written as a literal so
-    /// the pool is static data, not a lazy global.
-    nonisolated(unsafe) private static var pool: [4 of VM] = [VM(), VM(), VM(), VM()]
-    static var capacity: Int { pool.count }
+    /// As many as a packed image may describe (`SystemManifest.maxVMs`), in `keel_vm_pool`
+    /// (mm/pool.S): BSS, not a Swift global, which would be initialized lazily.
+    static var capacity: Int { Int(keel_max_vms()) }
 
-    /// Storage of VM `id`. Safety: the pool is a global, so the address is stable for the life
-    /// of the firmware; ids are checked against the pool size.
+    /// Storage of VM `id`. Safety: the pool is BSS, so its address is stable and its bytes are
+    /// zero before `create` (an unused slot: no vCPU); `checkLayout` proves a VM fits its slot;
+    /// ids are checked against the pool size.
+    @inline(__always)
     static func pointer(_ id: Int) -> UnsafeMutablePointer<VM> {
-        precondition(id >= 0 && id < pool.count)
-        return withUnsafeMutablePointer(to: &pool) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: VM.self) + id }
+        precondition(id >= 0 && id < capacity)
+        return UnsafeMutableRawPointer(bitPattern: keel_vm_pool_base() + UInt(id) * keel_vm_slot_size())!.assumingMemoryBound(to: VM.self)
+    }
+
+    static func checkLayout() {
+        if MemoryLayout<VM>.stride > Int(keel_vm_slot_size()) { panic("VM outgrew KEEL_VM_SLOT") }
     }
 
     /// Build VM `id`: its stage-2 tables with the guest RAM mapped (normal memory, read, write,
     /// execute). Emulated devices stay unmapped so each access traps.
     @inline(never)  // cold, and a VM literal is long straight-line code
     static func create(id: Int, layout: VMLayout) -> UnsafeMutablePointer<VM>? {
-        guard id < pool.count, var stage2 = Stage2.create() else { return nil }
+        guard id < capacity, var stage2 = Stage2.create() else { return nil }
         guard stage2.map(ipa: layout.ramIPA, pa: layout.ramPA, size: layout.ramSize,
                          memory: .normal, access: .readWrite, executable: true) else { return nil }
         // GICv2: the guest's CPU interface is the real GIC's virtual CPU interface (GICV), mapped
@@ -62,7 +69,7 @@ enum VMs {
     }
 
     static var allPoweredOff: Bool {
-        for id in 0..<pool.count where pointer(id).pointee.vcpuCount > 0 && !pointer(id).pointee.poweredOff {
+        for id in 0..<capacity where pointer(id).pointee.vcpuCount > 0 && !pointer(id).pointee.poweredOff {
             return false
         }
         return true

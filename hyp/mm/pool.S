@@ -18,9 +18,19 @@ keel_vcpu_pool:
     .space KEEL_MAX_CPUS * KEEL_VCPU_SLOT
     .size keel_vcpu_pool, . - keel_vcpu_pool
 
+/* VM storage: KEEL_MAX_VMS slots of KEEL_VM_SLOT bytes, zeroed with the BSS (a VM with no
+ * vCPU is an unused slot). Out of Swift for the same reason as the vCPUs': a Swift global of
+ * VMs is initialized lazily, and the trap path reaches it on every MMIO exit. */
+    .balign 64
+    .globl keel_vm_pool
+keel_vm_pool:
+    .space KEEL_MAX_VMS * KEEL_VM_SLOT
+    .size keel_vm_pool, . - keel_vm_pool
+
 /* The limits as absolute symbols, so host tools read them from the ELF (keel bench's RAM
  * figures) instead of repeating them. */
-    .globl keel_max_cpus_value, keel_vcpu_slot_value, keel_stack_size_value
+    .globl keel_max_cpus_value, keel_vcpu_slot_value, keel_stack_size_value, keel_vm_slot_value
     .set keel_max_cpus_value, KEEL_MAX_CPUS
     .set keel_vcpu_slot_value, KEEL_VCPU_SLOT
     .set keel_stack_size_value, KEEL_STACK_SIZE
+    .set keel_vm_slot_value, KEEL_VM_SLOT

@@ -112,6 +112,7 @@ enum VirtualPSCI {
     /// pristine boot bundle into the VM's RAM again, the virtual devices reset, and vCPU 0
     /// starts at the bundle's entry as at boot. RAM outside the images keeps its contents, as
     /// after a warm reset.
+    @_optimize(size)
     private static func systemReset(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer
         vm.pointee.resets &+= 1
@@ -203,6 +204,7 @@ enum VirtualPSCI {
 
     /// The VM of `vcpu` is off: its exit report, its trace records, its other vCPUs stopped, this
     /// CPU waiting (for good: no other VM can start it); the machine off with the last VM.
+    @_optimize(size)
     private static func turnOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
         let vm = vcpu.pointee.vmPointer
         vm.pointee.poweredOff = true

@@ -98,6 +98,7 @@ enum VGIC {
 
     /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target` (any VM, the
     /// caller's own included), for the vCPUs it targets there. PSCI-style result.
+    @inline(never)  // off the null hypercall's path
     static func ringDoorbell(from caller: UnsafeMutablePointer<VCPU>, vm target: UInt64) -> Int64 {
         guard target < UInt64(VMs.capacity) else { return PSCI.invalidParameters }
         let vm = VMs.pointer(Int(target))

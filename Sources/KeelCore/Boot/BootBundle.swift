@@ -105,6 +105,7 @@ public struct BootBundle {
                      checksum: BootBundle.u32(base, at + 4))
     }
 
+    @_optimize(size)  // at boot and SYSTEM_RESET: small beats fast
     private static func check(_ base: UnsafeRawPointer, limit: UInt64, ramIPA: UInt64, ramSize: UInt64) -> Problem? {
         guard limit >= UInt64(headerSize) else { return .tooSmall }
         guard BootBundle.u64(base, 0) == magic else { return .badMagic }

@@ -172,6 +172,7 @@ public struct SystemManifest {
         return (base + Int(r.bundleOffset), r.bundleSize)
     }
 
+    @_optimize(size)  // once per boot: small beats fast
     private static func check(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) -> Problem? {
         guard limit >= UInt64(headerSize) else { return .tooSmall }
         guard u64(base, 0) == magic else { return .badMagic }
