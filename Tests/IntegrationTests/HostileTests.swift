@@ -1,0 +1,53 @@
+import Testing
+
+/// Issue 6's hostile guests, one VM for now (a later change runs each beside Linux). Each test
+/// checks containment (Keel never panics, its own lines are intact, the guest reaches its last
+/// line and powers off, QEMU exits 0) and that each attack was seen: the guest's handler
+/// counted the exception, of the expected class, or Keel counted the exits.
+@Suite("Hostile guests (issue 6)")
+struct HostileTests {
+    @Test("memory: Keel's and the bundle's memory, IPAs around the RAM, other boards' devices, accesses with no ISV")
+    func memory() throws {
+        let run = try boot("attack_memory", ["--timeout", "30"])
+        try expectContained(run, last: "mem: still running")
+        #expect(run.lines.contains("mem: keel_magic_visible=0x0"), "Keel's Image header is visible to the guest")
+        // The IPA where Keel sits in physical memory is the VM's own RAM: no exception.
+        #expect(run.lines.contains("mem: keel_ipa_write: exc=0x0 ec=0x0"))
+        let dataAborts = [
+            "past_ram_read", "past_ram_write", "past_ram_last", "below_ram", "bundle_read", "bundle_write",
+            "host_uart", "gicc_v2", "gicr_vcpu1", "zcu102_uart", "zcu102_gicd", "rpi4_uart", "pcie_ecam", "ipa_top",
+            "uart_ldp", "uart_stp", "gicd_ldp", "gicd_stp", "gicr_ldp", "uart_ldxr", "gicd_ldaxr",
+            "uart_unaligned", "gicd_unaligned", "uart_ldr_post", "gicd_str_pre", "uart_dc_zva",
+            "uart_ld1", "gicd_st1", "gicd_ldr_q",
+        ]
+        // EC 0x25: a data abort from EL1 (the injected synchronous external abort).
+        let expected = dataAborts.map { "mem: \($0): exc=0x1 ec=0x25" } + ["mem: uart_fetch: exc=0x1 ec=0x21"]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        // STXR with no open monitor fails without an access; QEMU does no cache maintenance.
+        #expect(run.lines.contains("mem: gicd_stxr: exc=0x0 ec=0x0"))
+        #expect(run.lines.contains("mem: gicd_stxr status=0x1"))
+        #expect(run.lines.contains("mem: gicd_dc_civac: exc=0x0 ec=0x0"))
+        // Every abort above went through Keel: its counters saw them (plus the console's stores).
+        #expect((run.exitCounters["DABT_LOW"] ?? 0) > dataAborts.count, "\(run.exitCounters)")
+        #expect(run.exitCounters["IABT_LOW"] == 1, "\(run.exitCounters)")
+    }
+}
+
+/// Containment: no panic, Keel's banner and power-off lines, the guest's last line, exit 0.
+func expectContained(_ run: KeelRun, last: String, vcpus: Int = 1, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(run.status == 0, "keel run exited \(run.status)\n\(run.stderr)\n\(run.stdout)", sourceLocation: sourceLocation)
+    #expect(!run.stdout.contains("PANIC"), "\(run.stdout)", sourceLocation: sourceLocation)
+    let keelLines = [
+        "[keel] GICv3, 4 list registers per CPU",
+        "[keel] vm0/vcpu0: entering at 0x40000000 (EL1h, x0 = 0x0)",
+        last,
+        "[keel] vm0: PSCI SYSTEM_OFF",
+        "[keel] all VMs are off: powering off",
+    ]
+    #expect(run.lines.first(where: { $0.hasPrefix("[keel] Keel ") })?.contains(" on qemu-virt, CPU 0 at EL2") == true,
+            "\(run.stdout)", sourceLocation: sourceLocation)
+    #expect(run.containsInOrder(keelLines), "missing: \(run.missing(keelLines))\n\(run.stdout)", sourceLocation: sourceLocation)
+    #expect(run.lines.contains { $0.hasPrefix("[keel] vm0/vcpu0 exits: ") }, sourceLocation: sourceLocation)
+    #expect(!run.stdout.contains("SYSTEM_OFF returned") && !run.stdout.contains("unexpected exception"),
+            "\(run.stdout)", sourceLocation: sourceLocation)
+}
