@@ -55,6 +55,38 @@ struct HostileTests {
         #expect((run.exitCounters["DABT_LOW"] ?? 0) >= 196_608 + 32_768, "\(run.exitCounters)")
         #expect((run.exitCounters["irq"] ?? 0) >= 3, "\(run.exitCounters)")
     }
+
+    @Test("system registers: ID, EL2/EL3, PMU, IMPLEMENTATION DEFINED, trace, AMU, SVE are UNDEF; the guest's own are left to it")
+    func sysreg() throws {
+        let run = try boot("attack_sysreg", ["--timeout", "30"])
+        try expectContained(run, last: "sys: still running")
+        let undefined = [
+            "midr_write", "id_aa64pfr0_write", "id_aa64mmfr0_write", "id_reserved_write",
+            "cntvoff_el2_read", "cntvoff_el2_write", "cnthctl_el2_write", "hcr_el2_write", "vttbr_el2_write",
+            "ich_hcr_el2_write", "elr_el2_read", "scr_el3_write", "tlbi_alle2", "tlbi_alle1", "at_s12e1r",
+            "pmcr_write", "pmccntr_read", "pmevcntr0_write", "pmselr_write", "pmuserenr_write", "pmintenset_write",
+            "pmccfiltr_write", "impdef_0_15_0_0", "impdef_7_15_15_7", "impdef_3_15_4_2",
+            "trcprgctlr_write", "amcr_read", "zcr_el1_write", "pmcr_write_x28",
+        ]
+        let own = [
+            "icc_bpr1_write", "icc_pmr_write", "icc_ctlr_write", "icc_ap1r0_write", "icc_igrpen0_write", "icc_sre_write",
+            "icc_iar1_read", "icc_hppir1_read", "icc_rpr_read", "dbgbvr0_write", "dbgbcr0_write", "dbgwvr0_write",
+            "mdccint_write", "oslar_write", "osdlr_write", "mdscr_read", "dc_isw", "dc_csw", "dc_cisw",
+            "tlbi_vmalle1", "tlbi_vae1", "tlbi_aside1is", "ic_iallu", "at_s1e1r",
+        ]
+        let expected = undefined.map { "sys: \($0): exc=0x1 ec=0x0" } + ["sys: id_via_x27_x29_same=0x1"]
+            + own.map { "sys: \($0): exc=0x0 ec=0x0" }
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        // Cortex-A72's CPUACTLR_EL1 and L2CTLR_EL1: QEMU 7.2 models them (RAZ/WI) and does not
+        // apply HCR_EL2.TIDCP to them, so they may not trap; if they do, Keel must UNDEF them.
+        for name in ["cpuactlr_write", "cpuactlr_read", "l2ctlr_write", "impdef_read_xzr"] {
+            #expect(run.lines.contains("sys: \(name): exc=0x1 ec=0x0") || run.lines.contains("sys: \(name): exc=0x0 ec=0x0"),
+                    "\(name)\n\(run.stdout)")
+        }
+        // The PMU (8), trace and AMU accesses reached Keel, which answered UNDEF.
+        #expect((run.exitCounters["SYS64"] ?? 0) >= 10, "\(run.exitCounters)")
+        #expect(run.stdout.contains("[keel] vm0/vcpu0: sysreg S3_3_C9_C12_0 write at "))
+    }
 }
 
 /// Containment: no panic, Keel's banner and power-off lines, the guest's last line, exit 0.
