@@ -87,6 +87,43 @@ struct HostileTests {
         #expect((run.exitCounters["SYS64"] ?? 0) >= 10, "\(run.exitCounters)")
         #expect(run.stdout.contains("[keel] vm0/vcpu0: sysreg S3_3_C9_C12_0 write at "))
     }
+
+    @Test("SMC/HVC: 4096 random calls, non-zero immediates, PSCI with bad arguments, a storming second vCPU")
+    func hypercalls() throws {
+        let run = try boot("attack_hvc", ["--smp", "2", "--timeout", "60"])
+        try expectContained(run, last: "hvc: still running")
+        let notSupported = "0xffffffffffffffff", invalidParameters = "0xfffffffffffffffe"
+        let invalidAddress = "0xfffffffffffffff7", alreadyOn = "0xfffffffffffffffc", onPending = "0xfffffffffffffffb"
+        var expected = [
+            "hvc: random_calls=0x1000", "hvc: random_not_supported_mismatch=0x0", "hvc: random_clobbered=0x0",
+            "hvc: random_exceptions=0x0",
+            "hvc: hvc_imm_ffff=\(notSupported)", "hvc: smc_imm_1234=\(notSupported)",
+            "hvc: version_high_garbage=0x10001",  // SMC32: the function id is w0
+        ]
+        expected += ["vcpu7", "aff1", "aff3", "bit31", "all_ones"].map { "hvc: cpu_on_\($0)=\(invalidParameters)" }
+        expected += ["hvc: cpu_on_self=\(alreadyOn)"]
+        expected += ["cpu_on_below_ram", "cpu_on_past_ram", "cpu_on_bundle", "cpu_on_uart", "cpu_on_unaligned", "cpu_on_huge",
+                     "cpu_on32_high_entry"].map { "hvc: \($0)=\(invalidAddress)" }
+        expected += [
+            "hvc: affinity_garbage=\(invalidParameters)", "hvc: affinity_level9=\(invalidParameters)",
+            "hvc: affinity_vcpu1_off=0x1",
+            "hvc: suspend_powerdown_bad_entry=\(invalidAddress)", "hvc: suspend_standby_garbage=0x0",
+            "hvc: features_garbage=\(notSupported)", "hvc: arch_features_garbage=\(notSupported)",
+            "hvc: cpu_on_keel_ipa=0x0",
+        ]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        // The second CPU_ON came while vCPU 1 was starting or running.
+        #expect(run.lines.contains("hvc: cpu_on_again=\(onPending)") || run.lines.contains("hvc: cpu_on_again=\(alreadyOn)"), "\(run.stdout)")
+        #expect(run.lines.contains("hvc: affinity_vcpu1_storming=0x0"), "\(run.stdout)")
+        // Every random call trapped: 2048 over HVC and 2048 over SMC (plus SYSTEM_OFF's HVC).
+        #expect((run.exitCounters["HVC64"] ?? 0) > 2048, "\(run.exitCounters)")
+        #expect((run.exitCounters["SMC64"] ?? 0) >= 2049, "\(run.exitCounters)")
+        // vCPU 1 took aborts at 0x200 (zeros at its entry, then its vector base) until the VM
+        // was powered off under it.
+        #expect(run.stdout.contains("[keel] vm0/vcpu1: fetch from IPA 0x200 outside the VM at pc 0x200 -> external abort"))
+        let vcpu1 = run.lines.first { $0.hasPrefix("[keel] vm0/vcpu1 exits: ") } ?? ""
+        #expect(vcpu1.contains("IABT_LOW="), "\(run.stdout)")
+    }
 }
 
 /// Containment: no panic, Keel's banner and power-off lines, the guest's last line, exit 0.
