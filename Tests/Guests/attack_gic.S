@@ -187,7 +187,17 @@ main:
     str     w2, [x1, #GICR_ICENABLER0]
     str     w2, [x1, #GICR_ICPENDR0]
     str     w2, [x1, #GICR_ICACTIVER0]
-    ldr     x1, =GICD_BASE
+    ldr     x1, =GICD_BASE              /* and every SPI, as an OS resets its GIC */
+    mov     x3, #4
+1:  add     x4, x1, #0x180
+    str     w2, [x4, x3]                /* ICENABLER<n> */
+    add     x4, x1, #0x280
+    str     w2, [x4, x3]                /* ICPENDR<n> */
+    add     x4, x1, #0x380
+    str     w2, [x4, x3]                /* ICACTIVER<n> */
+    add     x3, x3, #4
+    cmp     x3, #0x80
+    b.lo    1b
     mov     w2, #0x13
     str     w2, [x1]
     bl      gic_init
@@ -223,8 +233,9 @@ gic_init:
     ret
 
 /* Arm the virtual timer TIMER_IRQS times; each must be taken by irq_handler. Bounded: WFI
- * at most 100000 times per interrupt, so a lost interrupt prints a short count instead of
- * hanging. Prints "gic: timer_irqs=N". */
+ * at most 100000 times per interrupt, so a lost interrupt prints a short count (if Keel's WFI
+ * returns at all: with the timer armed and enabled it waits for it). Prints
+ * "gic: timer_irqs=N". */
     .globl timer_check
 timer_check:
     stp     x29, x30, [sp, #-16]!
@@ -240,14 +251,18 @@ timer_check:
     isb
     ldr     w23, [x20]
     MOV64   x3, 100000
-    msr     daifclr, #2
-2:  wfi
-    ldr     w4, [x20]
+    /* Masked while testing and waiting (WFI wakes on a pending interrupt all the same), so
+     * the interrupt cannot slip in between the test and the WFI and leave it sleeping. */
+2:  ldr     w4, [x20]
     cmp     w4, w23
     b.ne    3f
+    wfi
+    msr     daifclr, #2
+    isb
+    msr     daifset, #2
     subs    x3, x3, #1
     b.ne    2b
-3:  msr     daifset, #2
+3:
     subs    x21, x21, #1
     b.ne    1b
     ldr     w19, [x20]
