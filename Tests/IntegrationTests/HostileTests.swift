@@ -124,6 +124,28 @@ struct HostileTests {
         let vcpu1 = run.lines.first { $0.hasPrefix("[keel] vm0/vcpu1 exits: ") } ?? ""
         #expect(vcpu1.contains("IABT_LOW="), "\(run.stdout)")
     }
+
+    @Test("storms: 50,000 aborts and 20,000 UNDEFs in a row, WFx with nothing enabled, an IRQ handler that never returns")
+    func storms() throws {
+        let run = try boot("attack_storm", ["--timeout", "60"])
+        try expectContained(run, last: "storm: powering off from the IRQ handler")
+        let expected = [
+            "storm: aborts: exc=0xc350 ec=0x25",  // 50,000
+            "storm: undefs: exc=0x4e20 ec=0x0",  // 20,000
+            "storm: hvcs: exc=0x0 ec=0x0", "storm: hvc_mismatch=0x0",
+            "storm: wfi loop done", "storm: wfe loop done",
+            "storm: timer armed", "storm: in the IRQ handler, intid=0x1b",
+        ]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        #expect(!run.lines.contains("storm: the timer interrupt never came"))
+        let counters = run.exitCounters
+        #expect((counters["DABT_LOW"] ?? 0) >= 50_000, "\(counters)")
+        #expect((counters["SYS64"] ?? 0) >= 20_000, "\(counters)")
+        #expect((counters["HVC64"] ?? 0) >= 20_000, "\(counters)")
+        // Each WFI with nothing enabled trapped and was resumed at once.
+        #expect((counters["WFx"] ?? 0) >= 10_000, "\(counters)")
+        #expect((counters["irq"] ?? 0) >= 1, "\(counters)")
+    }
 }
 
 /// Containment: no panic, Keel's banner and power-off lines, the guest's last line, exit 0.
