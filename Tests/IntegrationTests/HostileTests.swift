@@ -146,6 +146,25 @@ struct HostileTests {
         #expect((counters["WFx"] ?? 0) >= 10_000, "\(counters)")
         #expect((counters["irq"] ?? 0) >= 1, "\(counters)")
     }
+
+    @Test("fuzz: over a million random trapping instructions from a seed, executed from the guest's RAM")
+    func fuzz() throws {
+        let run = try boot("attack_fuzz", ["--timeout", "80"])
+        try expectContained(run, last: "fuzz: still running")
+        // The page really is rewritten between runs (else every pass would replay the first).
+        #expect(run.lines.contains("fuzz: rewritten_code_returns=0x12"), "\(run.stdout)")
+        let line = try #require(run.lines.first { $0.hasPrefix("fuzz: executed=") }, "\(run.stdout)")
+        let fields = line.dropFirst("fuzz: ".count).split(separator: " ").reduce(into: [String: Int]()) { result, item in
+            let parts = item.split(separator: "=")
+            if parts.count == 2, parts[1].hasPrefix("0x") { result[String(parts[0])] = Int(parts[1].dropFirst(2), radix: 16) }
+        }
+        #expect((fields["executed"] ?? 0) >= 1_000_000, "\(line)")
+        #expect((fields["exceptions"] ?? 0) >= 100_000, "\(line)")  // injected aborts, UNDEFs, BRKs
+        // Keel handled its share: hypercalls, MMIO and aborts, trapped system registers.
+        let counters = run.exitCounters
+        #expect((counters["total"] ?? 0) >= 300_000, "\(counters)")
+        for reason in ["HVC64", "SMC64", "SYS64", "DABT_LOW"] { #expect((counters[reason] ?? 0) >= 1_000, "\(reason): \(counters)") }
+    }
 }
 
 /// Containment: no panic, Keel's banner and power-off lines, the guest's last line, exit 0.
