@@ -66,7 +66,7 @@ struct HostileTests {
             "ich_hcr_el2_write", "elr_el2_read", "scr_el3_write", "tlbi_alle2", "tlbi_alle1", "at_s12e1r",
             "pmcr_write", "pmccntr_read", "pmevcntr0_write", "pmselr_write", "pmuserenr_write", "pmintenset_write",
             "pmccfiltr_write", "impdef_0_15_0_0", "impdef_7_15_15_7", "impdef_3_15_4_2",
-            "trcprgctlr_write", "amcr_read", "zcr_el1_write", "pmcr_write_x28",
+            "trcprgctlr_write", "amcr_read", "zcr_el1_write",
         ]
         let own = [
             "icc_bpr1_write", "icc_pmr_write", "icc_ctlr_write", "icc_ap1r0_write", "icc_igrpen0_write", "icc_sre_write",
@@ -74,7 +74,8 @@ struct HostileTests {
             "mdccint_write", "oslar_write", "osdlr_write", "mdscr_read", "dc_isw", "dc_csw", "dc_cisw",
             "tlbi_vmalle1", "tlbi_vae1", "tlbi_aside1is", "ic_iallu", "at_s1e1r",
         ]
-        let expected = undefined.map { "sys: \($0): exc=0x1 ec=0x0" } + ["sys: id_via_x27_x29_same=0x1"]
+        let expected = undefined.map { "sys: \($0): exc=0x1 ec=0x0" }
+            + ["sys: id_via_x27_x29_same=0x1", "sys: pmcr_write_x28: exc=0x1 ec=0x0"]
             + own.map { "sys: \($0): exc=0x0 ec=0x0" }
         #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
         // Cortex-A72's CPUACTLR_EL1 and L2CTLR_EL1: QEMU 7.2 models them (RAZ/WI) and does not
