@@ -11,7 +11,11 @@ func trapDataAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let iss = syndrome.dataAbort
     vcpu.pointee.trace.ipa = ipa
 
-    if !iss.s1ptw, let access = MMIOAccess(iss), emulateMMIO(vcpu, ipa: ipa, access: access) {
+    // An access not aligned to its size cannot reach a device register on hardware (Device
+    // memory faults it at stage 1; QEMU with the guest's MMU off lets it through to stage 2),
+    // so it gets the abort too rather than an emulation of half a register.
+    if !iss.s1ptw, let access = MMIOAccess(iss), ipa & UInt64(access.bytes &- 1) == 0,
+       emulateMMIO(vcpu, ipa: ipa, access: access) {
         vcpu.pointee.skipInstruction(syndrome)
         return
     }

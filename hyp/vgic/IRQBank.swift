@@ -16,6 +16,9 @@ struct IRQBank {
     var inLR: UInt32 = 0
     /// Forwarded physical interrupt (same INTID): the list register links the two.
     var hardware: UInt32 = 0
+    /// Pending cleared (ICPENDR) while in a list register: the next refill takes the
+    /// register's pending state back instead of leaving the guest an interrupt it cancelled.
+    var withdrawn: UInt32 = 0
     var priority: [32 of UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     /// SPIs: the vCPUs it may go to, one bit each (GICv2 ITARGETSR; GICv3 IROUTER as a bit).
     var target: [32 of UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]

@@ -58,9 +58,16 @@ enum IRQRegisters {
         switch kind {
         case .group: return update(&bank.group1, v)
         case .setEnable: return update(&bank.enabled, bank.enabled | v)
-        case .clearEnable: bank.enabled &= ~v; return false
+        case .clearEnable:
+            // One waiting in a list register must be taken back (VGIC.sync): look again.
+            let hit = bank.enabled & v & bank.inLR
+            bank.enabled &= ~v
+            return hit != 0
         case .setPending: return update(&bank.pending, bank.pending | (intid == 0 ? v & ~0xFFFF : v))  // SGIs: only through SGI registers
-        case .clearPending: bank.pending &= ~v; return false
+        case .clearPending:
+            bank.pending &= ~v
+            bank.withdrawn |= v & bank.inLR
+            return v & bank.inLR != 0
         case .setActive: bank.active |= v; return false
         case .clearActive: bank.active &= ~v; return false
         case .priority where bytes == 4 && intid & 3 == 0:

@@ -188,8 +188,34 @@ enum VGIC {
                 bank.pointee.active &= ~bit
                 if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
             } else {
-                let state = GIC.readListRegister(n).state
-                if state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
+                let lr = GIC.readListRegister(n)
+                if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0) {
+                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit)
+                } else if lr.state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
+            }
+            bank.pointee.withdrawn &= ~bit
+        }
+    }
+
+    /// A list register still only pending whose interrupt the guest disabled or cleared since
+    /// it was placed: without this the CPU interface would deliver it anyway, and stale ones
+    /// could hold every register (a guest that cleared them would never get its timer again).
+    /// Disabled: the pending state goes back to software, to be placed once enabled again.
+    /// Cleared: it is gone; a forwarded physical one is deactivated so it can fire again.
+    private static func withdraw(_ vcpu: UnsafeMutablePointer<VCPU>, _ lr: ListRegister, _ n: Int, intid: Int,
+                                 bank: UnsafeMutablePointer<IRQBank>, bit: UInt32) {
+        GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
+        vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
+        bank.pointee.inLR &= ~bit
+        if bank.pointee.withdrawn & bit != 0 {
+            if lr.hardware {
+                bank.pointee.hardware &= ~bit
+                GIC.deactivatePrivate(bit)
+            }
+        } else if !lr.maintenanceOnEOI {  // a latched one (a level line is still in `level`)
+            bank.pointee.pending |= bit
+            if intid < 16 && GIC.version == .v2 {
+                withUnsafeMutableBytes(of: &vcpu.pointee.vgic.sgiSources) { $0[intid] |= UInt8(truncatingIfNeeded: 1 << (lr.sourceCPU & 7)) }
             }
         }
     }
