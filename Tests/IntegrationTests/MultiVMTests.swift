@@ -186,3 +186,35 @@ final class Locked<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
 }
+
+/// The hostile-guest suite (`HostileTests`) again, each attacker as a VM of its own beside Debian's
+/// Linux running its workload: the attack stays in its VM, and the neighbour finishes.
+@Suite("Hostile guests beside Linux")
+struct HostileBesideLinuxTests {
+    @Test("each attacker runs to its last line while Linux beside it finishes its workload, and nothing panics",
+          arguments: [("attack_memory", "mem: still running", "[2]"), ("attack_gic", "gic: still running", "[2]"),
+                      ("attack_sysreg", "sys: still running", "[2]"), ("attack_hvc", "hvc: still running", "[2, 3]"),
+                      ("attack_storm", "storm: powering off from the IRQ handler", "[2]"), ("attack_fuzz", "fuzz: still running", "[2]")])
+    func beside(_ attack: (guest: String, last: String, cpus: String)) throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let attacker = """
+            [[vm]]
+            name = "attacker"
+            cpus = \(attack.cpus)
+            memory = { base = 0x4000_0000, size = "256M" }
+            kernel = "\(Repo.guest(attack.guest))"
+            kind = "raw"
+
+            """
+        let scratch = try PackTests.Scratch()
+        let run = try runKeel(["run", "--config", try scratch.config(MultiVMTests.config(MultiVMTests.linuxVM(cpus: "[0, 1]") + attacker)),
+                               "--timeout", "300"])
+        #expect(run.status == 0, "\(attack.guest): \(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(!run.stdout.contains("PANIC"), "\(attack.guest)")
+        #expect(run.lines.contains("[vm1] \(attack.last)"), "\(attack.guest): \(run.stdout.suffix(3000))")
+        #expect(!run.lines.contains { $0.contains("unexpected exception") }, "\(attack.guest)")
+        #expect(run.containsInOrder(["[vm0] KEEL-INIT: cpus online 2", "[vm0] KEEL-INIT: workload done 2 jobs", "[keel] vm0: PSCI SYSTEM_OFF"]),
+                "\(attack.guest): \(run.stdout.suffix(3000))")
+        #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
+    }
+}
