@@ -209,27 +209,12 @@ main:
 
 /* Redistributor awake, the timer PPI in group 1 at 0xA0 and enabled, CPU interface on. */
 gic_init:
-    ldr     x1, =GICR_BASE
-    str     wzr, [x1, #GICR_WAKER]
-1:  ldr     w2, [x1, #GICR_WAKER]
-    tbnz    w2, #2, 1b
-    add     x1, x1, #GICR_SGI
-    ldr     w2, =(1 << VTIMER_INTID)
-    str     w2, [x1, #GICR_IGROUPR0]
-    mov     w3, #0xA0
-    strb    w3, [x1, #(GICR_IPRIORITYR + VTIMER_INTID)]
-    str     w2, [x1, #GICR_ISENABLER0]
-    mrs     x2, icc_sre_el1
-    orr     x2, x2, #7
-    msr     icc_sre_el1, x2
-    isb
-    msr     icc_ctlr_el1, xzr           /* EOImode 0: EOIR also deactivates */
-    msr     icc_ap1r0_el1, xzr
-    mov     x2, #0xFF
-    msr     icc_pmr_el1, x2
-    mov     x2, #1
-    msr     icc_igrpen1_el1, x2
-    isb
+    stp     x29, x30, [sp, #-16]!
+    mov     x0, #0
+    ldr     w1, =(1 << VTIMER_INTID)
+    bl      gicv3_private_on
+    bl      gicv3_cpu_interface_on
+    ldp     x29, x30, [sp], #16
     ret
 
 /* Arm the virtual timer TIMER_IRQS times; each must be taken by irq_handler. Bounded: WFI

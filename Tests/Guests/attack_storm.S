@@ -77,22 +77,10 @@ main:
     ldr     x1, =GICD_BASE
     mov     w2, #0x13
     str     w2, [x1]
-    ldr     x1, =GICR_BASE
-    str     wzr, [x1, #GICR_WAKER]
-    add     x1, x1, #GICR_SGI
-    ldr     w2, =(1 << VTIMER_INTID)
-    str     w2, [x1, #GICR_IGROUPR0]
-    mov     w3, #0xA0
-    strb    w3, [x1, #(GICR_IPRIORITYR + VTIMER_INTID)]
-    str     w2, [x1, #GICR_ISENABLER0]
-    mrs     x2, icc_sre_el1
-    orr     x2, x2, #7
-    msr     icc_sre_el1, x2
-    isb
-    mov     x2, #0xFF
-    msr     icc_pmr_el1, x2
-    mov     x2, #1
-    msr     icc_igrpen1_el1, x2
+    mov     x0, #0
+    ldr     w1, =(1 << VTIMER_INTID)
+    bl      gicv3_private_on
+    bl      gicv3_cpu_interface_on
     mrs     x1, cntvct_el0
     add     x1, x1, #1000
     msr     cntv_cval_el0, x1

@@ -163,33 +163,14 @@ secondary_main:
 1:  wfi
     b       1b
 
-/* x0 = CPU number: wake its redistributor, the timer PPI and both SGIs in group 1 at priority
- * 0xA0 and enabled, then its CPU interface on (system registers, PMR open, group 1 on). */
+/* x0 = CPU number: the timer PPI and both SGIs on in its redistributor, then its CPU
+ * interface (lib/gic.S). */
 gic_cpu_init:
-    ldr     x1, =GICR_BASE
-    add     x1, x1, x0, lsl #17
-    ldr     w2, [x1, #GICR_WAKER]
-    bic     w2, w2, #2                  /* ProcessorSleep */
-    str     w2, [x1, #GICR_WAKER]
-1:  ldr     w2, [x1, #GICR_WAKER]
-    tbnz    w2, #2, 1b                  /* ChildrenAsleep */
-    add     x1, x1, #GICR_SGI
-    ldr     w2, =(1 << VTIMER_INTID | 1 << SGI_PING | 1 << SGI_PONG)
-    str     w2, [x1, #GICR_IGROUPR0]
-    mov     w3, #0xA0
-    strb    w3, [x1, #(GICR_IPRIORITYR + VTIMER_INTID)]
-    strb    w3, [x1, #(GICR_IPRIORITYR + SGI_PING)]
-    strb    w3, [x1, #(GICR_IPRIORITYR + SGI_PONG)]
-    str     w2, [x1, #GICR_ISENABLER0]
-    mrs     x2, icc_sre_el1
-    orr     x2, x2, #7                  /* SRE, DFB, DIB */
-    msr     icc_sre_el1, x2
-    isb
-    mov     x2, #0xFF
-    msr     icc_pmr_el1, x2
-    mov     x2, #1
-    msr     icc_igrpen1_el1, x2
-    isb
+    stp     x29, x30, [sp, #-16]!
+    ldr     w1, =(1 << VTIMER_INTID | 1 << SGI_PING | 1 << SGI_PONG)
+    bl      gicv3_private_on
+    bl      gicv3_cpu_interface_on
+    ldp     x29, x30, [sp], #16
     ret
 
 /* The IRQ handler (called by lib/start.S with the caller-saved registers preserved). The

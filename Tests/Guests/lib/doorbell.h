@@ -12,7 +12,6 @@
 #define DOORBELL_INTID      47
 #define SHARED_IPA          0x70000000
 #define GICD_BASE_DB        0x08000000
-#define GICR_BASE_DB        0x080A0000
 #define PING_MESSAGE        0x50494E4721   /* "!GNIP" little-endian: any recognisable word */
 #define PONG_MESSAGE        0x504F4E4721
 
@@ -79,21 +78,12 @@ doorbell_gic_init:
     str     xzr, [x1, #(0x6000 + 8 * DOORBELL_INTID)] /* IROUTER: Aff 0.0.0.0 */
     mov     w2, #(1 << (DOORBELL_INTID - 32))
     str     w2, [x1, #0x104]            /* ISENABLER1 */
-    ldr     x1, =GICR_BASE_DB
-    ldr     w2, [x1, #0x14]             /* GICR_WAKER: clear ProcessorSleep, wait for ChildrenAsleep */
-    bic     w2, w2, #2
-    str     w2, [x1, #0x14]
-1:  ldr     w2, [x1, #0x14]
-    tbnz    w2, #2, 1b
-    mrs     x2, icc_sre_el1
-    orr     x2, x2, #7
-    msr     icc_sre_el1, x2
-    isb
-    mov     x2, #0xFF
-    msr     icc_pmr_el1, x2
-    mov     x2, #1
-    msr     icc_igrpen1_el1, x2
-    isb
+    stp     x29, x30, [sp, #-16]!
+    mov     x0, #0                      /* this vCPU's redistributor: nothing private to enable */
+    mov     w1, #0
+    bl      gicv3_private_on
+    bl      gicv3_cpu_interface_on
+    ldp     x29, x30, [sp], #16
     ret
 
     .globl irq_handler
