@@ -123,6 +123,23 @@ struct MultiVMTests {
         #expect(decode.lines.contains { $0.contains("vm2/vcpu0 VM stopped by Keel: its reset limit was reached") })
     }
 
+    @Test("power_off_with: the machine powers off with the VM the config names, though another still runs")
+    func powerOffWith() throws {
+        let scratch = try PackTests.Scratch()
+        let config = try scratch.config("power_off_with = \"demo\"\n" + Self.config(Self.rawVM("spinner", guest: "hang", cpus: "[0]")
+                                                                              + Self.rawVM("demo", guest: "demo", cpus: "[1]")))
+        let run = try runKeel(["run", "--config", config, "--timeout", "60"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(2000))")
+        // (The spinner's own line may or may not come out before: it runs on its own CPU.)
+        #expect(run.containsInOrder(["[keel] vm1: PSCI SYSTEM_OFF", "[keel] power_off_with names this VM: powering off"]),
+                "\(run.stdout.suffix(2000))")
+        #expect(!run.lines.contains("[keel] vm0: PSCI SYSTEM_OFF"))
+        #expect(!run.lines.contains("[keel] all VMs are off: powering off"))
+        let wrong = try runKeel(["pack", "--config", try scratch.config("power_off_with = \"nobody\"\n" + Self.config(Self.rawVM("demo", guest: "demo", cpus: "[0]"))),
+                                 "-o", scratch.path("x.img")])
+        #expect(wrong.status != 0 && wrong.stderr.contains("key power_off_with: no VM is named \"nobody\" (fix: name one of the [[vm]] tables: \"demo\")"), "\(wrong.stderr)")
+    }
+
     @Test("what the firmware cannot give several VMs is refused before anything boots")
     func refusals() throws {
         let scratch = try PackTests.Scratch()

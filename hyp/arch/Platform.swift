@@ -4,8 +4,8 @@ import KeelHW
 /// provide), and what to do with a CPU that has nothing left to run.
 enum Platform {
     /// PSCI SYSTEM_OFF to the real firmware. On QEMU this ends QEMU with status 0.
-    static func powerOff() -> Never {
-        Console.log("all VMs are off: powering off")
+    static func powerOff(_ why: StaticString = "all VMs are off: powering off") -> Never {
+        Console.log(why)
         _ = keel_smc(UInt64(PSCI.systemOff), 0, 0, 0)
         Console.log("firmware SYSTEM_OFF returned; halting")
         park()

@@ -40,6 +40,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     // Several VMs from a packed image's VM table, or the one VM of the board's slot.
     var refused = false
     if let manifest = BootLoader.openSystem(cpus: cpus, refused: &refused) {
+        VMs.powerOffWith = manifest.powerOffWith ?? -1
         var boot: UnsafeMutablePointer<VCPU>? = nil
         for i in 0..<manifest.count {
             let r = manifest.record(i)

@@ -68,6 +68,10 @@ enum VMs {
         return vm
     }
 
+    /// The VM whose power-off powers the machine off (a packed image's `power_off_with`), or
+    /// -1: the last VM's.
+    nonisolated(unsafe) static var powerOffWith = -1
+
     static var allPoweredOff: Bool {
         for id in 0..<capacity where pointer(id).pointee.vcpuCount > 0 && !pointer(id).pointee.poweredOff {
             return false

@@ -213,6 +213,7 @@ enum VirtualPSCI {
         Trace.event(event, vm: vm.pointee.id, vcpu: vcpu.pointee.id, arg0: arg0)
         Trace.flush()
         if VMs.allPoweredOff { Platform.powerOff() }
+        if VMs.powerOffWith == vm.pointee.id { Platform.powerOff("power_off_with names this VM: powering off") }
         stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
         keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)

@@ -8,7 +8,8 @@
 ///     8  version (1)            24  VM count
 ///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
 ///
-///    32  shared region count
+///    32  shared region count      36  the VM whose power-off powers the machine off, plus 1
+///                                   (0: the last VM's)
 ///
 /// VM record (80 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
 /// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
@@ -122,6 +123,11 @@ public struct SystemManifest {
     public let totalSize: UInt64
     public let count: Int
     public let regionCount: Int
+    /// The VM whose SYSTEM_OFF powers the machine off, or nil for the last VM's.
+    public var powerOffWith: Int? {
+        let v = Int(SystemManifest.u32(base, 36))
+        return v == 0 ? nil : v - 1
+    }
 
     public static func open(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) throws(Problem) -> SystemManifest {
         if let problem = check(base, limit: limit, limits) { throw problem }
@@ -183,6 +189,7 @@ public struct SystemManifest {
         guard count >= 1, count <= maxVMs else { return .badCount }
         let regions = Int(u32(base, 32))
         guard regions <= maxRegions else { return .badRegionCount }
+        guard Int(u32(base, 36)) <= count else { return .badCount }
         let tableEnd = UInt64(tablesSize(count: count, regions: regions))
         guard total <= limit, total >= tableEnd else { return .tooSmall }
         guard u32(base, 28) == headerChecksum(base, count: count, regions: regions) else { return .badChecksum }

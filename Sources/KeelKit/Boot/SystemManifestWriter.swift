@@ -28,6 +28,8 @@ public struct SystemManifestWriter {
 
     public var vms: [VM] = []
     public var regions: [SystemManifest.Region] = []
+    /// The VM whose power-off powers the machine off; nil for the last VM's.
+    public var powerOffWith: Int? = nil
     public init() {}
 
     public func bytes() -> Data {
@@ -49,6 +51,7 @@ public struct SystemManifestWriter {
         put(cursor, 8, at: 16)
         put(UInt64(vms.count), 4, at: 24)
         put(UInt64(regions.count), 4, at: 32)
+        put(UInt64(powerOffWith.map { $0 + 1 } ?? 0), 4, at: 36)
         for (k, region) in regions.enumerated() {
             let at = SystemManifest.headerSize + vms.count * SystemManifest.recordSize + k * SystemManifest.regionSize
             put(region.pa, 8, at: at)

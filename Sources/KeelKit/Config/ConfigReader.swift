@@ -5,7 +5,7 @@ import TOMLKit
 /// type of every value and unknown keys. What the values mean for the board is
 /// `ConfigValidator`'s job.
 public enum ConfigReader {
-    static let topKeys = ["board", "vm", "shared_memory"]
+    static let topKeys = ["board", "vm", "shared_memory", "power_off_with"]
     static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated",
                          "fault_limit", "reset_limit"]
     static let memoryKeys = ["base", "size"]
@@ -82,8 +82,14 @@ public enum ConfigReader {
                 problems.add(nil, "shared_memory", "must be an array of tables", fix: "write [[shared_memory]] (two brackets) for each region")
             }
         }
+        let powerOffWith = top.string("power_off_with", example: "\"linux\"", into: &problems)
+        if let name = powerOffWith, !vms.contains(where: { $0.name == name }) {
+            problems.add(nil, "power_off_with", "no VM is named \"\(name)\"", fix: "name one of the [[vm]] tables: \(vms.map { "\"\($0.name)\"" }.joined(separator: ", "))")
+        }
         try problems.throwIfAny()
-        return SystemConfig(file: file, directory: directory, board: board, vms: vms, sharedMemory: shared)
+        var config = SystemConfig(file: file, directory: directory, board: board, vms: vms, sharedMemory: shared)
+        config.powerOffWith = powerOffWith
+        return config
     }
 
     private static func readVM(_ table: TOMLTable, index: Int, into problems: inout ProblemList) -> VMConfig? {

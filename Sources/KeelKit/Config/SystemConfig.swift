@@ -9,6 +9,8 @@ public struct SystemConfig: Equatable, Sendable {
     public var board: String
     public var vms: [VMConfig]
     public var sharedMemory: [SharedMemoryConfig]
+    /// The VM whose power-off powers the machine off (`power_off_with`); nil: the last VM's.
+    public var powerOffWith: String? = nil
 
     public init(file: String, directory: String, board: String, vms: [VMConfig], sharedMemory: [SharedMemoryConfig]) {
         self.file = file

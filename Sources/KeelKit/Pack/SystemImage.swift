@@ -27,7 +27,7 @@ public struct SystemImage {
         guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
         // One VM without a containment policy: its bundle alone, as every firmware reads it. Else
         // the VM table, which also carries each VM's limits.
-        let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil }
+        let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil } || system.config.powerOffWith != nil
         let bundle = system.vms.count == 1 && !policy
             ? try SystemImage.bundle(for: vm, board: system.board.board).bytes()
             : try SystemImage.manifest(for: system).bytes()
@@ -75,6 +75,7 @@ public struct SystemImage {
             writer.vms.append(record)
             cursor += size
         }
+        writer.powerOffWith = system.config.powerOffWith.flatMap { name in system.vms.firstIndex { $0.name == name } }
         // Shared regions after the VMs' RAM, each mapped at its IPA in the VMs it names.
         for region in system.config.sharedMemory {
             let size = (region.size + 4095) & ~4095
