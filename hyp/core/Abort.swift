@@ -96,6 +96,7 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
 }
 
 /// `[keel] vm0/vcpu0: write to IPA 0x20000000 outside the VM at pc 0x40000100 -> external abort`
+@_optimize(size)
 private func reportAbort(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, write: Bool, fetch: Bool) {
     guard vcpu.pointee.mayReportFault() else { return }
     Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)

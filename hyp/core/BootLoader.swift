@@ -27,6 +27,7 @@ enum BootLoader {
     /// A packed image with several VMs (`SystemManifest`) appended to Keel's image, checked
     /// against the machine (`cpus` running Keel, the board's DRAM, Keel's own memory); nil when
     /// there is none. A damaged one is reported and `refused` set: no VM must start then.
+    @_optimize(size)
     static func openSystem(cpus: Int, refused: inout Bool) -> SystemManifest? {
         let appended = UInt64(keelAppendedBundle())
         guard let base = UnsafeRawPointer(bitPattern: UInt(appended)), SystemManifest.present(at: base) else { return nil }
@@ -69,6 +70,7 @@ enum BootLoader {
                      place: "the VM booted from")
     }
 
+    @_optimize(size)
     private static func check(_ base: UnsafeRawPointer, address: UInt64, limit: UInt64, layout: VMLayout, place: StaticString) -> BootBundle? {
         do {
             return try BootBundle.open(base, limit: limit, ramIPA: layout.ramIPA, ramSize: layout.ramSize)

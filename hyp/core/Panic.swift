@@ -3,6 +3,7 @@ import KeelHW
 /// An exception taken while Keel itself ran: a hypervisor bug, never a guest's doing. Print the
 /// syndrome and every register, then stop this CPU. The host runner watches for `PANIC`.
 @c(keel_hyp_exception)
+@_optimize(size)
 func hypervisorException(_ frame: UnsafeMutablePointer<keel_regs>, _ kind: UInt64) -> Never {
     let esr = ESR(rawValue: read_esr_el2())
     Console.begin()

@@ -14,6 +14,7 @@ enum SMP {
 
     /// Starts CPUs 1, 2, ... until the firmware says there is no such CPU or `limit` is
     /// reached. Returns how many CPUs run Keel, the boot CPU included.
+    @_optimize(size)
     static func startSecondaries(limit: Int) -> Int {
         keel_store_release32(onlineWord(0), 1)
         var count = 1

@@ -36,6 +36,7 @@ func trapSysReg(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 }
 
 /// `[keel] vm0/vcpu0: sysreg S3_3_C9_C12_0 read at 0x40000123 -> UNDEF`, the first few times.
+@_optimize(size)
 private func reportUnhandled(_ vcpu: UnsafeMutablePointer<VCPU>, _ access: SysRegISS) {
     guard vcpu.pointee.mayReportFault() else { return }
     Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)

@@ -51,7 +51,7 @@ enum VMs {
 
     /// Build VM `id`: its stage-2 tables with the guest RAM mapped (normal memory, read, write,
     /// execute). Emulated devices stay unmapped so each access traps.
-    @inline(never)  // cold, and a VM literal is long straight-line code
+    @inline(never) @_optimize(size)  // cold, and a VM literal is long straight-line code
     static func create(id: Int, layout: VMLayout) -> UnsafeMutablePointer<VM>? {
         guard id < capacity, var stage2 = Stage2.create() else { return nil }
         guard stage2.map(ipa: layout.ramIPA, pa: layout.ramPA, size: layout.ramSize,

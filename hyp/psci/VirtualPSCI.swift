@@ -186,6 +186,7 @@ enum VirtualPSCI {
 
     /// Keel stops `vcpu`'s VM by its containment policy (`reason` 1: fault limit, 2: reset
     /// limit, as the config set them); the other VMs run on.
+    @_optimize(size)
     static func stopByPolicy(_ vcpu: UnsafeMutablePointer<VCPU>, reason: UInt64, count: UInt32, limit: StaticString) {
         let vm = vcpu.pointee.vmPointer
         Console.begin()

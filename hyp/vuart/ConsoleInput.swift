@@ -28,6 +28,7 @@ enum ConsoleInput {
         while let byte = uart.receive() { take(byte) }
     }
 
+    @_optimize(size)
     private static func take(_ byte: UInt8) {
         if escaped {
             escaped = false
