@@ -92,11 +92,7 @@ struct BenchGuest: ParsableCommand {
         results["decoder_records_per_second"] = decoder.recordsPerSecond
         rows.append(["trace decoder", "", String(format: "%.2f M", decoder.recordsPerSecond / 1e6), "records per second, one core"])
 
-        let width = (0..<4).map { c in rows.map { $0[c].count }.max()! }
-        for row in rows {
-            print(row.enumerated().map { $0.offset == 0 ? $0.element.padding(toLength: width[0], withPad: " ", startingAt: 0)
-                : String(repeating: " ", count: width[$0.offset] - $0.element.count) + $0.element }.joined(separator: "  "))
-        }
+        printTable(rows)
         try Bench.mergeResults(results, into: json)
         print("results: \(json)")
     }
@@ -162,11 +158,7 @@ struct BenchLinux: ParsableCommand {
                          s(result.nativePowerDown), s(result.keelPowerDown), r(result.powerDownRatio),
                          result.repeated ? "exactly (\(runs) runs)" : "NO"])
         }
-        let width = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }
-        for row in rows {
-            print(row.enumerated().map { $0.offset == 0 ? $0.element.padding(toLength: width[0], withPad: " ", startingAt: 0)
-                : String(repeating: " ", count: width[$0.offset] - $0.element.count) + $0.element }.joined(separator: "  "))
-        }
+        printTable(rows)
         let worst = results.map(\.initRatio).max() ?? .nan
         let met = results.allSatisfy(\.meetsGoal)
         print(String(format: "goal Keel / native <= %.2f to /init: %@ (worst %.4f)", LinuxBench.goalRatio, met ? "met" : "NOT met", worst))
@@ -183,5 +175,15 @@ struct BenchLinux: ParsableCommand {
         section["wall_seconds"] = wall
         try Bench.mergeResults(["linux_boot": section], into: json)
         print("results: \(json)")
+    }
+}
+
+/// Rows as a table: the first column left-aligned, the others right-aligned, two spaces apart.
+private func printTable(_ rows: [[String]]) {
+    guard let first = rows.first else { return }
+    let width = first.indices.map { c in rows.map { $0[c].count }.max()! }
+    for row in rows {
+        print(row.enumerated().map { $0.offset == 0 ? $0.element.padding(toLength: width[0], withPad: " ", startingAt: 0)
+            : String(repeating: " ", count: width[$0.offset] - $0.element.count) + $0.element }.joined(separator: "  "))
     }
 }

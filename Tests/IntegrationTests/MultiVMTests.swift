@@ -1,4 +1,5 @@
 import Foundation
+import KeelKit
 import Testing
 
 /// Several VMs from one config (`keel run --config`): each on its own CPUs and RAM, each with
@@ -194,14 +195,6 @@ struct ConsoleInputTests {
         let all = text.withLock { $0 }
         #expect(!all.contains("[vm1] echo: got to a") && !all.contains("[vm0] echo: got to b"))
     }
-}
-
-/// A value shared with a reading thread.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
 }
 
 /// The hostile-guest suite (`HostileTests`) again, each attacker as a VM of its own beside Debian's
