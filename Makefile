@@ -26,6 +26,8 @@ BOARD     ?= qemu-virt
 KEEL_LOAD_ADDR_qemu-virt   := 0x40080000
 KEEL_LOAD_ADDR_xlnx-zcu102 := 0x00080000
 KEEL_LOAD_ADDR   := $(KEEL_LOAD_ADDR_$(BOARD))
+BOARD_FILE_qemu-virt   := boards/QEMUVirt.swift
+BOARD_FILE_xlnx-zcu102 := boards/XilinxZCU102.swift
 KEEL_TEXT_OFFSET := 0x80000
 BOARD_DEFINE     := KEEL_BOARD_$(subst -,_,$(shell echo $(BOARD) | tr a-z A-Z))
 HYP_OUT   := $(if $(filter qemu-virt,$(BOARD)),$(BUILD)/hyp,$(BUILD)/hyp-$(BOARD))
@@ -35,8 +37,11 @@ $(error BOARD=$(BOARD): the firmware is built for $(BOARDS))
 endif
 
 # --- firmware ---------------------------------------------------------------------------------
-# One Embedded Swift module: the portable KeelCore sources, the board data and hyp/.
-FW_SWIFT := $(sort $(wildcard Sources/KeelCore/*.swift Sources/KeelCore/*/*.swift boards/*.swift hyp/*/*.swift))
+# One Embedded Swift module: the portable KeelCore and KeelMachine sources, this board's data
+# and hyp/. Only this board's file: every global a file defines lands in the image. KEEL_FIRMWARE
+# leaves out what only the host tools use (the boards' device lists).
+FW_SWIFT := $(sort $(wildcard Sources/KeelCore/*.swift Sources/KeelCore/*/*.swift Sources/KeelMachine/*.swift hyp/*/*.swift) \
+            boards/Board.swift $(BOARD_FILE_$(BOARD)))
 FW_ASM   := $(sort $(wildcard hyp/*/*.S))
 FW_C     := $(sort $(wildcard hyp/runtime/*.c))
 FW_HDRS  := $(wildcard hyp/include/keel/*.h) hyp/include/module.modulemap
@@ -54,7 +59,7 @@ SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -wmo -par
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
                 -Xllvm -enable-machine-outliner=never \
-                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET) -D $(BOARD_DEFINE)
+                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET) -D $(BOARD_DEFINE) -D KEEL_FIRMWARE
 
 # --- test guests --------------------------------------------------------------------------------
 GUEST_LIB  := $(sort $(wildcard Tests/Guests/lib/*.S))

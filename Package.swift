@@ -20,8 +20,10 @@ let package = Package(
         .target(name: "KeelCore"),
         // Board descriptions as plain Swift data, shared with the firmware.
         .target(name: "KeelBoards", path: "boards", exclude: ["README.md", "examples"]),
+        // The machine from the boot DTB, checked against the board file; shared with the firmware.
+        .target(name: "KeelMachine", dependencies: ["KeelCore", "KeelBoards"]),
         // Host library: guest images, the QEMU runner, reports.
-        .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards", "KeelMachine", .product(name: "TOMLKit", package: "TOMLKit")]),
         // The CLI: a thin @main, one file per subcommand.
         .executableTarget(
             name: "keel",
@@ -30,7 +32,7 @@ let package = Package(
         // Reference/ holds the EC and fault-status tables (copied from shared/reference) the
         // decoders are checked against.
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"], exclude: ["Reference"]),
-        .testTarget(name: "KeelKitTests", dependencies: ["KeelKit"]),
+        .testTarget(name: "KeelKitTests", dependencies: ["KeelKit", "KeelMachine"], exclude: ["DeviceTrees"]),
         // Boots real images under qemu-system-aarch64; needs `make` to have built them.
         .testTarget(name: "IntegrationTests", dependencies: ["KeelKit", "KeelCore"]),
     ]

@@ -56,6 +56,7 @@ public let qemuVirtGICv2 = Board(
     qemuSelectsGIC: true
 )
 
+#if !KEEL_FIRMWARE  // host tools only: the firmware gives VMs no devices of the board
 /// Both variants' devices.
 public let qemuVirtDevices = BoardDevices([
     BoardDevice("uart0", "arm,pl011", base: 0x0900_0000, size: 0x1000, intid: 33, hypervisorOwned: true),
@@ -66,6 +67,7 @@ public let qemuVirtDevices = BoardDevices([
     BoardDevice("pcie", "pci-host-ecam-generic", base: 0x1000_0000, size: 0x2EFF_0000, intid: 35, interruptCount: 4),
     nil, nil, nil, nil, nil, nil,
 ])
+#endif
 
 /// The default VM: 256 MiB of guest RAM at the IPA where a guest written
 /// for `virt` expects it, backed by host RAM 256 MiB above the board's DRAM base so that nothing

@@ -32,6 +32,7 @@ public let raspberryPi4 = Board(
     gicVersion: 2
 )
 
+#if !KEEL_FIRMWARE  // host tools only: the firmware gives VMs no devices of the board
 public let raspberryPi4Devices = BoardDevices([
     BoardDevice("uart0", "arm,pl011", base: 0xFE20_1000, size: 0x200, intid: 153, hypervisorOwned: true),
     BoardDevice("uart2", "arm,pl011", base: 0xFE20_1400, size: 0x200, intid: 153),
@@ -46,3 +47,4 @@ public let raspberryPi4Devices = BoardDevices([
     BoardDevice("pcie", "brcm,bcm2711-pcie", base: 0xFD50_0000, size: 0x9310, intid: 175, interruptCount: 6),
     BoardDevice("mailbox", "brcm,bcm2835-mbox", base: 0xFE00_B880, size: 0x40, intid: 65),
 ])
+#endif

@@ -37,6 +37,7 @@ public let xlnxZCU102 = Board(
     gicVersion: 2
 )
 
+#if !KEEL_FIRMWARE  // host tools only: the firmware gives VMs no devices of the board
 public let xlnxZCU102Devices = BoardDevices([
     BoardDevice("uart0", "cdns,uart-r1p12", base: 0xFF00_0000, size: 0x1000, intid: 53, hypervisorOwned: true),
     BoardDevice("uart1", "cdns,uart-r1p12", base: 0xFF01_0000, size: 0x1000, intid: 54),
@@ -51,6 +52,7 @@ public let xlnxZCU102Devices = BoardDevices([
     BoardDevice("sata", "ceva,ahci-1v84", base: 0xFD0C_0000, size: 0x2000, intid: 165),
     nil,
 ])
+#endif
 
 /// The default VM: 256 MiB of guest RAM at the same IPA as on qemu-virt (so the same guests
 /// run), backed by DDR 256 MiB above Keel's image at 0x8_0000, below the boot bundle.

@@ -15,6 +15,11 @@ public struct QEMUCommand {
     public var cpu: String
     public var smp = 1
     public var extraArguments: [String] = []
+    /// The board's RAM for QEMU (`-m`), in MiB; nil for the board file's.
+    public var memoryMiB: UInt64?
+    /// A device tree QEMU hands Keel instead of its own (`-dtb`; QEMU still sets its /chosen
+    /// and /memory). On boards where QEMU makes none (xlnx-zcu102), the only way to give one.
+    public var dtb: String?
     /// Set for QEMU on top of this process's environment: no host audio, which the ZynqMP's
     /// DisplayPort audio device would otherwise try (and complain about on the console).
     public var environment = ["QEMU_AUDIO_DRV": "none"]
@@ -40,7 +45,7 @@ public struct QEMUCommand {
             "-M", board.qemuSelectsGIC ? "\(board.qemuMachine),gic-version=\(gicVersion)" : board.qemuMachine.description,
             "-cpu", cpu,
             "-smp", String(smp),
-            "-m", "\(board.ramSize >> 20)M",
+            "-m", "\(memoryMiB ?? board.ramSize >> 20)M",
             "-display", "none",
             "-monitor", "none",
             "-serial", "stdio",
@@ -49,6 +54,7 @@ public struct QEMUCommand {
         if let bundle {
             arguments += ["-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on"]
         }
+        if let dtb { arguments += ["-dtb", dtb] }
         if gdb { arguments += ["-s", "-S"] }
         return arguments + extraArguments
     }

@@ -57,6 +57,12 @@ struct Run: ParsableCommand {
     @Option(help: "Record every exit (keel.trace=full) and write the trace frames to this file; the console shows as usual.")
     var trace: String?
 
+    @Option(name: .long, help: "RAM of the emulated board in MiB (default: the board file's). Keel takes its RAM from the DTB QEMU passes.")
+    var memory: UInt64?
+
+    @Option(name: .long, help: "A device tree for QEMU to hand Keel instead of its own (QEMU still fills in /chosen and /memory); on xlnx-zcu102 the only way to give Keel one.")
+    var dtb: String?
+
     @Flag(help: "Start QEMU halted with its gdb stub on :1234 and print the gdb-multiarch command that attaches.")
     var gdb = false
 
@@ -78,6 +84,10 @@ struct Run: ParsableCommand {
         }
         if let gic { guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") } }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let memory { guard memory >= 16 && memory <= 64 << 10 else { throw ValidationError("--memory \(memory) is not possible: give 16 to 65536 MiB") } }
+        if let dtb {
+            do { try BootDeviceTree.check(dtb) } catch let error as KeelError { throw ValidationError(error.message) }
+        }
         if system.config == nil {
             let board = try runBoard().board
             guard smp >= 1 && smp <= board.maxCPUs else {
@@ -92,7 +102,7 @@ struct Run: ParsableCommand {
 
     /// --trace asks Keel for its trace through the bootargs of the DTB QEMU passes it.
     private func checkTrace(on board: KnownBoard) throws {
-        if trace != nil, !board.qemuPassesDTB {
+        if trace != nil, !board.qemuPassesDTB, dtb == nil {
             throw ValidationError("--trace is not possible on \(board.name): QEMU gives Keel no device tree there, so keel.trace=full cannot reach it")
         }
     }
@@ -119,6 +129,8 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(keepAlive) {} }
         command.executable = qemu
         command.gdb = gdb
+        command.memoryMiB = memory
+        command.dtb = dtb
         try boot(command)
     }
 

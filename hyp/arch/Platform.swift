@@ -6,6 +6,10 @@ enum Platform {
     /// PSCI SYSTEM_OFF to the real firmware. On QEMU this ends QEMU with status 0.
     static func powerOff(_ why: StaticString = "all VMs are off: powering off") -> Never {
         Console.log(why)
+        guard machine.hasPSCI else {
+            Console.log("no PSCI firmware to power off with: halting")
+            park()
+        }
         _ = keel_smc(UInt64(PSCI.systemOff), 0, 0, 0)
         Console.log("firmware SYSTEM_OFF returned; halting")
         park()

@@ -18,10 +18,18 @@ enum BootLoader {
             let limit = layout.ramPA > appended ? layout.ramPA - appended : 0
             return check(base, address: appended, limit: limit, layout: layout, place: "appended to Keel's image").map { ($0, limit) }
         }
+        // The board's bundle address, as far as the DTB's memory reaches.
         let address = activeBoard.bundlePA
-        guard let base = UnsafeRawPointer(bitPattern: UInt(address)) else { return nil }
-        return check(base, address: address, limit: activeBoard.bundleLimit, layout: layout, place: "at the board's bundle address")
-            .map { ($0, activeBoard.bundleLimit) }
+        guard machine.ramHolds(address, size: UInt64(BootBundle.headerSize)), let base = UnsafeRawPointer(bitPattern: UInt(address)) else {
+            Console.begin()
+            Console.print("ERROR: no boot bundle: none is appended to Keel's image, and the board's bundle address ")
+            Console.hex(address)
+            Console.print(" is not in RAM")
+            Console.newline()
+            return nil
+        }
+        let limit = min(activeBoard.bundleLimit, machine.ramEnd - address)
+        return check(base, address: address, limit: limit, layout: layout, place: "at the board's bundle address").map { ($0, limit) }
     }
 
     /// A packed image with several VMs (`SystemManifest`) appended to Keel's image, checked
@@ -31,11 +39,11 @@ enum BootLoader {
     static func openSystem(cpus: Int, refused: inout Bool) -> SystemManifest? {
         let appended = UInt64(keelAppendedBundle())
         guard let base = UnsafeRawPointer(bitPattern: UInt(appended)), SystemManifest.present(at: base) else { return nil }
-        let dramEnd = activeBoard.ramBase + activeBoard.ramSize
-        let limits = SystemManifest.Limits(cpus: cpus, dramBase: activeBoard.ramBase, dramSize: activeBoard.ramSize,
+        let dramEnd = machine.ramEnd
+        let limits = SystemManifest.Limits(cpus: cpus, dramBase: machine.ramBase, dramSize: machine.ramSize,
                                            reservedStart: UInt64(keelImageStart()), reservedEnd: appended)
         do throws(SystemManifest.Problem) {
-            let manifest = try SystemManifest.open(base, limit: dramEnd - appended, limits)
+            let manifest = try SystemManifest.open(base, limit: dramEnd > appended ? dramEnd - appended : 0, limits)
             // The images themselves must not be overwritten by a VM either.
             let end = appended + manifest.totalSize
             for i in 0..<manifest.count {
@@ -112,4 +120,4 @@ private func keelAppendedBundle() -> UInt
 
 /// Where Keel's image starts (its load address): no VM's RAM may reach below the manifest.
 @_silgen_name("keel_image_start")
-private func keelImageStart() -> UInt
+func keelImageStart() -> UInt

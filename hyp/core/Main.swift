@@ -21,14 +21,16 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     Console.newline()
 
     Console.lockingEnabled = true
+    // The machine from the DTB, before anything is driven: the console may move with it.
+    guard BootDTB.readMachine(dtb) else { Platform.powerOff() }
     VCPUs.checkLayout()
     VMs.checkLayout()
     EL2.configureTraps()
     GIC.detect()
     GIC.initDistributor()
     GIC.initCPU(0)
-    let cpus = SMP.startSecondaries(limit: activeBoard.maxCPUs)
-    Trace.start(mode: bootTraceMode(dtb: dtb))
+    let cpus = SMP.startSecondaries(limit: machine.hasPSCI ? machine.cpuCount : 1)
+    Trace.start(mode: BootDTB.traceMode(dtb))
     Console.begin()
     Console.print("GICv")
     Console.dec(UInt64(GIC.version.rawValue))
@@ -60,6 +62,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     }
     if refused { Platform.powerOff() }
     let layout = defaultVMLayout
+    guard BootDTB.machineHolds(layout) else { Platform.powerOff() }
     guard let (bundle, limit) = BootLoader.open(for: layout) else { Platform.powerOff() }
     let vcpu = startVM(id: 0, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: 0, cpuCount: max(cpus, 1), prefixed: false)
     EL2.run(vcpu)
@@ -148,20 +151,6 @@ private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit:
         keel_sev()
     }
     return vcpu
-}
-
-/// The trace mode from `keel.trace=` in the DTB's /chosen/bootargs (QEMU: `-append`), else
-/// counters. A missing or malformed DTB just means the default.
-private func bootTraceMode(dtb: UInt64) -> TraceMode {
-    guard dtb != 0, let base = UnsafeRawPointer(bitPattern: UInt(dtb)),
-          let fdt = FDT(base, limit: 2 << 20),
-          let bootargs = fdt.property(path: "/chosen", name: "bootargs"),
-          let mode = BootArguments.traceMode(bootargs) else { return .counters }
-    Console.begin()
-    Console.print("trace mode from bootargs: ")
-    Console.print(mode == .full ? "full" : (mode == .off ? "off" : "counters"))
-    Console.newline()
-    return mode
 }
 
 /// Embedded Swift's `print` ends here; Keel itself uses `Console`.

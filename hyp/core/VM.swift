@@ -59,7 +59,7 @@ enum VMs {
         // GICv2: the guest's CPU interface is the real GIC's virtual CPU interface (GICV), mapped
         // at the guest's GICC address; its accesses never trap.
         if GIC.version == .v2 {
-            guard stage2.map(ipa: layout.gicCPUInterfaceIPA, pa: activeBoard.gic.virtualCPUInterface, size: 0x2000,
+            guard stage2.map(ipa: layout.gicCPUInterfaceIPA, pa: machine.gic.virtualCPUInterface, size: 0x2000,
                              memory: .device, access: .readWrite, executable: false) else { return nil }
         }
         let vm = pointer(id)

@@ -31,19 +31,19 @@ enum Console {
         body()
         if took { release() }
     }
-    /// The board's UART, as `UART.put` and `UART.start`. `activeBoard` is a constant, so
-    /// the compiler keeps one of the two drivers.
+    /// The board's kind of UART, as `UART.put` and `UART.start`, where the DTB puts it
+    /// (`machine.uartBase`). `activeBoard` is a constant, so the compiler keeps one driver.
     private enum UART {
         static func put(_ byte: UInt8) {
             switch activeBoard.uartKind {
-            case .pl011: PL011(base: UInt(activeBoard.uartBase)).put(byte)
-            case .cadence: CadenceUART(base: UInt(activeBoard.uartBase)).put(byte)
+            case .pl011: PL011(base: UInt(machine.uartBase)).put(byte)
+            case .cadence: CadenceUART(base: UInt(machine.uartBase)).put(byte)
             }
         }
         static func start() {
             switch activeBoard.uartKind {
-            case .pl011: PL011(base: UInt(activeBoard.uartBase)).start()
-            case .cadence: CadenceUART(base: UInt(activeBoard.uartBase)).start()
+            case .pl011: PL011(base: UInt(machine.uartBase)).start()
+            case .cadence: CadenceUART(base: UInt(machine.uartBase)).start()
             }
         }
     }

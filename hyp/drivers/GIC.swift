@@ -21,12 +21,12 @@ enum GIC {
     static let kickSGI: UInt32 = 1
     static let virtualTimerPPI: UInt32 = 27
     static let physicalTimerPPI: UInt32 = 30
-    static var maintenancePPI: UInt32 { activeBoard.gic.maintenanceINTID }
+    static var maintenancePPI: UInt32 { machine.gic.maintenanceINTID }
     /// INTIDs 1020-1023: nothing to acknowledge.
     static let spurious: UInt32 = 1020
     private static let priority: UInt8 = 0x80
 
-    private static var frames: GICFrames { activeBoard.gic }
+    private static var frames: GICFrames { machine.gic }
 
     // MARK: MMIO
 
@@ -74,10 +74,12 @@ enum GIC {
 
     // MARK: Bring-up
 
-    /// Which GIC the board has: ID_AA64PFR0_EL1.GIC reads non-zero when the CPU has the GICv3
+    /// Which GIC the board has: the DTB's (`MachineCheck` held it against the CPU), or without
+    /// a DTB the CPU's word: ID_AA64PFR0_EL1.GIC reads non-zero when the CPU has the GICv3
     /// system-register interface (QEMU sets it only when a GICv3 is attached).
     static func detect() {
-        version = (read_id_aa64pfr0_el1() >> 24) & 0xF != 0 ? .v3 : .v2
+        let v3 = machine.fromDTB ? machine.gicVersion == 3 : (read_id_aa64pfr0_el1() >> 24) & 0xF != 0
+        version = v3 ? .v3 : .v2
     }
 
     /// Once, on the boot CPU, before any other CPU starts.

@@ -24,7 +24,7 @@ enum ConsoleInput {
     /// Moves what the UART received into the focused VM's FIFO. Caller holds the lock.
     static func poll() {
         guard activeBoard.uartKind == .pl011 else { return }
-        let uart = PL011(base: UInt(activeBoard.uartBase))
+        let uart = PL011(base: UInt(machine.uartBase))
         while let byte = uart.receive() { take(byte) }
     }
 

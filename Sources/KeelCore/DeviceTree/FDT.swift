@@ -1,12 +1,13 @@
 /// A read-only view of a flattened device tree (DTB), as a boot loader passes it in x0.
 ///
 /// Every read is bounds-checked against the header's sizes: a malformed or hostile blob yields
-/// nil, never a fault. No allocation: usable in the firmware and on the host.
+/// nil, never a fault. No allocation: usable in the firmware and on the host. `forEachNode`
+/// (FDTWalk.swift) walks the nodes; `DeviceTreeMachine` reads what Keel needs from them.
 public struct FDT {
     public static let magic: UInt32 = 0xD00D_FEED
 
     /// Structure block tokens.
-    private enum Token {
+    enum Token {
         static let beginNode: UInt32 = 1
         static let endNode: UInt32 = 2
         static let prop: UInt32 = 3
@@ -22,6 +23,7 @@ public struct FDT {
     let stringsSize: Int
 
     /// Validates the header of the blob at `base`, which may be at most `limit` bytes long.
+    @_optimize(size)
     public init?(_ base: UnsafeRawPointer, limit: Int) {
         guard limit >= 40 else { return nil }
         guard FDT.be32(base, 0) == FDT.magic else { return nil }
@@ -40,6 +42,14 @@ public struct FDT {
         stringsSize = sizeStrings
     }
 
+    /// The blob's total size as its header gives it, or nil when `base` holds no DTB header.
+    /// Reads 8 bytes: enough to learn how much may be read before calling `init(_:limit:)`.
+    @_optimize(size)
+    public static func declaredSize(_ base: UnsafeRawPointer) -> Int? {
+        guard be32(base, 0) == magic else { return nil }
+        return Int(be32(base, 4))
+    }
+
     @inline(__always)
     static func be32(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 {
         var v: UInt32 = 0
@@ -49,58 +59,24 @@ public struct FDT {
 
     /// The value of property `name` of the node at `path` (e.g. "/chosen", "bootargs").
     /// Path components match node names up to any `@unit-address`.
+    @_optimize(size)
     public func property(path: StaticString, name: StaticString) -> UnsafeRawBufferPointer? {
-        path.withUTF8Buffer { pathBytes in
-            name.withUTF8Buffer { nameBytes in property(path: UnsafeRawBufferPointer(pathBytes), name: UnsafeRawBufferPointer(nameBytes)) }
-        }
+        walk(to: path)?.property(name)
     }
 
+    @_optimize(size)
+    public func property(path: StaticString, name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        walk(to: path)?.property(name)
+    }
+
+    @_optimize(size)
     public func property(path: UnsafeRawBufferPointer, name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        let components = FDT.componentCount(path)
-        let limit = structOffset + structSize
-        var offset = structOffset
-        // `level` of the node being read (the root is 0, -1 before it); `matched`: how many path
-        // components the open nodes match, from the root down.
-        var level = -1
-        var matched = 0
-        while offset + 4 <= limit {
-            let token = FDT.be32(base, offset)
-            offset += 4
-            switch token {
-            case Token.beginNode:
-                guard let nameEnd = stringEnd(from: offset, limit: limit) else { return nil }
-                level += 1
-                if level >= 1 && level <= components && matched == level - 1 {
-                    let nodeName = UnsafeRawBufferPointer(start: base + offset, count: nameEnd - offset)
-                    if FDT.nodeName(nodeName, matches: FDT.component(path, level - 1)) { matched = level }
-                }
-                offset = (nameEnd + 1 + 3) & ~3
-            case Token.endNode:
-                guard level >= 0 else { return nil }
-                if matched == level && level > 0 { matched -= 1 }
-                level -= 1
-            case Token.prop:
-                guard offset + 8 <= limit else { return nil }
-                let length = Int(FDT.be32(base, offset))
-                let nameOffset = Int(FDT.be32(base, offset + 4))
-                offset += 8
-                guard length <= limit - offset else { return nil }
-                if level == components && matched == components,
-                   let propName = string(at: nameOffset), FDT.equal(propName, name) {
-                    return UnsafeRawBufferPointer(start: base + offset, count: length)
-                }
-                offset = (offset + length + 3) & ~3
-            case Token.nop:
-                continue
-            default:  // Token.end, or garbage
-                return nil
-            }
-        }
-        return nil
+        walk(to: path)?.property(name)
     }
 
     /// End (index of the NUL) of a string in the structure block.
-    private func stringEnd(from start: Int, limit: Int) -> Int? {
+    @_optimize(size)
+    func stringEnd(from start: Int, limit: Int) -> Int? {
         var i = start
         while i < limit {
             if base.load(fromByteOffset: i, as: UInt8.self) == 0 { return i }
@@ -110,7 +86,8 @@ public struct FDT {
     }
 
     /// A property name in the strings block.
-    private func string(at nameOffset: Int) -> UnsafeRawBufferPointer? {
+    @_optimize(size)
+    func string(at nameOffset: Int) -> UnsafeRawBufferPointer? {
         guard nameOffset < stringsSize else { return nil }
         let start = stringsOffset + nameOffset
         var i = start
@@ -123,6 +100,7 @@ public struct FDT {
         return nil
     }
 
+    @_optimize(size)
     static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == b.count else { return false }
         for i in 0..<a.count where a[i] != b[i] { return false }
@@ -130,6 +108,7 @@ public struct FDT {
     }
 
     /// Components of "/a/b": 2; of "/": 0.
+    @_optimize(size)
     static func componentCount(_ path: UnsafeRawBufferPointer) -> Int {
         var count = 0
         var inComponent = false
@@ -139,6 +118,7 @@ public struct FDT {
         return count
     }
 
+    @_optimize(size)
     static func component(_ path: UnsafeRawBufferPointer, _ index: Int) -> UnsafeRawBufferPointer {
         var count = -1
         var start = 0
@@ -158,7 +138,13 @@ public struct FDT {
         return UnsafeRawBufferPointer(rebasing: path[start..<path.count])
     }
 
+    @_optimize(size)
+    static func nodeName(_ node: UnsafeRawBufferPointer, matches component: StaticString) -> Bool {
+        component.withUTF8Buffer { nodeName(node, matches: UnsafeRawBufferPointer($0)) }
+    }
+
     /// "memory@40000000" matches "memory" and "memory@40000000".
+    @_optimize(size)
     static func nodeName(_ node: UnsafeRawBufferPointer, matches component: UnsafeRawBufferPointer) -> Bool {
         if equal(node, component) { return true }
         guard node.count > component.count, node[component.count] == UInt8(ascii: "@") else { return false }

@@ -1,0 +1,278 @@
+/// Walking a DTB's nodes, and reading the node a walk stands on: its properties, and its `reg`
+/// entries as CPU physical addresses (through every ancestor's `ranges`, Devicetree
+/// Specification 2.3.8).
+///
+/// A walk is a value with no pointers into itself: `next()` moves it, and everything else reads
+/// the current node. No closures, so the firmware gets one copy of the code (boot only: every
+/// function here is built for size).
+extension FDT {
+    /// Deeper trees are refused: real ones stay under 8 levels.
+    public static let maxDepth = 16
+
+    /// A walk through the tree, standing on one node at a time.
+    ///
+    /// It keeps only where each open node starts; an ancestor's cells and ranges are read again
+    /// when a `reg` needs them (boot-time code: small beats fast).
+    public struct Walk {
+        public let fdt: FDT
+        /// `nodes[0...depth]`: offsets of the names of the current node and its ancestors.
+        var nodes = InlineArray<16, UInt32>(repeating: 0)
+        /// Of the current node; the root is 0, -1 before the first `next()`.
+        public private(set) var depth = -1
+        /// The next token to read.
+        var offset: Int
+        /// Set when `next()` stopped on a malformed structure block rather than at its end.
+        public private(set) var malformed = false
+
+        public init(_ fdt: FDT) {
+            self.fdt = fdt
+            offset = fdt.structOffset
+        }
+
+        var limit: Int { fdt.structOffset + fdt.structSize }
+
+        /// Moves to the next node, parents before children. False at the end of the tree, or on
+        /// a malformed blob (`malformed` then says so).
+        @_optimize(size)
+        public mutating func next() -> Bool {
+            while offset &+ 4 <= limit {
+                let token = FDT.be32(fdt.base, offset)
+                offset &+= 4
+                switch token {
+                case Token.beginNode:
+                    guard let nameEnd = fdt.stringEnd(from: offset, limit: limit), depth < FDT.maxDepth - 1 else { break }
+                    depth &+= 1
+                    nodes[depth] = UInt32(truncatingIfNeeded: offset)
+                    offset = (nameEnd &+ 4) & ~3
+                    return true
+                case Token.endNode:
+                    guard depth >= 0 else { break }
+                    depth &-= 1
+                    continue
+                case Token.prop:
+                    guard offset &+ 8 <= limit else { break }
+                    let length = Int(FDT.be32(fdt.base, offset))
+                    guard length <= limit &- offset &- 8 else { break }
+                    offset = (offset &+ 8 &+ length &+ 3) & ~3
+                    continue
+                case Token.nop:
+                    continue
+                case Token.end:
+                    malformed = depth != -1
+                    return false
+                default:
+                    break
+                }
+                malformed = true
+                return false
+            }
+            malformed = true
+            return false
+        }
+
+        /// The name of the current node's ancestor at `level` (0 is the root, `depth` the node),
+        /// with its unit address ("serial@9000000"); empty for the root.
+        @_optimize(size)
+        public func ancestorName(_ level: Int) -> UnsafeRawBufferPointer {
+            let at = Int(nodes[level])
+            let end = fdt.stringEnd(from: at, limit: limit) ?? at
+            return UnsafeRawBufferPointer(start: fdt.base + at, count: end &- at)
+        }
+
+        /// The current node's name.
+        public var name: UnsafeRawBufferPointer { ancestorName(depth) }
+
+        /// Property `name` of the node at `level` (its properties follow its name).
+        @_optimize(size)
+        func property(_ name: UnsafeRawBufferPointer, level: Int) -> UnsafeRawBufferPointer? {
+            var at = (ancestorName(level).count &+ Int(nodes[level]) &+ 4) & ~3
+            while at &+ 4 <= limit {
+                let token = FDT.be32(fdt.base, at)
+                if token == Token.nop { at &+= 4; continue }
+                // Properties come before the first child (Devicetree Specification 5.4.1).
+                guard token == Token.prop, at &+ 12 <= limit else { return nil }
+                let length = Int(FDT.be32(fdt.base, at &+ 4))
+                let nameOffset = Int(FDT.be32(fdt.base, at &+ 8))
+                at &+= 12
+                guard length <= limit &- at, let propName = fdt.string(at: nameOffset) else { return nil }
+                if FDT.equal(propName, name) { return UnsafeRawBufferPointer(start: fdt.base + at, count: length) }
+                at = (at &+ length &+ 3) & ~3
+            }
+            return nil
+        }
+
+        @inline(never)
+        @_optimize(size)
+        func property(_ name: StaticString, level: Int) -> UnsafeRawBufferPointer? {
+            name.withUTF8Buffer { property(UnsafeRawBufferPointer($0), level: level) }
+        }
+
+        /// `#address-cells` or `#size-cells` of the node at `level`, for its children; the
+        /// specification's defaults (2 and 1) when absent.
+        @_optimize(size)
+        func cells(_ name: StaticString, level: Int, default value: Int) -> Int {
+            guard let cells = property(name, level: level), cells.count == 4 else { return value }
+            return Int(FDT.be32(cells.baseAddress!, 0))
+        }
+
+        /// The value of the current node's property `name`, or nil.
+        @inline(never)
+        @_optimize(size)
+        public func property(_ name: StaticString) -> UnsafeRawBufferPointer? { property(name, level: depth) }
+
+        public func property(_ name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? { property(name, level: depth) }
+
+        /// Cell `index` of property `name` (big-endian 32-bit words).
+        @inline(never)
+        @_optimize(size)
+        public func cell(_ name: StaticString, _ index: Int = 0) -> UInt32? {
+            guard let value = property(name), index >= 0, value.count >= (index + 1) * 4 else { return nil }
+            return FDT.be32(value.baseAddress!, index * 4)
+        }
+
+        /// True when property `name` is a string (or string list) whose first entry is `value`.
+        @inline(never)
+        @_optimize(size)
+        public func string(_ name: StaticString, is value: StaticString) -> Bool {
+            guard let bytes = property(name) else { return false }
+            return FDT.stringList(bytes, contains: value, firstOnly: true)
+        }
+
+        /// True when `compatible` lists `value`.
+        @inline(never)
+        @_optimize(size)
+        public func isCompatible(with value: StaticString) -> Bool {
+            guard let bytes = property("compatible") else { return false }
+            return FDT.stringList(bytes, contains: value, firstOnly: false)
+        }
+
+        /// `status` absent, "okay" or "ok".
+        @_optimize(size)
+        public var isEnabled: Bool {
+            guard let status = property("status") else { return true }
+            return FDT.stringList(status, contains: "okay", firstOnly: true) || FDT.stringList(status, contains: "ok", firstOnly: true)
+        }
+
+        /// The current node's name matches `name` up to any unit address.
+        @inline(never)
+        @_optimize(size)
+        public func isNamed(_ name: StaticString) -> Bool { FDT.nodeName(self.name, matches: name) }
+
+        /// Entry `index` of `reg` as the parent's cells encode it, untranslated (a CPU's MPIDR).
+        @_optimize(size)
+        public func rawReg(_ index: Int) -> (address: UInt64, size: UInt64)? {
+            guard depth >= 1, let reg = property("reg") else { return nil }
+            let address = cells("#address-cells", level: depth &- 1, default: 2), size = cells("#size-cells", level: depth &- 1, default: 1)
+            guard (1...2).contains(address), (0...2).contains(size) else { return nil }
+            let stride = (address + size) * 4
+            guard index >= 0, reg.count >= (index + 1) * stride else { return nil }
+            return (FDT.cells(reg, index * stride, address), FDT.cells(reg, index * stride + address * 4, size))
+        }
+
+        /// Entry `index` of `reg` as a CPU physical address and size, or nil when there is none
+        /// or an ancestor does not map it (no `ranges`, or none of its windows holds it).
+        @inline(never)
+        @_optimize(size)
+        public func reg(_ index: Int) -> (address: UInt64, size: UInt64)? {
+            guard let (raw, size) = rawReg(index) else { return nil }
+            var address = raw
+            var level = depth - 1
+            while level >= 1 {
+                guard let mapped = translate(address, level: level) else { return nil }
+                address = mapped
+                level -= 1
+            }
+            return (address, size)
+        }
+
+        /// `address` in the children's space of the node at `level`, in that node's own space:
+        /// through its `ranges` (absent: not mapped; empty: the same addresses).
+        @_optimize(size)
+        func translate(_ address: UInt64, level: Int) -> UInt64? {
+            guard let ranges = property("ranges", level: level) else { return nil }
+            if ranges.count == 0 { return address }
+            let child = cells("#address-cells", level: level, default: 2), size = cells("#size-cells", level: level, default: 1)
+            let parent = cells("#address-cells", level: level &- 1, default: 2)
+            guard (1...2).contains(child), (1...2).contains(parent), (1...2).contains(size) else { return nil }
+            let stride = (child &+ parent &+ size) &* 4
+            var offset = 0
+            while offset &+ stride <= ranges.count {
+                let childBase = FDT.cells(ranges, offset, child)
+                let parentBase = FDT.cells(ranges, offset &+ child &* 4, parent)
+                let length = FDT.cells(ranges, offset &+ (child &+ parent) &* 4, size)
+                if address >= childBase && address &- childBase < length { return parentBase &+ (address &- childBase) }
+                offset &+= stride
+            }
+            return nil
+        }
+
+        /// Interrupt `index` of `interrupts` as an INTID, for the GIC's three-cell binding (SPI n is
+        /// INTID 32 + n, PPI n is 16 + n).
+        @inline(never)
+        @_optimize(size)
+        public func interrupt(_ index: Int) -> UInt32? {
+            guard let type = cell("interrupts", index * 3), let number = cell("interrupts", index * 3 + 1),
+                  number < 988 else { return nil }
+            switch type {
+            case 0: return number + 32
+            case 1: return number < 16 ? number + 16 : nil
+            default: return nil
+            }
+        }
+
+        /// True when the current node's path is `path` (components match up to any unit address).
+        @_optimize(size)
+        public func hasPath(_ path: UnsafeRawBufferPointer) -> Bool {
+            guard depth >= 0, FDT.componentCount(path) == depth else { return false }
+            var level = 1
+            while level <= depth {
+                if !FDT.nodeName(ancestorName(level), matches: FDT.component(path, level &- 1)) { return false }
+                level += 1
+            }
+            return true
+        }
+    }
+
+    /// A walk standing on the node at `path` (the first one matching), or nil.
+    @_optimize(size)
+    public func walk(to path: UnsafeRawBufferPointer) -> Walk? {
+        var walk = Walk(self)
+        while walk.next() {
+            if walk.hasPath(path) { return walk }
+        }
+        return nil
+    }
+
+    @_optimize(size)
+    public func walk(to path: StaticString) -> Walk? {
+        path.withUTF8Buffer { walk(to: UnsafeRawBufferPointer($0)) }
+    }
+
+    // MARK: Values
+
+    /// `count` (0, 1 or 2) big-endian cells at `offset` as one number.
+    @_optimize(size)
+    static func cells(_ value: UnsafeRawBufferPointer, _ offset: Int, _ count: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<count { v = v << 32 | UInt64(be32(value.baseAddress!, offset + i * 4)) }
+        return v
+    }
+
+    /// True when the NUL-separated list `list` holds `value` (as its first entry only, when
+    /// `firstOnly`).
+    @inline(never)
+    @_optimize(size)
+    static func stringList(_ list: UnsafeRawBufferPointer, contains value: StaticString, firstOnly: Bool) -> Bool {
+        value.withUTF8Buffer { wanted in
+            var start = 0
+            while start < list.count {
+                var end = start
+                while end < list.count && list[end] != 0 { end += 1 }
+                if equal(UnsafeRawBufferPointer(rebasing: list[start..<end]), UnsafeRawBufferPointer(wanted)) { return true }
+                if firstOnly { return false }
+                start = end + 1
+            }
+            return false
+        }
+    }
+}

@@ -1,0 +1,223 @@
+// The machine Keel runs on, from the boot DTB with the board file as the cross-check. Portable:
+// the Makefile compiles this into the firmware (one module, so no imports there); SwiftPM
+// builds it for `keel dtb` and the host tests.
+#if canImport(KeelCore)
+import KeelCore
+import KeelBoards
+#endif
+
+/// What Keel drives: where its DRAM, CPUs, GIC, console UART and PSCI firmware are. From the
+/// board file alone (`init(board:)`, no DTB), or what `MachineCheck.resolve` makes of a DTB.
+public struct Machine {
+    /// The DRAM range holding Keel's image: VMs and boot bundles must lie inside it.
+    public var ramBase: UInt64
+    public var ramSize: UInt64
+    /// CPUs Keel may start, as indices 0..<cpuCount (CPU i has MPIDR affinity i).
+    public var cpuCount: Int
+    public var gicVersion: Int
+    public var gic: GICFrames
+    public var uartBase: UInt64
+    /// PSCI 0.2 or later over SMC: CPU_ON for the other CPUs, SYSTEM_OFF at the end.
+    public var hasPSCI: Bool
+    /// True when the DTB, not the board file, gave these values.
+    public var fromDTB: Bool
+
+    @inline(__always)
+    public init(board: Board) {
+        ramBase = board.ramBase
+        ramSize = board.ramSize
+        cpuCount = board.maxCPUs
+        gicVersion = board.gicVersion
+        gic = board.gic
+        uartBase = board.uartBase
+        hasPSCI = true
+        fromDTB = false
+    }
+
+    public var ramEnd: UInt64 { ramBase &+ ramSize }
+
+    /// True when `[base, base + size)` is DRAM.
+    public func ramHolds(_ base: UInt64, size: UInt64) -> Bool {
+        base >= ramBase && base - ramBase < ramSize && size <= ramSize - (base - ramBase)
+    }
+}
+
+/// A value the DTB and the board file both give, compared field by field.
+public enum MachineField: Int, CaseIterable {
+    case ramBase, gicVersion, gicDistributor, gicRedistributors, gicCPUInterface, gicHypervisorControl,
+         gicVirtualCPUInterface, gicMaintenanceINTID, uartBase
+
+    @_optimize(size)
+    public var name: StaticString {
+        switch self {
+        case .ramBase: "DRAM at"
+        case .gicVersion: "GIC version"
+        case .gicDistributor: "GIC distributor at"
+        case .gicRedistributors: "GIC redistributors at"
+        case .gicCPUInterface: "GIC CPU interface at"
+        case .gicHypervisorControl: "GICH at"
+        case .gicVirtualCPUInterface: "GICV at"
+        case .gicMaintenanceINTID: "GIC maintenance INTID"
+        case .uartBase: "console UART at"
+        }
+    }
+
+    /// A number rather than an address.
+    public var isCount: Bool { self == .gicVersion || self == .gicMaintenanceINTID }
+
+    /// True when both machines have this field and their values differ.
+    @_optimize(size)
+    public func differs(in machine: Machine, from expected: Machine) -> Bool {
+        guard let mine = self.value(in: machine), let theirs = self.value(in: expected) else { return false }
+        return mine != theirs
+    }
+
+    /// Its value in `machine`, or nil when `machine` has no such thing (a GICv2's redistributors).
+    @inline(never)
+    @_optimize(size)
+    public func value(in machine: Machine) -> UInt64? {
+        let v3 = machine.gicVersion == 3
+        switch self {
+        case .ramBase: return machine.ramBase
+        case .gicVersion: return UInt64(machine.gicVersion)
+        case .gicDistributor: return machine.gic.distributor
+        case .gicRedistributors: return v3 ? machine.gic.redistributors : nil
+        case .gicCPUInterface: return v3 ? nil : machine.gic.cpuInterface
+        case .gicHypervisorControl: return v3 ? nil : machine.gic.hypervisorControl
+        case .gicVirtualCPUInterface: return v3 ? nil : machine.gic.virtualCPUInterface
+        case .gicMaintenanceINTID: return UInt64(machine.gic.maintenanceINTID)
+        case .uartBase: return machine.uartBase
+        }
+    }
+}
+
+/// What the cross-check says beyond field differences: what the DTB lacks, what Keel makes of
+/// it, and what Keel cannot run on (`isRefusal`). Each comes with one number (`value`).
+public enum MachineNote: UInt8 {
+    case noMemory, noPSCI, psciNotSMC, psciTooOld, cpusUnnumbered, cpusNotPSCI, noCPUs, noGIC, noUART,
+         stdoutWithoutDriver, timerINTID
+    case imageOutsideMemory, gicv3WithoutSystemRegisters, gicv2WithoutVirtualization
+
+    public var isRefusal: Bool { rawValue >= MachineNote.imageOutsideMemory.rawValue }
+
+    /// Its value is a number (of CPUs, an INTID) rather than an address.
+    public var isCount: Bool { rawValue >= MachineNote.noPSCI.rawValue && rawValue <= MachineNote.noCPUs.rawValue || self == .timerINTID }
+
+    /// The message; `value` follows it.
+    @_optimize(size)
+    public var message: StaticString {
+        switch self {
+        case .noMemory: "no memory node with a size; DRAM from the board file at"
+        case .noPSCI: "no /psci: one CPU, and halting for power-off; CPUs listed"
+        case .psciNotSMC: "PSCI not over SMC, the one way from EL2: one CPU; CPUs listed"
+        case .psciTooOld: "PSCI 0.1 has no standard function IDs: one CPU; CPUs listed"
+        case .cpusUnnumbered: "CPUs past the first whose MPIDR is not its index, or past the board's maximum, are left off; CPUs used"
+        case .cpusNotPSCI: "enable-method is not psci: one CPU; CPUs listed"
+        case .noCPUs: "no CPU nodes: CPUs start until PSCI refuses, at most"
+        case .noGIC: "no GICv2/v3 node: the board file's GIC at"
+        case .noUART: "no enabled UART of the board's kind: the board file's at"
+        case .stdoutWithoutDriver: "stdout-path names a UART without a Keel driver: console on the board's kind at"
+        case .timerINTID: "timer INTIDs differ from the board file's; Keel forwards virtual"
+        case .imageOutsideMemory: "no memory range holds Keel's image at"
+        case .gicv3WithoutSystemRegisters: "a GICv3, but this CPU has no GIC system registers; GICD at"
+        case .gicv2WithoutVirtualization: "a GICv2 without GICH/GICV frames; GICD at"
+        }
+    }
+}
+
+public enum MachineCheck {
+    /// A GIC-400 frame of 128 KiB repeats its 4 KiB pages every 64 KiB: its two pages are
+    /// contiguous only at +0xF000 (as Linux's GIC driver and the board files use them).
+    public static let aliasedFrameSize: UInt64 = 0x2_0000
+    public static let aliasedFrameOffset: UInt64 = 0xF000
+
+    /// The machine `dtb` describes, with the board file filling in what the DTB lacks. Notes go
+    /// to `note`; nil after a refusal. `imageBase` is where Keel's image is; `cpuHasGICv3`
+    /// whether ID_AA64PFR0_EL1.GIC shows the GICv3 system registers. The board file's values
+    /// it differs from: `MachineField.value(in:)` of this and of `Machine(board:)`.
+    @_optimize(size)
+    public static func resolve(_ dtb: DeviceTreeMachine, board: Board, imageBase: UInt64, cpuHasGICv3: Bool,
+                               note: (MachineNote, UInt64) -> Void) -> Machine? {
+        var machine = Machine(board: board)
+        machine.fromDTB = true
+
+        // DRAM: the range Keel was loaded into.
+        if dtb.memoryCount == 0 {
+            note(.noMemory, board.ramBase)
+        } else if let ram = dtb.memoryRegion(holding: imageBase) {
+            machine.ramBase = ram.base
+            machine.ramSize = ram.size
+        } else {
+            note(.imageOutsideMemory, imageBase)
+            return nil
+        }
+
+        // CPUs: Keel numbers them by MPIDR Aff0 (CPU i has affinity i) and starts them with PSCI,
+        // which Keel at EL2 reaches only with SMC; PSCI 0.1 has no standard function IDs.
+        let listed = UInt64(dtb.cpuCount)
+        if dtb.psciVersion == 0 {
+            note(.noPSCI, listed)
+            machine.hasPSCI = false
+        } else if dtb.psciMethod != .smc {
+            note(.psciNotSMC, listed)
+            machine.hasPSCI = false
+        } else if dtb.psciVersion < 0x2 {
+            note(.psciTooOld, listed)
+            machine.hasPSCI = false
+        }
+        if !machine.hasPSCI {
+            machine.cpuCount = 1
+        } else if dtb.cpuCount == 0 {
+            note(.noCPUs, UInt64(board.maxCPUs))
+        } else if dtb.enableMethod != .psci && dtb.cpuCount > 1 {
+            note(.cpusNotPSCI, listed)
+            machine.cpuCount = 1
+        } else {
+            var usable = 0
+            let limit = min(dtb.cpuCount, DeviceTreeMachine.cpuCapacity, board.maxCPUs)
+            while usable < limit && dtb.mpidr[usable] & 0xFF_00FF_FFFF == UInt64(usable) { usable &+= 1 }
+            if usable < dtb.cpuCount { note(.cpusUnnumbered, UInt64(usable)) }
+            machine.cpuCount = max(usable, 1)
+        }
+
+        // The interrupt controller.
+        switch dtb.gic {
+        case .none:
+            note(.noGIC, board.gic.distributor)
+        case .v3:
+            guard cpuHasGICv3 else {
+                note(.gicv3WithoutSystemRegisters, dtb.gicDistributor)
+                return nil
+            }
+            machine.gicVersion = 3
+            machine.gic.distributor = dtb.gicDistributor
+            machine.gic.redistributors = dtb.gicRedistributors
+        case .v2:
+            guard dtb.gicHypervisorControl != 0 else {
+                note(.gicv2WithoutVirtualization, dtb.gicDistributor)
+                return nil
+            }
+            machine.gicVersion = 2
+            machine.gic.distributor = dtb.gicDistributor
+            machine.gic.cpuInterface = dtb.gicCPUInterface + (dtb.gicCPUInterfaceSize == aliasedFrameSize ? aliasedFrameOffset : 0)
+            machine.gic.hypervisorControl = dtb.gicHypervisorControl
+            machine.gic.virtualCPUInterface = dtb.gicVirtualCPUInterface + (dtb.gicVirtualCPUInterfaceSize == aliasedFrameSize ? aliasedFrameOffset : 0)
+        }
+        if dtb.gicMaintenanceINTID != 0 { machine.gic.maintenanceINTID = dtb.gicMaintenanceINTID }
+
+        // The console: the firmware has the board's UART driver; find that UART in the DTB.
+        if let uart = dtb.uart(board.uartKind == .pl011 ? .pl011 : .cadence) {
+            if dtb.stdout.kind == .other { note(.stdoutWithoutDriver, uart.base) }
+            machine.uartBase = uart.base
+        } else {
+            note(.noUART, board.uartBase)
+        }
+
+        // Timers: Keel forwards the virtual and EL1 physical timers at the board's INTIDs.
+        let virtual = dtb.timerINTIDs[2], physical = dtb.timerINTIDs[1]
+        if virtual != 0 && virtual != board.timers.virtual || physical != 0 && physical != board.timers.physical {
+            note(.timerINTID, UInt64(board.timers.virtual))
+        }
+        return machine
+    }
+}

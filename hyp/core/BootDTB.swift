@@ -1,0 +1,119 @@
+import KeelHW
+
+/// What Keel takes from the DTB it is booted with (x0, Linux boot protocol): the machine
+/// (memory, CPUs, GIC, console UART, PSCI), held against the board file, and the trace mode
+/// from `/chosen/bootargs`. Without a DTB (an ELF boot, a boot loader that passes none) the board
+/// file is all there is.
+enum BootDTB {
+    /// The boot protocol puts the DTB 8-byte aligned in RAM; Keel's EL2 map covers 512 GiB.
+    private static func open(_ address: UInt64) -> FDT? {
+        guard address != 0, address & 7 == 0, address < 1 << 39,
+              let base = UnsafeRawPointer(bitPattern: UInt(address)),
+              let size = FDT.declaredSize(base), size <= 2 << 20 else { return nil }
+        return FDT(base, limit: size)
+    }
+
+    /// Sets `machine` from the DTB at `address`; false (after saying why) when Keel cannot run
+    /// on the machine it describes.
+    @_optimize(size)
+    static func readMachine(_ address: UInt64) -> Bool {
+        guard let fdt = open(address) else {
+            Console.begin()
+            Console.print("no DTB at ")
+            Console.hex(address)
+            Console.print(": the machine is the board file's")
+            Console.newline()
+            return true
+        }
+        guard let dtb = DeviceTreeMachine(fdt) else {
+            Console.log("the DTB's structure block is malformed: the machine is the board file's")
+            return true
+        }
+        let cpuHasGICv3 = (read_id_aa64pfr0_el1() >> 24) & 0xF != 0
+        guard let resolved = MachineCheck.resolve(dtb, board: activeBoard, imageBase: UInt64(keelImageStart()),
+                                                  cpuHasGICv3: cpuHasGICv3, note: note) else { return false }
+        // What differs from the board file (which the DTB overrides).
+        let board = Machine(board: resolved.gicVersion == 2 ? activeBoardGICv2 : activeBoard)
+        var field = 0
+        while let f = MachineField(rawValue: field) {
+            if f.differs(in: resolved, from: board) {
+                Console.begin()
+                Console.print("DTB: ")
+                Console.print(f.name)
+                number(f.value(in: resolved) ?? 0, f.isCount)
+                Console.print("; the board file says")
+                number(f.value(in: board) ?? 0, f.isCount)
+                Console.newline()
+            }
+            field += 1
+        }
+        machine = resolved
+        if machine.uartBase != activeBoard.uartBase { Console.start() }
+        Console.begin()
+        Console.print("DTB: ")
+        Console.dec(machine.ramSize >> 20)
+        Console.print(" MiB RAM at ")
+        Console.hex(machine.ramBase)
+        Console.print(", ")
+        Console.dec(machine.cpuCount)
+        Console.print(machine.hasPSCI ? " CPUs by PSCI, GICv" : " CPU, no PSCI, GICv")
+        Console.dec(machine.gicVersion)
+        Console.print(" at ")
+        Console.hex(machine.gic.distributor)
+        Console.print(", console at ")
+        Console.hex(machine.uartBase)
+        Console.newline()
+        return true
+    }
+
+    /// True when the VM's RAM is the machine's RAM; else says so (the DTB may describe less
+    /// memory than the board file plans for: QEMU's `-m`, a board with a smaller module).
+    @inline(never)
+    @_optimize(size)
+    static func machineHolds(_ layout: VMLayout) -> Bool {
+        if machine.ramHolds(layout.ramPA, size: layout.ramSize) { return true }
+        Console.begin()
+        Console.print("ERROR: the VM's RAM (PA ")
+        Console.hex(layout.ramPA)
+        Console.print(", ")
+        Console.dec(layout.ramSize >> 20)
+        Console.print(" MiB) is not all in the machine's RAM (")
+        Console.dec(machine.ramSize >> 20)
+        Console.print(" MiB at ")
+        Console.hex(machine.ramBase)
+        Console.print("): give the machine more memory")
+        Console.newline()
+        return false
+    }
+
+    /// `DTB: <message> <value>`, or `ERROR: DTB: ...` when Keel cannot run.
+    @inline(never)
+    private static func note(_ note: MachineNote, _ value: UInt64) {
+        Console.begin()
+        Console.print(note.isRefusal ? "ERROR: DTB: " : "DTB: ")
+        Console.print(note.message)
+        number(value, note.isCount)
+        if note.isRefusal { Console.print(": Keel cannot run here") }
+        Console.newline()
+    }
+
+    @inline(never)
+    private static func number(_ value: UInt64, _ isCount: Bool) {
+        Console.print(" ")
+        if isCount { Console.dec(value) } else { Console.hex(value) }
+    }
+
+    /// The trace mode from `keel.trace=` in /chosen/bootargs (QEMU: `-append`), else counters.
+    /// A missing or malformed DTB just means the default.
+    @_optimize(size)
+    static func traceMode(_ address: UInt64) -> TraceMode {
+        guard let fdt = open(address),
+              let bootargs = fdt.property(path: "/chosen", name: "bootargs"),
+              let mode = BootArguments.traceMode(bootargs) else { return .counters }
+        Console.begin()
+        Console.print("trace mode from bootargs: ")
+        Console.print(mode == .full ? "full" : (mode == .off ? "off" : "counters"))
+        Console.newline()
+        return mode
+    }
+}
