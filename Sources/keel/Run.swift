@@ -15,7 +15,7 @@ struct Run: ParsableCommand {
             --config, the system the config describes is packed (keel pack) into a temporary \
             image and booted on its board; IMAGE is an image keel pack wrote. Exits with QEMU's \
             status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor panic, 65 \
-            when Keel refuses the image's boot bundle, 124 on a timeout.
+            when Keel refuses the image's boot bundle or the machine its DTB describes, 124 on a timeout.
             """
     )
 
@@ -216,12 +216,17 @@ struct Run: ParsableCommand {
             FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin")) + "\n").utf8))
         }
 
-        let refusal = ConsoleWatch(ConsoleWatch.bundleRefused)
-        let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { refusal.feed($0); capture.feed($0) }) }
-            ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { refusal.feed($0); FileHandle.standardOutput.write($0) })
+        let refusal = ConsoleWatch(ConsoleWatch.bundleRefused), machineRefusal = ConsoleWatch(ConsoleWatch.machineRefused)
+        let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0) }
+        let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
+            ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); FileHandle.standardOutput.write($0) })
         let outcome = try runner.run()
         if refusal.seen {
             FileHandle.standardError.write(Data("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n".utf8))
+            throw ExitCode(Self.refusedStatus)
+        }
+        if machineRefusal.seen {
+            FileHandle.standardError.write(Data("keel: Keel cannot run on the machine its DTB describes (see its message above); no guest ran\n".utf8))
             throw ExitCode(Self.refusedStatus)
         }
         if let capture, let trace {

@@ -56,7 +56,8 @@ enum BootDTB {
         Console.hex(machine.ramBase)
         Console.print(", ")
         Console.dec(machine.cpuCount)
-        Console.print(machine.hasPSCI ? " CPUs by PSCI, GICv" : " CPU, no PSCI, GICv")
+        Console.print(machine.cpuCount == 1 ? " CPU" : " CPUs")
+        Console.print(machine.hasPSCI ? " by PSCI, GICv" : ", no PSCI, GICv")
         Console.dec(machine.gicVersion)
         Console.print(" at ")
         Console.hex(machine.gic.distributor)
@@ -73,7 +74,7 @@ enum BootDTB {
     static func machineHolds(_ layout: VMLayout) -> Bool {
         if machine.ramHolds(layout.ramPA, size: layout.ramSize) { return true }
         Console.begin()
-        Console.print("ERROR: the VM's RAM (PA ")
+        Console.print("ERROR: DTB: the VM's RAM (PA ")
         Console.hex(layout.ramPA)
         Console.print(", ")
         Console.dec(layout.ramSize >> 20)

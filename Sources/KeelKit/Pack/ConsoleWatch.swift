@@ -4,6 +4,8 @@ import Foundation
 /// (the firmware then powers off, which QEMU reports as a clean exit).
 public final class ConsoleWatch: @unchecked Sendable {
     public static let bundleRefused = "[keel] ERROR: the boot bundle"
+    /// The firmware's line when the machine its DTB describes cannot run Keel or the VM.
+    public static let machineRefused = "[keel] ERROR: DTB: "
 
     private let marker: Data
     private let lock = NSLock()
