@@ -40,6 +40,14 @@ enum Console {
             case .cadence: CadenceUART(base: UInt(machine.uartBase)).put(byte)
             }
         }
+        /// Bytes back to back, the UART's address read once (trace frames go out this way).
+        static func write(_ bytes: UnsafeRawBufferPointer) {
+            let base = UInt(machine.uartBase)
+            switch activeBoard.uartKind {
+            case .pl011: for byte in bytes { PL011(base: base).put(byte) }
+            case .cadence: for byte in bytes { CadenceUART(base: base).put(byte) }
+            }
+        }
         static func start() {
             switch activeBoard.uartKind {
             case .pl011: PL011(base: UInt(machine.uartBase)).start()
@@ -59,6 +67,7 @@ enum Console {
 
     /// A byte as it is, for binary trace frames (no newline translation, no line tracking).
     static func putRaw(_ byte: UInt8) { UART.put(byte) }
+    static func putRaw(_ bytes: UnsafeRawBufferPointer) { UART.write(bytes) }
 
     @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func print(_ text: StaticString) {
