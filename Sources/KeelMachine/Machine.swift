@@ -38,7 +38,7 @@ public struct Machine {
 
     /// True when `[base, base + size)` is DRAM.
     public func ramHolds(_ base: UInt64, size: UInt64) -> Bool {
-        base >= ramBase && base - ramBase < ramSize && size <= ramSize - (base - ramBase)
+        DeviceTreeMachine.Region(base: ramBase, size: ramSize).contains(base, size: size)
     }
 }
 

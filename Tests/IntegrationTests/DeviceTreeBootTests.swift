@@ -84,6 +84,14 @@ struct DeviceTreeBootTests {
         #expect(run.stderr.contains("Keel cannot run on the machine its DTB describes"))
     }
 
+    @Test("RAM for the VM but not for the board's bundle address (QEMU -m 512): the bundle is refused, status 65")
+    func bundleAddressOutsideMemory() throws {
+        let run = try boot("demo", ["--memory", "512"])
+        #expect(run.status == 65, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.lines.contains("[keel] ERROR: the boot bundle at the board's bundle address (0x60000000) is not in RAM, and none is appended to Keel's image; no VM is started"), "\(run.stdout)")
+        #expect(!run.stdout.contains("Hello from a bare-metal guest"))
+    }
+
     @Test("A DTB listing 2 of QEMU's 4 CPUs: Keel starts only those", .enabled(if: dtc != nil, "dtc is not installed"))
     func fewerCPUsThanTheMachine() throws {
         let dtb = try Self.editedVirtDTB(smp: 4) { Self.removingNode("cpu@3 {", from: Self.removingNode("cpu@2 {", from: $0)) }

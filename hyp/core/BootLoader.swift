@@ -22,9 +22,10 @@ enum BootLoader {
         let address = activeBoard.bundlePA
         guard machine.ramHolds(address, size: UInt64(BootBundle.headerSize)), let base = UnsafeRawPointer(bitPattern: UInt(address)) else {
             Console.begin()
-            Console.print("ERROR: no boot bundle: none is appended to Keel's image, and the board's bundle address ")
+            // Worded like `check`'s refusals, which `keel run` watches for.
+            Console.print("ERROR: the boot bundle at the board's bundle address (")
             Console.hex(address)
-            Console.print(" is not in RAM")
+            Console.print(") is not in RAM, and none is appended to Keel's image; no VM is started")
             Console.newline()
             return nil
         }

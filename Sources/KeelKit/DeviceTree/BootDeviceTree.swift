@@ -32,6 +32,7 @@ public enum BootDeviceTree {
             var lines = describe(dtb)
             var notes: [String] = []
             var refused = false
+            // The host cannot ask the board's CPU (ID_AA64PFR0_EL1.GIC): take it to match its GIC.
             let machine = MachineCheck.resolve(dtb, board: board, imageBase: board.loadAddress, cpuHasGICv3: dtb.gic == .v3 || board.gicVersion == 3) { note, value in
                 let number = note.isCount ? String(value) : hex(value)
                 notes.append("\(note.isRefusal ? "ERROR: " : "")\(string(note.message)) \(number)")
