@@ -92,6 +92,35 @@ struct ArchitectureTests {
         #expect(e["span0 undef"]?.esr == 0x200_0000 && e["span0 abort"]?.esr == 0x9600_0010, "\(run.stdout)")
     }
 
+    @Test("with FEAT_MTE (max, virt's mte=on) the handler runs with TCO set, as after the CPU's own entry")
+    func entryPSTATEWithMTE() throws {
+        // keel run has no machine option for MTE: a wrapper adds it to QEMU's -M.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keel-mte-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let wrapper = dir.appendingPathComponent("qemu-mte")
+        try """
+        #!/bin/sh
+        for a in "$@"; do
+          case "$a" in virt,virtualization=on*) a="$a,mte=on";; esac
+          set -- "$@" "$a"; shift
+        done
+        exec qemu-system-aarch64 "$@"
+
+        """.write(to: wrapper, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: wrapper.path)
+        let run = try boot("entry_pstate", ["--cpu", "max", "--timeout", "30", "--qemu", wrapper.path])
+        expectRanToEnd(run, last: "entry: done")
+        let e = Self.entries(run)
+        #expect(e.count == 14, "\(run.stdout)")
+        expectInjectedMatchCPU(e)
+        let tco: UInt64 = 1 << 25
+        for (name, entry) in e {
+            #expect(entry.pstate & tco != 0, "\(name): \(hex(entry.pstate))")
+        }
+        #expect(e["span0 undef"]?.pstate == 0x240_13C5, "\(run.stdout)")
+    }
+
     @Test("on a CPU without PAN, SSBS, UAO or DIT (Cortex-A72) Keel sets none of them")
     func entryPSTATEOnA72() throws {
         let run = try boot("entry_pstate", ["--timeout", "30"])
