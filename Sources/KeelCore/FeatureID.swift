@@ -12,11 +12,13 @@ public enum FeatureID {
         var v = hardware
         switch encoding {
         case .idAA64PFR0:
+            v = setting(v, field: 28, to: 0)  // RAS: error records trapped by HCR_EL2.TERR
             v = setting(v, field: 32, to: 0)  // SVE: trapped by CPTR_EL2.TZ
             v = setting(v, field: 40, to: 0)  // MPAM
             v = setting(v, field: 44, to: 0)  // AMU: trapped by CPTR_EL2.TAM
         case .idAA64PFR1:
             v = setting(v, field: 8, to: 0)  // MTE
+            v = setting(v, field: 12, to: 0)  // RAS_frac
             v = setting(v, field: 16, to: 0)  // MPAM_frac
             v = setting(v, field: 24, to: 0)  // SME: trapped by CPTR_EL2.TSM
         case .idAA64DFR0:
@@ -27,6 +29,12 @@ public enum FeatureID {
             v = setting(v, field: 52, to: 0)  // BRBE
         case .idDFR0:
             v = setting(v, field: 24, to: 0)  // PerfMon (AArch32 view of the PMU)
+        case .idPFR0:
+            v = setting(v, field: 28, to: 0)  // RAS (AArch32 view)
+        case .idPFR2:
+            v = setting(v, field: 8, to: 0)  // RAS_frac (AArch32 view)
+        case .idAA64MMFR1:
+            v = setting(v, field: 16, to: 0)  // LO: LORegion registers trapped by HCR_EL2.TLOR
         case .idAA64MMFR0:
             // PARange: the guest's physical address space is its IPA space.
             let hw = v & 0xF

@@ -28,7 +28,10 @@ public struct SysRegEncoding: Equatable, Hashable, Sendable {
     public static let idAA64PFR1 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 4, op2: 1)
     public static let idAA64DFR0 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 5, op2: 0)
     public static let idAA64MMFR0 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 7, op2: 0)
+    public static let idAA64MMFR1 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 7, op2: 1)
     public static let idDFR0 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 1, op2: 2)
+    public static let idPFR0 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 1, op2: 0)
+    public static let idPFR2 = SysRegEncoding(op0: 3, op1: 0, crn: 0, crm: 3, op2: 4)
 
     /// The performance monitor registers (PMCR_EL0 ... PMCCFILTR_EL0, PMEV*_EL0, PMINTEN*_EL1,
     /// PMUSERENR_EL0), which `MDCR_EL2.TPM` traps.

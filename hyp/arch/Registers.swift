@@ -34,6 +34,13 @@ struct HCR: OptionSet {
     static let tacr = HCR(rawValue: 1 << 21)
     /// EL1 is AArch64.
     static let rw = HCR(rawValue: 1 << 31)
+    /// LORegion registers (LORSA/LOREA/LORN/LORC/LORID_EL1) trap: Keel gives guests no
+    /// LORegions and says so (ID_AA64MMFR1.LO = 0). Only with FEAT_LOR: RES0 without it.
+    static let tlor = HCR(rawValue: 1 << 35)
+    /// Error record registers (ERRIDR_EL1, ERRSELR_EL1, ERX*_EL1) trap: they reach the RAS
+    /// error records the whole machine shares, which no guest may read or clear (and
+    /// ID_AA64PFR0.RAS reads 0). Only with FEAT_RAS: RES0 without it.
+    static let terr = HCR(rawValue: 1 << 36)
     /// Pointer authentication instructions and key registers do not trap: with FEAT_PAuth the
     /// guest owns its keys (they live in EL1 registers Keel never shares).
     static let apk = HCR(rawValue: 1 << 40)

@@ -2,17 +2,20 @@ import KeelHW
 
 /// Exceptions Keel raises in the guest. The guest's EL1 registers are live in the hardware (one
 /// vCPU per physical CPU), so injecting means writing them and pointing the ERET at the guest's
-/// vector. What to write comes from KeelCore's `EL1Exception`, which is unit-tested.
+/// vector. What to write comes from KeelCore's `EL1Exception`, which is unit-tested: the same
+/// PSTATE the CPU's own exception entry would give (PAN, SSBS, TCO... from the guest's live
+/// SCTLR_EL1 and this CPU's features).
 extension VCPU {
     mutating func injectUndefined(_ trapped: ESR) {
-        let exception = EL1Exception.undefined(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, il: trapped.il)
+        let exception = EL1Exception.undefined(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, controls: .current())
         noteAction(.undefInjected, arg0: exception.esr.rawValue)
         deliver(exception)
     }
 
     /// A synchronous external abort for a data or instruction access the VM has no right to.
     mutating func injectExternalAbort(_ trapped: ESR, far: UInt64) {
-        let exception = EL1Exception.externalAbort(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, trapped: trapped)
+        let exception = EL1Exception.externalAbort(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, trapped: trapped,
+                                                   controls: .current())
         noteAction(.abortInjected, arg0: exception.esr.rawValue)
         deliver(exception)
         write_far_el1(far)

@@ -161,9 +161,13 @@ func handleLowerSError(_ frame: UnsafeMutableRawPointer) {
 }
 
 /// Anything Keel does not emulate: an Undefined Instruction exception in the guest, as if the
-/// instruction did not exist.
+/// instruction did not exist. Except an AArch32 conditional instruction that failed its
+/// condition (CP15/CP14 accesses and the like may trap anyway): it only steps over it.
 func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    VCPUs.from(frame).pointee.injectUndefined(ESR(rawValue: esr))
+    let vcpu = VCPUs.from(frame)
+    let syndrome = ESR(rawValue: esr)
+    guard vcpu.pointee.conditionPassed(syndrome) else { return vcpu.pointee.skipInstruction(syndrome) }
+    vcpu.pointee.injectUndefined(syndrome)
 }
 
 /// WFI/WFE. A WFI with nothing to deliver waits on the physical CPU (the vCPU owns it) until
@@ -172,12 +176,17 @@ func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 /// could end the wait), completes at once, as WFx may; a WFE also executes YIELD, since its
 /// guest is most likely spinning on another vCPU (a hint on hardware; under QEMU's
 /// round-robin TCG, as with -icount, it lets the other CPUs run instead of this spin).
+/// An AArch32 WFx that failed its condition (it may trap anyway) is only stepped over.
 func trapWFx(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let vcpu = VCPUs.from(frame)
+    let syndrome = ESR(rawValue: esr)
     let isWFI = esr & 1 == 0
     vcpu.pointee.noteAction(.wfx, arg0: isWFI ? 0 : 1)
-    vcpu.pointee.skipInstruction(ESR(rawValue: esr))
-    if !isWFI {
+    let passed = vcpu.pointee.conditionPassed(syndrome)
+    vcpu.pointee.skipInstruction(syndrome)
+    if !passed {
+        return
+    } else if !isWFI {
         keel_yield()
     } else if VGIC.mayWait(vcpu) {
         keel_wfi()

@@ -81,8 +81,30 @@ struct VCPU {
         set { regs.elr_el2 = newValue }
     }
 
-    /// Step over the instruction that trapped: 4 bytes, or 2 for a 16-bit T32 one (ESR.IL clear).
-    mutating func skipInstruction(_ esr: ESR) { pc &+= esr.il ? 4 : 2 }
+    /// Step over the instruction that trapped. An AArch64 guest pays one test of SPSR.M[4]: its
+    /// instructions are 4 bytes. AArch32 (EL0 under an AArch64 EL1) is the cold path.
+    @inline(__always)
+    mutating func skipInstruction(_ esr: ESR) {
+        if _slowPath(regs.spsr_el2 & ProcessState.nRW != 0) { return skipAArch32(esr) }
+        pc &+= 4
+    }
+
+    /// 2 bytes for a 16-bit T32 instruction (ESR.IL clear), else 4, and in an IT block the IT
+    /// state advanced, as executing the instruction would have (KeelCore `AArch32.step`).
+    @inline(never)
+    private mutating func skipAArch32(_ esr: ESR) {
+        let next = AArch32.step(pc: pc, spsr: regs.spsr_el2, il: esr.il)
+        pc = next.pc
+        regs.spsr_el2 = next.spsr
+    }
+
+    /// Whether the trapped instruction passed its condition: always from AArch64; from
+    /// AArch32 by ESR.CV/COND or the IT state (KeelCore `AArch32.conditionPassed`). Mutating
+    /// only to read the frame in place.
+    @inline(__always)
+    mutating func conditionPassed(_ esr: ESR) -> Bool {
+        regs.spsr_el2 & ProcessState.nRW == 0 || AArch32.conditionPassed(esr, spsr: regs.spsr_el2)
+    }
 
     var vmPointer: UnsafeMutablePointer<VM> { VMs.pointer(vm) }
 

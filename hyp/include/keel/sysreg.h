@@ -13,6 +13,12 @@
 #define KEEL_SYSREG_W(name) \
     static inline __attribute__((always_inline)) void write_##name(uint64_t v) { __asm__ volatile("msr " #name ", %0" :: "r"(v)); }
 #define KEEL_SYSREG_RW(name) KEEL_SYSREG_R(name) KEEL_SYSREG_W(name)
+/* Registers the assembler may not know by name: accessors named `name`, encoded as `enc`. */
+#define KEEL_SYSREG_R_ENC(name, enc) \
+    static inline __attribute__((always_inline)) uint64_t read_##name(void) { \
+        uint64_t v; __asm__ volatile("mrs %0, " #enc : "=r"(v)); return v; }
+#define KEEL_SYSREG_W_ENC(name, enc) \
+    static inline __attribute__((always_inline)) void write_##name(uint64_t v) { __asm__ volatile("msr " #enc ", %0" :: "r"(v)); }
 
 /* EL2 control */
 KEEL_SYSREG_R(CurrentEL)
@@ -30,6 +36,20 @@ KEEL_SYSREG_RW(vmpidr_el2)
 KEEL_SYSREG_RW(tpidr_el2)
 KEEL_SYSREG_R(sctlr_el2)
 KEEL_SYSREG_R(vbar_el2)
+/* Fine-grained traps (FEAT_FGT, FEAT_FGT2) and HCRX_EL2 (FEAT_HCX): UNDEFINED without the
+ * feature, so written only where the ID registers say they exist (EL2.configureTraps). */
+KEEL_SYSREG_W_ENC(hfgrtr_el2, S3_4_C1_C1_4)
+KEEL_SYSREG_W_ENC(hfgwtr_el2, S3_4_C1_C1_5)
+KEEL_SYSREG_W_ENC(hfgitr_el2, S3_4_C1_C1_6)
+KEEL_SYSREG_W_ENC(hdfgrtr_el2, S3_4_C3_C1_4)
+KEEL_SYSREG_W_ENC(hdfgwtr_el2, S3_4_C3_C1_5)
+KEEL_SYSREG_W_ENC(hafgrtr_el2, S3_4_C3_C1_6)
+KEEL_SYSREG_W_ENC(hdfgrtr2_el2, S3_4_C3_C1_0)
+KEEL_SYSREG_W_ENC(hdfgwtr2_el2, S3_4_C3_C1_1)
+KEEL_SYSREG_W_ENC(hfgrtr2_el2, S3_4_C3_C1_2)
+KEEL_SYSREG_W_ENC(hfgwtr2_el2, S3_4_C3_C1_3)
+KEEL_SYSREG_W_ENC(hfgitr2_el2, S3_4_C3_C1_7)
+KEEL_SYSREG_W_ENC(hcrx_el2, S3_4_C1_C2_2)
 
 /* Exit syndrome */
 KEEL_SYSREG_R(esr_el2)
@@ -44,6 +64,8 @@ KEEL_SYSREG_RW(far_el1)
 KEEL_SYSREG_RW(elr_el1)
 KEEL_SYSREG_RW(spsr_el1)
 KEEL_SYSREG_R(actlr_el1)
+/* GCSCR_EL1 (FEAT_GCS only): its EXLOCKEN decides PSTATE.EXLOCK on exception entry. */
+KEEL_SYSREG_R_ENC(gcscr_el1, S3_0_C2_C5_0)
 /* The guest's timers (it owns both; Keel only stops them when a vCPU restarts) */
 KEEL_SYSREG_RW(cntv_ctl_el0)
 KEEL_SYSREG_RW(cntp_ctl_el0)
