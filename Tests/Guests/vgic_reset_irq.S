@@ -40,9 +40,8 @@ second_boot:
     PRINT   "reset: second boot\n"
     bl      timer_on
     msr     daifclr, #2
-    /* Up to half a second for the timer interrupt. */
+    /* Up to a second for the timer interrupt. */
     mrs     x1, cntfrq_el0
-    lsr     x1, x1, #1
     isb
     mrs     x2, cntvct_el0
     add     x2, x2, x1

@@ -207,9 +207,14 @@ enum VGIC {
         let vm = vcpu.pointee.vmPointer
         lock(vm)
         vcpu.pointee.vgic.dirty = 0
-        let lines = timerLines()
+        // The timers' lines matter only while a forwarded timer interrupt is held (latched or
+        // in a list register, which `hardware` always marks): sampled only then.
+        var lines = timerPPIs
+        if vcpu.pointee.vgic.bank.hardware & timerPPIs != 0 {
+            lines = timerLines()
+            dropLowTimers(vcpu, timerLines: lines)
+        }
         sync(vcpu, timerLines: lines)
-        dropLowTimers(vcpu, timerLines: lines)
         retrigger(vcpu)
         var overflow = false
         while let (bank, slot, intid, more) = best(vcpu) {
@@ -389,7 +394,8 @@ enum VGIC {
         // A forwarded timer interrupt still waiting although the guest disabled or re-armed its
         // timer must not end the wait (it would not on hardware): refill, which drops it.
         let bank = withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 }
-        if (bank.pointee.pending | bank.pointee.inLR) & bank.pointee.hardware & timerPPIs & ~timerLines() != 0 { flush(vcpu) }
+        let held = (bank.pointee.pending | bank.pointee.inLR) & bank.pointee.hardware & timerPPIs
+        if held != 0 && held & ~timerLines() != 0 { flush(vcpu) }
         if vcpu.pointee.vgic.dirty != 0 || vcpu.pointee.vgic.underflow { return false }
         let vm = vcpu.pointee.vmPointer
         var anyEnabled = vcpu.pointee.vgic.bank.enabled
