@@ -413,11 +413,12 @@ enum VGIC {
     // MARK: A vCPU leaves or restarts
 
     /// The vCPU leaves its CPU for good: CPU_OFF, or stopped because its VM resets or goes off.
-    /// What its list registers hold goes back to the VM's software state, as KVM's vgic does
-    /// when a vCPU is reset or unplugged, so that nothing of the VM stays tied to a vCPU that no
-    /// longer runs: an SPI pending there stays pending for the VM (the vCPUs it targets are
-    /// told), an active one becomes inactive, and every forwarded timer interrupt is deactivated.
-    /// Runs on the vCPU's own CPU (the list registers are that CPU's).
+    /// What its list registers hold goes back to the VM's software state, so that nothing of
+    /// the VM stays tied to a vCPU that no longer runs (before, an SPI left there was marked "in
+    /// a list register" for good and never delivered again, whatever its routing): an SPI
+    /// pending there stays pending for the VM (the vCPUs it targets are told), an active one
+    /// becomes inactive, and every forwarded timer interrupt is deactivated. Runs on the vCPU's
+    /// own CPU (the list registers are that CPU's).
     static func leaveCPU(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer
         lock(vm)
