@@ -68,6 +68,7 @@ enum EL2 {
         write_cntv_ctl_el0(0)
         write_cntp_ctl_el0(0)
         VGIC.resetCPU(vcpu)
+        VGIC.beforeEntry(vcpu)
         // Nothing of this vCPU is live in the registers: enter it from the whole frame.
         vcpu.pointee.regs.restore_all = 1
         write_tpidr_el2(UInt64(UInt(bitPattern: vcpu)))

@@ -144,16 +144,20 @@ func handleLowerFIQ(_ frame: UnsafeMutableRawPointer) {
 }
 
 /// A physical SError while the guest ran: most likely the guest's own doing, so it gets a
-/// virtual SError (HCR_EL2.VSE) and Keel carries on.
+/// virtual SError (HCR_EL2.VSE) and Keel carries on. Reported like the other guest faults, the
+/// first few times per vCPU (`VCPU.mayReportFault`), so a guest cannot flood the console; the
+/// exit report counts them all.
 @c(keel_handle_lower_serror)
 func handleLowerSError(_ frame: UnsafeMutableRawPointer) {
     let vcpu = VCPUs.from(frame)
     vcpu.pointee.exits.serror &+= 1
-    Console.begin()
-    Console.print("vm")
-    Console.dec(vcpu.pointee.vm)
-    Console.print(": SError while the guest ran; injecting a virtual SError")
-    Console.newline()
+    if vcpu.pointee.mayReportFault() {
+        Console.begin()
+        Console.print("vm")
+        Console.dec(vcpu.pointee.vm)
+        Console.print(": SError while the guest ran; injecting a virtual SError")
+        Console.newline()
+    }
     write_hcr_el2(read_hcr_el2() | HCR.vse.rawValue)
     Trace.begin(vcpu, kind: .interrupt, esr: 0)
     vcpu.pointee.noteAction(.serrorInjected)

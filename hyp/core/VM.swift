@@ -14,6 +14,9 @@ struct VM {
     /// Pool index of its vCPU 0; its vCPUs are consecutive.
     var firstVCPU = 0
     var poweredOff = false
+    /// Non-zero while one of its vCPUs stops the others (SYSTEM_RESET, SYSTEM_OFF, a policy
+    /// stop), and for good once the VM is off: PSCI CPU_ON starts no vCPU then. Atomics only.
+    var stopping: UInt32 = 0
     /// Where vCPU 0 starts and its x0, from the boot bundle (again after SYSTEM_RESET).
     var entry: UInt64 = 0
     var entryX0: UInt64 = 0

@@ -69,6 +69,7 @@ enum GIC {
         static let gich_vmcr: UInt64 = 0x008
         static let gich_misr: UInt64 = 0x010
         static let gich_elrsr0: UInt64 = 0x030
+        static let gich_apr: UInt64 = 0x0F0
         static let gich_lr0: UInt64 = 0x100
     }
 
@@ -232,6 +233,36 @@ enum GIC {
             if rd != 0 { write32(rd + Reg.sgiFrame + Reg.icactiver, mask) }
         case .v2:
             write32(frames.distributor + Reg.icactiver, mask)  // banked per CPU
+        }
+    }
+
+    /// The virtual CPU interface as a vCPU finds it at reset, for one that (re)starts (CPU_ON,
+    /// SYSTEM_RESET): ICH_VMCR_EL2 / GICH_VMCR zero (group enables off, priority mask 0, EOImode
+    /// 0: as at boot) and no active priority (ICH_AP0R<n>_EL2 and ICH_AP1R<n>_EL2 / GICH_APR).
+    /// Both belong to the CPU interface, not to a list register: a guest that restarted from
+    /// inside an interrupt handler would otherwise keep that handler's priority active, and never
+    /// again take an interrupt of that priority or lower.
+    static func resetVirtualCPUInterface() {
+        switch version {
+        case .v3:
+            write_ich_vmcr_el2(0)
+            write_ich_ap0r0_el2(0)
+            write_ich_ap1r0_el2(0)
+            // PREbits [28:26] + 1 preemption bits: 5 -> one register per group, 6 -> two, 7 -> four.
+            let preemptionBits = ((read_ich_vtr_el2() >> 26) & 7) + 1
+            if preemptionBits >= 6 {
+                write_ich_ap0r1_el2(0)
+                write_ich_ap1r1_el2(0)
+            }
+            if preemptionBits >= 7 {
+                write_ich_ap0r2_el2(0)
+                write_ich_ap0r3_el2(0)
+                write_ich_ap1r2_el2(0)
+                write_ich_ap1r3_el2(0)
+            }
+        case .v2:
+            write32(frames.hypervisorControl + Reg.gich_vmcr, 0)
+            write32(frames.hypervisorControl + Reg.gich_apr, 0)
         }
     }
 

@@ -73,6 +73,14 @@ enum VirtualPSCI {
         guard keel_cas32(vcpu.powerWord, PowerState.off.rawValue, PowerState.starting.rawValue) else {
             return vcpu.powerState == .on ? PSCI.alreadyOn : PSCI.onPending
         }
+        // A stop of the VM in progress may already have looked at this vCPU and found it off: a
+        // vCPU started now would run on, unseen. Give the claim back instead. The stopper sets
+        // `stopping` before it looks at any vCPU, and this claim and that store are both
+        // release-then-acquire, so one side always sees the other (`stopOthers`).
+        if keel_load_acquire32(vcpu.pointee.vmPointer.stoppingWord) != 0 {
+            keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+            return PSCI.denied
+        }
         vcpu.pointee.reset(entry: entry, x0: context)
         keel_store_release32(vcpu.powerWord, PowerState.onPending.rawValue)
         keel_sev()
@@ -83,8 +91,23 @@ enum VirtualPSCI {
     private static func cpuOff(_ vcpu: UnsafeMutablePointer<VCPU>) {
         vcpu.pointee.trace.arg1 = 0
         Trace.end(vcpu)
+        powerDown(vcpu)
+    }
+
+    /// The calling vCPU leaves its guest for good: what its list registers hold goes back to
+    /// the VM (`VGIC.leaveCPU`), then it is off and its CPU waits for the next CPU_ON.
+    private static func powerDown(_ vcpu: UnsafeMutablePointer<VCPU>) -> Never {
+        VGIC.leaveCPU(vcpu)
         keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
         SMP.leaveGuest()
+    }
+
+    /// Makes the calling vCPU the one that stops its VM: false when another already is (a
+    /// second SYSTEM_RESET or SYSTEM_OFF at the same time); the caller then just goes off, as
+    /// the other's stop would make it. Once claimed, no CPU_ON succeeds until `stopping` is
+    /// cleared (after a reset) or ever again (the VM is off).
+    private static func claimStop(_ vm: UnsafeMutablePointer<VM>) -> Bool {
+        keel_cas32(vm.stoppingWord, 0, 1)
     }
 
     /// AFFINITY_INFO: 0 on, 1 off, 2 on pending. Only affinity level 0 (a single vCPU).
@@ -119,29 +142,36 @@ enum VirtualPSCI {
         if vm.pointee.resetLimit != 0 && vm.pointee.resets >= vm.pointee.resetLimit {
             stopByPolicy(vcpu, reason: 2, count: vm.pointee.resets, limit: "reset_limit")
         }
+        guard claimStop(vm) else { powerDown(vcpu) }  // another vCPU is stopping the VM already
         Console.begin(vm: vm.pointee.id, vcpu: vcpu.pointee.id)
         Console.print(": PSCI SYSTEM_RESET: restarting the VM from its boot images")
         Console.newline()
         stopOthers(vcpu, what: "SYSTEM_RESET: a vCPU did not stop; resetting anyway")
+        // A SYSTEM_OFF or policy stop that came while this reset held the stop: the VM goes off.
+        if vm.pointee.poweredOff { finishOff(vcpu, event: .vmPoweredOff, arg0: 0) }
+        VGIC.leaveCPU(vcpu)  // before the distributor is reset under it
         if let bundle = BootLoader.reopen(vm) {
             BootLoader.load(bundle, into: vm.pointee.layout)
         }
         VGIC.lock(vm)
-        vm.pointee.vgic = VirtualDistributor.reset(v3: GIC.version == .v3)
+        VGIC.resetDistributor(vm)
         VGIC.unlock(vm)
         vm.pointee.uart = VirtualPL011()
         for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
         vcpu.pointee.trace.arg1 = 0
         Trace.end(vcpu)
         Trace.event(.vmCreated, vm: vm.pointee.id, vcpu: 0, arg0: vm.pointee.layout.ramSize)
-        // The caller goes off too; vCPU 0's CPU (maybe this one) starts the VM again.
+        // The caller goes off too; vCPU 0's CPU (maybe this one) starts the VM again. Every
+        // other vCPU is off, so nothing can start one between the release and vCPU 0's start.
         keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        keel_store_release32(vm.stoppingWord, 0)
         _ = start(vm.pointee.vcpu(0), entry: vm.pointee.entry, context: vm.pointee.entryX0)
         SMP.leaveGuest()
     }
 
     /// Every other vCPU of `vcpu`'s VM leaves its guest (kicked out, it goes off as after
-    /// CPU_OFF); waits, bounded, for each. `what` is said for one that does not.
+    /// CPU_OFF); waits, bounded, for each. `what` is said for one that does not. The caller
+    /// holds the VM's stop (`claimStop`): no vCPU can be started behind this loop's back.
     private static func stopOthers(_ vcpu: UnsafeMutablePointer<VCPU>, what: StaticString) {
         let vm = vcpu.pointee.vmPointer
         for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
@@ -167,8 +197,7 @@ enum VirtualPSCI {
     static func stopIfRequested(_ vcpu: UnsafeMutablePointer<VCPU>) {
         guard keel_load_acquire32(vcpu.stopWord) != 0 else { return }
         keel_store_release32(vcpu.stopWord, 0)
-        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
-        SMP.leaveGuest()
+        powerDown(vcpu)
     }
 
     /// SYSTEM_OFF powers off the calling VM; when no VM is left running, the machine.
@@ -209,6 +238,17 @@ enum VirtualPSCI {
     private static func turnOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
         let vm = vcpu.pointee.vmPointer
         vm.pointee.poweredOff = true
+        // Another vCPU holds the stop (a SYSTEM_RESET): once this one is off it sees
+        // `poweredOff` and turns the VM off instead of restarting it.
+        guard claimStop(vm) else { powerDown(vcpu) }
+        finishOff(vcpu, event: event, arg0: arg0)
+    }
+
+    /// `turnOff` once the caller holds the VM's stop, which it keeps: the VM stays off.
+    @_optimize(size)
+    private static func finishOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
+        let vm = vcpu.pointee.vmPointer
+        vm.pointee.poweredOff = true
         for index in 0..<vm.pointee.vcpuCount { ExitReport.print(vm.pointee.vcpu(index)) }
         Trace.end(vcpu)
         Trace.event(event, vm: vm.pointee.id, vcpu: vcpu.pointee.id, arg0: arg0)
@@ -217,7 +257,13 @@ enum VirtualPSCI {
         if VMs.powerOffWith == vm.pointee.id { Platform.powerOff("power_off_with names this VM: powering off") }
         stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
-        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
-        SMP.leaveGuest()
+        powerDown(vcpu)
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == VM {
+    /// Safety: `stopping` is a stored property of a VM in the static pool; its address is stable.
+    fileprivate var stoppingWord: UnsafeMutablePointer<UInt32> {
+        withUnsafeMutablePointer(to: &pointee.stopping) { $0 }
     }
 }

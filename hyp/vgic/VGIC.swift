@@ -148,6 +148,52 @@ enum VGIC {
         notify(vm, targets: UInt32(1 << vm.pointee.vcpuCount) - 1, from: caller)
     }
 
+    // MARK: Timer lines
+
+    /// The PPIs Keel forwards from the hardware: the virtual and EL1 physical timers.
+    static let timerPPIs: UInt32 = 1 << GIC.virtualTimerPPI | 1 << GIC.physicalTimerPPI
+
+    /// Which forwarded timer PPIs are asserted now, one bit per INTID: each timer's output level
+    /// read from its control register. Only for the vCPU that runs on this CPU, where its EL1
+    /// timers are live (Keel saves none of them).
+    @inline(__always)
+    static func timerLines() -> UInt32 {
+        (TimerControl(rawValue: read_cntv_ctl_el0()).asserted ? 1 << GIC.virtualTimerPPI : 0)
+            | (TimerControl(rawValue: read_cntp_ctl_el0()).asserted ? 1 << GIC.physicalTimerPPI : 0)
+    }
+
+    /// A forwarded timer interrupt latched in software (acknowledged by Keel, the physical one
+    /// active, not yet in a list register: the guest had it disabled, or no register was free)
+    /// whose line has gone low since: the guest disabled, masked or re-armed its timer. As on
+    /// hardware, where a level interrupt is pending only while its line is high, it is no longer
+    /// pending; the physical interrupt is deactivated so that the next assertion is seen (KVM
+    /// does the same when the guest enables such an interrupt). Caller holds the lock.
+    private static func dropLowTimers(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) {
+        let bank = withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 }
+        let low = bank.pointee.pending & bank.pointee.hardware & ~bank.pointee.inLR & timerPPIs & ~timerLines
+        guard low != 0 else { return }
+        bank.pointee.pending &= ~low
+        bank.pointee.hardware &= ~low
+        GIC.deactivatePrivate(low)
+    }
+
+    /// ISPENDR0 as `reader` sees the word of `owner`'s private interrupts, `value` the software
+    /// state: the reader's own timer PPIs read as their line level, as KVM reports a mapped
+    /// level interrupt (kvm-unit-tests' timer test reads it right after disabling the timer).
+    /// When software still holds one whose line is low, the reader refills its list registers
+    /// on the way back, which drops it. Other vCPUs' timers are not live here: their software
+    /// state stands. Caller holds the lock.
+    static func pendingWord(_ value: UInt64, of owner: UnsafeMutablePointer<VCPU>, reader: UnsafeMutablePointer<VCPU>) -> UInt64 {
+        guard owner == reader else { return value }
+        let lines = timerLines()
+        let bank = withUnsafeMutablePointer(to: &owner.pointee.vgic.bank) { $0 }
+        let hardware = bank.pointee.hardware & timerPPIs
+        if (bank.pointee.pending | bank.pointee.inLR) & hardware & ~lines != 0 { owner.pointee.vgic.dirty = 1 }
+        // A timer PPI the guest made pending itself (ISPENDR) stays pending.
+        let timers = lines | bank.pointee.pending & ~bank.pointee.hardware & timerPPIs
+        return value & ~UInt64(timerPPIs) | UInt64(timers)
+    }
+
     // MARK: List registers
 
     /// Before re-entering `vcpu`: only when something changed for it.
@@ -161,7 +207,14 @@ enum VGIC {
         let vm = vcpu.pointee.vmPointer
         lock(vm)
         vcpu.pointee.vgic.dirty = 0
-        sync(vcpu)
+        // The timers' lines matter only while a forwarded timer interrupt is held (latched or
+        // in a list register, which `hardware` always marks): sampled only then.
+        var lines = timerPPIs
+        if vcpu.pointee.vgic.bank.hardware & timerPPIs != 0 {
+            lines = timerLines()
+            dropLowTimers(vcpu, timerLines: lines)
+        }
+        sync(vcpu, timerLines: lines)
         retrigger(vcpu)
         var overflow = false
         while let (bank, slot, intid, more) = best(vcpu) {
@@ -178,8 +231,9 @@ enum VGIC {
     }
 
     /// List registers the guest has finished with (state invalid) go back to software: the
-    /// interrupt is no longer active nor in a register. Caller holds the lock.
-    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>) {
+    /// interrupt is no longer active nor in a register. `timerLines` are the forwarded timer
+    /// PPIs whose line is high now (`timerLines()`). Caller holds the lock.
+    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) {
         guard vcpu.pointee.vgic.usedLRs != 0 else { return }
         let empty = GIC.emptyListRegisters
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
@@ -192,8 +246,12 @@ enum VGIC {
                 if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
             } else {
                 let lr = GIC.readListRegister(n)
-                if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0) {
-                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit)
+                // A forwarded timer interrupt the guest has not taken yet, whose timer it has
+                // since disabled, masked or re-armed: its line is low, so on hardware it would no
+                // longer be pending (KVM resamples it the same way when it folds list registers).
+                let lineLow = lr.hardware && intid < 32 && timerPPIs & ~timerLines & bit != 0
+                if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0 || lineLow) {
+                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit, drop: bank.pointee.withdrawn & bit != 0 || lineLow)
                 } else if lr.state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
             }
             bank.pointee.withdrawn &= ~bit
@@ -204,13 +262,14 @@ enum VGIC {
     /// it was placed: without this the CPU interface would deliver it anyway, and stale ones
     /// could hold every register (a guest that cleared them would never get its timer again).
     /// Disabled: the pending state goes back to software, to be placed once enabled again.
-    /// Cleared: it is gone; a forwarded physical one is deactivated so it can fire again.
+    /// Cleared (`drop`: by ICPENDR, or a timer line gone low): it is gone; a forwarded physical
+    /// one is deactivated so it can fire again.
     private static func withdraw(_ vcpu: UnsafeMutablePointer<VCPU>, _ lr: ListRegister, _ n: Int, intid: Int,
-                                 bank: UnsafeMutablePointer<IRQBank>, bit: UInt32) {
+                                 bank: UnsafeMutablePointer<IRQBank>, bit: UInt32, drop: Bool) {
         GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
         vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
         bank.pointee.inLR &= ~bit
-        if bank.pointee.withdrawn & bit != 0 {
+        if drop {
             if lr.hardware {
                 bank.pointee.hardware &= ~bit
                 GIC.deactivatePrivate(bit)
@@ -332,6 +391,11 @@ enum VGIC {
     /// True when the vCPU has nothing to deliver but something that could wake it: a WFI may
     /// then really wait. A guest with no interrupt enabled never waits (nothing would end it).
     static func mayWait(_ vcpu: UnsafeMutablePointer<VCPU>) -> Bool {
+        // A forwarded timer interrupt still waiting although the guest disabled or re-armed its
+        // timer must not end the wait (it would not on hardware): refill, which drops it.
+        let bank = withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 }
+        let held = (bank.pointee.pending | bank.pointee.inLR) & bank.pointee.hardware & timerPPIs
+        if held != 0 && held & ~timerLines() != 0 { flush(vcpu) }
         if vcpu.pointee.vgic.dirty != 0 || vcpu.pointee.vgic.underflow { return false }
         let vm = vcpu.pointee.vmPointer
         var anyEnabled = vcpu.pointee.vgic.bank.enabled
@@ -346,17 +410,83 @@ enum VGIC {
         return true
     }
 
-    /// A vCPU (re)starts: no interrupt of its own pending, active or in a register, and the
-    /// physical timer interrupts that were forwarded to its previous life deactivated.
+    // MARK: A vCPU leaves or restarts
+
+    /// The vCPU leaves its CPU for good: CPU_OFF, or stopped because its VM resets or goes off.
+    /// What its list registers hold goes back to the VM's software state, so that nothing of
+    /// the VM stays tied to a vCPU that no longer runs (before, an SPI left there was marked "in
+    /// a list register" for good and never delivered again, whatever its routing): an SPI
+    /// pending there stays pending for the VM (the vCPUs it targets are told), an active one
+    /// becomes inactive, and every forwarded timer interrupt is deactivated. Runs on the vCPU's
+    /// own CPU (the list registers are that CPU's).
+    static func leaveCPU(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let vm = vcpu.pointee.vmPointer
+        lock(vm)
+        let targets = releaseListRegisters(vcpu)
+        let latched = vcpu.pointee.vgic.bank.pending & vcpu.pointee.vgic.bank.hardware
+        vcpu.pointee.vgic.bank.pending &= ~latched
+        vcpu.pointee.vgic.bank.hardware &= ~latched
+        if latched != 0 { GIC.deactivatePrivate(latched) }
+        if vcpu.pointee.vgic.underflow {
+            vcpu.pointee.vgic.underflow = false
+            GIC.setUnderflowInterrupt(false)
+        }
+        unlock(vm)
+        if targets != 0 { notify(vm, targets: targets, from: vcpu) }
+    }
+
+    /// Every list register Keel filled for `vcpu` emptied, its interrupt back in its bank: not
+    /// in a register, not active; a latched one still pending stays pending (unless the guest
+    /// cleared it meanwhile), a level one is in `level` already; a forwarded one is unlinked and
+    /// its physical interrupt deactivated. Returns the vCPUs the SPIs among them target. Caller
+    /// holds the lock. Private interrupts need no more: the vCPU's bank is reset when it starts.
+    private static func releaseListRegisters(_ vcpu: UnsafeMutablePointer<VCPU>) -> UInt32 {
+        var targets: UInt32 = 0
+        var deactivate: UInt32 = 0
+        forEachUsedListRegister(vcpu) { n, intid, bank, bit in
+            let lr = GIC.readListRegister(n)
+            GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
+            bank.pointee.inLR &= ~bit
+            bank.pointee.active &= ~bit
+            if lr.hardware {
+                bank.pointee.hardware &= ~bit
+                deactivate |= 1 << (lr.physicalID & 31)  // Keel forwards only PPIs
+            } else if intid >= 32 && lr.state.isPending && !lr.maintenanceOnEOI && bank.pointee.withdrawn & bit == 0 {
+                bank.pointee.pending |= bit
+            }
+            bank.pointee.withdrawn &= ~bit
+            if intid >= 32 { targets |= UInt32(bank.pointee.target[intid & 31]) }
+        }
+        vcpu.pointee.vgic.usedLRs = 0
+        if deactivate != 0 { GIC.deactivatePrivate(deactivate) }
+        return targets
+    }
+
+    /// A vCPU (re)starts: no interrupt of its own pending, active or in a register, the physical
+    /// timer interrupts that were forwarded to its previous life deactivated, and its virtual
+    /// CPU interface as at reset (no active priority, VMCR zero).
     static func resetCPU(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer
         lock(vm)
+        _ = releaseListRegisters(vcpu)  // none when its previous life ended through `leaveCPU`
         for n in 0..<GIC.listRegisterCount { GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0)) }
         vcpu.pointee.vgic = VGICCPU()
         vcpu.pointee.vgic.bank.group1 = GIC.version == .v3 ? ~0 : 0
         vcpu.pointee.vgic.bank.edge = 0xFFFF  // SGIs are edge-triggered
+        // SPIs of the VM may already wait for it (raised while it was off): look on entry.
+        vcpu.pointee.vgic.dirty = 1
         GIC.setUnderflowInterrupt(false)
-        GIC.deactivatePrivate(1 << GIC.virtualTimerPPI | 1 << GIC.physicalTimerPPI)
+        GIC.resetVirtualCPUInterface()
+        GIC.deactivatePrivate(timerPPIs)
         unlock(vm)
+    }
+
+    /// SYSTEM_RESET: the VM's distributor as at boot, all of it but the lock word, which the
+    /// caller holds (a whole-struct assignment would release it under the caller, letting a
+    /// doorbell from another VM in while the banks are rewritten). Caller holds the lock.
+    static func resetDistributor(_ vm: UnsafeMutablePointer<VM>) {
+        let fresh = VirtualDistributor.reset(v3: GIC.version == .v3)
+        vm.pointee.vgic.ctlr = fresh.ctlr
+        vm.pointee.vgic.spis = fresh.spis
     }
 }

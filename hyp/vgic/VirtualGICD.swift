@@ -27,8 +27,11 @@ enum VirtualGICD {
             guard accessible(kind, offset: offset, bytes: bytes), !(v3 && intid < 32),
                   !(v3 && kind == .targets), let bank = VGIC.bank(vcpu, intid) else { return 0 }
             VGIC.lock(vm)
-            let value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: bank.pointee,
+            var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: bank.pointee,
                                           ownTarget: UInt8(truncatingIfNeeded: 1 << vcpu.pointee.id))
+            if intid == 0 && (kind == .setPending || kind == .clearPending) {
+                value = VGIC.pendingWord(value, of: vcpu, reader: vcpu)  // v2: banked, the reader's own
+            }
             VGIC.unlock(vm)
             return value
         }
@@ -138,7 +141,8 @@ enum VirtualGICR {
             guard let (kind, intid) = IRQRegisters.decode(offset - Reg.sgiFrame), intid < 32, kind != .targets,
                   bytes == 4 || (bytes == 1 && kind == .priority) else { return 0 }
             VGIC.lock(vm)
-            let value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: owner.pointee.vgic.bank, ownTarget: 0)
+            var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: owner.pointee.vgic.bank, ownTarget: 0)
+            if kind == .setPending || kind == .clearPending { value = VGIC.pendingWord(value, of: owner, reader: caller) }
             VGIC.unlock(vm)
             return value
         }

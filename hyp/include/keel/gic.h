@@ -23,6 +23,13 @@ KEEL_SYSREG_R(ich_elrsr_el2)
 KEEL_SYSREG_RW(ich_vmcr_el2)
 KEEL_SYSREG_RW(ich_ap0r0_el2)
 KEEL_SYSREG_RW(ich_ap1r0_el2)
+/* Present only with 6 (ICH_AP<g>R1) or 7 (R1-R3) preemption bits: ICH_VTR_EL2.PREbits. */
+KEEL_SYSREG_W(ich_ap0r1_el2)
+KEEL_SYSREG_W(ich_ap0r2_el2)
+KEEL_SYSREG_W(ich_ap0r3_el2)
+KEEL_SYSREG_W(ich_ap1r1_el2)
+KEEL_SYSREG_W(ich_ap1r2_el2)
+KEEL_SYSREG_W(ich_ap1r3_el2)
 KEEL_SYSREG_R(id_aa64pfr0_el1)
 
 #define KEEL_ICH_LR_CASE(n) \
