@@ -20,6 +20,7 @@ enum EL2 {
         write_cnthctl_el2(CNTHCTL([.el1pcten, .el1pcen]).rawValue)
         write_cntvoff_el2(0)
         keel_isb()
+        Spectre.install()
     }
 
     /// Run `vcpu`: install its VM's stage 2, its identity, its EL1 reset state, and ERET.

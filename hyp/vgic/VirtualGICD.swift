@@ -133,7 +133,7 @@ enum VirtualGICR {
 
     static func read(_ caller: UnsafeMutablePointer<VCPU>, index: Int, offset: UInt64, bytes: Int) -> UInt64 {
         let vm = caller.pointee.vmPointer
-        let owner = vm.pointee.vcpu(index)
+        let owner = vm.pointee.vcpu(nospec(index, below: vm.pointee.vcpuCount))
         if offset >= Reg.sgiFrame {
             guard let (kind, intid) = IRQRegisters.decode(offset - Reg.sgiFrame), intid < 32, kind != .targets,
                   bytes == 4 || (bytes == 1 && kind == .priority) else { return 0 }
@@ -160,7 +160,7 @@ enum VirtualGICR {
 
     static func write(_ caller: UnsafeMutablePointer<VCPU>, index: Int, offset: UInt64, bytes: Int, value: UInt64) {
         let vm = caller.pointee.vmPointer
-        let owner = vm.pointee.vcpu(index)
+        let owner = vm.pointee.vcpu(nospec(index, below: vm.pointee.vcpuCount))
         if offset >= Reg.sgiFrame {
             guard let (kind, intid) = IRQRegisters.decode(offset - Reg.sgiFrame), intid < 32, kind != .targets,
                   bytes == 4 || (bytes == 1 && kind == .priority) else { return }

@@ -29,7 +29,7 @@ KEEL_SYSREG_RW(vpidr_el2)
 KEEL_SYSREG_RW(vmpidr_el2)
 KEEL_SYSREG_RW(tpidr_el2)
 KEEL_SYSREG_R(sctlr_el2)
-KEEL_SYSREG_R(vbar_el2)
+KEEL_SYSREG_RW(vbar_el2)
 
 /* Exit syndrome */
 KEEL_SYSREG_R(esr_el2)
