@@ -26,7 +26,7 @@ enum VGIC {
         guard intid < VirtualDistributor.intidLimit else { return nil }
         let vm = vcpu.pointee.vmPointer
         return withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
-            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + nospec(intid / 32 - 1, below: VirtualDistributor.spiCount / 32)
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
         }
     }
 
