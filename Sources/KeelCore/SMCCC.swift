@@ -3,6 +3,11 @@
 public enum SMCCC {
     public static let version: UInt32 = 0x8000_0000
     public static let archFeatures: UInt32 = 0x8000_0001
+    /// The Spectre workarounds (SpectreProfile): variant 2 (branch target injection), variant 4
+    /// (speculative store bypass), Spectre-BHB (branch history injection).
+    public static let archWorkaround1: UInt32 = 0x8000_8000
+    public static let archWorkaround2: UInt32 = 0x8000_7FFF
+    public static let archWorkaround3: UInt32 = 0x8000_3FFF
     /// Vendor-specific hypervisor service range (owner 6), where Keel's own calls live.
     public static let vendorHypCallUID: UInt32 = 0x8600_FF01
     public static let vendorHypRevision: UInt32 = 0x8600_FF03
@@ -15,6 +20,10 @@ public enum SMCCC {
     public static let version1_1: UInt64 = 0x0001_0001
 
     public static let notSupported: Int64 = -1
+    /// SMCCC_ARCH_FEATURES of WORKAROUND_2: no PE needs the call (unaffected, or mitigated for good).
+    public static let notRequired: Int64 = -2
+    /// SMCCC_ARCH_FEATURES of WORKAROUND_1 or _3: implemented, but this PE does not need it.
+    public static let workaroundUnaffected: Int64 = 1
 
     /// Bit 31 set: a fast call. Bit 30: SMC64/HVC64 convention.
     public static func isFastCall(_ id: UInt32) -> Bool { id & 0x8000_0000 != 0 }
@@ -46,6 +55,10 @@ public enum PSCI {
 
     public static let success: Int64 = 0
     public static let notSupported: Int64 = -1
+    /// SMCCC_ARCH_FEATURES of WORKAROUND_2: no PE needs the call (unaffected, or mitigated for good).
+    public static let notRequired: Int64 = -2
+    /// SMCCC_ARCH_FEATURES of WORKAROUND_1 or _3: implemented, but this PE does not need it.
+    public static let workaroundUnaffected: Int64 = 1
     public static let invalidParameters: Int64 = -2
     public static let denied: Int64 = -3
     public static let alreadyOn: Int64 = -4

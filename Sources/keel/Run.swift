@@ -217,12 +217,17 @@ struct Run: ParsableCommand {
         }
 
         let refusal = ConsoleWatch(ConsoleWatch.bundleRefused), machineRefusal = ConsoleWatch(ConsoleWatch.machineRefused)
-        let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0) }
+        let vmRefusal = ConsoleWatch(ConsoleWatch.vmRefused)
+        let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0); vmRefusal.feed($0) }
         let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
             ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); FileHandle.standardOutput.write($0) })
         let outcome = try runner.run()
         if refusal.seen {
             FileHandle.standardError.write(Data("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n".utf8))
+            throw ExitCode(Self.refusedStatus)
+        }
+        if vmRefusal.seen {
+            FileHandle.standardError.write(Data("keel: Keel refused the image's VMs (see its message above); no guest ran\n".utf8))
             throw ExitCode(Self.refusedStatus)
         }
         if machineRefusal.seen {

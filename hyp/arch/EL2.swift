@@ -25,6 +25,7 @@ enum EL2 {
         write_cntvoff_el2(0)
         configureFeatureTraps(cpu)
         keel_isb()
+        Spectre.install()
     }
 
     /// The fine-grained traps and HCRX_EL2 reset to UNKNOWN values, and are UNDEFINED at EL2

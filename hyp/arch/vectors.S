@@ -10,7 +10,14 @@
  * pinned to each physical CPU they stay live in the hardware. Light exits (hypercalls, WFx,
  * interrupts) save only what the handler's call may clobber; see keel/context.h and
  * hyp/HOTPATH.md for the instruction-by-instruction account.
+ *
+ * Spectre: a CPU whose branch predictors a guest could train against Keel (SpectreProfile in
+ * KeelCore decides, hyp/arch/Spectre.swift selects) runs with one of the mitigating tables at the
+ * end of this file instead: each of their lower-EL vectors first overwrites or clears the branch
+ * history (or has the firmware do it), before any indirect branch, then goes on to the plain
+ * vector. CPUs that need none keep the plain table and pay nothing.
  */
+#include "keel/config.h"
 #include "keel/context.h"
 
 /*
@@ -166,6 +173,116 @@ keel_full_lower_sync:
     str     x3, [x0, #KEEL_REGS_RESTORE_ALL]
     bl      keel_handle_lower_sync
     b       keel_enter_guest
+
+/*
+ * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
+ * lower-EL vector runs its mitigation, then the plain one. Each table is 2 KiB aligned as
+ * VBAR_EL2 needs, and every slot still ends at its .org.
+ */
+.macro mitigated_vectors name, base, mitigation
+    .org \base
+    .globl \name
+\name:
+    .org \base + 0x000
+    b       keel_vectors + 0x000
+    .org \base + 0x080
+    b       keel_vectors + 0x080
+    .org \base + 0x100
+    b       keel_vectors + 0x100
+    .org \base + 0x180
+    b       keel_vectors + 0x180
+    .org \base + 0x200
+    b       keel_vectors + 0x200
+    .org \base + 0x280
+    b       keel_vectors + 0x280
+    .org \base + 0x300
+    b       keel_vectors + 0x300
+    .org \base + 0x380
+    b       keel_vectors + 0x380
+    .org \base + 0x400
+    \mitigation
+    b       keel_vectors + 0x400
+    .org \base + 0x480
+    \mitigation
+    b       keel_vectors + 0x480
+    .org \base + 0x500
+    \mitigation
+    b       keel_vectors + 0x500
+    .org \base + 0x580
+    \mitigation
+    b       keel_vectors + 0x580
+    .org \base + 0x600
+    \mitigation
+    b       keel_vectors + 0x600
+    .org \base + 0x680
+    \mitigation
+    b       keel_vectors + 0x680
+    .org \base + 0x700
+    \mitigation
+    b       keel_vectors + 0x700
+    .org \base + 0x780
+    \mitigation
+    b       keel_vectors + 0x780
+    .org \base + 0x800
+.endm
+
+/*
+ * Spectre-BHB, the branch loop (Arm's mitigation for cores without CLRBHB; Linux's
+ * __mitigate_spectre_bhb_loop): keel_bhb_loop_count taken branches push the guest's branch
+ * history out, then a barrier keeps anything after from being speculated before the loop ends.
+ * x0 goes through the stack, as save_caller_saved's x0/x1 do.
+ */
+.macro bhb_loop
+    str     x0, [sp, #-16]!
+    adrp    x0, keel_bhb_loop_count
+    ldr     w0, [x0, :lo12:keel_bhb_loop_count]
+1:  b       . + 4
+    subs    w0, w0, #1
+    b.ne    1b
+    dsb     nsh
+    isb
+    ldr     x0, [sp], #16
+.endm
+
+/* Spectre-BHB on cores with FEAT_CLRBHB: the instruction does it. */
+.macro clear_bhb
+    hint    #22                     /* CLRBHB */
+    isb
+.endm
+
+/*
+ * The firmware's ARCH_WORKAROUND_3 or _1 for this CPU (keel_entry_firmware_call[Aff0]), as KVM's
+ * hyp vectors call it. SMCCC 1.1: the call may change x0-x3 only; those go through the stack.
+ */
+.macro firmware_call
+    sub     sp, sp, #32
+    stp     x0, x1, [sp]
+    stp     x2, x3, [sp, #16]
+    mrs     x1, mpidr_el1
+    and     x1, x1, #0xFF
+    adrp    x0, keel_entry_firmware_call
+    add     x0, x0, :lo12:keel_entry_firmware_call
+    ldr     w0, [x0, x1, lsl #2]
+    smc     #0
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp]
+    add     sp, sp, #32
+.endm
+
+    .section .text.vectors.mitigated, "ax"
+    .balign 0x800
+    mitigated_vectors keel_vectors_bhb_loop, 0x000, bhb_loop
+    mitigated_vectors keel_vectors_clear_bhb, 0x800, clear_bhb
+    mitigated_vectors keel_vectors_firmware, 0x1000, firmware_call
+
+    .data
+    .balign 4
+    .globl keel_bhb_loop_count
+keel_bhb_loop_count:
+    .word   0
+    .globl keel_entry_firmware_call
+keel_entry_firmware_call:
+    .space  4 * KEEL_MAX_CPUS
 
     .text
 /*

@@ -5,25 +5,49 @@
  *
  *   1. zero BSS (stacks, page tables and Swift globals live there)
  *   2. check the exception level: Keel needs EL2; anything else prints why and parks
- *   3. build the EL2 identity map: the 1 GiB block holding Keel is Normal write-back memory,
- *      every other block Device-nGnRnE and execute-never
- *   4. per CPU: stack, VBAR_EL2, MAIR/TCR/TTBR0_EL2, MMU and caches on
+ *   3. build the EL2 identity map, W^X (below)
+ *   4. per CPU: stack, VBAR_EL2, MAIR/TCR/TTBR0_EL2, MMU and caches on, SCTLR_EL2.WXN set
  *   5. keel_main(dtb, cpu) in Swift
+ *
+ * The EL2 map. Nothing at EL2 is both writable and executable, and only Keel's text executes:
+ *   - the 1 GiB block holding Keel (KEEL_EL2_NORMAL_SHIFT): Normal write-back memory, read-write
+ *     and execute-never, in 2 MiB blocks; it holds Keel, every VM's RAM and the boot bundle,
+ *     which Keel writes (images copied in at boot and SYSTEM_RESET, stage-2 tables);
+ *   - the 2 MiB block holding Keel's image, in 4 KiB pages: text read-only and executable,
+ *     rodata (with the build id and GOT) read-only and execute-never, the rest read-write and
+ *     execute-never (the linker script aligns the boundaries to 4 KiB);
+ *   - every other 1 GiB block Device-nGnRnE, read-write, execute-never.
+ * SCTLR_EL2.WXN makes any writable page execute-never as well, whatever its descriptor says.
  */
 #include "keel/config.h"
 
-/* Stage-1 block descriptors of the EL2 map (Arm ARM D8.3): type 01, AttrIdx [4:2], SH [9:8],
- * AF [10], XN [54]. AttrIdx indexes MAIR_EL2 below. */
-#define EL2_BLOCK_NORMAL  ((1 << 2) | (3 << 8) | (1 << 10) | 1)
-#define EL2_BLOCK_DEVICE  ((1 << 54) | (0 << 2) | (1 << 10) | 1)
+/* Stage-1 descriptors of the EL2 map (Arm ARM D8.3): valid bit 0; bit 1 set for a table
+ * (levels 1-2) or a page (level 3), clear for a block; AttrIdx [4:2] indexes MAIR_EL2 below;
+ * AP [7:6]: bit 7 read-only, bit 6 RES1 (a regime with one privilege level); SH [9:8]; AF [10];
+ * XN [54]. */
+#define EL2_TABLE         3
+#define EL2_PAGE          3
+#define EL2_BLOCK         1
+#define EL2_AF            (1 << 10)
+#define EL2_XN            (1 << 54)
+#define EL2_AP_RW         (1 << 6)
+#define EL2_AP_RO         (3 << 6)
+#define EL2_NORMAL        ((1 << 2) | (3 << 8) | EL2_AF)
+#define EL2_DEVICE        ((0 << 2) | EL2_AF)
+#define EL2_BLOCK_DEVICE  (EL2_DEVICE | EL2_AP_RW | EL2_XN | EL2_BLOCK)
+#define EL2_BLOCK_RAM     (EL2_NORMAL | EL2_AP_RW | EL2_XN | EL2_BLOCK)
+#define EL2_PAGE_TEXT     (EL2_NORMAL | EL2_AP_RO | EL2_PAGE)
+#define EL2_PAGE_RODATA   (EL2_NORMAL | EL2_AP_RO | EL2_XN | EL2_PAGE)
+#define EL2_PAGE_RAM      (EL2_NORMAL | EL2_AP_RW | EL2_XN | EL2_PAGE)
 /* MAIR_EL2: attr0 Device-nGnRnE, attr1 Normal inner/outer write-back RW-allocate. */
 #define EL2_MAIR          0xFF00
 /* TCR_EL2: T0SZ=25 (39-bit VA, walk starts at level 1), IRGN0/ORGN0 write-back (01),
  * SH0 inner shareable, TG0 4 KiB, bits 23 and 31 RES1. PS [18:16] is filled from PARange. */
 #define EL2_TCR           ((25) | (1 << 8) | (1 << 10) | (3 << 12) | (1 << 23) | (1 << 31))
-/* SCTLR_EL2: RES1 bits, M (MMU), C (data cache), SA (SP alignment check), I (icache). */
+/* SCTLR_EL2: RES1 bits, M (MMU), C (data cache), SA (SP alignment check), I (icache),
+ * WXN (writable means execute-never). */
 #define EL2_SCTLR_RES1    0x30C50830
-#define EL2_SCTLR         (EL2_SCTLR_RES1 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12))
+#define EL2_SCTLR         (EL2_SCTLR_RES1 | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 12) | (1 << 19))
 
     .section .text.head, "ax"
     .globl _start
@@ -126,20 +150,61 @@ set_cpu_stack:
     ret
 
 build_el2_map:
+    /* Level 1: 512 blocks of 1 GiB, Device; the one holding Keel points at the level-2 table. */
     adrp    x0, keel_el2_l1
-    add     x0, x0, :lo12:keel_el2_l1
     adrp    x1, _start
-    lsr     x1, x1, #30             /* index of the 1 GiB block holding Keel */
+    lsr     x1, x1, #KEEL_EL2_NORMAL_SHIFT   /* index of the 1 GiB block holding Keel */
     ldr     x3, =EL2_BLOCK_DEVICE
-    ldr     x4, =EL2_BLOCK_NORMAL
     mov     x2, #0
-1:  cmp     x2, x1
-    csel    x6, x4, x3, eq
-    orr     x5, x6, x2, lsl #30
+1:  orr     x5, x3, x2, lsl #30
     str     x5, [x0, x2, lsl #3]
     add     x2, x2, #1
     cmp     x2, #512
     b.lo    1b
+    adrp    x4, keel_el2_l2
+    orr     x5, x4, #EL2_TABLE
+    str     x5, [x0, x1, lsl #3]
+
+    /* Level 2: that 1 GiB as 512 blocks of 2 MiB, RAM; the one holding Keel points at the
+     * level-3 table. */
+    lsl     x1, x1, #KEEL_EL2_NORMAL_SHIFT   /* its base address */
+    ldr     x3, =EL2_BLOCK_RAM
+    orr     x3, x3, x1
+    mov     x2, #0
+2:  orr     x5, x3, x2, lsl #21
+    str     x5, [x4, x2, lsl #3]
+    add     x2, x2, #1
+    cmp     x2, #512
+    b.lo    2b
+    adrp    x6, _start
+    ubfx    x7, x6, #21, #9                   /* index of Keel's 2 MiB in the level-2 table */
+    adrp    x8, keel_el2_l3
+    orr     x5, x8, #EL2_TABLE
+    str     x5, [x4, x7, lsl #3]
+
+    /* Level 3: Keel's 2 MiB as 512 pages of 4 KiB. Below Keel and from the end of rodata on:
+     * RAM; text: read-only, executable; rodata: read-only. */
+    lsr     x9, x6, #21
+    lsl     x9, x9, #21                       /* the 2 MiB block's base */
+    adrp    x10, _keel_text_end
+    adrp    x11, _keel_ro_end
+    ldr     x12, =EL2_PAGE_TEXT
+    ldr     x13, =EL2_PAGE_RODATA
+    ldr     x14, =EL2_PAGE_RAM
+    mov     x2, #0
+3:  add     x15, x9, x2, lsl #12              /* the page's address */
+    mov     x5, x14
+    cmp     x15, x11
+    csel    x5, x13, x5, lo                   /* below the end of rodata: read-only */
+    cmp     x15, x10
+    csel    x5, x12, x5, lo                   /* below the end of text: executable */
+    cmp     x15, x6
+    csel    x5, x14, x5, lo                   /* below Keel: RAM again */
+    orr     x5, x5, x15
+    str     x5, [x8, x2, lsl #3]
+    add     x2, x2, #1
+    cmp     x2, #512
+    b.lo    3b
     dsb     sy
     ret
 
@@ -173,6 +238,10 @@ el2_cpu_init:
     .balign 4096
     .globl keel_el2_l1
 keel_el2_l1:
+    .space  4096
+keel_el2_l2:
+    .space  4096
+keel_el2_l3:
     .space  4096
     .balign 16
     .globl keel_stacks

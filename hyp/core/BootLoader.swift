@@ -9,9 +9,36 @@ import KeelHW
 /// `keel run --guest` has QEMU load it separately. An appended bundle is preferred; one that is
 /// there but damaged is refused, never replaced by the other.
 enum BootLoader {
+    /// The RAM Keel's EL2 map makes Normal memory (hyp/boot/start.S): the 1 GiB block holding
+    /// Keel's image, as far as the machine's DRAM reaches into it; everything else is Device
+    /// memory at EL2. Keel writes every VM's RAM (images copied in at boot and SYSTEM_RESET) and
+    /// reads the boot bundles, so all of them must lie here. `end` is exclusive; an empty
+    /// range (`end <= base`) when the DRAM misses the block.
+    static var normalMemory: (base: UInt64, end: UInt64) {
+        let block = UInt64(1) << UInt64(KEEL_EL2_NORMAL_SHIFT)
+        let blockBase = UInt64(keelImageStart()) & ~(block - 1)
+        let base = max(blockBase, machine.ramBase), end = min(blockBase + block, machine.ramEnd)
+        return (base, max(base, end))
+    }
+
     /// The board's bundle, checked against `layout`; nil (after saying why) when it is missing
     /// or damaged. Also says where it was (for SYSTEM_RESET).
     static func open(for layout: VMLayout) -> (BootBundle, limit: UInt64)? {
+        let normal = normalMemory
+        guard layout.ramPA >= normal.base, layout.ramSize <= normal.end &- layout.ramPA, layout.ramPA < normal.end else {
+            Console.begin()
+            Console.print("ERROR: the VM's RAM (PA ")
+            Console.hex(layout.ramPA)
+            Console.print(", ")
+            Console.dec(layout.ramSize >> 20)
+            Console.print(" MiB) is outside the memory Keel's EL2 map makes Normal (")
+            Console.hex(normal.base)
+            Console.print("-")
+            Console.hex(normal.end)
+            Console.print("); no VM is started")
+            Console.newline()
+            return nil
+        }
         let appended = UInt64(keelAppendedBundle())
         if let base = UnsafeRawPointer(bitPattern: UInt(appended)), LittleEndian.load(8, at: 0, in: base) == BootBundle.magic {
             // It must end before the VM's RAM, into which it is copied.
@@ -29,7 +56,16 @@ enum BootLoader {
             Console.newline()
             return nil
         }
-        let limit = min(activeBoard.bundleLimit, machine.ramEnd - address)
+        guard address >= normal.base, address < normal.end, normal.end - address >= UInt64(BootBundle.headerSize) else {
+            Console.begin()
+            Console.print("ERROR: the boot bundle at the board's bundle address (")
+            Console.hex(address)
+            Console.print(") is outside the memory Keel's EL2 map makes Normal; no VM is started")
+            Console.newline()
+            return nil
+        }
+        // The bundle is read through the EL2 map: only as far as Normal memory reaches.
+        let limit = min(activeBoard.bundleLimit, machine.ramEnd - address, normal.end - address)
         return check(base, address: address, limit: limit, layout: layout, place: "at the board's bundle address").map { ($0, limit) }
     }
 
@@ -40,11 +76,15 @@ enum BootLoader {
     static func openSystem(cpus: Int, refused: inout Bool) -> SystemManifest? {
         let appended = UInt64(keelAppendedBundle())
         guard let base = UnsafeRawPointer(bitPattern: UInt(appended)), SystemManifest.present(at: base) else { return nil }
-        let dramEnd = machine.ramEnd
+        let normal = normalMemory
+        // The manifest (every VM's bundle in it) is read through the EL2 map, so it must lie in
+        // Normal memory too: no further than the machine's DRAM and the Normal block reach.
+        let end = min(machine.ramEnd, normal.end)
         let limits = SystemManifest.Limits(cpus: cpus, dramBase: machine.ramBase, dramSize: machine.ramSize,
-                                           reservedStart: UInt64(keelImageStart()), reservedEnd: appended)
+                                           reservedStart: UInt64(keelImageStart()), reservedEnd: appended,
+                                           normalBase: normal.base, normalSize: normal.end &- normal.base)
         do throws(SystemManifest.Problem) {
-            let manifest = try SystemManifest.open(base, limit: dramEnd > appended ? dramEnd - appended : 0, limits)
+            let manifest = try SystemManifest.open(base, limit: end > appended ? end - appended : 0, limits)
             // The images themselves must not be overwritten by a VM either.
             let end = appended + manifest.totalSize
             for i in 0..<manifest.count {

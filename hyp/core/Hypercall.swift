@@ -39,9 +39,13 @@ private func armArchitectureCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function:
     case SMCCC.version:
         vcpu.pointee.setX(0, SMCCC.version1_1)
     case SMCCC.archFeatures:
-        // Only SMCCC_ARCH_FEATURES itself is discoverable; no workaround calls are offered.
+        // SMCCC_ARCH_FEATURES itself, and the Spectre workarounds as this CPU needs them.
         let queried = UInt32(truncatingIfNeeded: vcpu.pointee.x(1))
-        vcpu.pointee.setResult(queried == SMCCC.archFeatures ? 0 : SMCCC.notSupported)
+        let answer = queried == SMCCC.archFeatures ? 0 : Spectre.features(queried, cpu: vcpu.pointee.physicalCPU)
+        vcpu.pointee.setResult(answer ?? SMCCC.notSupported)
+    case SMCCC.archWorkaround1, SMCCC.archWorkaround2, SMCCC.archWorkaround3:
+        // Done by the vectors on the way in (Spectre.call); x1 of WORKAROUND_2 is not used.
+        vcpu.pointee.setResult(Spectre.call(function, cpu: vcpu.pointee.physicalCPU))
     default:
         vcpu.pointee.setResult(SMCCC.notSupported)
     }

@@ -59,7 +59,7 @@ enum VirtualPSCI {
         let index = Int(mpidr & 0xFF)
         let vm = vcpu.pointee.vmPointer
         guard index < vm.pointee.vcpuCount else { return nil }
-        return vm.pointee.vcpu(index)
+        return vm.pointee.vcpu(nospec(index, below: vm.pointee.vcpuCount))
     }
 
     private static func cpuOn(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {

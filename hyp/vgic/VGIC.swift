@@ -104,7 +104,7 @@ enum VGIC {
     @inline(never)  // off the null hypercall's path
     static func ringDoorbell(from caller: UnsafeMutablePointer<VCPU>, vm target: UInt64) -> Int64 {
         guard target < UInt64(VMs.capacity) else { return PSCI.invalidParameters }
-        let vm = VMs.pointer(Int(target))
+        let vm = VMs.pointer(nospec(Int(truncatingIfNeeded: target), below: VMs.capacity))
         guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return PSCI.invalidParameters }
         let intid = Int(SMCCC.doorbellINTID)
         let bit = UInt32(1) << UInt32(intid & 31)

@@ -78,21 +78,35 @@ public struct SystemManifest {
         /// Physical memory no VM may have: Keel's image, BSS and this manifest.
         public var reservedStart: UInt64
         public var reservedEnd: UInt64
+        /// The DRAM Keel's EL2 map makes Normal memory (the firmware's: the 1 GiB block holding
+        /// Keel). Keel copies images into each VM's RAM: RAM it maps as Device would take those
+        /// stores as device accesses. Every VM's RAM and shared region must lie inside it.
+        public var normalBase: UInt64
+        public var normalSize: UInt64
 
-        public init(cpus: Int, dramBase: UInt64, dramSize: UInt64, reservedStart: UInt64, reservedEnd: UInt64) {
+        /// `normalBase`/`normalSize` default to all of DRAM (a host check without the firmware's map).
+        public init(cpus: Int, dramBase: UInt64, dramSize: UInt64, reservedStart: UInt64, reservedEnd: UInt64,
+                    normalBase: UInt64? = nil, normalSize: UInt64? = nil) {
             self.cpus = cpus
             self.dramBase = dramBase
             self.dramSize = dramSize
             self.reservedStart = reservedStart
             self.reservedEnd = reservedEnd
+            self.normalBase = normalBase ?? dramBase
+            self.normalSize = normalSize ?? dramSize
+        }
+
+        /// True when `[base, base + size)` lies in the Normal memory.
+        public func normalHolds(_ base: UInt64, size: UInt64) -> Bool {
+            base >= normalBase && base - normalBase <= normalSize && size <= normalSize - (base - normalBase)
         }
     }
 
     public enum Problem: Error, Equatable, Sendable {
         case tooSmall, badMagic, badVersion, badHeaderSize, badChecksum, badCount
         case bundleOutside(Int), cpusNotOnBoard(Int), cpuTwice(Int, Int), ramNotAligned(Int)
-        case ramOutsideDRAM(Int), ramOverKeel(Int), ramOverlap(Int, Int)
-        case badRegionCount, regionNotAligned(Int), regionOutsideDRAM(Int), regionOverlap(Int), regionOverRAM(Int), regionVMs(Int)
+        case ramOutsideDRAM(Int), ramNotNormal(Int), ramOverKeel(Int), ramOverlap(Int, Int)
+        case badRegionCount, regionNotAligned(Int), regionOutsideDRAM(Int), regionOverlap(Int), regionOverRAM(Int), regionVMs(Int), regionNotNormal(Int)
 
         public var message: StaticString {
             switch self {
@@ -107,6 +121,7 @@ public struct SystemManifest {
             case .cpuTwice: "a CPU is given to two VMs"
             case .ramNotAligned: "a VM's RAM is not 2 MiB aligned"
             case .ramOutsideDRAM: "a VM's RAM is outside the machine's DRAM"
+            case .ramNotNormal: "a VM's RAM is outside the memory Keel's EL2 map makes Normal (the 1 GiB block holding Keel)"
             case .ramOverKeel: "a VM's RAM overlaps Keel or the packed images"
             case .ramOverlap: "two VMs' RAM overlap"
             case .badRegionCount: "more shared regions than Keel has room for"
@@ -115,6 +130,7 @@ public struct SystemManifest {
             case .regionOverlap: "a shared region overlaps Keel, the images, a VM's RAM or another region"
             case .regionOverRAM: "a shared region's IPA overlaps the RAM of a VM that maps it"
             case .regionVMs: "a shared region names VMs that do not exist"
+            case .regionNotNormal: "a shared region is outside the memory Keel's EL2 map makes Normal (the 1 GiB block holding Keel)"
             }
         }
     }
@@ -202,6 +218,7 @@ public struct SystemManifest {
             let twoMiB: UInt64 = 2 << 20
             guard r.ramSize > 0, r.ramPA % twoMiB == 0, r.ramIPA % twoMiB == 0, r.ramSize % twoMiB == 0 else { return .ramNotAligned(i) }
             guard r.ramPA >= limits.dramBase, r.ramPA < dramEnd, r.ramSize <= dramEnd - r.ramPA else { return .ramOutsideDRAM(i) }
+            guard limits.normalHolds(r.ramPA, size: r.ramSize) else { return .ramNotNormal(i) }
             guard r.ramPA + r.ramSize <= limits.reservedStart || r.ramPA >= limits.reservedEnd else { return .ramOverKeel(i) }
             for j in 0..<i {
                 let o = manifest.record(j)
@@ -213,6 +230,7 @@ public struct SystemManifest {
             let g = manifest.region(k)
             guard g.size > 0, g.pa % 4096 == 0, g.size % 4096 == 0, g.ipa % 4096 == 0 else { return .regionNotAligned(k) }
             guard g.pa >= limits.dramBase, g.pa < dramEnd, g.size <= dramEnd - g.pa, g.ipa <= UInt64.max - g.size else { return .regionOutsideDRAM(k) }
+            guard limits.normalHolds(g.pa, size: g.size) else { return .regionNotNormal(k) }
             guard g.vms != 0, g.vms >> UInt32(count) == 0 else { return .regionVMs(k) }
             if g.pa < limits.reservedEnd && limits.reservedStart < g.pa + g.size { return .regionOverlap(k) }
             for i in 0..<count {

@@ -4,6 +4,8 @@ import Foundation
 /// (the firmware then powers off, which QEMU reports as a clean exit).
 public final class ConsoleWatch: @unchecked Sendable {
     public static let bundleRefused = "[keel] ERROR: the boot bundle"
+    /// The firmware's line when it refuses a packed image's VM table, or the VM's RAM.
+    public static let vmRefused = "[keel] ERROR: the VM"
     /// The firmware's line when the machine its DTB describes cannot run Keel or the VM.
     public static let machineRefused = "[keel] ERROR: DTB: "
 

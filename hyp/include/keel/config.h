@@ -10,5 +10,9 @@
 #ifndef KEEL_TEXT_OFFSET
 #define KEEL_TEXT_OFFSET 0x80000
 #endif
+/* The EL2 map makes the 1 << KEEL_EL2_NORMAL_SHIFT bytes (1 GiB) aligned block holding Keel
+ * Normal memory (hyp/boot/start.S); everything else is Device. Every VM's RAM, shared region
+ * and boot bundle must lie in that block, where Keel can write them. */
+#define KEEL_EL2_NORMAL_SHIFT 30
 
 #endif

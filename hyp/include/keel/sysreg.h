@@ -35,7 +35,7 @@ KEEL_SYSREG_RW(vpidr_el2)
 KEEL_SYSREG_RW(vmpidr_el2)
 KEEL_SYSREG_RW(tpidr_el2)
 KEEL_SYSREG_R(sctlr_el2)
-KEEL_SYSREG_R(vbar_el2)
+KEEL_SYSREG_RW(vbar_el2)
 /* Fine-grained traps (FEAT_FGT, FEAT_FGT2) and HCRX_EL2 (FEAT_HCX): UNDEFINED without the
  * feature, so written only where the ID registers say they exist (EL2.configureTraps). */
 KEEL_SYSREG_W_ENC(hfgrtr_el2, S3_4_C1_C1_4)
