@@ -9,6 +9,9 @@ struct VM {
     var stage2 = Stage2()
     var uart = VirtualPL011()
     var console = GuestConsole()
+    /// Serializes `uart` and `console` (`GuestUART`); kept outside both, so that resetting
+    /// them never rewrites a lock word someone holds.
+    var uartLock: UInt32 = 0
     var vgic = VirtualDistributor()
     var vcpuCount = 0
     /// Pool index of its vCPU 0; its vCPUs are consecutive.

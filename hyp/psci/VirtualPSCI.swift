@@ -129,7 +129,7 @@ enum VirtualPSCI {
         VGIC.lock(vm)
         vm.pointee.vgic = VirtualDistributor.reset(v3: GIC.version == .v3)
         VGIC.unlock(vm)
-        vm.pointee.uart = VirtualPL011()
+        GuestUART.reset(vm)
         for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
         vcpu.pointee.trace.arg1 = 0
         Trace.end(vcpu)

@@ -87,6 +87,7 @@ enum VGIC {
     static func raiseSGI(_ source: UnsafeMutablePointer<VCPU>, intid: UInt32, targets: UInt32) {
         let vm = source.pointee.vmPointer
         let count = vm.pointee.vcpuCount
+        var enabled: UInt32 = 0  // the targets that can take it: only those are told
         lock(vm)
         for index in 0..<count where targets & (1 << UInt32(index)) != 0 {
             let target = vm.pointee.vcpu(index)
@@ -94,9 +95,10 @@ enum VGIC {
             withUnsafeMutableBytes(of: &target.pointee.vgic.sgiSources) { sources in
                 sources[Int(intid)] |= UInt8(truncatingIfNeeded: 1 << source.pointee.id)
             }
+            if target.pointee.vgic.bank.enabled & (1 << intid) != 0 { enabled |= 1 << UInt32(index) }
         }
         unlock(vm)
-        notify(vm, targets: targets, from: source)
+        notify(vm, targets: enabled, from: source)
     }
 
     /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target` (any VM, the
@@ -120,17 +122,30 @@ enum VGIC {
         return PSCI.success
     }
 
-    /// The line of a level-sensitive emulated device of the VM (an SPI) goes to `high`.
-    static func setLevel(_ vcpu: UnsafeMutablePointer<VCPU>, intid: Int, high: Bool) {
-        guard let bank = bank(vcpu, intid) else { return }
-        let vm = vcpu.pointee.vmPointer
+    /// The line of a level-sensitive emulated device of `vm` (an SPI) goes to `high`. `caller`
+    /// is the vCPU doing it, of this VM or another (console input for one VM arrives on any
+    /// VM's UART read): every target but the caller itself is kicked, if the SPI is enabled.
+    static func setLevel(_ vm: UnsafeMutablePointer<VM>, intid: Int, high: Bool, from caller: UnsafeMutablePointer<VCPU>) {
+        guard intid >= 32, intid < VirtualDistributor.intidLimit else { return }
+        let bank = withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
+        }
         let bit = UInt32(1) << UInt32(intid & 31)
         lock(vm)
         let was = bank.pointee.level & bit != 0
         if high { bank.pointee.level |= bit } else { bank.pointee.level &= ~bit }
-        let targets = UInt32(bank.pointee.target[intid & 31])
+        let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
         unlock(vm)
-        if high && !was { notify(vm, targets: targets, from: vcpu) }
+        if high && !was { notify(vm, targets: targets, from: caller) }
+    }
+
+    /// The vCPUs an SPI would go to, or none while it is disabled: a disabled interrupt is only
+    /// latched (pending, or its line high), and its enable (`IRQRegisters.write`, `.setEnable`)
+    /// notifies then. Read under the lock, so that the enable sees the latch or this sees the
+    /// enable. No kick, so no exit, for what the guest cannot take.
+    @inline(__always)
+    private static func enabledTargets(_ bank: UnsafeMutablePointer<IRQBank>, bit: UInt32, slot: Int) -> UInt32 {
+        bank.pointee.enabled & bit != 0 ? UInt32(bank.pointee.target[slot]) : 0
     }
 
     /// Tell vCPUs in `targets` to look at their pending interrupts: the caller's own on the way
