@@ -198,18 +198,21 @@ enum VGIC {
         guard vcpu.pointee.vgic.usedLRs != 0 else { return }
         let empty = GIC.emptyListRegisters
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
-            if empty & (1 << UInt32(n)) != 0 {
-                // Writing it clears the EOI maintenance condition it may have raised.
+            // Finished: empty, or invalid but held for its EOI maintenance interrupt (a level
+            // line's): ICH_ELRSR_EL2 / GICH_ELRSR leave those out (State 0, HW 0, EOI 1) until
+            // the register is rewritten, so the state itself says it.
+            let lr = empty & (1 << UInt32(n)) != 0 ? nil : GIC.readListRegister(n)
+            if let lr, lr.state != .invalid {
+                if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0) {
+                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit)
+                } else if lr.state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
+            } else {
+                // Writing it clears the EOI maintenance condition it raised.
                 GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
                 vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
                 bank.pointee.inLR &= ~bit
                 bank.pointee.active &= ~bit
                 if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
-            } else {
-                let lr = GIC.readListRegister(n)
-                if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0) {
-                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit)
-                } else if lr.state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
             }
             bank.pointee.withdrawn &= ~bit
         }
