@@ -79,6 +79,68 @@ struct ContainmentTests {
         #expect(qemu.wait(for: "[keel] all VMs are off: powering off"))
         #expect(!qemu.text.contains("PANIC"))
     }
+
+    /// Three VMs (`Tests/Guests/lib/doorbell_acl.h`): the ringer shares "pair" with the victim,
+    /// the victim "side" with the outsider; the ringer shares nothing with the outsider.
+    static func doorbellVMs(ringer: String = "", victim: String = "") -> String {
+        MultiVMTests.rawVM("ringer", guest: "doorbell_ringer", cpus: "[0]") + ringer
+            + MultiVMTests.rawVM("victim", guest: "doorbell_victim", cpus: "[1]") + victim
+            + MultiVMTests.rawVM("outsider", guest: "doorbell_outsider", cpus: "[2]") + """
+
+            [[shared_memory]]
+            name = "pair"
+            size = "4K"
+            ipa = 0x7000_0000
+            vms = ["ringer", "victim"]
+
+            [[shared_memory]]
+            name = "side"
+            size = "4K"
+            ipa = 0x7010_0000
+            vms = ["victim", "outsider"]
+
+            """
+    }
+
+    /// IRQ exits of VM `vm`'s vCPU 0, from its counters at power-off.
+    static func irqExits(_ run: KeelRun, vm: Int) -> Int? {
+        guard let line = run.lines.first(where: { $0.hasPrefix("[keel] vm\(vm)/vcpu0 exits:") }),
+              let item = line.split(separator: " ").first(where: { $0.hasPrefix("irq=") }) else { return nil }
+        return Int(item.dropFirst(4))
+    }
+
+    @Test("only VMs that share memory ring each other: a VM sharing nothing, or none at all, gets NOT_SUPPORTED; a VM that never enabled its doorbell takes no IRQ exit for it, and the latched doorbell arrives once enabled")
+    func doorbellPeers() throws {
+        let run = try run(Self.doorbellVMs())
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(!run.stdout.contains("PANIC"))
+        #expect(run.containsInOrder(["[vm0] ringer: peer_rings_answered_0=0x3e8", "[vm0] ringer: outsider_rings_refused=0x3e8",
+                                     "[vm0] ringer: self=0x0", "[vm0] ringer: outsider=0xffffffffffffffff",
+                                     "[vm0] ringer: no_such_vm=0xffffffffffffffff", "[vm0] ringer: huge=0xffffffffffffffff", "[vm0] ringer: done"]),
+                "\(run.stdout.suffix(3000))")
+        #expect(run.lines.contains("[vm2] outsider: ring_ringer=0xffffffffffffffff"))
+        // A thousand rings of the victim, its SPI disabled: pending latched, no kick.
+        #expect(Self.irqExits(run, vm: 1) == 0, "\(run.lines.filter { $0.contains("exits:") })")
+        #expect(run.containsInOrder(["[vm1] victim: ringer done", "[vm1] victim: latched doorbells taken=0x1"]))
+        #expect(Self.irqExits(run, vm: 2) == 0, "\(run.lines.filter { $0.contains("exits:") })")
+        #expect(run.lines.contains("[vm2] outsider: done"))
+        #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
+    }
+
+    @Test("doorbell_peers replaces the shared-memory default: the ringer may ring only the VM it names, the victim none but itself")
+    func doorbellPeersFromConfig() throws {
+        let run = try run(Self.doorbellVMs(ringer: "doorbell_peers = [\"outsider\"]\n", victim: "doorbell_peers = []\n"))
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(run.containsInOrder(["[vm0] ringer: peer_rings_answered_0=0x0", "[vm0] ringer: outsider_rings_refused=0x0",
+                                     "[vm0] ringer: self=0x0", "[vm0] ringer: outsider=0x0", "[vm0] ringer: no_such_vm=0xffffffffffffffff"]),
+                "\(run.stdout.suffix(3000))")
+        // The outsider shares no memory with the ringer and names no peers: still refused.
+        #expect(run.lines.contains("[vm2] outsider: ring_ringer=0xffffffffffffffff"))
+        #expect(run.lines.contains("[vm1] victim: latched doorbells taken=0x0"))
+        // Rung a thousand times with its doorbell disabled: no IRQ exit.
+        #expect(Self.irqExits(run, vm: 2) == 0, "\(run.lines.filter { $0.contains("exits:") })")
+        #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
+    }
 }
 
 /// QEMU run directly with Keel's packed `image`, its serial console a pipe the test types into

@@ -28,6 +28,9 @@ struct VM {
     var resetLimit: UInt32 = 0
     var faults: UInt32 = 0
     var resets: UInt32 = 0
+    /// The VMs it may ring with Keel's doorbell, one bit each (`SystemManifest.doorbellPeers`):
+    /// itself, and those the config lets it talk to.
+    var doorbellPeers: UInt32 = 0
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }

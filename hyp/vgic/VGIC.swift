@@ -101,11 +101,14 @@ enum VGIC {
         notify(vm, targets: enabled, from: source)
     }
 
-    /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target` (any VM, the
-    /// caller's own included), for the vCPUs it targets there. PSCI-style result.
+    /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target`, one of the
+    /// caller's VM's peers (`VM.doorbellPeers`: itself, and the VMs the config lets it talk to),
+    /// for the vCPUs it targets there, kicked only if the VM enabled it. SMCCC NOT_SUPPORTED
+    /// for any other VM, whether it exists or not; INVALID_PARAMETERS for a peer that is off.
     @inline(never)  // off the null hypercall's path
     static func ringDoorbell(from caller: UnsafeMutablePointer<VCPU>, vm target: UInt64) -> Int64 {
-        guard target < UInt64(VMs.capacity) else { return PSCI.invalidParameters }
+        let peers = caller.pointee.vmPointer.pointee.doorbellPeers
+        guard target < 32, peers & (1 << UInt32(target)) != 0, target < UInt64(VMs.capacity) else { return SMCCC.notSupported }
         let vm = VMs.pointer(Int(target))
         guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return PSCI.invalidParameters }
         let intid = Int(SMCCC.doorbellINTID)
@@ -115,7 +118,7 @@ enum VGIC {
         }
         lock(vm)
         bank.pointee.pending |= bit
-        let targets = UInt32(bank.pointee.target[intid & 31])
+        let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
         unlock(vm)
         notify(vm, targets: targets, from: caller)
         caller.pointee.noteAction(.hypercall, arg0: UInt64(SMCCC.keelDoorbell), arg1: target)

@@ -72,6 +72,9 @@ public struct SystemImage {
                 bundle: try bundle(for: vm, board: board, in: system).bytes())
             record.faultLimit = UInt32(truncatingIfNeeded: vm.config.faultLimit ?? 0)
             record.resetLimit = UInt32(truncatingIfNeeded: vm.config.resetLimit ?? 0)
+            record.doorbellPeers = vm.config.doorbellPeers.map { names in
+                names.reduce(UInt32(0)) { mask, name in mask | (system.vms.firstIndex { $0.name == name }.map { 1 << UInt32($0) } ?? 0) }
+            }
             writer.vms.append(record)
             cursor += size
         }
