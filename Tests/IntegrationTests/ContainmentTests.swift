@@ -141,6 +141,15 @@ struct ContainmentTests {
         #expect(Self.irqExits(run, vm: 2) == 0, "\(run.lines.filter { $0.contains("exits:") })")
         #expect(run.lines.last { !$0.isEmpty } == "[keel] all VMs are off: powering off")
     }
+
+    @Test("a thousand SGIs to a vCPU that has not enabled them force no IRQ exit on it; enabled, the latched one arrives once")
+    func sgiToDisabled() throws {
+        let run = try boot("sgi_disabled", ["--smp", "2"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(2000))")
+        #expect(run.lines.contains("sgi: taken by vcpu1 after enabling=0x1"), "\(run.stdout.suffix(2000))")
+        let vcpu1 = run.lines.first { $0.hasPrefix("[keel] vm0/vcpu1 exits:") } ?? ""
+        #expect(vcpu1.contains(" irq=0 "), "\(vcpu1)")
+    }
 }
 
 /// QEMU run directly with Keel's packed `image`, its serial console a pipe the test types into
