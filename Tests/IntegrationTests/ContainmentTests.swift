@@ -150,6 +150,18 @@ struct ContainmentTests {
         let vcpu1 = run.lines.first { $0.hasPrefix("[keel] vm0/vcpu1 exits:") } ?? ""
         #expect(vcpu1.contains(" irq=0 "), "\(vcpu1)")
     }
+
+    @Test("keel run --append \"\" boots Linux with an empty command line; without --append, console=ttyAMA0")
+    func emptyAppend() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        // Only the kernel's first lines matter: the runs are cut short (no root, no initrd).
+        for (append, expected) in [([String]?.some(["--append", ""]), "Kernel command line: "), (nil, "Kernel command line: console=ttyAMA0")] {
+            let run = try runKeel(["run", "--guest", LinuxTests.kernel, "--timeout", "30"] + (append ?? []))
+            let line = run.lines.first { $0.contains("Kernel command line:") }
+            #expect(line.map { String($0[$0.range(of: "Kernel command line:")!.lowerBound...]) } == expected,
+                    "\(append ?? []): \(run.stdout.prefix(3000))")
+        }
+    }
 }
 
 /// QEMU run directly with Keel's packed `image`, its serial console a pipe the test types into
