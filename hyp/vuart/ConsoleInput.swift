@@ -17,10 +17,15 @@ enum ConsoleInput {
     /// Moves what the UART received into the focused VM's FIFO. `caller` is the vCPU whose
     /// UART read polls, of any VM: the focused VM's vCPUs other than it are kicked when their
     /// UART interrupt rises. Nothing waiting (the common case): one read of FR, no lock.
+    @inline(__always)  // on every UART read
     static func poll(from caller: UnsafeMutablePointer<VCPU>) {
-        guard activeBoard.uartKind == .pl011 else { return }
+        guard activeBoard.uartKind == .pl011, PL011(base: UInt(machine.uartBase)).hasInput else { return }
+        drain(from: caller)
+    }
+
+    @inline(never)
+    private static func drain(from caller: UnsafeMutablePointer<VCPU>) {
         let uart = PL011(base: UInt(machine.uartBase))
-        guard uart.hasInput else { return }
         withUnsafeMutablePointer(to: &lock) { keel_spin_lock($0) }
         while let byte = uart.receive() { take(byte, from: caller) }
         withUnsafeMutablePointer(to: &lock) { keel_spin_unlock($0) }

@@ -25,6 +25,7 @@ enum GuestUART {
 
     /// A guest's store to its UART: a DR byte goes on to the VM's console; another register
     /// may have (un)masked the receive interrupt.
+    @inline(__always)
     static func write(_ caller: UnsafeMutablePointer<VCPU>, offset: UInt64, value: UInt64, bytes: Int) {
         let vm = caller.pointee.vmPointer
         locked(vm) {
@@ -37,6 +38,7 @@ enum GuestUART {
     }
 
     /// A guest's load from its UART. It may be waiting for input: what arrived is taken first.
+    @inline(__always)
     static func read(_ caller: UnsafeMutablePointer<VCPU>, offset: UInt64, bytes: Int) -> UInt64 {
         let vm = caller.pointee.vmPointer
         ConsoleInput.poll(from: caller)
