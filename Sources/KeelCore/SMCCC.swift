@@ -12,7 +12,9 @@ public enum SMCCC {
     public static let vendorHypCallUID: UInt32 = 0x8600_FF01
     public static let vendorHypRevision: UInt32 = 0x8600_FF03
     /// Keel's doorbell: x1 = the VM to ring (its number in the packed image). Its vCPUs get
-    /// SPI `doorbellINTID`, edge-triggered. Returns 0, or -2 for a VM that does not exist.
+    /// SPI `doorbellINTID`, edge-triggered. Returns 0; -1 (NOT_SUPPORTED) for a VM the caller
+    /// may not ring (the config's `doorbell_peers`, by default the VMs it shares memory with,
+    /// and itself) or that does not exist; -2 for a peer that is powered off.
     public static let keelDoorbell: UInt32 = 0x8600_0010
     public static let doorbellINTID: UInt32 = 47
 

@@ -30,7 +30,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Initial ramdisk for a Linux guest.")
     var initrd: String?
 
-    @Option(name: .long, help: "Kernel command line for a Linux guest (default: console=ttyAMA0).")
+    @Option(name: .long, help: "Kernel command line for a Linux guest (default: \(LinuxGuest.defaultBootargs); --append \"\" for none).")
     var append: String?
 
     @Option(name: .long, help: "Seconds before a run that has not powered off is stopped.")
@@ -149,7 +149,7 @@ struct Run: ParsableCommand {
                 let dtbGIC: GuestDeviceTree.GIC = gic == 3
                     ? .v3(distributor: layout.gicDistributorIPA, redistributors: layout.gicRedistributorIPA)
                     : .v2(distributor: layout.gicDistributorIPA, cpuInterface: layout.gicCPUInterfaceIPA)
-                bundle = try LinuxGuest.bundle(kernel: image.path, initrd: initrd, bootargs: append ?? "console=ttyAMA0",
+                bundle = try LinuxGuest.bundle(kernel: image.path, initrd: initrd, bootargs: LinuxGuest.bootargs(append),
                                                vcpus: smp, gic: dtbGIC, layout: layout, board: board)
             case .raw:
                 guard initrd == nil, append == nil else {

@@ -62,26 +62,14 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
     if access.isWrite {
         value = access.storedValue(register: vcpu.pointee.x(access.register))
         switch device {
-        case .uart:
-            if let byte = vm.pointee.uart.write(offset: offset, value: value, bytes: access.bytes) {
-                vm.pointee.console.transmit(byte)
-            } else {
-                ConsoleInput.locked { ConsoleInput.syncLine(vm) }  // IMSC may have (un)masked receive
-            }
+        case .uart: GuestUART.write(vcpu, offset: offset, value: value, bytes: access.bytes)
         case .gicDistributor: VirtualGICD.write(vcpu, offset: offset, bytes: access.bytes, value: value)
         case .gicRedistributor(let index): VirtualGICR.write(vcpu, index: index, offset: offset, bytes: access.bytes, value: value)
         }
     } else {
         let raw: UInt64
         switch device {
-        case .uart:
-            // A guest reading its UART may be waiting for input: take what arrived first.
-            raw = ConsoleInput.locked {
-                ConsoleInput.poll()
-                let value = vm.pointee.uart.read(offset: offset, bytes: access.bytes)
-                ConsoleInput.syncLine(vm)
-                return value
-            }
+        case .uart: raw = GuestUART.read(vcpu, offset: offset, bytes: access.bytes)
         case .gicDistributor: raw = VirtualGICD.read(vcpu, offset: offset, bytes: access.bytes)
         case .gicRedistributor(let index): raw = VirtualGICR.read(vcpu, index: index, offset: offset, bytes: access.bytes)
         }

@@ -77,6 +77,7 @@ private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit:
     guard let vm = VMs.create(id: id, layout: layout) else { panic("cannot build a VM's stage-2 tables") }
     vm.pointee.faultLimit = faultLimit
     vm.pointee.resetLimit = resetLimit
+    vm.pointee.doorbellPeers = shared?.doorbellPeers(of: id) ?? 1 << UInt32(id)
     // The shared regions this VM is given: normal memory, read-write, never executable.
     if let shared {
         for k in 0..<shared.regionCount where shared.region(k).vms & (1 << UInt32(id)) != 0 {

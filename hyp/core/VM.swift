@@ -9,6 +9,9 @@ struct VM {
     var stage2 = Stage2()
     var uart = VirtualPL011()
     var console = GuestConsole()
+    /// Serializes `uart` and `console` (`GuestUART`); kept outside both, so that resetting
+    /// them never rewrites a lock word someone holds.
+    var uartLock: UInt32 = 0
     var vgic = VirtualDistributor()
     var vcpuCount = 0
     /// Pool index of its vCPU 0; its vCPUs are consecutive.
@@ -28,6 +31,9 @@ struct VM {
     var resetLimit: UInt32 = 0
     var faults: UInt32 = 0
     var resets: UInt32 = 0
+    /// The VMs it may ring with Keel's doorbell, one bit each (`SystemManifest.doorbellPeers`):
+    /// itself, and those the config lets it talk to.
+    var doorbellPeers: UInt32 = 0
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }

@@ -26,6 +26,9 @@ struct PL011 {
         dr.store(UInt32(byte))
     }
 
+    /// FR.RXFE clear: a received byte waits.
+    var hasInput: Bool { fr.load() & PL011.rxfe == 0 }
+
     /// The next received byte, or nil when the receive FIFO is empty.
     func receive() -> UInt8? {
         guard fr.load() & PL011.rxfe == 0 else { return nil }

@@ -156,7 +156,7 @@ enum VirtualPSCI {
         VGIC.lock(vm)
         VGIC.resetDistributor(vm)
         VGIC.unlock(vm)
-        vm.pointee.uart = VirtualPL011()
+        GuestUART.reset(vm)
         for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
         vcpu.pointee.trace.arg1 = 0
         Trace.end(vcpu)

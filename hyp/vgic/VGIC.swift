@@ -87,6 +87,7 @@ enum VGIC {
     static func raiseSGI(_ source: UnsafeMutablePointer<VCPU>, intid: UInt32, targets: UInt32) {
         let vm = source.pointee.vmPointer
         let count = vm.pointee.vcpuCount
+        var enabled: UInt32 = 0  // the targets that can take it: only those are told
         lock(vm)
         for index in 0..<count where targets & (1 << UInt32(index)) != 0 {
             let target = vm.pointee.vcpu(index)
@@ -94,16 +95,20 @@ enum VGIC {
             withUnsafeMutableBytes(of: &target.pointee.vgic.sgiSources) { sources in
                 sources[Int(intid)] |= UInt8(truncatingIfNeeded: 1 << source.pointee.id)
             }
+            if target.pointee.vgic.bank.enabled & (1 << intid) != 0 { enabled |= 1 << UInt32(index) }
         }
         unlock(vm)
-        notify(vm, targets: targets, from: source)
+        notify(vm, targets: enabled, from: source)
     }
 
-    /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target` (any VM, the
-    /// caller's own included), for the vCPUs it targets there. PSCI-style result.
+    /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target`, one of the
+    /// caller's VM's peers (`VM.doorbellPeers`: itself, and the VMs the config lets it talk to),
+    /// for the vCPUs it targets there, kicked only if the VM enabled it. SMCCC NOT_SUPPORTED
+    /// for any other VM, whether it exists or not; INVALID_PARAMETERS for a peer that is off.
     @inline(never)  // off the null hypercall's path
     static func ringDoorbell(from caller: UnsafeMutablePointer<VCPU>, vm target: UInt64) -> Int64 {
-        guard target < UInt64(VMs.capacity) else { return PSCI.invalidParameters }
+        let peers = caller.pointee.vmPointer.pointee.doorbellPeers
+        guard target < 32, peers & (1 << UInt32(target)) != 0, target < UInt64(VMs.capacity) else { return SMCCC.notSupported }
         let vm = VMs.pointer(nospec(Int(truncatingIfNeeded: target), below: VMs.capacity))
         guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return PSCI.invalidParameters }
         let intid = Int(SMCCC.doorbellINTID)
@@ -113,24 +118,37 @@ enum VGIC {
         }
         lock(vm)
         bank.pointee.pending |= bit
-        let targets = UInt32(bank.pointee.target[intid & 31])
+        let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
         unlock(vm)
         notify(vm, targets: targets, from: caller)
         caller.pointee.noteAction(.hypercall, arg0: UInt64(SMCCC.keelDoorbell), arg1: target)
         return PSCI.success
     }
 
-    /// The line of a level-sensitive emulated device of the VM (an SPI) goes to `high`.
-    static func setLevel(_ vcpu: UnsafeMutablePointer<VCPU>, intid: Int, high: Bool) {
-        guard let bank = bank(vcpu, intid) else { return }
-        let vm = vcpu.pointee.vmPointer
+    /// The line of a level-sensitive emulated device of `vm` (an SPI) goes to `high`. `caller`
+    /// is the vCPU doing it, of this VM or another (console input for one VM arrives on any
+    /// VM's UART read): every target but the caller itself is kicked, if the SPI is enabled.
+    static func setLevel(_ vm: UnsafeMutablePointer<VM>, intid: Int, high: Bool, from caller: UnsafeMutablePointer<VCPU>) {
+        guard intid >= 32, intid < VirtualDistributor.intidLimit else { return }
+        let bank = withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
+            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
+        }
         let bit = UInt32(1) << UInt32(intid & 31)
         lock(vm)
         let was = bank.pointee.level & bit != 0
         if high { bank.pointee.level |= bit } else { bank.pointee.level &= ~bit }
-        let targets = UInt32(bank.pointee.target[intid & 31])
+        let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
         unlock(vm)
-        if high && !was { notify(vm, targets: targets, from: vcpu) }
+        if high && !was { notify(vm, targets: targets, from: caller) }
+    }
+
+    /// The vCPUs an SPI would go to, or none while it is disabled: a disabled interrupt is only
+    /// latched (pending, or its line high), and its enable (`IRQRegisters.write`, `.setEnable`)
+    /// notifies then. Read under the lock, so that the enable sees the latch or this sees the
+    /// enable. No kick, so no exit, for what the guest cannot take.
+    @inline(__always)
+    private static func enabledTargets(_ bank: UnsafeMutablePointer<IRQBank>, bit: UInt32, slot: Int) -> UInt32 {
+        bank.pointee.enabled & bit != 0 ? UInt32(bank.pointee.target[slot]) : 0
     }
 
     /// Tell vCPUs in `targets` to look at their pending interrupts: the caller's own on the way
@@ -237,15 +255,11 @@ enum VGIC {
         guard vcpu.pointee.vgic.usedLRs != 0 else { return }
         let empty = GIC.emptyListRegisters
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
-            if empty & (1 << UInt32(n)) != 0 {
-                // Writing it clears the EOI maintenance condition it may have raised.
-                GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
-                vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
-                bank.pointee.inLR &= ~bit
-                bank.pointee.active &= ~bit
-                if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
-            } else {
-                let lr = GIC.readListRegister(n)
+            // Finished: empty, or invalid but held for its EOI maintenance interrupt (a level
+            // line's): ICH_ELRSR_EL2 / GICH_ELRSR leave those out (State 0, HW 0, EOI 1) until
+            // the register is rewritten, so the state itself says it.
+            let lr = empty & (1 << UInt32(n)) != 0 ? nil : GIC.readListRegister(n)
+            if let lr, lr.state != .invalid {
                 // A forwarded timer interrupt the guest has not taken yet, whose timer it has
                 // since disabled, masked or re-armed: its line is low, so on hardware it would no
                 // longer be pending (KVM resamples it the same way when it folds list registers).
@@ -253,6 +267,13 @@ enum VGIC {
                 if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0 || lineLow) {
                     withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit, drop: bank.pointee.withdrawn & bit != 0 || lineLow)
                 } else if lr.state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
+            } else {
+                // Writing it clears the EOI maintenance condition it may have raised.
+                GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
+                vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
+                bank.pointee.inLR &= ~bit
+                bank.pointee.active &= ~bit
+                if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
             }
             bank.pointee.withdrawn &= ~bit
         }

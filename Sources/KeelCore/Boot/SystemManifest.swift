@@ -5,7 +5,7 @@
 /// All fields little-endian. Header (64 bytes):
 ///
 ///     0  magic "KEELSYST"       16  total size (header, table and every bundle)
-///     8  version (1)            24  VM count
+///     8  version (2)            24  VM count
 ///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
 ///
 ///    32  shared region count      36  the VM whose power-off powers the machine off, plus 1
@@ -14,7 +14,10 @@
 /// VM record (80 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
 /// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
 /// bundle size u64, fault limit u32, reset limit u32 (0: none; Keel stops a VM that reaches
-/// either), reserved u64. Then the shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
+/// either), doorbell peers u32 (bit n: VM n), doorbell flags u32 (bit 0: the peers are the
+/// config's `doorbell_peers`; clear: the VMs it shares a region with, and the peers field is
+/// zero). Version 2 added the doorbell fields (version 1 had 8 reserved bytes there). Then the
+/// shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
 /// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. The checksum covers
 /// both tables.
 ///
@@ -24,7 +27,7 @@
 /// bounds-checked and never allocates.
 public struct SystemManifest {
     public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     public static let headerSize = 64
     public static let recordSize = 80
     public static let maxVMs = 4
@@ -58,6 +61,9 @@ public struct SystemManifest {
         /// VM; 0 for no limit.
         public var faultLimit: UInt32 = 0
         public var resetLimit: UInt32 = 0
+        /// The VMs it may ring with Keel's doorbell as the config lists them (bit n: VM n), or
+        /// nil: those it shares a region with (`doorbellPeers(of:)`).
+        public var doorbellPeers: UInt32? = nil
 
         public init(firstCPU: Int, cpuCount: Int, ramIPA: UInt64, ramPA: UInt64, ramSize: UInt64, bundleOffset: UInt64, bundleSize: UInt64) {
             self.firstCPU = firstCPU
@@ -107,6 +113,7 @@ public struct SystemManifest {
         case bundleOutside(Int), cpusNotOnBoard(Int), cpuTwice(Int, Int), ramNotAligned(Int)
         case ramOutsideDRAM(Int), ramNotNormal(Int), ramOverKeel(Int), ramOverlap(Int, Int)
         case badRegionCount, regionNotAligned(Int), regionOutsideDRAM(Int), regionOverlap(Int), regionOverRAM(Int), regionVMs(Int), regionNotNormal(Int)
+        case doorbellPeers(Int)
 
         public var message: StaticString {
             switch self {
@@ -131,6 +138,7 @@ public struct SystemManifest {
             case .regionOverRAM: "a shared region's IPA overlaps the RAM of a VM that maps it"
             case .regionVMs: "a shared region names VMs that do not exist"
             case .regionNotNormal: "a shared region is outside the memory Keel's EL2 map makes Normal (the 1 GiB block holding Keel)"
+            case .doorbellPeers: "a VM's doorbell peers name VMs that do not exist, or unknown flags"
             }
         }
     }
@@ -177,7 +185,31 @@ public struct SystemManifest {
                          bundleSize: SystemManifest.u64(base, at + 56))
         r.faultLimit = SystemManifest.u32(base, at + 64)
         r.resetLimit = SystemManifest.u32(base, at + 68)
+        if SystemManifest.u32(base, at + 76) & SystemManifest.doorbellExplicit != 0 { r.doorbellPeers = SystemManifest.u32(base, at + 72) }
         return r
+    }
+
+    /// Doorbell flags, bit 0: the record's peers field is the config's list.
+    public static let doorbellExplicit: UInt32 = 1
+
+    /// The VMs VM `index` may ring with Keel's doorbell, one bit each (bit n: VM n).
+    public func doorbellPeers(of index: Int) -> UInt32 {
+        guard index >= 0, index < count else { return 0 }
+        var sharing: UInt32 = 0
+        for k in 0..<regionCount {
+            let vms = region(k).vms
+            if vms & (1 << UInt32(index)) != 0 { sharing |= vms }
+        }
+        return SystemManifest.doorbellPeers(of: index, count: count, explicit: record(index).doorbellPeers, sharing: sharing)
+    }
+
+    /// Who VM `index` of `count` may ring: itself always; the VMs of its explicit list when the
+    /// config gave one (`doorbell_peers`), else `sharing`, the VMs of the shared regions it is
+    /// in. Never a VM at or past `count`, nor anything for an index outside the table.
+    public static func doorbellPeers(of index: Int, count: Int, explicit: UInt32?, sharing: UInt32) -> UInt32 {
+        guard count > 0, count <= 32, index >= 0, index < count else { return 0 }
+        let existing: UInt32 = count == 32 ? ~0 : (1 << UInt32(count)) &- 1
+        return ((explicit ?? sharing) | 1 << UInt32(index)) & existing
     }
 
     /// VM `index`'s name bytes (up to 16, NUL-padded).
@@ -220,6 +252,10 @@ public struct SystemManifest {
             guard r.ramPA >= limits.dramBase, r.ramPA < dramEnd, r.ramSize <= dramEnd - r.ramPA else { return .ramOutsideDRAM(i) }
             guard limits.normalHolds(r.ramPA, size: r.ramSize) else { return .ramNotNormal(i) }
             guard r.ramPA + r.ramSize <= limits.reservedStart || r.ramPA >= limits.reservedEnd else { return .ramOverKeel(i) }
+            let at = headerSize + i * recordSize
+            let peers = u32(base, at + 72), flags = u32(base, at + 76)
+            guard flags & ~doorbellExplicit == 0, peers >> UInt32(count) == 0,
+                  flags & doorbellExplicit != 0 || peers == 0 else { return .doorbellPeers(i) }
             for j in 0..<i {
                 let o = manifest.record(j)
                 if r.firstCPU < o.firstCPU + o.cpuCount && o.firstCPU < r.firstCPU + r.cpuCount { return .cpuTwice(j, i) }

@@ -4,6 +4,14 @@ import KeelBoards
 /// A Linux guest ready to boot: its kernel, initrd and a device tree describing exactly the VM
 /// Keel gives it, packed into a boot bundle.
 public enum LinuxGuest {
+    /// The command line of a Linux guest given none (`keel run` without `--append`, a `[[vm]]`
+    /// without `bootargs`).
+    public static let defaultBootargs = "console=ttyAMA0"
+
+    /// The kernel command line for what the user gave: that text as it is, an empty string
+    /// meaning an empty command line; nil (nothing given) the default.
+    public static func bootargs(_ given: String?) -> String { given ?? defaultBootargs }
+
     public static func bundle(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
                               gic: GuestDeviceTree.GIC, layout: VMLayout, board: Board) throws -> TemporaryBundle {
         let writer = try writer(kernel: kernelPath, initrd: initrdPath, bootargs: bootargs, vcpus: vcpus, gic: gic, layout: layout)

@@ -14,6 +14,9 @@ public struct SystemManifestWriter {
         public var bundle: Data
         public var faultLimit: UInt32 = 0
         public var resetLimit: UInt32 = 0
+        /// The VMs it may ring (bit n: VM n), from the config's `doorbell_peers`; nil: those it
+        /// shares memory with.
+        public var doorbellPeers: UInt32? = nil
 
         public init(name: String, firstCPU: Int, cpuCount: Int, ramIPA: UInt64, ramPA: UInt64, ramSize: UInt64, bundle: Data) {
             self.name = name
@@ -72,6 +75,8 @@ public struct SystemManifestWriter {
             put(UInt64(vm.bundle.count), 8, at: at + 56)
             put(UInt64(vm.faultLimit), 4, at: at + 64)
             put(UInt64(vm.resetLimit), 4, at: at + 68)
+            put(UInt64(vm.doorbellPeers ?? 0), 4, at: at + 72)
+            put(UInt64(vm.doorbellPeers == nil ? 0 : SystemManifest.doorbellExplicit), 4, at: at + 76)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
         let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: vms.count, regions: regions.count) }

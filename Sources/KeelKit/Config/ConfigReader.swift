@@ -7,7 +7,7 @@ import TOMLKit
 public enum ConfigReader {
     static let topKeys = ["board", "vm", "shared_memory", "power_off_with"]
     static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated",
-                         "fault_limit", "reset_limit"]
+                         "fault_limit", "reset_limit", "doorbell_peers"]
     static let memoryKeys = ["base", "size"]
     static let deviceKeys = ["name", "mmio", "interrupts"]
     static let emulatedKeys = ["kind", "base", "interrupt"]
@@ -181,6 +181,15 @@ public enum ConfigReader {
         guard problems.problems.count == before, let name else { return nil }
         var config = VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
                               initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
+        if let array = fields.array("doorbell_peers", example: "[\"rtos\"]", into: &problems) {
+            var peers: [String] = []
+            for (i, element) in array.enumerated() {
+                if let peer = element.string { peers.append(peer) } else {
+                    problems.add(scope, "doorbell_peers[\(i)]", "\(describe(element)) is not a VM name", fix: "list VM names, e.g. doorbell_peers = [\"rtos\"]")
+                }
+            }
+            config.doorbellPeers = peers
+        }
         for (key, path) in [("fault_limit", \VMConfig.faultLimit), ("reset_limit", \VMConfig.resetLimit)] {
             guard let value = fields.integer(key, example: "1000", into: &problems) else { continue }
             if value == 0 || value > UInt64(UInt32.max) {

@@ -39,6 +39,7 @@ public enum ConfigValidator {
             }
         }
         checkSharedMemory(config, into: &problems)
+        checkDoorbellPeers(config, into: &problems)
         let total = config.vms.reduce(UInt64(0)) { $0 &+ $1.memory.size } &+ config.sharedMemory.reduce(UInt64(0)) { $0 &+ $1.size }
         if total > board.board.ramSize {
             problems.add(nil, "vm", "the VMs' memory and shared memory take \(sizeString(total)), more than the \(sizeString(board.board.ramSize)) of RAM \(board.name) has",
@@ -233,6 +234,17 @@ public enum ConfigValidator {
             }
             if Set(region.vms).count < 2 {
                 problems.add(scope, "vms", "memory is shared by two VMs at least, not \(Set(region.vms).count)", fix: "list the VMs that share it, e.g. vms = [\"linux\", \"rtos\"]")
+            }
+        }
+    }
+
+    /// `doorbell_peers` names VMs of this file.
+    static func checkDoorbellPeers(_ config: SystemConfig, into problems: inout ProblemList) {
+        for (index, vm) in config.vms.enumerated() {
+            for (i, peer) in (vm.doorbellPeers ?? []).enumerated() where config.vm(named: peer) == nil {
+                let fix = nearest(peer, in: config.vms.map(\.name)).map { "did you mean \"\($0)\"?" }
+                    ?? "name VMs of this file: \(config.vms.map(\.name).joined(separator: ", "))"
+                problems.add(vmScope(vm.name, index: index), "doorbell_peers[\(i)]", "there is no vm \"\(peer)\"", fix: fix)
             }
         }
     }

@@ -73,6 +73,9 @@ public struct VMConfig: Equatable, Sendable {
     /// PSCI SYSTEM_RESETs, Keel stops the VM (an exception storm, a crash loop); nil: never.
     public var faultLimit: UInt64? = nil
     public var resetLimit: UInt64? = nil
+    /// The VMs it may ring with Keel's doorbell (`doorbell_peers`, by name); nil: those it
+    /// shares memory with. It may always ring itself.
+    public var doorbellPeers: [String]? = nil
 
     public init(name: String, cpus: [Int], memory: MemoryRange, kernel: String, kind: KernelKind?, entry: UInt64? = nil,
                 initrd: String? = nil, dtb: DeviceTreeSource = .generate, bootargs: String? = nil,

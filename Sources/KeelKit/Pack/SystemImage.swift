@@ -72,6 +72,9 @@ public struct SystemImage {
                 bundle: try bundle(for: vm, board: board, in: system).bytes())
             record.faultLimit = UInt32(truncatingIfNeeded: vm.config.faultLimit ?? 0)
             record.resetLimit = UInt32(truncatingIfNeeded: vm.config.resetLimit ?? 0)
+            record.doorbellPeers = vm.config.doorbellPeers.map { names in
+                names.reduce(UInt32(0)) { mask, name in mask | (system.vms.firstIndex { $0.name == name }.map { 1 << UInt32($0) } ?? 0) }
+            }
             writer.vms.append(record)
             cursor += size
         }
@@ -111,7 +114,7 @@ public struct SystemImage {
             // With several VMs, the tree names this VM's index and the shared regions it maps.
             let index = system.flatMap { $0.vms.count > 1 ? $0.vms.firstIndex { $0.name == vm.name } : nil }
             let regions = (system?.config.sharedMemory ?? []).filter { $0.vms.contains(vm.name) }.map { (ipa: $0.ipa, size: ($0.size + 4095) & ~4095) }
-            return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: vm.config.bootargs ?? "console=ttyAMA0",
+            return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: LinuxGuest.bootargs(vm.config.bootargs),
                                          vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree,
                                          vmIndex: index, sharedRegions: regions)
         case .raw:
