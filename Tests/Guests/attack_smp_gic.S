@@ -31,10 +31,10 @@
 #include "smp.h"
 
 #ifndef ITERS_A
-#define ITERS_A     300000
+#define ITERS_A     500000
 #endif
 #ifndef ITERS_B
-#define ITERS_B     3000
+#define ITERS_B     1500
 #endif
 #ifndef RESETS
 #define RESETS      2

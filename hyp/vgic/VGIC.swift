@@ -161,7 +161,7 @@ enum VGIC {
         let vm = vcpu.pointee.vmPointer
         lock(vm)
         vcpu.pointee.vgic.dirty = 0
-        sync(vcpu)
+        let elsewhere = sync(vcpu)
         retrigger(vcpu)
         var overflow = false
         while let (bank, slot, intid, more) = best(vcpu) {
@@ -175,13 +175,21 @@ enum VGIC {
             GIC.setUnderflowInterrupt(overflow)
         }
         unlock(vm)
+        if elsewhere != 0 { notify(vm, targets: elsewhere, from: vcpu) }
     }
 
     /// List registers the guest has finished with (state invalid) go back to software: the
     /// interrupt is no longer active nor in a register. Caller holds the lock.
-    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        guard vcpu.pointee.vgic.usedLRs != 0 else { return }
+    ///
+    /// Returns the other vCPUs to notify: an SPI retired here that is deliverable again was
+    /// pended anew while its finished instance still sat in this vCPU's register, for a vCPU it
+    /// has been routed to since. That vCPU was told when it was pended, looked, and found it
+    /// still in a register (`IRQBank.deliverable`); nothing else would make it look again.
+    @discardableResult
+    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>) -> UInt32 {
+        guard vcpu.pointee.vgic.usedLRs != 0 else { return 0 }
         let empty = GIC.emptyListRegisters
+        var elsewhere: UInt32 = 0
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
             if empty & (1 << UInt32(n)) != 0 {
                 // Writing it clears the EOI maintenance condition it may have raised.
@@ -190,6 +198,7 @@ enum VGIC {
                 bank.pointee.inLR &= ~bit
                 bank.pointee.active &= ~bit
                 if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
+                if intid >= 32 && bank.pointee.deliverable & bit != 0 { elsewhere |= UInt32(bank.pointee.target[intid & 31]) }
             } else {
                 let lr = GIC.readListRegister(n)
                 if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0) {
@@ -198,6 +207,7 @@ enum VGIC {
             }
             bank.pointee.withdrawn &= ~bit
         }
+        return elsewhere & ~(UInt32(1) << UInt32(vcpu.pointee.id))  // this vCPU looks next, in `flush`
     }
 
     /// A list register still only pending whose interrupt the guest disabled or cleared since
