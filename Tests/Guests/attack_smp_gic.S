@@ -95,43 +95,10 @@ main:
     bl      newline
     ADR_STR "gic"
     bl      smp_report
-    PRINT   "gic:"
-    adr     x20, counter_names
-    mov     x21, #G_SGI_LOST
-1:  ldr     x0, [x20], #8
-    cbz     x0, 2f
-    mov     x0, x21
-    bl      sum_counter
-    mov     x1, x0
-    ldr     x0, [x20, #-8]
-    bl      print_dec
-    add     x21, x21, #8
-    b       1b
-2:  bl      newline
+    ADR_STR "gic"
+    adr     x1, counter_names
+    bl      smp_print_sums
     PRINT   "gic: done\n"
-    ldp     x29, x30, [sp], #16
-    ret
-
-/* x0 = the sum over the vCPUs of the block word at offset x0. */
-sum_counter:
-    stp     x29, x30, [sp, #-16]!
-    stp     x19, x20, [sp, #-16]!
-    stp     x21, x22, [sp, #-16]!
-    mov     x19, x0
-    mov     x20, #0
-    mov     x21, #0
-1:  bl      smp_count
-    cmp     x21, x0
-    b.hs    2f
-    mov     x0, x21
-    bl      smp_block_of
-    ldr     x1, [x0, x19]
-    add     x20, x20, x1
-    add     x21, x21, #1
-    b       1b
-2:  mov     x0, x20
-    ldp     x21, x22, [sp], #16
-    ldp     x19, x20, [sp], #16
     ldp     x29, x30, [sp], #16
     ret
 
@@ -627,7 +594,7 @@ reroute_probe:
     ldp     x29, x30, [sp], #16
     ret
 
-/* Wait (WFE: Keel yields) until the word at x0 differs from x1, at most x2 milliseconds.
+/* Wait (WFE between looks) until the word at x0 differs from x1, at most x2 milliseconds.
  * x0 = 1 if it changed. Clobbers x0-x4. */
 wait_change:
     mrs     x3, cntfrq_el0
@@ -759,17 +726,19 @@ irq_handler:
     .section .rodata
     .balign 8
 counter_names:
-    .quad name_sgi_lost, name_spi_lost, name_spi_wrong, name_readback, name_invariant, name_bad_intid
-    .quad name_sgis_sent, name_spis_sent, name_reroute_lost, 0
-name_sgi_lost:  .asciz " sgi_lost="
-name_spi_lost:  .asciz " spi_lost="
-name_spi_wrong: .asciz " spi_wrong_cpu="
-name_readback:  .asciz " readback_wrong="
-name_invariant: .asciz " invariant_broken="
-name_bad_intid: .asciz " bad_intid="
-name_sgis_sent: .asciz " sgis_sent="
-name_spis_sent: .asciz " spis_sent="
-name_reroute_lost: .asciz " reroute_lost="
+    .quad name_sgi_lost, G_SGI_LOST, name_spi_lost, G_SPI_LOST, name_spi_wrong, G_SPI_WRONG
+    .quad name_readback, G_READBACK, name_invariant, G_INVARIANT, name_bad_intid, G_BAD_INTID
+    .quad name_reroute_lost, G_REROUTE_LOST, name_sgis_sent, G_SGIS_SENT, name_spis_sent, G_SPIS_SENT
+    .quad 0, 0
+name_sgi_lost:  .asciz "sgi_lost="
+name_spi_lost:  .asciz "spi_lost="
+name_spi_wrong: .asciz "spi_wrong_cpu="
+name_readback:  .asciz "readback_wrong="
+name_invariant: .asciz "invariant_broken="
+name_bad_intid: .asciz "bad_intid="
+name_reroute_lost: .asciz "reroute_lost="
+name_sgis_sent: .asciz "sgis_sent="
+name_spis_sent: .asciz "spis_sent="
 
     .bss
     .balign 8

@@ -20,7 +20,7 @@
 
 
 #ifndef ITERS
-#define ITERS       60000
+#define ITERS       300000
 #endif
 #ifndef RESETS
 #define RESETS      2

@@ -228,12 +228,15 @@ smp_wait_others:
     stp     x29, x30, [sp, #-16]!
     stp     x19, x20, [sp, #-16]!
     stp     x21, x22, [sp, #-16]!
+    stp     x23, x24, [sp, #-16]!
     mrs     x2, cntfrq_el0
     mul     x2, x2, x0
     mrs     x3, cntvct_el0
     add     x21, x3, x2                 /* deadline */
     mov     x22, x1
+    mov     x23, #0                     /* when to look at power states next */
 1:  mov     x20, #0                     /* not done */
+    mrs     x24, cntvct_el0
     mov     x19, #1
 2:  bl      smp_count
     cmp     x19, x0
@@ -244,6 +247,8 @@ smp_wait_others:
     cbnz    x1, 3f
     add     x20, x20, #1
     cbz     x22, 3f
+    cmp     x24, x23                    /* its power state, every 2 ms at most */
+    b.lo    3f
     MOV64   x0, PSCI_AFFINITY_INFO
     mov     x1, x19
     mov     x2, #0
@@ -260,13 +265,20 @@ smp_wait_others:
     hvc     #0
 3:  add     x19, x19, #1
     b       2b
-4:  cbz     x20, 5f
+4:  cmp     x24, x23
+    b.lo    6f
+    mrs     x0, cntfrq_el0
+    mov     x1, #500
+    udiv    x0, x0, x1
+    add     x23, x24, x0
+6:  cbz     x20, 5f
     mrs     x3, cntvct_el0
     cmp     x3, x21
     b.hs    5f
-    wfe                                 /* traps: Keel yields to the other vCPUs */
+    wfe                                 /* a yield (QEMU 7.2 does not trap WFE to Keel) */
     b       1b
 5:  mov     x0, x20
+    ldp     x23, x24, [sp], #16
     ldp     x21, x22, [sp], #16
     ldp     x19, x20, [sp], #16
     ldp     x29, x30, [sp], #16
@@ -319,6 +331,58 @@ print_dec:
     bl      puts
     ldr     x0, [sp], #16
     bl      putdec
+    ldp     x29, x30, [sp], #16
+    ret
+
+/* x0 = the sum over the vCPUs of the block word at offset x0. */
+    .globl smp_sum
+smp_sum:
+    stp     x29, x30, [sp, #-16]!
+    stp     x19, x20, [sp, #-16]!
+    stp     x21, x22, [sp, #-16]!
+    mov     x19, x0
+    mov     x20, #0
+    mov     x21, #0
+1:  bl      smp_count
+    cmp     x21, x0
+    b.hs    2f
+    mov     x0, x21
+    bl      smp_block_of
+    ldr     x1, [x0, x19]
+    add     x20, x20, x1
+    add     x21, x21, #1
+    b       1b
+2:  mov     x0, x20
+    ldp     x21, x22, [sp], #16
+    ldp     x19, x20, [sp], #16
+    ldp     x29, x30, [sp], #16
+    ret
+
+/* x0: the attack's name, x1: a table of (label, block offset) pairs ending with a zero label.
+ * Prints "name: label=<sum over the vCPUs>" for each, a line each (a VM's console lines are
+ * cut at 120 bytes in a multi-VM image). */
+    .globl smp_print_sums
+smp_print_sums:
+    stp     x29, x30, [sp, #-16]!
+    stp     x19, x20, [sp, #-16]!
+    mov     x19, x0
+    mov     x20, x1
+1:  ldr     x0, [x20]
+    cbz     x0, 2f
+    ldr     x0, [x20, #8]
+    bl      smp_sum
+    str     x0, [sp, #-16]!
+    mov     x0, x19
+    bl      puts
+    ADR_STR ": "
+    bl      puts
+    ldr     x0, [x20]
+    ldr     x1, [sp], #16
+    bl      print_dec
+    bl      newline
+    add     x20, x20, #16
+    b       1b
+2:  ldp     x19, x20, [sp], #16
     ldp     x29, x30, [sp], #16
     ret
 
