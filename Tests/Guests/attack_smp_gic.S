@@ -42,9 +42,9 @@
 #define GICR_BASE   0x080A0000
 #define WAIT_MS     2000                /* for an interrupt to come */
 #ifndef PROBES
-#define PROBES      64
+#define PROBES      32
 #endif
-#define PROBE_WAIT_MS 100
+#define PROBE_WAIT_MS 1000
 #define PROBE_INTID 95
 
 /* The attack's counters in each block. */
