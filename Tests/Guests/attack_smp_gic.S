@@ -40,11 +40,9 @@
 #define RESETS      2
 #endif
 #define GICR_BASE   0x080A0000
-#define WAIT_MS     2000                /* for an interrupt to come */
 #ifndef PROBES
-#define PROBES      32
+#define PROBES      8
 #endif
-#define PROBE_WAIT_MS 1000
 #define PROBE_INTID 95
 
 /* The attack's counters in each block. */
@@ -430,8 +428,8 @@ round_b:
     str     x0, [x20, #G_SGIS_SENT]
     mov     x0, x10
     mov     x1, x11
-    mov     x2, #WAIT_MS
-    bl      wait_change
+    mov     x2, x19
+    bl      smp_wait_irq
     cbnz    x0, 1f
     orr     x0, x4, x19, lsl #48
     BAD     G_SGI_LOST, x0
@@ -509,8 +507,8 @@ round_b:
     str     x0, [x20, #G_SPIS_SENT]
     mov     x0, x10
     mov     x1, x11
-    mov     x2, #WAIT_MS
-    bl      wait_change
+    mov     x2, x19
+    bl      smp_wait_irq
     cbnz    x0, 9f
     add     x0, x12, #32
     orr     x0, x0, x19, lsl #48
@@ -554,7 +552,7 @@ next_b:
     ret
 
 /* Phase C, vCPU 0 while the others wait with interrupts on: PROBES times, SPI PROBE_INTID
- * routed to vCPU k mod n and at once pended, then waited for (PROBE_WAIT_MS). Its previous
+ * routed to vCPU k mod n and at once pended, then waited for (smp_wait_irq). Its previous
  * instance, already handled, may still sit in a list register of the vCPU it went to last
  * when the next one is pended: it must come all the same (else reroute_lost). */
 reroute_probe:
@@ -578,8 +576,9 @@ reroute_probe:
     add     x24, x24, #2
     mov     x0, x10
     mov     x1, x11
-    mov     x2, #PROBE_WAIT_MS
-    bl      wait_change
+    udiv    x2, x19, x25
+    msub    x2, x2, x25, x19
+    bl      smp_wait_irq
     cbnz    x0, 2f
     ldr     x0, [x20, #G_REROUTE_LOST]
     add     x0, x0, #1
@@ -592,28 +591,6 @@ reroute_probe:
     b.lo    1b
     ldp     x19, x20, [sp], #16
     ldp     x29, x30, [sp], #16
-    ret
-
-/* Wait (WFE between looks) until the word at x0 differs from x1, at most x2 milliseconds.
- * x0 = 1 if it changed. Clobbers x0-x4. */
-wait_change:
-    mrs     x3, cntfrq_el0
-    mul     x2, x2, x3
-    mov     x3, #1000
-    udiv    x2, x2, x3
-    mrs     x3, cntvct_el0
-    add     x2, x2, x3
-1:  ldr     x3, [x0]
-    cmp     x3, x1
-    b.ne    2f
-    mrs     x3, cntvct_el0
-    cmp     x3, x2
-    b.hs    3f
-    wfe
-    b       1b
-2:  mov     x0, #1
-    ret
-3:  mov     x0, #0
     ret
 
 /* vCPU 0, interrupts masked: every SPI disabled, not pending, not active, group 1, priority

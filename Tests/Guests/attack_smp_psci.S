@@ -160,7 +160,7 @@ coordinator:
     PRINT   "psci: done\n"
     bl      system_off
 
-/* x0 = 1 if SPI x0, routed to vCPU 0 and pended, was taken here within a second. */
+/* x0 = 1 if SPI x0, routed to vCPU 0 and pended, was taken here (smp_wait_irq). */
 final_spi:
     stp     x29, x30, [sp, #-16]!
     stp     x19, x20, [sp, #-16]!
@@ -185,13 +185,13 @@ final_spi:
     add     x2, x2, #0x200              /* ISPENDR<n> */
     str     w4, [x2, x3, lsl #2]
     mov     x0, x20
-    mov     x2, #1000
-    bl      wait_change
+    mov     x2, #0
+    bl      smp_wait_irq
     ldp     x19, x20, [sp], #16
     ldp     x29, x30, [sp], #16
     ret
 
-/* x0 = 1 if SGI FINAL_SGI to this vCPU was taken within a second. */
+/* x0 = 1 if SGI FINAL_SGI to this vCPU was taken (smp_wait_irq). */
 final_sgi:
     stp     x29, x30, [sp, #-16]!
     mov     x0, #0
@@ -201,31 +201,9 @@ final_sgi:
     MOV64   x2, ((FINAL_SGI << 24) | 1)
     msr     icc_sgi1r_el1, x2
     isb
-    mov     x2, #1000
-    bl      wait_change
+    mov     x2, #0
+    bl      smp_wait_irq
     ldp     x29, x30, [sp], #16
-    ret
-
-/* Wait (WFE between looks) until the word at x0 differs from x1, at most x2 milliseconds.
- * x0 = 1 if it changed. Clobbers x0-x3. */
-wait_change:
-    mrs     x3, cntfrq_el0
-    mul     x2, x2, x3
-    mov     x3, #1000
-    udiv    x2, x2, x3
-    mrs     x3, cntvct_el0
-    add     x2, x2, x3
-1:  ldr     x3, [x0]
-    cmp     x3, x1
-    b.ne    2f
-    mrs     x3, cntvct_el0
-    cmp     x3, x2
-    b.hs    3f
-    wfe
-    b       1b
-2:  mov     x0, #1
-    ret
-3:  mov     x0, #0
     ret
 
 .macro BAD counter, val

@@ -24,7 +24,17 @@
 #define B_RESET_AT      48      /* B_LEFT at which this vCPU resets the VM (0: never) */
 #define B_LAST_BAD      56      /* the last mismatching value, for the report */
 #define B_PHASE         64      /* the last smp_barrier this vCPU reached */
+#define B_HEART         72      /* passes of its waiting loops: it ran, interrupts on */
 #define B_USER          128     /* the attack's own counters from here */
+
+/* An interrupt counts as lost once this long (virtual counter) has passed and its target has
+ * gone this many times round its waiting loops, interrupts unmasked: it ran and did not take
+ * it. Generous: under QEMU's TCG on a loaded host (`make test` runs QEMUs side by side on few
+ * cores) an interrupt that does come has been seen to take over 3 s with its target spinning
+ * millions of times. A target that does not run at all is waited for up to SMP_IRQ_CAP_S. */
+#define SMP_IRQ_MIN_SPINS   100000
+#define SMP_IRQ_MIN_MS      15000
+#define SMP_IRQ_CAP_S       60
 
 /* RAM that no image covers and that survives SYSTEM_RESET: magic, then the boots so far. */
 #define SMP_PERSIST     0x40800000
@@ -46,6 +56,19 @@
     add     \reg, \reg, :lo12:smp_blocks
     mov     x10, #SMP_BLOCK
     madd    \reg, x9, x10, \reg
+.endm
+
+/* One more pass of a waiting loop of this vCPU. Clobbers x9-x11. */
+.macro SMP_HEARTBEAT
+    mrs     x9, mpidr_el1
+    and     x9, x9, #0xFF
+    adrp    x10, smp_blocks
+    add     x10, x10, :lo12:smp_blocks
+    mov     x11, #SMP_BLOCK
+    madd    x10, x9, x11, x10
+    ldr     x11, [x10, #B_HEART]
+    add     x11, x11, #1
+    str     x11, [x10, #B_HEART]
 .endm
 
 /* Count a mismatch in the block at \blk, remembering \val. Clobbers x9. */
@@ -212,6 +235,7 @@ smp_barrier:
     mrs     x3, cntvct_el0
     cmp     x3, x21
     b.hs    4f
+    SMP_HEARTBEAT
     wfe
     b       1b
 4:  mov     x0, x20
@@ -279,6 +303,87 @@ smp_wait_others:
     b       1b
 5:  mov     x0, x20
     ldp     x23, x24, [sp], #16
+    ldp     x21, x22, [sp], #16
+    ldp     x19, x20, [sp], #16
+    ldp     x29, x30, [sp], #16
+    ret
+
+/* Waits for an interrupt's handler to move the word at x0 away from x1, the interrupt sent to
+ * vCPU x2 (this one's interrupts unmasked). x0 = 1 once it moved, 0 when lost: vCPU x2 went
+ * SMP_IRQ_MIN_SPINS times round its waiting loops over at least SMP_IRQ_MIN_MS without taking
+ * it, or SMP_IRQ_CAP_S passed. */
+    .globl smp_wait_irq
+smp_wait_irq:
+    stp     x29, x30, [sp, #-16]!
+    stp     x19, x20, [sp, #-16]!
+    stp     x21, x22, [sp, #-16]!
+    stp     x23, x24, [sp, #-16]!
+    mov     x19, x0
+    mov     x20, x1
+    mov     x0, x2
+    bl      smp_block_of
+    add     x21, x0, #B_HEART
+    ldr     x22, [x21]                  /* its heartbeat now */
+    mrs     x23, cntvct_el0             /* start */
+1:  ldr     x0, [x19]
+    cmp     x0, x20
+    b.ne    3f
+    mrs     x0, cntvct_el0
+    sub     x0, x0, x23
+    mrs     x1, cntfrq_el0
+    mov     x2, #SMP_IRQ_CAP_S
+    mul     x2, x1, x2
+    cmp     x0, x2
+    b.hs    2f
+    mov     x2, #SMP_IRQ_MIN_MS
+    mul     x2, x1, x2
+    mov     x1, #1000
+    udiv    x2, x2, x1
+    cmp     x0, x2
+    b.lo    4f
+    ldr     x0, [x21]
+    sub     x0, x0, x22
+    MOV64   x1, SMP_IRQ_MIN_SPINS
+    cmp     x0, x1
+    b.hs    2f
+4:  SMP_HEARTBEAT
+#ifdef DEBUG_POKE
+    tst     x11, #1023
+    b.ne    6f
+    MOV64   x0, 0x84000000
+    hvc     #0
+6:
+#endif
+#ifdef DEBUG_FORCE
+    tst     x11, #1023
+    b.ne    7f
+    ldr     x0, =(GICD_BASE + 0x400 + 94)
+    lsr     x1, x11, #10
+    strb    w1, [x0]
+7:
+#endif
+    wfe
+    b       1b
+2:  mov     x0, #0
+    b       5f
+3:
+#ifdef DEBUG_WAIT
+    SMP_BLOCK_OF x2
+    mrs     x0, cntvct_el0
+    sub     x0, x0, x23
+    ldr     x1, [x2, #(B_USER + 296)]
+    cmp     x0, x1
+    csel    x1, x0, x1, hi
+    str     x1, [x2, #(B_USER + 296)]
+    ldr     x0, [x21]
+    sub     x0, x0, x22
+    ldr     x1, [x2, #(B_USER + 304)]
+    cmp     x0, x1
+    csel    x1, x0, x1, hi
+    str     x1, [x2, #(B_USER + 304)]
+#endif
+    mov     x0, #1
+5:  ldp     x23, x24, [sp], #16
     ldp     x21, x22, [sp], #16
     ldp     x19, x20, [sp], #16
     ldp     x29, x30, [sp], #16
@@ -432,6 +537,14 @@ smp_report:
     bl      puts
     ldr     x0, [x24, #B_LAST_BAD]
     bl      puthex
+#ifdef DEBUG_WAIT
+    ADR_STR " maxticks="
+    ldr     x1, [x24, #(B_USER + 296)]
+    bl      print_dec
+    ADR_STR " maxspins="
+    ldr     x1, [x24, #(B_USER + 304)]
+    bl      print_dec
+#endif
     bl      newline
     add     x20, x20, #1
     b       1b
