@@ -15,7 +15,8 @@
  *     number i, Last on the last one; registers of INTIDs the VM does not have (96 and up)
  *     written with garbage and read as zero.
  *   Every interrupt taken is acknowledged; an INTID the VM does not have (96-1019) is a
- *   mismatch. One random vCPU resets the VM (PSCI SYSTEM_RESET) mid-chaos, RESETS times.
+ *   mismatch. The VM resets itself (PSCI SYSTEM_RESET) mid-chaos, RESETS times: one random
+ *   vCPU while the others go on, or all at once (lib/smp.h, SMP_RESET_POINT).
  *
  * Phase B, after vCPU 0 has put the distributor back in order and each vCPU its own
  * redistributor, ITERS_B rounds in which all vCPUs at once:
@@ -187,10 +188,8 @@ worker:
     msr     daifclr, #2
 
 round_a:
-    cmp     x21, x27
-    b.ne    1f
-    bl      smp_reset
-1:  XORSHIFT x22, x0
+    SMP_RESET_POINT x21, x27
+    XORSHIFT x22, x0
     lsr     x1, x22, #8
     and     x0, x22, #15
     add     x24, x24, #1

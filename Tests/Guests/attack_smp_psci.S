@@ -16,7 +16,8 @@
  *   - SPI 40 routed to a random vCPU and pended (it lands in list registers of vCPUs that then
  *     switch themselves off);
  *   - an SGI with a random INTID to random vCPUs.
- * One random vCPU resets the VM (PSCI SYSTEM_RESET) mid-run, RESETS times.
+ * The VM resets itself (PSCI SYSTEM_RESET) mid-run, RESETS times: one random vCPU while the
+ * others go on, or every vCPU at once (lib/smp.h, SMP_RESET_POINT).
  * At the end vCPU 0 waits for the others (starting again those found off), then, with every
  * other vCPU off, routes SPI 40, SPI 47 (the doorbell's) and an SGI to itself, pends them and
  * must take each: an interrupt lost to a vCPU that switched off would never come. */
@@ -271,10 +272,8 @@ secondary_main:
     msr     daifclr, #2
 
 round:
-    cmp     x21, x27
-    b.ne    1f
-    bl      smp_reset
-1:  XORSHIFT x22, x0
+    SMP_RESET_POINT x21, x27
+    XORSHIFT x22, x0
     lsr     x1, x22, #8
     and     x0, x22, #7
     add     x24, x24, #1

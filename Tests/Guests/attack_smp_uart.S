@@ -11,8 +11,9 @@
  *   - PeriphID/PCellID, which must read r1p5's constants whatever was written to them, and
  *     RIS/MIS, whose receive bits must be clear.
  * The UART's SPI (33) is enabled and routed to vCPU 0: with nothing received it must never
- * come, whatever IMSC says. One random vCPU resets the VM (PSCI SYSTEM_RESET) at a random
- * point while the others hammer on, RESETS times in all (a counter in RAM outside the image).
+ * come, whatever IMSC says. The VM resets itself (PSCI SYSTEM_RESET) at a random point, RESETS
+ * times in all (a counter in RAM outside the image): one random vCPU while the others hammer
+ * on, or every vCPU at once (lib/smp.h, SMP_RESET_POINT).
  * vCPU 0 waits for the others, ends the line of letters, reports per vCPU (lib/smp.S) and
  * powers the VM off. */
 #include "attack.h"
@@ -137,10 +138,8 @@ worker:
     msr     daifclr, #2
 
 round:
-    cmp     x21, x27
-    b.ne    1f
-    bl      smp_reset                   /* this vCPU's turn to reset the VM */
-1:  XORSHIFT x22, x0
+    SMP_RESET_POINT x21, x27
+    XORSHIFT x22, x0
     lsr     x1, x22, #8
     and     x0, x22, #7
     cmp     x0, #3

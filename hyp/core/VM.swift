@@ -25,9 +25,18 @@ struct VM {
     var resetLimit: UInt32 = 0
     var faults: UInt32 = 0
     var resets: UInt32 = 0
+    /// Set while one of its vCPUs carries out PSCI SYSTEM_RESET (`VirtualPSCI.systemReset`).
+    var resetting: UInt32 = 0
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }
+}
+
+extension UnsafeMutablePointer where Pointee == VM {
+    /// Safety: `resetting` is a stored property of a VM in the static pool; its address is stable.
+    var resettingWord: UnsafeMutablePointer<UInt32> {
+        withUnsafeMutablePointer(to: &pointee.resetting) { $0 }
+    }
 }
 
 /// The static pool of VMs.

@@ -112,9 +112,20 @@ enum VirtualPSCI {
     /// pristine boot bundle into the VM's RAM again, the virtual devices reset, and vCPU 0
     /// starts at the bundle's entry as at boot. RAM outside the images keeps its contents, as
     /// after a warm reset.
+    ///
+    /// One reset at a time: a vCPU that asks while another carries one out goes off at once, as
+    /// that reset would switch it off (SYSTEM_RESET never returns). Two resets at once would
+    /// each wait in vain for the other to stop, then copy the images and reset the devices
+    /// under a VM the first had already restarted.
     @_optimize(size)
     private static func systemReset(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer
+        guard keel_cas32(vm.resettingWord, 0, 1) else {
+            vcpu.pointee.trace.arg1 = 0
+            Trace.end(vcpu)
+            keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+            SMP.leaveGuest()
+        }
         vm.pointee.resets &+= 1
         if vm.pointee.resetLimit != 0 && vm.pointee.resets >= vm.pointee.resetLimit {
             stopByPolicy(vcpu, reason: 2, count: vm.pointee.resets, limit: "reset_limit")
@@ -136,6 +147,7 @@ enum VirtualPSCI {
         Trace.event(.vmCreated, vm: vm.pointee.id, vcpu: 0, arg0: vm.pointee.layout.ramSize)
         // The caller goes off too; vCPU 0's CPU (maybe this one) starts the VM again.
         keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        keel_store_release32(vm.resettingWord, 0)
         _ = start(vm.pointee.vcpu(0), entry: vm.pointee.entry, context: vm.pointee.entryX0)
         SMP.leaveGuest()
     }

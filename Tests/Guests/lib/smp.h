@@ -71,6 +71,23 @@
     str     x11, [x10, #B_HEART]
 .endm
 
+/* At the top of each round of an attack (\left: rounds left, \at: this vCPU's B_RESET_AT):
+ * its turn to reset the VM, or another vCPU's reset it must join. Clobbers x0-x15, x30. */
+.macro SMP_RESET_POINT left, at
+    cmp     \left, \at
+    b.ne    91f
+    bl      smp_reset_point
+91: mrs     x9, mpidr_el1
+    and     x9, x9, #0xFF
+    adrp    x10, smp_reset_now
+    add     x10, x10, :lo12:smp_reset_now
+    ldrb    w11, [x10, x9]
+    cbz     w11, 92f
+    strb    wzr, [x10, x9]
+    bl      smp_reset
+92:
+.endm
+
 /* Count a mismatch in the block at \blk, remembering \val. Clobbers x9. */
 .macro SMP_BAD blk, val
     ldr     x9, [\blk, #B_MISMATCH]
@@ -82,8 +99,10 @@
 /* The shared code, assembled into each attack that includes this header (as lib/doorbell.h):
  * the other guests do not link it. */
     .text
-/* x0 = the boots before this one since power-on (0 at the first): a magic word and a count in
- * RAM outside the image, which SYSTEM_RESET does not reload. */
+/* Counts this boot: x0 = the boots before it since power-on (0 at the first), kept with a
+ * magic word in RAM outside the image, which SYSTEM_RESET does not reload. Counted here, at
+ * each start of main, rather than by who asked for the reset: several vCPUs may ask at once,
+ * and the VM must restart once. */
     .globl smp_boots
 smp_boots:
     MOV64   x1, SMP_PERSIST
@@ -93,13 +112,19 @@ smp_boots:
     b.eq    1f
     str     x2, [x1]
     str     xzr, [x1, #8]
+    mov     x0, #0
+    ret
 1:  ldr     x0, [x1, #8]
+    add     x0, x0, #1
+    str     x0, [x1, #8]
     ret
 
 /* x0 = iterations per vCPU, x1 = seed, x2 = resets wanted. Counts the vCPUs (GICD_TYPER
  * CPUNumber + 1) into smp_ncpu, sets every block: its own seed (different per vCPU and per
  * boot), its iterations; while fewer boots than resets wanted have happened, one random vCPU
- * gets a random point in the middle of its run at which it resets the VM. x0 = boots so far. */
+ * gets a random point in the middle of its run at which it resets the VM (SMP_RESET_POINT):
+ * alone, racing the others' attack, after an even number of boots; with every other vCPU
+ * asking for SYSTEM_RESET at the same moment after an odd one. x0 = boots so far. */
     .globl smp_prepare
 smp_prepare:
     stp     x29, x30, [sp, #-16]!
@@ -108,6 +133,11 @@ smp_prepare:
     mov     x13, x2
     bl      smp_boots
     mov     x14, x0
+    adrp    x1, smp_reset_now
+    str     xzr, [x1, :lo12:smp_reset_now]
+    and     x2, x14, #1
+    adrp    x1, smp_reset_all
+    str     x2, [x1, :lo12:smp_reset_all]
     ldr     x1, =GICD_BASE
     ldr     w2, [x1, #4]                /* GICD_TYPER */
     ubfx    x2, x2, #5, #3
@@ -389,15 +419,30 @@ smp_wait_irq:
     ldp     x29, x30, [sp], #16
     ret
 
-/* Resets the VM (PSCI SYSTEM_RESET) after counting the boot. Never returns; if the call does,
- * that is a mismatch of the calling vCPU, and it carries on. */
+/* The vCPU whose turn it is (SMP_RESET_POINT): in a boot with smp_reset_all, first tells
+ * every other vCPU to ask too; then resets. */
+    .globl smp_reset_point
+smp_reset_point:
+    adrp    x1, smp_reset_all
+    ldr     x1, [x1, :lo12:smp_reset_all]
+    cbz     x1, smp_reset
+    MOV64   x1, 0x0101010101010101
+    mrs     x2, mpidr_el1
+    and     x2, x2, #0xFF
+    lsl     x2, x2, #3
+    mov     x3, #0xFF
+    lsl     x3, x3, x2
+    bic     x1, x1, x3                  /* not itself */
+    adrp    x2, smp_reset_now
+    str     x1, [x2, :lo12:smp_reset_now]
+    dsb     sy
+    sev
+    /* fall through */
+
+/* Resets the VM (PSCI SYSTEM_RESET). Never returns; if the call does, that is a mismatch of
+ * the calling vCPU, and it carries on. */
     .globl smp_reset
 smp_reset:
-    MOV64   x1, SMP_PERSIST
-    ldr     x2, [x1, #8]
-    add     x2, x2, #1
-    str     x2, [x1, #8]
-    dsb     sy
     MOV64   x0, PSCI_SYSTEM_RESET
     hvc     #0
     mov     x2, x0
@@ -571,6 +616,10 @@ smp_report:
     .globl smp_blocks, smp_ncpu
 smp_blocks: .space SMP_BLOCK * SMP_MAX_VCPUS
 smp_ncpu:   .quad 0
+/* One byte per vCPU: ask for SYSTEM_RESET now (set by smp_reset_point). */
+    .globl smp_reset_now, smp_reset_all
+smp_reset_now: .quad 0
+smp_reset_all: .quad 0
 /* Bits smp_wait_others adds to a restarted vCPU's context id (the attack sets them). */
     .globl smp_context
 smp_context: .quad 0
