@@ -25,7 +25,7 @@
 #include "smp.h"
 
 #ifndef ITERS
-#define ITERS       80000
+#define ITERS       160000
 #endif
 #ifndef RESETS
 #define RESETS      3

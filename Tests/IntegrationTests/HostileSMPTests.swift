@@ -37,7 +37,7 @@ struct HostileSMPTests {
                zero: ["sgi_lost", "spi_lost", "spi_wrong_cpu", "readback_wrong", "invariant_broken", "bad_intid", "reroute_lost"],
                nonzero: ["sgis_sent", "spis_sent"], lines: []),
         // PSCI on each other and doorbells to any VM; at the end interrupts routed to vCPU 0.
-        Attack(guest: "attack_smp_psci", name: "psci", resets: 3, minimumExits: 300_000,
+        Attack(guest: "attack_smp_psci", name: "psci", resets: 3, minimumExits: 800_000,
                zero: ["affinity_bad", "cpu_on_bad", "suspend_bad", "cpu_off_returned", "doorbell_bad", "context_bad", "bad_intid"],
                nonzero: ["cpu_offs", "suspend_resumes", "spi40_irqs", "sgi_irqs"],
                lines: ["psci: final_spi40_taken=1", "psci: final_spi47_taken=1", "psci: final_sgi_taken=1"]),
