@@ -102,6 +102,8 @@ struct HostileSMPTests {
             #expect(line.contains(" mismatches=0 ") && line.contains(" done=1 "), "vcpu\(vcpu): '\(line)'\n\(context)", sourceLocation: sourceLocation)
         }
         #expect(counter(run, "\(guestPrefix)\(name): total ", "mismatches") == 0, "\(context)", sourceLocation: sourceLocation)
+        // After each SYSTEM_RESET every vCPU but 0 is off: CPU_ON of each at boot succeeds.
+        #expect(counter(run, "\(guestPrefix)\(name): total ", "boot_cpu_on_bad") == 0, "\(context)", sourceLocation: sourceLocation)
         for key in attack.zero {
             #expect(counter(run, "\(guestPrefix)\(name): ", key) == 0, "\(key)\n\(context)", sourceLocation: sourceLocation)
         }

@@ -25,6 +25,7 @@
 #define B_LAST_BAD      56      /* the last mismatching value, for the report */
 #define B_PHASE         64      /* the last smp_barrier this vCPU reached */
 #define B_HEART         72      /* passes of its waiting loops: it ran, interrupts on */
+#define B_START_BAD     80      /* vCPU 0: CPU_ONs at boot that did not return SUCCESS */
 #define B_USER          128     /* the attack's own counters from here */
 
 /* An interrupt counts as lost once this long (virtual counter) has passed and its target has
@@ -206,7 +207,8 @@ smp_block_of:
     ret
 
 /* Starts vCPUs 1 .. n-1 at secondary_start (lib/start.S) with context id x0 | their index; a
- * CPU_ON that does not return SUCCESS counts as a mismatch of vCPU 0. */
+ * CPU_ON that does not return SUCCESS (after SYSTEM_RESET every vCPU but 0 must be off)
+ * counts as a mismatch of vCPU 0, in B_START_BAD. */
     .globl smp_start_others
 smp_start_others:
     stp     x29, x30, [sp, #-16]!
@@ -226,6 +228,11 @@ smp_start_others:
     mov     x20, x0
     mov     x0, #0
     bl      smp_block_of
+    ldr     x1, [x0, #B_START_BAD]
+    add     x1, x1, #1
+    str     x1, [x0, #B_START_BAD]
+    and     x20, x20, #0xFFFFFFFF
+    orr     x20, x20, x19, lsl #56      /* which vCPU, in the top byte */
     SMP_BAD x0, x20
 3:  add     x19, x19, #1
     b       1b
@@ -603,6 +610,11 @@ smp_report:
     bl      print_dec
     ADR_STR " irqs="
     mov     x1, x23
+    bl      print_dec
+    mov     x0, #0
+    bl      smp_block_of
+    ldr     x1, [x0, #B_START_BAD]
+    ADR_STR " boot_cpu_on_bad="
     bl      print_dec
     bl      newline
     ldp     x23, x24, [sp], #16
