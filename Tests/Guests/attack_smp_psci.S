@@ -83,23 +83,6 @@ main:
 
 /* vCPU 0 once its rounds are done (on whichever stack it resumed on last). */
 coordinator:
-#ifdef DEBUG_LEFT
-    mov     x0, #1
-    bl      smp_block_of
-    ldr     x1, [x0, #B_LEFT]
-    ADR_STR "psci: debug vcpu1 left="
-    bl      print_dec
-    mov     x0, #0
-    bl      smp_block_of
-    mov     x19, x0
-    ADR_STR " already_on="
-    ldr     x1, [x19, #(B_USER + 200)]
-    bl      print_dec
-    ADR_STR " on_pending="
-    ldr     x1, [x19, #(B_USER + 208)]
-    bl      print_dec
-    bl      newline
-#endif
     mov     x0, #100
     mov     x1, #1                      /* start again the vCPUs found off */
     bl      smp_wait_others
@@ -371,17 +354,7 @@ op_on:
 4:  cbnz    x0, 5f
     COUNT   P_ONS
     b       next
-5:
-#ifdef DEBUG_LEFT
-    cmp     x0, #-4
-    b.ne    51f
-    COUNT   (B_USER + 200)
-51: cmp     x0, #-5
-    b.ne    52f
-    COUNT   (B_USER + 208)
-52:
-#endif
-    cmp     x0, #-4
+5:  cmp     x0, #-4
     b.eq    next
     cmp     x0, #-5
     b.eq    next

@@ -384,42 +384,11 @@ smp_wait_irq:
     cmp     x0, x1
     b.hs    2f
 4:  SMP_HEARTBEAT
-#ifdef DEBUG_POKE
-    tst     x11, #1023
-    b.ne    6f
-    MOV64   x0, 0x84000000
-    hvc     #0
-6:
-#endif
-#ifdef DEBUG_FORCE
-    tst     x11, #1023
-    b.ne    7f
-    ldr     x0, =(GICD_BASE + 0x400 + 94)
-    lsr     x1, x11, #10
-    strb    w1, [x0]
-7:
-#endif
     wfe
     b       1b
 2:  mov     x0, #0
     b       5f
-3:
-#ifdef DEBUG_WAIT
-    SMP_BLOCK_OF x2
-    mrs     x0, cntvct_el0
-    sub     x0, x0, x23
-    ldr     x1, [x2, #(B_USER + 296)]
-    cmp     x0, x1
-    csel    x1, x0, x1, hi
-    str     x1, [x2, #(B_USER + 296)]
-    ldr     x0, [x21]
-    sub     x0, x0, x22
-    ldr     x1, [x2, #(B_USER + 304)]
-    cmp     x0, x1
-    csel    x1, x0, x1, hi
-    str     x1, [x2, #(B_USER + 304)]
-#endif
-    mov     x0, #1
+3:  mov     x0, #1
 5:  ldp     x23, x24, [sp], #16
     ldp     x21, x22, [sp], #16
     ldp     x19, x20, [sp], #16
@@ -589,14 +558,6 @@ smp_report:
     bl      puts
     ldr     x0, [x24, #B_LAST_BAD]
     bl      puthex
-#ifdef DEBUG_WAIT
-    ADR_STR " maxticks="
-    ldr     x1, [x24, #(B_USER + 296)]
-    bl      print_dec
-    ADR_STR " maxspins="
-    ldr     x1, [x24, #(B_USER + 304)]
-    bl      print_dec
-#endif
     bl      newline
     add     x20, x20, #1
     b       1b
