@@ -135,6 +135,11 @@ enum VirtualPSCI {
     /// pristine boot bundle into the VM's RAM again, the virtual devices reset, and vCPU 0
     /// starts at the bundle's entry as at boot. RAM outside the images keeps its contents, as
     /// after a warm reset.
+    ///
+    /// One reset at a time: a vCPU that asks while another carries one out goes off at once, as
+    /// that reset would switch it off (SYSTEM_RESET never returns). Two resets at once would
+    /// each wait in vain for the other to stop, then copy the images and reset the devices
+    /// under a VM the first had already restarted.
     @_optimize(size)
     private static func systemReset(_ vcpu: UnsafeMutablePointer<VCPU>) {
         let vm = vcpu.pointee.vmPointer

@@ -232,7 +232,7 @@ enum VGIC {
             lines = timerLines()
             dropLowTimers(vcpu, timerLines: lines)
         }
-        sync(vcpu, timerLines: lines)
+        let elsewhere = sync(vcpu, timerLines: lines)
         retrigger(vcpu)
         var overflow = false
         while let (bank, slot, intid, more) = best(vcpu) {
@@ -246,14 +246,22 @@ enum VGIC {
             GIC.setUnderflowInterrupt(overflow)
         }
         unlock(vm)
+        if elsewhere != 0 { notify(vm, targets: elsewhere, from: vcpu) }
     }
 
     /// List registers the guest has finished with (state invalid) go back to software: the
     /// interrupt is no longer active nor in a register. `timerLines` are the forwarded timer
     /// PPIs whose line is high now (`timerLines()`). Caller holds the lock.
-    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) {
-        guard vcpu.pointee.vgic.usedLRs != 0 else { return }
+    ///
+    /// Returns the other vCPUs to notify: an SPI retired here that is deliverable again was
+    /// pended anew while its finished instance still sat in this vCPU's register, for a vCPU it
+    /// has been routed to since. That vCPU was told when it was pended, looked, and found it
+    /// still in a register (`IRQBank.deliverable`); nothing else would make it look again.
+    @discardableResult
+    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) -> UInt32 {
+        guard vcpu.pointee.vgic.usedLRs != 0 else { return 0 }
         let empty = GIC.emptyListRegisters
+        var elsewhere: UInt32 = 0
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
             // Finished: empty, or invalid but held for its EOI maintenance interrupt (a level
             // line's): ICH_ELRSR_EL2 / GICH_ELRSR leave those out (State 0, HW 0, EOI 1) until
@@ -274,9 +282,11 @@ enum VGIC {
                 bank.pointee.inLR &= ~bit
                 bank.pointee.active &= ~bit
                 if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
+                if intid >= 32 && bank.pointee.deliverable & bit != 0 { elsewhere |= UInt32(bank.pointee.target[intid & 31]) }
             }
             bank.pointee.withdrawn &= ~bit
         }
+        return elsewhere & ~(UInt32(1) << UInt32(vcpu.pointee.id))  // this vCPU looks next, in `flush`
     }
 
     /// A list register still only pending whose interrupt the guest disabled or cleared since
