@@ -30,6 +30,15 @@ enum VGIC {
         }
     }
 
+    /// `bank` for an INTID a guest's register access chose: nil beyond the VM's INTIDs, and an
+    /// index that has passed a speculation barrier after that check (`nospec` alone would turn
+    /// an out-of-range INTID into 0, the vCPU's own SGI bank).
+    @inline(__always)
+    static func guestBank(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: Int) -> UnsafeMutablePointer<IRQBank>? {
+        guard intid >= 0, intid < VirtualDistributor.intidLimit else { return nil }
+        return bank(vcpu, nospec(intid, below: VirtualDistributor.intidLimit))
+    }
+
     // MARK: Raising interrupts
 
     /// A forwarded physical PPI (the timers) for the running vCPU: pending, linked to the

@@ -25,7 +25,7 @@ enum VirtualGICD {
         let v3 = GIC.version == .v3
         if let (kind, intid) = IRQRegisters.decode(offset) {
             guard accessible(kind, offset: offset, bytes: bytes), !(v3 && intid < 32),
-                  !(v3 && kind == .targets), let bank = VGIC.bank(vcpu, nospec(intid, below: VirtualDistributor.intidLimit)) else { return 0 }
+                  !(v3 && kind == .targets), let bank = VGIC.guestBank(vcpu, intid) else { return 0 }
             VGIC.lock(vm)
             var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: bank.pointee,
                                           ownTarget: UInt8(truncatingIfNeeded: 1 << vcpu.pointee.id))
@@ -47,7 +47,7 @@ enum VirtualGICD {
             return UInt64(iidr)
         case Reg.irouter..<(Reg.irouter + UInt64(VirtualDistributor.spiCount) * 8) where v3:
             let intid = 32 + Int((offset - Reg.irouter) / 8)
-            guard let bank = VGIC.bank(vcpu, nospec(intid, below: VirtualDistributor.intidLimit)), offset & 3 == 0 else { return 0 }
+            guard let bank = VGIC.guestBank(vcpu, intid), offset & 3 == 0 else { return 0 }
             let mask = bank.pointee.target[intid & 31]
             if offset & 4 != 0 { return 0 }  // upper half: Aff3, always 0
             if mask == 0xFF { return 1 << 31 }  // IRM: any vCPU
@@ -74,7 +74,7 @@ enum VirtualGICD {
         let v3 = GIC.version == .v3
         if let (kind, intid) = IRQRegisters.decode(offset) {
             guard accessible(kind, offset: offset, bytes: bytes), !(v3 && intid < 32),
-                  !(v3 && kind == .targets), let bank = VGIC.bank(vcpu, nospec(intid, below: VirtualDistributor.intidLimit)) else { return }
+                  !(v3 && kind == .targets), let bank = VGIC.guestBank(vcpu, intid) else { return }
             VGIC.lock(vm)
             let changed = IRQRegisters.write(kind, intid: intid, bytes: bytes, value: value, bank: &bank.pointee)
             VGIC.unlock(vm)
@@ -91,7 +91,7 @@ enum VirtualGICD {
             VGIC.notifyAll(vm, from: vcpu)
         case Reg.irouter..<(Reg.irouter + UInt64(VirtualDistributor.spiCount) * 8) where v3:
             let intid = 32 + Int((offset - Reg.irouter) / 8)
-            guard offset & 4 == 0, let bank = VGIC.bank(vcpu, nospec(intid, below: VirtualDistributor.intidLimit)) else { return }
+            guard offset & 4 == 0, let bank = VGIC.guestBank(vcpu, intid) else { return }
             let affinity = value & 0xFF_00FF_FFFF
             let target: UInt8
             if value & (1 << 31) != 0 {
