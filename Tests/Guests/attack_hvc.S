@@ -139,6 +139,7 @@ main:
     CALL    "affinity_level9", PSCI_AFFINITY_INFO, 0, 9
     CALL    "affinity_vcpu1_off", PSCI_AFFINITY_INFO, 1, 0
     CALL    "suspend_powerdown_bad_entry", PSCI_CPU_SUSPEND_64, 0x10000, 0x30000000
+    CALL    "suspend_powerdown_unaligned", PSCI_CPU_SUSPEND_64, 0x10000, 0x40000002
     CALL    "suspend_standby_garbage", PSCI_CPU_SUSPEND_64, 0xFFFEFFFF, 0xDEADBEEF
     CALL    "features_garbage", PSCI_FEATURES, 0xDEADBEEF
     CALL    "arch_features_garbage", SMCCC_ARCH_FEATURES, 0xFFFFFFFF

@@ -108,7 +108,8 @@ struct HostileTests {
         expected += [
             "hvc: affinity_garbage=\(invalidParameters)", "hvc: affinity_level9=\(invalidParameters)",
             "hvc: affinity_vcpu1_off=0x1",
-            "hvc: suspend_powerdown_bad_entry=\(invalidAddress)", "hvc: suspend_standby_garbage=0x0",
+            "hvc: suspend_powerdown_bad_entry=\(invalidAddress)", "hvc: suspend_powerdown_unaligned=\(invalidAddress)",
+            "hvc: suspend_standby_garbage=0x0",
             "hvc: features_garbage=\(notSupported)", "hvc: arch_features_garbage=\(notSupported)",
             "hvc: cpu_on_keel_ipa=0x0",
         ]

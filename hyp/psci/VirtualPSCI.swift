@@ -125,7 +125,10 @@ enum VirtualPSCI {
     private static func cpuSuspend(_ vcpu: UnsafeMutablePointer<VCPU>, powerState: UInt64, entry: UInt64, context: UInt64) {
         let powerDown = powerState & (1 << 16) != 0
         guard powerDown else { return vcpu.pointee.setResult(PSCI.success) }
-        guard vcpu.pointee.vmPointer.pointee.layout.containsRAM(entry) else { return vcpu.pointee.setResult(PSCI.invalidAddress) }
+        // The same entry check as CPU_ON's: in the VM's RAM and word-aligned (an A64 entry).
+        guard vcpu.pointee.vmPointer.pointee.layout.containsRAM(entry), entry & 3 == 0 else {
+            return vcpu.pointee.setResult(PSCI.invalidAddress)
+        }
         vcpu.pointee.reset(entry: entry, x0: context)
         write_sctlr_el1(SCTLR_EL1.reset)
     }
