@@ -136,6 +136,15 @@ main:
     str     x4, [x3]
     ldr     x20, [x3]
     PRINT_KV "gic: irouter32_bad=", x20
+    /* IROUTER takes 32- and 64-bit accesses only: bytes and halfwords inside it change nothing. */
+    MOV64   x3, (GICD_BASE + 0x6100)            /* PRINT_KV clobbered x3 */
+    str     xzr, [x3]                           /* SPI 32 to vCPU 0 */
+    mov     w4, #1
+    strb    w4, [x3, #1]
+    strh    w4, [x3, #2]
+    strb    w4, [x3]
+    ldr     x20, [x3]
+    PRINT_KV "gic: irouter32_narrow=", x20
 
     /* GICR_WAKER: sleep, wake, garbage, as fast as possible. */
     ldr     x1, =GICR_BASE

@@ -43,7 +43,7 @@ struct HostileTests {
             "gic: widths: exc=0x4400 ec=0x25",
             "gic: typer_unchanged=0x1", "gic: iidr_unchanged=0x1",
             "gic: typer_itlines=0x2",  // 64 SPIs: INTIDs 96 and up do not exist
-            "gic: isenabler3=0x0", "gic: isenabler31=0x0", "gic: ipriority1020=0x0", "gic: irouter932=0x0",
+            "gic: isenabler3=0x0", "gic: isenabler31=0x0", "gic: ipriority1020=0x0", "gic: irouter932=0x0", "gic: irouter32_narrow=0x0",
             "gic: sgis: exc=0x0 ec=0x0", "gic: eois: exc=0x0 ec=0x0",
             // After all of it the guest's own timer interrupt arrives, three times out of three
             // (it did not before Keel took back list registers the guest had disabled).

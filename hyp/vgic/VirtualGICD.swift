@@ -47,7 +47,7 @@ enum VirtualGICD {
             return UInt64(iidr)
         case Reg.irouter..<(Reg.irouter + UInt64(VirtualDistributor.spiCount) * 8) where v3:
             let intid = 32 + Int((offset - Reg.irouter) / 8)
-            guard let bank = VGIC.guestBank(vcpu, intid), offset & 3 == 0 else { return 0 }
+            guard routerAccessible(offset: offset, bytes: bytes), let bank = VGIC.guestBank(vcpu, intid) else { return 0 }
             let mask = bank.pointee.target[intid & 31]
             if offset & 4 != 0 { return 0 }  // upper half: Aff3, always 0
             if mask == 0xFF { return 1 << 31 }  // IRM: any vCPU
@@ -91,7 +91,9 @@ enum VirtualGICD {
             VGIC.notifyAll(vm, from: vcpu)
         case Reg.irouter..<(Reg.irouter + UInt64(VirtualDistributor.spiCount) * 8) where v3:
             let intid = 32 + Int((offset - Reg.irouter) / 8)
-            guard offset & 4 == 0, let bank = VGIC.guestBank(vcpu, intid) else { return }
+            // The upper half (Aff3, always 0) and narrower accesses change nothing.
+            guard routerAccessible(offset: offset, bytes: bytes), offset & 4 == 0,
+                  let bank = VGIC.guestBank(vcpu, intid) else { return }
             let affinity = value & 0xFF_00FF_FFFF
             let target: UInt8
             if value & (1 << 31) != 0 {
@@ -111,6 +113,12 @@ enum VirtualGICD {
         default:
             break  // read-only, reserved and unimplemented registers ignore writes
         }
+    }
+
+    /// IROUTER is 64 bits wide and takes 64-bit accesses or 32-bit ones to either half (GICv3
+    /// 12.1.3); a byte or halfword inside it is ignored, as it would otherwise route the SPI.
+    private static func routerAccessible(offset: UInt64, bytes: Int) -> Bool {
+        (bytes == 8 && offset & 7 == 0) || (bytes == 4 && offset & 3 == 0)
     }
 
     /// Bitmap registers take 32-bit accesses; priority and target bytes also single bytes.
