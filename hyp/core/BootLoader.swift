@@ -12,20 +12,20 @@ enum BootLoader {
     /// The RAM Keel's EL2 map makes Normal memory (hyp/boot/start.S): the 1 GiB block holding
     /// Keel's image, as far as the machine's DRAM reaches into it; everything else is Device
     /// memory at EL2. Keel writes every VM's RAM (images copied in at boot and SYSTEM_RESET) and
-    /// reads the boot bundles, so all of them must lie here. `end` is exclusive; an empty
-    /// range (`end <= base`) when the DRAM misses the block.
-    static var normalMemory: (base: UInt64, end: UInt64) {
+    /// reads the boot bundles, so all of them must lie here. Empty when the DRAM misses the
+    /// block.
+    static var normalMemory: DeviceTreeMachine.Region {
         let block = UInt64(1) << UInt64(KEEL_EL2_NORMAL_SHIFT)
         let blockBase = UInt64(keelImageStart()) & ~(block - 1)
         let base = max(blockBase, machine.ramBase), end = min(blockBase + block, machine.ramEnd)
-        return (base, max(base, end))
+        return DeviceTreeMachine.Region(base: base, size: max(base, end) - base)
     }
 
     /// The board's bundle, checked against `layout`; nil (after saying why) when it is missing
     /// or damaged. Also says where it was (for SYSTEM_RESET).
     static func open(for layout: VMLayout) -> (BootBundle, limit: UInt64)? {
         let normal = normalMemory
-        guard layout.ramPA >= normal.base, layout.ramSize <= normal.end &- layout.ramPA, layout.ramPA < normal.end else {
+        guard normal.contains(layout.ramPA, size: layout.ramSize) else {
             Console.begin()
             Console.print("ERROR: the VM's RAM (PA ")
             Console.hex(layout.ramPA)
@@ -56,7 +56,7 @@ enum BootLoader {
             Console.newline()
             return nil
         }
-        guard address >= normal.base, address < normal.end, normal.end - address >= UInt64(BootBundle.headerSize) else {
+        guard normal.contains(address, size: UInt64(BootBundle.headerSize)) else {
             Console.begin()
             Console.print("ERROR: the boot bundle at the board's bundle address (")
             Console.hex(address)
@@ -82,7 +82,7 @@ enum BootLoader {
         let end = min(machine.ramEnd, normal.end)
         let limits = SystemManifest.Limits(cpus: cpus, dramBase: machine.ramBase, dramSize: machine.ramSize,
                                            reservedStart: UInt64(keelImageStart()), reservedEnd: appended,
-                                           normalBase: normal.base, normalSize: normal.end &- normal.base)
+                                           normalBase: normal.base, normalSize: normal.size)
         do throws(SystemManifest.Problem) {
             let manifest = try SystemManifest.open(base, limit: end > appended ? end - appended : 0, limits)
             // The images themselves must not be overwritten by a VM either.

@@ -255,8 +255,7 @@ enum VirtualPSCI {
     /// `turnOff` once the caller holds the VM's stop, which it keeps: the VM stays off.
     @_optimize(size)
     private static func finishOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
-        let vm = vcpu.pointee.vmPointer
-        vm.pointee.poweredOff = true
+        let vm = vcpu.pointee.vmPointer  // `poweredOff` is set already: by `turnOff`, or seen by `systemReset`
         for index in 0..<vm.pointee.vcpuCount { ExitReport.print(vm.pointee.vcpu(index)) }
         Trace.end(vcpu)
         Trace.event(event, vm: vm.pointee.id, vcpu: vcpu.pointee.id, arg0: arg0)

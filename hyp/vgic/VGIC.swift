@@ -24,8 +24,15 @@ enum VGIC {
     static func bank(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: Int) -> UnsafeMutablePointer<IRQBank>? {
         if intid < 32 { return withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 } }
         guard intid < VirtualDistributor.intidLimit else { return nil }
-        let vm = vcpu.pointee.vmPointer
-        return withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
+        return spiBank(vcpu.pointee.vmPointer, intid)
+    }
+
+    /// The bank of `vm` holding SPI `intid` (32 up to `VirtualDistributor.intidLimit`, checked
+    /// by the caller). Safety: the VM lives in the static pool, and `spis` is a fixed-size array
+    /// stored inline, one bank per 32 SPIs.
+    @inline(__always)
+    private static func spiBank(_ vm: UnsafeMutablePointer<VM>, _ intid: Int) -> UnsafeMutablePointer<IRQBank> {
+        withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
             UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
         }
     }
@@ -122,9 +129,7 @@ enum VGIC {
         guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return PSCI.invalidParameters }
         let intid = Int(SMCCC.doorbellINTID)
         let bit = UInt32(1) << UInt32(intid & 31)
-        let bank = withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
-            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
-        }
+        let bank = spiBank(vm, intid)
         lock(vm)
         bank.pointee.pending |= bit
         let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
@@ -139,9 +144,7 @@ enum VGIC {
     /// VM's UART read): every target but the caller itself is kicked, if the SPI is enabled.
     static func setLevel(_ vm: UnsafeMutablePointer<VM>, intid: Int, high: Bool, from caller: UnsafeMutablePointer<VCPU>) {
         guard intid >= 32, intid < VirtualDistributor.intidLimit else { return }
-        let bank = withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
-            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
-        }
+        let bank = spiBank(vm, intid)
         let bit = UInt32(1) << UInt32(intid & 31)
         lock(vm)
         let was = bank.pointee.level & bit != 0
@@ -266,7 +269,6 @@ enum VGIC {
     /// pended anew while its finished instance still sat in this vCPU's register, for a vCPU it
     /// has been routed to since. That vCPU was told when it was pended, looked, and found it
     /// still in a register (`IRQBank.deliverable`); nothing else would make it look again.
-    @discardableResult
     static func sync(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) -> UInt32 {
         guard vcpu.pointee.vgic.usedLRs != 0 else { return 0 }
         let empty = GIC.emptyListRegisters
