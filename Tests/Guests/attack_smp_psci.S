@@ -77,7 +77,16 @@ main:
     MOV64   x0, CTX_MAGIC
     adrp    x1, smp_context
     str     x0, [x1, :lo12:smp_context]
+    /* The others wait for `go` before their first round: one that attacked at once could
+     * CPU_ON a vCPU that vCPU 0 has yet to start, whose boot CPU_ON would then find it on. */
+    adrp    x1, go
+    str     xzr, [x1, :lo12:go]
     bl      smp_start_others
+    adrp    x1, go
+    mov     x0, #1
+    str     x0, [x1, :lo12:go]
+    dsb     sy
+    sev
     MOV64   x0, CTX_MAGIC
     b       secondary_main              /* vCPU 0 too; it ends in coordinator */
 
@@ -241,7 +250,12 @@ secondary_main:
     cbz     x26, coordinator            /* (vCPU 0 is never off: cannot happen) */
     ldp     x29, x30, [sp], #16
     ret                                 /* started again after it finished: off again */
-2:  mov     x0, x26
+2:  adrp    x0, go
+3:  ldr     x1, [x0, :lo12:go]
+    cbnz    x1, 4f
+    wfe
+    b       3b
+4:  mov     x0, x26
     ldr     w1, =0xFFFF
     bl      gicv3_private_on
     bl      gicv3_cpu_interface_on
@@ -556,3 +570,4 @@ n_entries:   .asciz "entries="
     .bss
     .balign 8
 boots:      .quad 0
+go:         .quad 0     /* vCPU 0 has started the others (cleared at each boot: RAM survives SYSTEM_RESET) */
