@@ -4,14 +4,17 @@ import _Volatile
 /// reference): the hypervisor's own console on the ZCU102. Transmit only; Keel polls, it takes
 /// no UART interrupts.
 struct CadenceUART {
+    /// Safety of every register below: `base` is the UART the board file and the boot DTB agree
+    /// on (`machine.uartBase`), mapped Device-nGnRE in Keel's EL2 tables; the offsets are the
+    /// device's own registers, 32 bits wide.
     let base: UInt
 
     /// Control_reg0.
-    private var control: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x00) }
+    private var control: VolatileMappedRegister<UInt32> { unsafe .init(unsafeBitPattern: base + 0x00) }
     /// Channel_sts_reg0.
-    private var channelStatus: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x2C) }
+    private var channelStatus: VolatileMappedRegister<UInt32> { unsafe .init(unsafeBitPattern: base + 0x2C) }
     /// TX_RX_FIFO0: a store queues one byte for transmission.
-    private var fifo: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x30) }
+    private var fifo: VolatileMappedRegister<UInt32> { unsafe .init(unsafeBitPattern: base + 0x30) }
 
     /// Control_reg0: RXEN (bit 2) and TXEN (bit 4); RXDIS (bit 3) and TXDIS (bit 5) win over
     /// them, so enabling means clearing those.

@@ -11,18 +11,23 @@ enum Console {
 
     private static var me: UInt32 { UInt32(read_mpidr_el1() & 0xFF) + 1 }
 
+    /// The console lock and its owner (CPU + 1, or 0), C globals in runtime/locks.c so the panic
+    /// path can take them over. Safety: a global's address is fixed for the firmware's life.
+    private static var lock: AtomicWord { unsafe AtomicWord(&keel_console_lock) }
+    private static var owner: AtomicWord { unsafe AtomicWord(&keel_console_owner) }
+
     /// Takes the console for this CPU unless it already has it; true when this call took it.
     private static func acquire() -> Bool {
-        guard lockingEnabled, keel_load_acquire32(&keel_console_owner) != me else { return false }
-        keel_spin_lock(&keel_console_lock)
-        keel_store_release32(&keel_console_owner, me)
+        guard lockingEnabled, owner.loadAcquire() != me else { return false }
+        lock.lock()
+        owner.storeRelease(me)
         return true
     }
 
     private static func release() {
-        guard lockingEnabled, keel_load_acquire32(&keel_console_owner) == me else { return }
-        keel_store_release32(&keel_console_owner, 0)
-        keel_spin_unlock(&keel_console_lock)
+        guard lockingEnabled, owner.loadAcquire() == me else { return }
+        owner.storeRelease(0)
+        lock.unlock()
     }
 
     /// Runs `body` holding the console, so that another CPU's output cannot land inside it.
@@ -41,11 +46,11 @@ enum Console {
             }
         }
         /// Bytes back to back, the UART's address read once (trace frames go out this way).
-        static func write(_ bytes: UnsafeRawBufferPointer) {
+        static func write(_ bytes: Span<UInt8>) {
             let base = UInt(machine.uartBase)
             switch activeBoard.uartKind {
-            case .pl011: for byte in bytes { PL011(base: base).put(byte) }
-            case .cadence: for byte in bytes { CadenceUART(base: base).put(byte) }
+            case .pl011: for i in bytes.indices { PL011(base: base).put(bytes[i]) }
+            case .cadence: for i in bytes.indices { CadenceUART(base: base).put(bytes[i]) }
             }
         }
         static func start() {
@@ -67,11 +72,12 @@ enum Console {
 
     /// A byte as it is, for binary trace frames (no newline translation, no line tracking).
     static func putRaw(_ byte: UInt8) { UART.put(byte) }
-    static func putRaw(_ bytes: UnsafeRawBufferPointer) { UART.write(bytes) }
+    static func putRaw(_ bytes: Span<UInt8>) { UART.write(bytes) }
 
     @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func print(_ text: StaticString) {
-        text.withUTF8Buffer { for byte in $0 { put(byte) } }
+        // Safety: a StaticString's UTF-8 buffer is rodata, valid for the call.
+        text.withUTF8Buffer { for unsafe byte in unsafe $0 { put(byte) } }
     }
 
     /// A new hypervisor message: a fresh line and the `[keel] ` prefix.
@@ -125,21 +131,17 @@ enum Console {
 
     @inline(never)  // console output is never hot; one copy keeps the firmware small
     static func dec(_ value: UInt64) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits: [20 of UInt8] = .init(repeating: 0)  // UInt64.max has 20
         var count = 0
         var v = value
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                count += 1
-            } while v != 0
-            while count > 0 {
-                count -= 1
-                put(buffer[count])
-            }
+        repeat {
+            digits[count] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            count += 1
+        } while v != 0
+        while count > 0 {
+            count -= 1
+            put(digits[count])
         }
     }
 

@@ -29,18 +29,21 @@ enum GIC {
     private static var frames: GICFrames { machine.gic }
 
     // MARK: MMIO
+    // Safety of the four accessors: callers pass an address inside a GIC frame of `machine.gic`
+    // (checked against the board file at boot, mapped Device-nGnRE at EL2), at a register of
+    // the accessed width.
 
     @inline(__always) static func read32(_ address: UInt64) -> UInt32 {
-        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).load()
+        unsafe VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).load()
     }
     @inline(__always) static func write32(_ address: UInt64, _ value: UInt32) {
-        VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).store(value)
+        unsafe VolatileMappedRegister<UInt32>(unsafeBitPattern: UInt(address)).store(value)
     }
     @inline(__always) static func read64(_ address: UInt64) -> UInt64 {
-        VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(address)).load()
+        unsafe VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(address)).load()
     }
     @inline(__always) static func write8(_ address: UInt64, _ value: UInt8) {
-        VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(address)).store(value)
+        unsafe VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(address)).store(value)
     }
 
     /// Distributor and redistributor register offsets shared by v2 and v3.

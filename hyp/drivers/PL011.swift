@@ -3,11 +3,14 @@ import _Volatile
 /// Arm PrimeCell UART (PL011): the hypervisor's own console on QEMU virt and the Raspberry Pi.
 /// Keel polls it both ways and takes no UART interrupts.
 struct PL011 {
+    /// Safety of every register below: `base` is the UART the board file and the boot DTB agree
+    /// on (`machine.uartBase`), mapped Device-nGnRE in Keel's EL2 tables; the offsets are the
+    /// device's own registers, 32 bits wide.
     let base: UInt
 
-    private var dr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x000) }
-    private var fr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x018) }
-    private var cr: VolatileMappedRegister<UInt32> { .init(unsafeBitPattern: base + 0x030) }
+    private var dr: VolatileMappedRegister<UInt32> { unsafe .init(unsafeBitPattern: base + 0x000) }
+    private var fr: VolatileMappedRegister<UInt32> { unsafe .init(unsafeBitPattern: base + 0x018) }
+    private var cr: VolatileMappedRegister<UInt32> { unsafe .init(unsafeBitPattern: base + 0x030) }
 
     /// FR.TXFF: transmit FIFO full; FR.RXFE: receive FIFO empty.
     private static let txff: UInt32 = 1 << 5

@@ -7,19 +7,22 @@ enum PagePool {
     nonisolated(unsafe) private static var next = 0
 
     /// Backing storage: a 4 KiB-aligned array in BSS (see keel_page_pool in mm/pool.S).
-    private static var base: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: keel_page_pool_base())! }
+    /// Safety: the pool's address is a link-time constant, never null.
+    private static var base: UnsafeMutableRawPointer { unsafe UnsafeMutableRawPointer(bitPattern: keel_page_pool_base())! }
 
     /// `count` zeroed, physically contiguous pages whose address is a multiple of `count` pages
     /// (a concatenated stage-2 root must be aligned to its size). Nil when the pool is spent.
     static func allocate(pages count: Int) -> UnsafeMutableRawPointer? {
         // Align the address, not the index: the pool itself is only page-aligned.
-        let basePage = Int(bitPattern: UInt(bitPattern: base)) / pageSize
+        let basePage = Int(bitPattern: UInt(bitPattern: unsafe base)) / pageSize
         let aligned = (basePage + next + count - 1) / count * count - basePage
         guard aligned + count <= Int(keel_page_pool_pages()) else { return nil }
         next = aligned + count
-        let page = base + aligned * pageSize
-        page.initializeMemory(as: UInt8.self, repeating: 0, count: count * pageSize)
-        return page
+        // Safety: `aligned + count` pages fit the pool (checked above), and no page is handed
+        // out twice (`next` only grows), so these bytes belong to nobody else.
+        let page = unsafe base + aligned * pageSize
+        unsafe page.initializeMemory(as: UInt8.self, repeating: 0, count: count * pageSize)
+        return unsafe page
     }
 
     static var used: Int { next }

@@ -14,7 +14,7 @@ struct Stage2 {
     /// Fresh, empty tables for the geometry the hardware supports.
     static func create() -> Stage2? {
         let geometry = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF)
-        guard let table = PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
+        guard let table = unsafe PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
         return Stage2(root: UInt64(UInt(bitPattern: table)), vtcr: geometry.vtcr, ipaBits: geometry.ipaBits)
     }
 
@@ -39,8 +39,9 @@ struct Stage2 {
                 if (ipaHere | paHere) & (block - 1) == 0 && left >= block { break }
                 level += 1
             }
-            guard let entry = entryPointer(ipa: ipaHere, level: level) else { return false }
-            entry.pointee = Stage2Descriptor.leaf(
+            // Safety: `entryPointer` returns an entry inside one of this VM's tables.
+            guard let entry = unsafe entryPointer(ipa: ipaHere, level: level) else { return false }
+            unsafe entry.pointee = Stage2Descriptor.leaf(
                 level: level, output: paHere, memory: memory, access: access, executable: executable
             ).rawValue
             offset += Stage2Descriptor.blockSize(level: level)
@@ -50,20 +51,25 @@ struct Stage2 {
     }
 
     /// The entry for `ipa` in the table at `level`, creating tables on the way down.
+    /// Safety: `root` and every table descriptor below it point at page-pool pages that only
+    /// this VM's tables use (Keel runs on an identity map, so a table's physical address is its
+    /// address); `Stage2Descriptor.index` is below 512 entries, or the root's concatenated count
+    /// at level 1, so `entry` stays inside its table.
+    @unsafe
     private func entryPointer(ipa: UInt64, level: Int) -> UnsafeMutablePointer<UInt64>? {
-        var table = UnsafeMutablePointer<UInt64>(bitPattern: UInt(root))!
+        var table = unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(root))!
         var current = 1
         while true {
-            let entry = table + Stage2Descriptor.index(of: ipa, level: current)
-            if current == level { return entry }
-            let descriptor = Stage2Descriptor(rawValue: entry.pointee)
+            let entry = unsafe table + Stage2Descriptor.index(of: ipa, level: current)
+            if current == level { return unsafe entry }
+            let descriptor = Stage2Descriptor(rawValue: unsafe entry.pointee)
             if !descriptor.isValid {
-                guard let next = PagePool.allocate(pages: 1) else { return nil }
-                entry.pointee = Stage2Descriptor.table(at: UInt64(UInt(bitPattern: next))).rawValue
+                guard let next = unsafe PagePool.allocate(pages: 1) else { return nil }
+                unsafe entry.pointee = Stage2Descriptor.table(at: UInt64(UInt(bitPattern: next))).rawValue
             } else if !descriptor.isTableOrPage {
                 return nil  // already covered by a block: Keel never splits blocks
             }
-            table = UnsafeMutablePointer<UInt64>(bitPattern: UInt(Stage2Descriptor(rawValue: entry.pointee).outputAddress))!
+            unsafe table = unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(Stage2Descriptor(rawValue: unsafe entry.pointee).outputAddress))!
             current += 1
         }
     }

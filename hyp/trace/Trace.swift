@@ -141,7 +141,7 @@ enum TraceUART {
                 let length = TraceFraming.cobsEncode(p, count: count + 5, into: encoded.baseAddress!)
                 Console.exclusive {
                     Console.putRaw(TraceFraming.delimiter)
-                    Console.putRaw(UnsafeRawBufferPointer(rebasing: encoded[0..<length]))
+                    Console.putRaw(Span(_unsafeBytes: UnsafeRawBufferPointer(rebasing: encoded[0..<length])))
                     Console.putRaw(TraceFraming.delimiter)
                 }
             }
