@@ -85,6 +85,7 @@ guests: $(GUEST_BINS)
 $(HYP_OUT)/keel-swift.o: $(FW_SWIFT) $(FW_HDRS)
 	@mkdir -p $(@D)
 	$(SWIFTC) $(SWIFTFLAGS_FW) -c $(FW_SWIFT) -o $@
+	@touch $@  # swiftc keeps an unchanged object's old timestamp; make would rebuild it every time
 
 $(HYP_OUT)/%.o: hyp/%.S $(FW_HDRS)
 	@mkdir -p $(@D)

@@ -39,15 +39,23 @@ struct VCPUHandle: Equatable {
     }
 
     // Atomic words other CPUs read and write while this vCPU runs.
-    // Safety: each is a stored property of a pool slot; its address is stable.
+
+    /// The stored `UInt32` at byte `offset` of this vCPU as an atomic word. Safety: every caller
+    /// passes `MemoryLayout<VCPU>.offset(of:)` of a stored `UInt32` property (embedded Swift
+    /// takes key paths only as literals there), so the word lies inside the slot, whose address
+    /// is stable, and is the type it is bound to.
+    @inline(__always)
+    private func word(at offset: Int?) -> AtomicWord {
+        unsafe AtomicWord((UnsafeMutableRawPointer(address) + offset!).assumingMemoryBound(to: UInt32.self))
+    }
 
     /// `VCPU.power`, a `PowerState`.
-    var powerWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.power) { unsafe $0 }) }
+    var powerWord: AtomicWord { word(at: MemoryLayout<VCPU>.offset(of: \.power)) }
     var powerState: PowerState { PowerState(rawValue: powerWord.loadAcquire()) ?? .off }
     /// `VCPU.stop`: set by another vCPU stopping the VM.
-    var stopWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.stop) { unsafe $0 }) }
+    var stopWord: AtomicWord { word(at: MemoryLayout<VCPU>.offset(of: \.stop)) }
     /// `VGICCPU.dirty`: set by any CPU that gave this vCPU something to deliver.
-    var dirtyWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.vgic.dirty) { unsafe $0 }) }
+    var dirtyWord: AtomicWord { word(at: MemoryLayout<VCPU>.offset(of: \.vgic.dirty)) }
 
     static func == (a: VCPUHandle, b: VCPUHandle) -> Bool { unsafe a.address == b.address }
 }
@@ -55,6 +63,6 @@ struct VCPUHandle: Equatable {
 extension VCPUHandle {
     /// Whether `VCPU.regs` sits at the vCPU's own address, where the vectors look for the frame.
     var frameIsFirst: Bool {
-        unsafe withUnsafeMutablePointer(to: &address.pointee.regs) { UInt(bitPattern: $0) } == UInt(bitPattern: address)
+        MemoryLayout<VCPU>.offset(of: \.regs) == 0
     }
 }

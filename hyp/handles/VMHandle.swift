@@ -22,14 +22,21 @@ struct VMHandle: Equatable {
         @inline(__always) nonmutating unsafeMutableAddress { unsafe address }
     }
 
-    // Safety of the words: stored properties of a pool slot; their addresses are stable.
+    /// The stored `UInt32` at byte `offset` of this VM as an atomic word. Safety: every caller
+    /// passes `MemoryLayout<VM>.offset(of:)` of a stored `UInt32` property (embedded Swift
+    /// takes key paths only as literals there), so the word lies inside the slot, whose address
+    /// is stable, and is the type it is bound to.
+    @inline(__always)
+    private func word(at offset: Int?) -> AtomicWord {
+        unsafe AtomicWord((UnsafeMutableRawPointer(address) + offset!).assumingMemoryBound(to: UInt32.self))
+    }
 
     /// `VM.stopping`: claimed by the vCPU that stops the VM.
-    var stoppingWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.stopping) { unsafe $0 }) }
+    var stoppingWord: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.stopping)) }
     /// The vGIC lock: every interrupt bank of the VM.
-    var vgicLock: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.vgic.lock) { unsafe $0 }) }
+    var vgicLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.vgic.lock)) }
     /// The emulated UART's lock (`GuestUART`).
-    var uartLock: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.uartLock) { unsafe $0 }) }
+    var uartLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.uartLock)) }
 
     static func == (a: VMHandle, b: VMHandle) -> Bool { unsafe a.address == b.address }
 }
