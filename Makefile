@@ -54,7 +54,7 @@ TARGET_FLAGS := -target aarch64-none-none-elf
 # (all of it before the MMU is on) faults on unaligned accesses.
 CFLAGS_FW    := $(TARGET_FLAGS) -ffreestanding -fno-builtin -nostdlib -O2 -Wall -Werror \
                 -mgeneral-regs-only -mstrict-align -Ihyp/include -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
-SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -wmo -parse-as-library \
+SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -enable-experimental-feature Lifetimes -wmo -parse-as-library \
                 -O -module-name Keel \
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \

@@ -1,7 +1,15 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // Host side of Keel. The firmware itself is built by the Makefile; the KeelCore and KeelBoards
 // sources are compiled into it too (one source of truth, tested here on the host).
 import PackageDescription
+
+/// The sources shared with the firmware build with strict memory safety, its diagnostics as
+/// errors (SE-0458), and with lifetime dependences (`~Escapable` parsers over spans).
+let strictlySafe: [SwiftSetting] = [
+    .strictMemorySafety(),
+    .treatWarning("StrictMemorySafety", as: .error),
+    .enableExperimentalFeature("Lifetimes"),
+]
 
 let package = Package(
     name: "Keel",
@@ -16,12 +24,15 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
-        // Portable: no Foundation, no allocation on paths the firmware uses.
-        .target(name: "KeelCore"),
+        // The one audited adapter the shared parsers need: a string literal's bytes as a Span
+        // (hyp/mm/StaticBytes.swift, compiled into the firmware too).
+        .target(name: "KeelStaticBytes", path: "hyp/mm", sources: ["StaticBytes.swift"], swiftSettings: strictlySafe),
+        // Portable: no Foundation, no allocation on paths the firmware uses. No `unsafe`.
+        .target(name: "KeelCore", dependencies: ["KeelStaticBytes"], swiftSettings: strictlySafe),
         // Board descriptions as plain Swift data, shared with the firmware.
-        .target(name: "KeelBoards", path: "boards", exclude: ["README.md", "examples"]),
+        .target(name: "KeelBoards", path: "boards", exclude: ["README.md", "examples"], swiftSettings: strictlySafe),
         // The machine from the boot DTB, checked against the board file; shared with the firmware.
-        .target(name: "KeelMachine", dependencies: ["KeelCore", "KeelBoards"]),
+        .target(name: "KeelMachine", dependencies: ["KeelCore", "KeelBoards"], swiftSettings: strictlySafe),
         // Host library: guest images, the QEMU runner, reports.
         .target(name: "KeelKit", dependencies: ["KeelCore", "KeelBoards", "KeelMachine", .product(name: "TOMLKit", package: "TOMLKit")]),
         // The CLI: a thin @main, one file per subcommand.

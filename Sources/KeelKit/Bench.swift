@@ -86,7 +86,7 @@ public enum Bench {
             record.exitTime = UInt64(i) * 100
             record.entryTime = record.exitTime + 37
             record.arg0 = UInt64(i & 0xFF)
-            bytes.withUnsafeMutableBytes { record.encode(into: $0.baseAddress!) }
+            do { var span = bytes.mutableSpan; record.encode(into: &span) }
             stream += FrameDemux.encode(type: .record, payload: Data(bytes))
         }
         let start = DispatchTime.now()

@@ -232,7 +232,7 @@ struct MitigationTests {
         #expect(bytes[bundle..<(bundle + 8)] == Data("KEELSYST".utf8))
         let record = bundle + SystemManifest.headerSize + SystemManifest.recordSize
         for i in 0..<8 { bytes[record + 32 + i] = UInt8(truncatingIfNeeded: UInt64(0x8000_0000) >> (8 * UInt64(i))) }
-        let crc = bytes.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress! + bundle, count: 2) }
+        let crc = SystemManifest.headerChecksum([UInt8](bytes[bundle...]).span, count: 2)
         for i in 0..<4 { bytes[bundle + 28 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
         try bytes.write(to: URL(fileURLWithPath: image))
 

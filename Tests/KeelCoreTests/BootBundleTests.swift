@@ -91,9 +91,10 @@ struct BootBundleTests {
 
     static func open(_ bytes: [UInt8], limit: UInt64? = nil, ramIPA: UInt64 = ramIPA,
                      ramSize: UInt64 = ramSize) -> Result<Opened, BootBundle.Problem> {
-        bytes.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Result<Opened, BootBundle.Problem> in
+        do {
             do throws(BootBundle.Problem) {
-                let b = try BootBundle.open(buffer.baseAddress!, limit: limit ?? UInt64(buffer.count), ramIPA: ramIPA, ramSize: ramSize)
+                let readable = Int(min(limit ?? UInt64(bytes.count), UInt64(bytes.count)))
+                let b = try BootBundle.open(bytes.span.extracting(0..<readable), ramIPA: ramIPA, ramSize: ramSize)
                 return .success(Opened(totalSize: b.totalSize, entryIPA: b.entryIPA, x0: b.x0, flags: b.flags,
                                        isLinux: b.isLinux, entries: (0..<b.count).map { b.entry($0) }))
             } catch {
@@ -123,7 +124,7 @@ struct BootBundleTests {
     func checksum() {
         #expect(BootBundleTests.crc32(Array("123456789".utf8)) == 0xCBF4_3926)
         let bytes = BootBundleTests.linux()
-        let reader = bytes.withUnsafeBytes { BootBundle.headerChecksum($0.baseAddress!, count: 3) }
+        let reader = BootBundle.headerChecksum(bytes.span, count: 3)
         #expect(UInt64(reader) == BootBundleTests.get(bytes, 48, 4))
         #expect(BootBundle.magic == BootBundleTests.get(Array("KEELBOOT".utf8), 0, 8))
     }

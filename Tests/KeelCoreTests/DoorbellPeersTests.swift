@@ -75,16 +75,16 @@ struct DoorbellPeersTests {
             put(0x7000_0000 + UInt64(k) << 20, 8, at: at + 16)
             put(UInt64(vms), 4, at: at + 24)
         }
-        let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: count, regions: regions.count) }
+        let crc = SystemManifest.headerChecksum(out.span, count: count, regions: regions.count)
         put(UInt64(crc), 4, at: 28)
         return out
     }
 
     /// Each VM's peers, or the table's problem.
     static func peers(_ bytes: [UInt8]) -> Result<[UInt32], SystemManifest.Problem> {
-        bytes.withUnsafeBytes { raw in
+        do {
             do throws(SystemManifest.Problem) {
-                let m = try SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), limits)
+                let m = try SystemManifest.open(bytes.span, limits)
                 return .success((0..<m.count).map { m.doorbellPeers(of: $0) })
             } catch {
                 return .failure(error)
@@ -100,8 +100,8 @@ struct DoorbellPeersTests {
         let explicit = Self.table(count: 4, regions: [0b0011, 0b0110], doorbell: [(0b0100, 1), (0, 0), (0, 0), (0, 1)])
         #expect(try Self.peers(explicit).get() == [0b0101, 0b0111, 0b0110, 0b1000])
         // The record reads back what the packer wrote.
-        explicit.withUnsafeBytes { raw in
-            let m = try! SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), Self.limits)
+        do {
+            let m = try! SystemManifest.open(explicit.span, Self.limits)
             #expect(m.record(0).doorbellPeers == 0b0100 && m.record(1).doorbellPeers == nil && m.record(3).doorbellPeers == 0)
         }
     }

@@ -61,38 +61,52 @@ struct FDTBuilder {
 
 @Suite("Device tree reading")
 struct FDTTests {
-    func string(_ value: UnsafeRawBufferPointer?) -> String? {
-        value.map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    func string(_ value: Span<UInt8>?) -> String? {
+        guard let value else { return nil }
+        var bytes: [UInt8] = []
+        for i in 0..<value.count where value[i] != 0 { bytes.append(value[i]) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// True when `FDT` refuses the header of `bytes`.
+    static func refused(_ bytes: Span<UInt8>) -> Bool {
+        guard FDT(bytes) != nil else { return true }
+        return false
+    }
+
+    func count(_ value: Span<UInt8>?) -> Int? {
+        guard let value else { return nil }
+        return value.count
     }
 
     @Test("properties by path, unit addresses optional")
     func lookups() {
         let blob = FDTBuilder.sample
-        blob.withUnsafeBytes { bytes in
-            let fdt = FDT(bytes.baseAddress!, limit: bytes.count)!
-            #expect(string(fdt.property(path: "/chosen", name: "bootargs")) == "console=ttyAMA0 keel.trace=full")
-            #expect(fdt.property(path: "/memory", name: "reg")?.count == 16)
-            #expect(string(fdt.property(path: "/memory@40000000", name: "device_type")) == "memory")
+        do {
+            let fdt = FDT(blob.span)!
+            do { let value = string(fdt.property(path: "/chosen", name: "bootargs")); #expect(value == "console=ttyAMA0 keel.trace=full") }
+            do { let value = count(fdt.property(path: "/memory", name: "reg")); #expect(value == 16) }
+            do { let value = string(fdt.property(path: "/memory@40000000", name: "device_type")); #expect(value == "memory") }
             // The property after a child node belongs to the parent, not to the child.
-            #expect(string(fdt.property(path: "/psci", name: "method")) == "smc")
-            #expect(string(fdt.property(path: "/psci/inner", name: "method")) == "inner")
-            #expect(fdt.property(path: "/", name: "#address-cells")?.count == 4)
-            #expect(fdt.property(path: "/chosen", name: "stdout-path") == nil)
-            #expect(fdt.property(path: "/nothing", name: "bootargs") == nil)
-            #expect(fdt.property(path: "/memory@4", name: "reg") == nil)
+            do { let value = string(fdt.property(path: "/psci", name: "method")); #expect(value == "smc") }
+            do { let value = string(fdt.property(path: "/psci/inner", name: "method")); #expect(value == "inner") }
+            do { let value = count(fdt.property(path: "/", name: "#address-cells")); #expect(value == 4) }
+            do { let value = count(fdt.property(path: "/chosen", name: "stdout-path")); #expect(value == nil) }
+            do { let value = count(fdt.property(path: "/nothing", name: "bootargs")); #expect(value == nil) }
+            do { let value = count(fdt.property(path: "/memory@4", name: "reg")); #expect(value == nil) }
         }
     }
 
     @Test("a bad magic, a short buffer or sizes beyond the blob are refused")
     func refusesBadHeaders() {
         var blob = FDTBuilder.sample
-        blob.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: $0.count - 1) == nil) }
-        blob.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: 20) == nil) }
+        do { let value = Self.refused(blob.span.extracting(0..<(blob.count - 1))); #expect(value) }
+        do { let value = Self.refused(blob.span.extracting(0..<20)); #expect(value) }
         blob[0] = 0
-        blob.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: $0.count) == nil) }
+        do { let value = Self.refused(blob.span); #expect(value) }
         var sizes = FDTBuilder.sample
         sizes[36] = 0x7F  // size_dt_struct far beyond the blob
-        sizes.withUnsafeBytes { #expect(FDT($0.baseAddress!, limit: $0.count) == nil) }
+        do { let value = Self.refused(sizes.span); #expect(value) }
     }
 
     @Test("seeded random damage never crashes a lookup", arguments: [1, 2, 3, 4])
@@ -106,8 +120,8 @@ struct FDTTests {
                 let index = Int(state >> 33) % blob.count
                 blob[index] = UInt8(truncatingIfNeeded: state >> 17)
             }
-            blob.withUnsafeBytes { bytes in
-                if let fdt = FDT(bytes.baseAddress!, limit: bytes.count) {
+            do {
+                if let fdt = FDT(blob.span) {
                     _ = fdt.property(path: "/chosen", name: "bootargs")
                     _ = fdt.property(path: "/psci/inner", name: "method")
                 }
@@ -117,7 +131,7 @@ struct FDTTests {
 
     @Test("keel.trace= on the boot command line")
     func bootArguments() {
-        func mode(_ text: String) -> TraceMode? { Array(text.utf8).withUnsafeBytes { BootArguments.traceMode($0) } }
+        func mode(_ text: String) -> TraceMode? { BootArguments.traceMode(Array(text.utf8).span) }
         #expect(mode("console=ttyAMA0 keel.trace=full") == .full)
         #expect(mode("keel.trace=off quiet") == .off)
         #expect(mode("keel.trace=counters\0") == .counters)

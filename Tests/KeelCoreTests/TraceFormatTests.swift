@@ -29,10 +29,10 @@ struct TraceFormatTests {
     func recordRoundTrip() {
         let r = Self.sample()
         var bytes = [UInt8](repeating: 0xAA, count: TraceRecord.size)
-        bytes.withUnsafeMutableBytes { r.encode(into: $0.baseAddress!) }
+        do { var span = bytes.mutableSpan; r.encode(into: &span) }
         #expect(bytes[0] == TraceRecord.Kind.exit.rawValue && bytes[4] == 7 && bytes[56] == TraceRecord.Action.mmioWrite.rawValue)
         #expect(bytes[60..<64].allSatisfy { $0 == 0 })
-        let decoded = bytes.withUnsafeBytes { TraceRecord.decode($0) }
+        let decoded = TraceRecord.decode(bytes.span)
         #expect(decoded == r)
         #expect(decoded?.handlingTicks == 0x178)
         #expect(decoded?.isWrite == true)
@@ -41,14 +41,14 @@ struct TraceFormatTests {
     @Test("short buffers and unknown kinds or actions do not decode")
     func recordRejects() {
         var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-        Self.sample().encode(into: &bytes)
-        #expect(Array(bytes.prefix(79)).withUnsafeBytes { TraceRecord.decode($0) } == nil)
+        do { var span = bytes.mutableSpan; Self.sample().encode(into: &span) }
+        do { let value = TraceRecord.decode(bytes.span.extracting(0..<79)); #expect(value == nil) }
         var badKind = bytes
         badKind[0] = 0xEE
-        #expect(badKind.withUnsafeBytes { TraceRecord.decode($0) } == nil)
+        do { let value = TraceRecord.decode(badKind.span); #expect(value == nil) }
         var badAction = bytes
         badAction[56] = 0xEE
-        #expect(badAction.withUnsafeBytes { TraceRecord.decode($0) } == nil)
+        do { let value = TraceRecord.decode(badAction.span); #expect(value == nil) }
     }
 
     @Test("the header carries magic, version, counter frequency and build id")
@@ -58,23 +58,27 @@ struct TraceFormatTests {
         h.buildID = (0x0102_0304_0506_0708, 0x1112_1314_1516_1718, 0x2122_2324)
         h.mode = TraceMode.full.rawValue
         var bytes = [UInt8](repeating: 0, count: TraceHeader.size)
-        bytes.withUnsafeMutableBytes { h.encode(into: $0.baseAddress!) }
+        do { var span = bytes.mutableSpan; h.encode(into: &span) }
         #expect(Array(bytes[0..<4]) == Array("KTRC".utf8))
         #expect(bytes[16] == 0x08)  // build id bytes in note order
-        #expect(bytes.withUnsafeBytes { TraceHeader.decode($0) } == h)
+        do { let value = TraceHeader.decode(bytes.span); #expect(value == h) }
         bytes[0] = 0
-        #expect(bytes.withUnsafeBytes { TraceHeader.decode($0) } == nil)
+        do { let value = TraceHeader.decode(bytes.span); #expect(value == nil) }
     }
 
     func cobs(_ input: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: input.count + input.count / 254 + 2)
-        let n = input.withUnsafeBytes { i in out.withUnsafeMutableBytes { TraceFraming.cobsEncode(i.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: input.count, into: $0.baseAddress!) } }
+        var span = out.mutableSpan
+        let n = TraceFraming.cobsEncode(input.span, into: &span)
+        _ = consume span
         return Array(out[0..<n])
     }
 
     func uncobs(_ input: [UInt8]) -> [UInt8]? {
         var out = [UInt8](repeating: 0, count: input.count + 1)
-        let n = input.withUnsafeBytes { i in out.withUnsafeMutableBytes { TraceFraming.cobsDecode(i, into: $0.baseAddress!, capacity: $0.count) } }
+        var span = out.mutableSpan
+        let n = TraceFraming.cobsDecode(input.span, into: &span)
+        _ = consume span
         return n.map { Array(out[0..<$0]) }
     }
 
@@ -111,7 +115,7 @@ struct TraceFormatTests {
     @Test("CRC-32 is zlib's")
     func crc() {
         let check = Array("123456789".utf8)
-        #expect(check.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: $0.count) } == 0xCBF4_3926)
-        #expect([UInt8]().withUnsafeBytes { CRC32.checksum($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: 0) } == 0)
+        do { let value = CRC32.checksum(check.span); #expect(value == 0xCBF4_3926) }
+        do { let value = CRC32.checksum([UInt8]().span); #expect(value == 0) }
     }
 }

@@ -22,9 +22,9 @@ struct BootargsTests {
         let system = try fixture.validate(text)
         let writer = try SystemImage.bundle(for: system.vms[0], board: system.board.board)
         let blob = try #require(writer.images.last { $0.kind == .deviceTree }?.bytes)
-        return blob.withUnsafeBytes { raw in
-            FDT(raw.baseAddress!, limit: raw.count)?.property(path: "/chosen", name: "bootargs")
-                .map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return blob.withSpan { raw -> String? in
+            guard let fdt = FDT(raw), let value = fdt.property(path: "/chosen", name: "bootargs") else { return nil }
+            return String(decoding: (0..<value.count).map { value[$0] }.prefix { $0 != 0 }, as: UTF8.self)
         }
     }
 

@@ -19,13 +19,10 @@ struct ParsedDTB {
 
     /// The property through `KeelCore.FDT`; nil if the blob is rejected or the property absent.
     func property(_ path: String, _ name: String) -> [UInt8]? {
-        bytes.withUnsafeBytes { raw -> [UInt8]? in
-            guard let fdt = FDT(raw.baseAddress!, limit: raw.count) else { return nil }
-            let pathBytes = Array(path.utf8), nameBytes = Array(name.utf8)
-            return pathBytes.withUnsafeBytes { p in
-                nameBytes.withUnsafeBytes { n in fdt.property(path: p, name: n).map { Array($0) } }
-            }
-        }
+        guard let fdt = FDT(bytes.span) else { return nil }
+        let pathBytes = Array(path.utf8), nameBytes = Array(name.utf8)
+        guard let value = fdt.property(path: pathBytes.span, name: nameBytes.span) else { return nil }
+        return (0..<value.count).map { value[$0] }
     }
 
     func cells(_ path: String, _ name: String) -> [UInt32]? {

@@ -30,9 +30,10 @@ struct OpenedBundle: Equatable {
 }
 
 func openBundle(_ data: Data, limit: UInt64? = nil, layout: VMLayout = qemuVirtDefaultVM) -> Result<OpenedBundle, BootBundle.Problem> {
-    data.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Result<OpenedBundle, BootBundle.Problem> in
+    data.withSpan { (buffer: Span<UInt8>) -> Result<OpenedBundle, BootBundle.Problem> in
         do throws(BootBundle.Problem) {
-            let b = try BootBundle.open(buffer.baseAddress!, limit: limit ?? UInt64(buffer.count), ramIPA: layout.ramIPA,
+            let readable = Int(min(limit ?? UInt64(buffer.count), UInt64(buffer.count)))
+            let b = try BootBundle.open(buffer.extracting(0..<readable), ramIPA: layout.ramIPA,
                                         ramSize: layout.ramSize)
             return .success(OpenedBundle(totalSize: b.totalSize, entryIPA: b.entryIPA, x0: b.x0, isLinux: b.isLinux,
                                          entries: (0..<b.count).map { b.entry($0) }))

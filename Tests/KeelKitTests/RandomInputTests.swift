@@ -53,14 +53,14 @@ struct RandomInputTests {
                 for i in 40..<blob.count where rng.below(8) == 0 { blob[i] = rng.byte() }
             }
             let limit = rng.below(4) == 0 ? rng.below(blob.count) : blob.count
-            blob.withUnsafeBytes { bytes in
-                guard let fdt = FDT(bytes.baseAddress!, limit: limit) else { return }
+            do {
+                guard let fdt = FDT(blob.span.extracting(0..<limit)) else { return }
                 accepted += 1
                 #expect(fdt.totalSize <= limit)
                 for (path, name) in Self.lookups {
                     if let value = fdt.property(path: path, name: name) {
-                        let start = value.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
-                        #expect(start >= 0 && start + value.count <= fdt.totalSize, "seed \(seed) round \(round): \(path) \(name) outside the blob")
+                        // A span checks its own bounds; this checks it is a part of the blob's.
+                        #expect(fdt.bytes.indices(of: value) != nil, "seed \(seed) round \(round): \(path) \(name) outside the blob")
                     }
                 }
             }
@@ -80,7 +80,7 @@ struct RandomInputTests {
     func bundleSingleByte(seed: UInt64) {
         let original = Self.linuxBundle()
         var rng = Random(state: seed)
-        let opened = original.withUnsafeBytes { raw in (try? BootBundle.open(raw.baseAddress!, limit: UInt64(raw.count), ramIPA: 0x4000_0000, ramSize: 256 << 20)) != nil }
+        let opened = original.withSpan { raw in (try? BootBundle.open(raw, ramIPA: 0x4000_0000, ramSize: 256 << 20)) != nil }
         #expect(opened)
         // Bytes that matter: header, table, and each image (not the alignment padding).
         let images = [(0x1000, 9_000), (0x4000, 3_000), (0x5000, Self.guestTree.count)]
@@ -89,9 +89,9 @@ struct RandomInputTests {
             let region = rng.below(4)
             let at = region == 0 ? rng.below(64 + 3 * 32) : images[region - 1].0 + rng.below(images[region - 1].1)
             damaged[at] ^= UInt8(1 + rng.below(255))
-            let result = damaged.withUnsafeBytes { raw in
+            let result = damaged.withSpan { raw in
                 Result { () throws(BootBundle.Problem) in
-                    try BootBundle.open(raw.baseAddress!, limit: UInt64(raw.count), ramIPA: 0x4000_0000, ramSize: 256 << 20).count
+                    try BootBundle.open(raw, ramIPA: 0x4000_0000, ramSize: 256 << 20).count
                 }
             }
             #expect(throws: BootBundle.Problem.self, "seed \(seed): byte \(at) damaged but accepted") { try result.get() }
@@ -106,19 +106,17 @@ struct RandomInputTests {
             var damaged = original
             for _ in 0..<(1 + rng.below(4)) { damaged[16 + rng.below(64 + 3 * 32 - 16)] = rng.below(2) == 0 ? rng.byte() : [0, 0xFF, 0x40, 0x10][rng.below(4)] }
             // Reseal the header so the deeper checks run.
-            damaged.withUnsafeMutableBytes { raw in
-                let count = min(Int(raw.load(fromByteOffset: 40, as: UInt32.self).littleEndian), 8)
-                raw.storeBytes(of: UInt32(0), toByteOffset: 48, as: UInt32.self)
-                raw.storeBytes(of: BootBundle.headerChecksum(raw.baseAddress!, count: count).littleEndian, toByteOffset: 48, as: UInt32.self)
-            }
+            let count = min(Int(damaged.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 40, as: UInt32.self) }.littleEndian), 8)
+            let crc = damaged.withSpan { BootBundle.headerChecksum($0, count: count) }
+            for i in 0..<4 { damaged[damaged.startIndex + 48 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
             let limit = UInt64(damaged.count - rng.below(2) * rng.below(8192))
-            damaged.withUnsafeBytes { raw in
-                guard let bundle = try? BootBundle.open(raw.baseAddress!, limit: limit, ramIPA: 0x4000_0000, ramSize: 256 << 20) else { return }
+            damaged.withSpan { raw in
+                guard let bundle = try? BootBundle.open(raw.extracting(0..<Int(limit)), ramIPA: 0x4000_0000, ramSize: 256 << 20) else { return }
                 #expect(bundle.totalSize <= limit)
                 for i in 0..<bundle.count {
                     let e = bundle.entry(i)
                     #expect(e.offset + e.size <= bundle.totalSize && e.loadIPA >= 0x4000_0000 && e.loadIPA + e.size <= 0x5000_0000)
-                    #expect(CRC32.checksum(raw.baseAddress! + Int(e.offset), count: Int(e.size)) == e.checksum)
+                    #expect(CRC32.checksum(raw.extracting(Int(e.offset)..<Int(e.offset + e.size))) == e.checksum)
                 }
             }
         }

@@ -15,9 +15,9 @@ struct SystemManifestTests {
     }
 
     static func open(_ bytes: Data, limits: SystemManifest.Limits = limits) -> Result<[SystemManifest.VMRecord], SystemManifest.Problem> {
-        bytes.withUnsafeBytes { raw in
+        bytes.withSpan { raw in
             do throws(SystemManifest.Problem) {
-                let m = try SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), limits)
+                let m = try SystemManifest.open(raw, limits)
                 return .success((0..<m.count).map { m.record($0) })
             } catch {
                 return .failure(error)
@@ -39,13 +39,13 @@ struct SystemManifestTests {
         #expect(records.count == 2)
         #expect(records[0].firstCPU == 0 && records[0].cpuCount == 2 && records[0].ramPA == 0x5000_0000 && records[0].ramSize == 256 << 20)
         #expect(records[1].firstCPU == 2 && records[1].ramIPA == 0x4000_0000)
-        bytes.withUnsafeBytes { raw in
-            let m = try! SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), Self.limits)
-            #expect(Array(m.name(1)) == Array("rtos".utf8))
-            let (base, limit) = m.bundle(0)
-            #expect(Data(bytes: base, count: Int(limit)) == Data("bundle of linux".utf8))
-            #expect((UInt(bitPattern: base) - UInt(bitPattern: raw.baseAddress!)) % 4096 == 0)
-        }
+        let m = try! bytes.withSpan { raw throws(SystemManifest.Problem) in try SystemManifest.open(raw, Self.limits) }
+        let name = m.name(1)
+        #expect((0..<name.count).map { name.field[$0] } == Array("rtos".utf8))
+        #expect(name.field[name.count] == 0)
+        let range = m.bundle(0)
+        #expect(bytes[bytes.startIndex + range.lowerBound ..< bytes.startIndex + range.upperBound] == Data("bundle of linux".utf8))
+        #expect(range.lowerBound % 4096 == 0)
     }
 
     @Test("each way a table can be wrong is refused, with its own reason")
@@ -85,8 +85,8 @@ struct SystemManifestTests {
         }
         let ring = SystemManifest.Region(pa: 0x5200_0000, size: 0x1_0000, ipa: 0x7000_0000, vms: 3)
         let good = table([ring])
-        try good.withUnsafeBytes { raw in
-            let m = try SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), Self.limits)
+        try good.withSpan { raw in
+            let m = try SystemManifest.open(raw, Self.limits)
             #expect(m.regionCount == 1 && m.region(0) == ring)
         }
         var r = ring
@@ -122,7 +122,7 @@ struct SystemManifestTests {
             if next() & 1 == 0 {
                 for i in 28..<32 { bytes[i] = 0 }
                 let count = min(Int(bytes[24]), 2)
-                let crc = bytes.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: count) }
+                let crc = bytes.withSpan { SystemManifest.headerChecksum($0, count: count) }
                 for i in 0..<4 { bytes[28 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
             }
             if case .success(let records) = Self.open(bytes) {

@@ -13,7 +13,7 @@ struct TraceDecoderTests {
         h.counterHz = 62_500_000
         h.buildID = buildID
         var bytes = [UInt8](repeating: 0, count: TraceHeader.size)
-        bytes.withUnsafeMutableBytes { h.encode(into: $0.baseAddress!) }
+        do { var span = bytes.mutableSpan; h.encode(into: &span) }
         return FrameDemux.encode(type: .header, payload: Data(bytes))
     }
 
@@ -42,7 +42,7 @@ struct TraceDecoderTests {
 
     static func frame(_ r: TraceRecord) -> Data {
         var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-        bytes.withUnsafeMutableBytes { r.encode(into: $0.baseAddress!) }
+        do { var span = bytes.mutableSpan; r.encode(into: &span) }
         return FrameDemux.encode(type: .record, payload: Data(bytes))
     }
 
@@ -234,7 +234,8 @@ struct FastPathTests {
             for start in 0..<9 {
                 for length in stride(from: 0, through: 600, by: 7) {
                     let p = buffer.baseAddress! + start
-                    #expect(FastCRC32.checksum(p, count: length) == CRC32.checksum(p, count: length))
+                    let slow = CRC32.checksum(bytes.span.extracting(start..<(start + length)))
+                    #expect(FastCRC32.checksum(p, count: length) == slow)
                 }
             }
         }
@@ -247,10 +248,15 @@ struct FastPathTests {
         for length in 0..<400 {
             let input = (0..<length).map { _ -> UInt8 in state = state &* 6_364_136_223_846_793_005 &+ 1; return (state >> 61) == 0 ? 0 : UInt8(truncatingIfNeeded: state >> 30) }
             var encoded = [UInt8](repeating: 0, count: length + length / 254 + 2)
-            let n = input.withUnsafeBytes { i in encoded.withUnsafeMutableBytes { TraceFraming.cobsEncode(i.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: length, into: $0.baseAddress!) } }
+            var output = encoded.mutableSpan
+            let n = TraceFraming.cobsEncode(input.span, into: &output)
+            _ = consume output
             var a = [UInt8](repeating: 0, count: length + 2), b = a
             let fast = Array(encoded[0..<n]).withUnsafeBytes { e in a.withUnsafeMutableBytes { FastCRC32.cobsDecodeZeroFree(e, into: $0.baseAddress!, capacity: $0.count) } }
-            let slow = Array(encoded[0..<n]).withUnsafeBytes { e in b.withUnsafeMutableBytes { TraceFraming.cobsDecode(e, into: $0.baseAddress!, capacity: $0.count) } }
+            let frame = Array(encoded[0..<n])
+            var plain = b.mutableSpan
+            let slow = TraceFraming.cobsDecode(frame.span, into: &plain)
+            _ = consume plain
             #expect(fast == slow && fast == length)
             #expect(Array(a.prefix(length)) == input)
         }

@@ -5,19 +5,21 @@ import KeelHW
 /// from `/chosen/bootargs`. Without a DTB (an ELF boot, a boot loader that passes none) the board
 /// file is all there is.
 enum BootDTB {
-    /// The boot protocol puts the DTB 8-byte aligned in RAM; Keel's EL2 map covers 512 GiB.
-    private static func open(_ address: UInt64) -> FDT? {
-        guard address != 0, address & 7 == 0, address < 1 << 39,
-              let base = UnsafeRawPointer(bitPattern: UInt(address)),
-              let size = FDT.declaredSize(base), size <= 2 << 20 else { return nil }
-        return FDT(base, limit: size)
+    /// `body` on the DTB at `address` (the boot protocol's x0); nil when there is none there
+    /// (no header, or not one of version 17).
+    private static func open<R>(_ address: UInt64, _ body: (FDT) -> R) -> R? {
+        let result: R?? = BootMemory.withDTB(at: address) { bytes in
+            guard let fdt = FDT(bytes) else { return nil }
+            return body(fdt)
+        }
+        return result ?? nil
     }
 
     /// Sets `machine` from the DTB at `address`; false (after saying why) when Keel cannot run
     /// on the machine it describes.
     @_optimize(size)
     static func readMachine(_ address: UInt64) -> Bool {
-        guard let fdt = open(address) else {
+        guard let read = open(address, { DeviceTreeMachine($0) }) else {
             Console.begin()
             Console.print("no DTB at ")
             Console.hex(address)
@@ -25,7 +27,7 @@ enum BootDTB {
             Console.newline()
             return true
         }
-        guard let dtb = DeviceTreeMachine(fdt) else {
+        guard let dtb = read else {
             Console.log("the DTB's structure block is malformed: the machine is the board file's")
             return true
         }
@@ -108,9 +110,11 @@ enum BootDTB {
     /// A missing or malformed DTB just means the default.
     @_optimize(size)
     static func traceMode(_ address: UInt64) -> TraceMode {
-        guard let fdt = open(address),
-              let bootargs = fdt.property(path: "/chosen", name: "bootargs"),
-              let mode = BootArguments.traceMode(bootargs) else { return .counters }
+        let found: TraceMode?? = open(address) { fdt in
+            guard let bootargs = fdt.property(path: "/chosen", name: "bootargs") else { return nil }
+            return BootArguments.traceMode(bootargs)
+        }
+        guard let found, let mode = found else { return .counters }
         Console.begin()
         Console.print("trace mode from bootargs: ")
         Console.print(mode == .full ? "full" : (mode == .off ? "off" : "counters"))

@@ -23,7 +23,7 @@ enum BootLoader {
 
     /// The board's bundle, checked against `layout`; nil (after saying why) when it is missing
     /// or damaged. Also says where it was (for SYSTEM_RESET).
-    static func open(for layout: VMLayout) -> (BootBundle, limit: UInt64)? {
+    static func open(for layout: VMLayout) -> BootImages? {
         let normal = normalMemory
         guard normal.contains(layout.ramPA, size: layout.ramSize) else {
             Console.begin()
@@ -40,14 +40,14 @@ enum BootLoader {
             return nil
         }
         let appended = UInt64(keelAppendedBundle())
-        if let base = UnsafeRawPointer(bitPattern: UInt(appended)), LittleEndian.load(8, at: 0, in: base) == BootBundle.magic {
+        if BootMemory.withNormalBytes(at: appended, count: 8, { BootBundle.present($0) }) == true {
             // It must end before the VM's RAM, into which it is copied.
             let limit = layout.ramPA > appended ? layout.ramPA - appended : 0
-            return check(base, address: appended, limit: limit, layout: layout, place: "appended to Keel's image").map { ($0, limit) }
+            return check(address: appended, limit: limit, layout: layout, place: "appended to Keel's image")
         }
         // The board's bundle address, as far as the DTB's memory reaches.
         let address = activeBoard.bundlePA
-        guard machine.ramHolds(address, size: UInt64(BootBundle.headerSize)), let base = UnsafeRawPointer(bitPattern: UInt(address)) else {
+        guard machine.ramHolds(address, size: UInt64(BootBundle.headerSize)) else {
             Console.begin()
             // Worded like `check`'s refusals, which `keel run` watches for.
             Console.print("ERROR: the boot bundle at the board's bundle address (")
@@ -66,7 +66,7 @@ enum BootLoader {
         }
         // The bundle is read through the EL2 map: only as far as Normal memory reaches.
         let limit = min(activeBoard.bundleLimit, machine.ramEnd - address, normal.end - address)
-        return check(base, address: address, limit: limit, layout: layout, place: "at the board's bundle address").map { ($0, limit) }
+        return check(address: address, limit: limit, layout: layout, place: "at the board's bundle address")
     }
 
     /// A packed image with several VMs (`SystemManifest`) appended to Keel's image, checked
@@ -75,7 +75,7 @@ enum BootLoader {
     @_optimize(size)
     static func openSystem(cpus: Int, refused: inout Bool) -> SystemManifest? {
         let appended = UInt64(keelAppendedBundle())
-        guard let base = UnsafeRawPointer(bitPattern: UInt(appended)), SystemManifest.present(at: base) else { return nil }
+        guard BootMemory.withNormalBytes(at: appended, count: 8, { SystemManifest.present($0) }) == true else { return nil }
         let normal = normalMemory
         // The manifest (every VM's bundle in it) is read through the EL2 map, so it must lie in
         // Normal memory too: no further than the machine's DRAM and the Normal block reach.
@@ -84,7 +84,16 @@ enum BootLoader {
                                            reservedStart: UInt64(keelImageStart()), reservedEnd: appended,
                                            normalBase: normal.base, normalSize: normal.size)
         do throws(SystemManifest.Problem) {
-            let manifest = try SystemManifest.open(base, limit: end > appended ? end - appended : 0, limits)
+            let opened = BootMemory.withNormalBytes(at: appended, count: end > appended ? end - appended : 0) {
+                bytes -> Result<SystemManifest, SystemManifest.Problem> in
+                do throws(SystemManifest.Problem) {
+                    return .success(try SystemManifest.open(bytes, limits))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            guard let opened else { throw SystemManifest.Problem.tooSmall }
+            let manifest = try opened.get()
             // The images themselves must not be overwritten by a VM either.
             let end = appended + manifest.totalSize
             for i in 0..<manifest.count {
@@ -105,25 +114,34 @@ enum BootLoader {
         }
     }
 
-    /// VM `index`'s bundle from `manifest`, checked against its RAM; nil after saying why.
-    static func open(_ manifest: SystemManifest, vm index: Int, layout: VMLayout) -> BootBundle? {
-        let (base, limit) = manifest.bundle(index)
-        return check(base, address: UInt64(UInt(bitPattern: base)), limit: limit, layout: layout, place: "of a VM in Keel's image")
+    /// VM `index`'s bundle from `manifest` (appended to Keel's image), checked against its RAM;
+    /// nil after saying why.
+    static func open(_ manifest: SystemManifest, vm index: Int, layout: VMLayout) -> BootImages? {
+        let range = manifest.bundle(index)
+        return check(address: UInt64(keelAppendedBundle()) + UInt64(range.lowerBound), limit: UInt64(range.count),
+                     layout: layout, place: "of a VM in Keel's image")
     }
 
     /// The bundle a VM booted from, again (SYSTEM_RESET). It was checked at boot and lies where
     /// no VM can write; checked again all the same.
-    static func reopen(_ vm: VMHandle) -> BootBundle? {
-        guard let base = UnsafeRawPointer(bitPattern: vm.state.bundleBase) else { return nil }
-        return check(base, address: UInt64(vm.state.bundleBase), limit: vm.state.bundleLimit, layout: vm.state.layout,
-                     place: "the VM booted from")
+    static func reopen(_ vm: VMHandle) -> BootImages? {
+        check(address: UInt64(vm.state.bundleBase), limit: vm.state.bundleLimit, layout: vm.state.layout,
+              place: "the VM booted from")
     }
 
     @_optimize(size)
-    private static func check(_ base: UnsafeRawPointer, address: UInt64, limit: UInt64, layout: VMLayout, place: StaticString) -> BootBundle? {
-        do {
-            return try BootBundle.open(base, limit: limit, ramIPA: layout.ramIPA, ramSize: layout.ramSize)
-        } catch {
+    private static func check(address: UInt64, limit: UInt64, layout: VMLayout, place: StaticString) -> BootImages? {
+        let opened = BootMemory.withNormalBytes(at: address, count: limit) { bytes -> Result<BootBundle, BootBundle.Problem> in
+            do throws(BootBundle.Problem) {
+                return .success(try BootBundle.open(bytes, ramIPA: layout.ramIPA, ramSize: layout.ramSize))
+            } catch {
+                return .failure(error)
+            }
+        } ?? .failure(.tooSmall)
+        switch opened {
+        case .success(let bundle):
+            return BootImages(bundle: bundle, address: address, limit: limit)
+        case .failure(let error):
             Console.begin()
             Console.print("ERROR: the boot bundle ")
             Console.print(place)
@@ -139,18 +157,27 @@ enum BootLoader {
 
     /// Copy every image to its place in the VM's RAM and make it visible to a guest whose
     /// caches are off.
-    static func load(_ bundle: BootBundle, into layout: VMLayout) {
+    static func load(_ images: BootImages, into layout: VMLayout) {
+        let bundle = images.bundle
         for i in 0..<bundle.count {
             let entry = bundle.entry(i)
+            // `BootBundle.open` checked that the source lies inside the bundle and the
+            // destination inside the VM's RAM: neither sum wraps.
             let pa = layout.ramPA + (entry.loadIPA - layout.ramIPA)
-            // Safety: `BootBundle.open` checked that the source lies inside the bundle and the
-            // destination inside the VM's RAM, which Keel's identity map covers.
-            let destination = UnsafeMutableRawPointer(bitPattern: UInt(pa))!
-            let source = bundle.base + Int(entry.offset)
-            destination.copyMemory(from: source, byteCount: Int(entry.size))
-            keel_clean_dcache_range(UInt(pa), UInt(entry.size))
+            guard BootMemory.copy(from: images.address + entry.offset, to: pa, count: entry.size) else {
+                panic("a boot image lies outside Normal memory")
+            }
         }
     }
+}
+
+/// A checked boot bundle and where it lies: enough to copy its images into the VM's RAM again
+/// on SYSTEM_RESET.
+struct BootImages {
+    let bundle: BootBundle
+    /// Physical address of the bundle, and how many bytes there it may take.
+    let address: UInt64
+    let limit: UInt64
 }
 
 /// The address `keel pack` appends the bundle at (hyp/boot/start.S, from the linker script).

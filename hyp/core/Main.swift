@@ -50,9 +50,8 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
             layout.ramIPA = r.ramIPA
             layout.ramPA = r.ramPA
             layout.ramSize = r.ramSize
-            guard let bundle = BootLoader.open(manifest, vm: i, layout: layout) else { Platform.powerOff() }
-            let limit = manifest.bundle(i).limit
-            let vcpu0 = startVM(id: i, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: r.firstCPU, cpuCount: r.cpuCount,
+            guard let images = BootLoader.open(manifest, vm: i, layout: layout) else { Platform.powerOff() }
+            let vcpu0 = startVM(id: i, layout: layout, images: images, firstCPU: r.firstCPU, cpuCount: r.cpuCount,
                                 prefixed: manifest.count > 1, shared: manifest, faultLimit: r.faultLimit, resetLimit: r.resetLimit)
             if r.firstCPU == 0 { boot = vcpu0 }
         }
@@ -63,8 +62,8 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     if refused { Platform.powerOff() }
     let layout = defaultVMLayout
     guard BootDTB.machineHolds(layout) else { Platform.powerOff() }
-    guard let (bundle, limit) = BootLoader.open(for: layout) else { Platform.powerOff() }
-    let vcpu = startVM(id: 0, layout: layout, bundle: bundle, bundleLimit: limit, firstCPU: 0, cpuCount: max(cpus, 1), prefixed: false)
+    guard let images = BootLoader.open(for: layout) else { Platform.powerOff() }
+    let vcpu = startVM(id: 0, layout: layout, images: images, firstCPU: 0, cpuCount: max(cpus, 1), prefixed: false)
     EL2.run(vcpu)
 }
 
@@ -72,7 +71,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
 /// in, one vCPU per CPU. Its vCPU 0 is left ready for its CPU (CPU 0's is returned for the
 /// caller to enter); the others wait for PSCI CPU_ON.
 @_optimize(size)
-private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit: UInt64, firstCPU: Int, cpuCount: Int,
+private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: Int, cpuCount: Int,
                      prefixed: Bool, shared: SystemManifest? = nil, faultLimit: UInt32 = 0, resetLimit: UInt32 = 0) -> VCPUHandle {
     guard let vm = VMs.create(id: id, layout: layout) else { panic("cannot build a VM's stage-2 tables") }
     vm.state.faultLimit = faultLimit
@@ -98,11 +97,12 @@ private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit:
             Console.newline()
         }
     }
-    BootLoader.load(bundle, into: layout)
+    BootLoader.load(images, into: layout)
+    let bundle = images.bundle
     vm.state.entry = bundle.entryIPA
     vm.state.entryX0 = bundle.x0
-    vm.state.bundleBase = UInt(bitPattern: bundle.base)
-    vm.state.bundleLimit = bundleLimit
+    vm.state.bundleBase = UInt(images.address)
+    vm.state.bundleLimit = images.limit
     vm.state.firstVCPU = firstCPU
     vm.state.console = GuestConsole(vm: id, prefixed: prefixed)
     let vcpu = VCPUs.create(index: firstCPU, vm: vm, entry: bundle.entryIPA, x0: bundle.x0)

@@ -71,55 +71,64 @@ public struct BootBundle {
         }
     }
 
-    public let base: UnsafeRawPointer
+    /// The header's fields and the entry table, read and checked by `open`: a plain value,
+    /// holding no reference to the bundle's bytes.
     public let totalSize: UInt64
     public let entryIPA: UInt64
     public let x0: UInt64
     public let flags: UInt32
     public let count: Int
+    var entries = InlineArray<8, Entry>(repeating: Entry(kind: .raw, offset: 0, size: 0, loadIPA: 0))
 
     public var isLinux: Bool { flags & 1 != 0 }
 
-    /// Validates the bundle at `base` (at most `limit` bytes readable) for a VM whose RAM is
-    /// `[ramIPA, ramIPA + ramSize)`.
-    public static func open(_ base: UnsafeRawPointer, limit: UInt64, ramIPA: UInt64, ramSize: UInt64) throws(Problem) -> BootBundle {
-        if let problem = check(base, limit: limit, ramIPA: ramIPA, ramSize: ramSize) { throw problem }
-        return BootBundle(base)
+    /// True when `bytes` starts with the bundle's magic (at least 8 bytes of them).
+    public static func present(_ bytes: Span<UInt8>) -> Bool {
+        bytes.count >= 8 && u64(bytes, 0) == magic
     }
 
-    private init(_ base: UnsafeRawPointer) {
-        self.base = base
-        totalSize = BootBundle.u64(base, 16)
-        entryIPA = BootBundle.u64(base, 24)
-        x0 = BootBundle.u64(base, 32)
-        count = Int(BootBundle.u32(base, 40))
-        flags = BootBundle.u32(base, 44)
+    /// Validates the bundle at the start of `bytes` (all that may be read) for a VM whose RAM is
+    /// `[ramIPA, ramIPA + ramSize)`. Every image lies inside `bytes` after it.
+    public static func open(_ bytes: Span<UInt8>, ramIPA: UInt64, ramSize: UInt64) throws(Problem) -> BootBundle {
+        if let problem = check(bytes, ramIPA: ramIPA, ramSize: ramSize) { throw problem }
+        return BootBundle(bytes)
     }
 
-    public func entry(_ index: Int) -> Entry {
-        let at = BootBundle.headerSize + index * BootBundle.entrySize
-        return Entry(kind: Kind(rawValue: BootBundle.u32(base, at)) ?? .raw,
-                     offset: BootBundle.u64(base, at + 8),
-                     size: BootBundle.u64(base, at + 16),
-                     loadIPA: BootBundle.u64(base, at + 24),
-                     checksum: BootBundle.u32(base, at + 4))
+    /// Reads the header and entry table; `check` has found them inside `bytes`.
+    private init(_ bytes: Span<UInt8>) {
+        totalSize = BootBundle.u64(bytes, 16)
+        entryIPA = BootBundle.u64(bytes, 24)
+        x0 = BootBundle.u64(bytes, 32)
+        count = min(Int(BootBundle.u32(bytes, 40)), BootBundle.maxEntries)
+        flags = BootBundle.u32(bytes, 44)
+        for i in 0..<count {
+            let at = BootBundle.headerSize + i * BootBundle.entrySize
+            entries[i] = Entry(kind: Kind(rawValue: BootBundle.u32(bytes, at)) ?? .raw,
+                               offset: BootBundle.u64(bytes, at + 8),
+                               size: BootBundle.u64(bytes, at + 16),
+                               loadIPA: BootBundle.u64(bytes, at + 24),
+                               checksum: BootBundle.u32(bytes, at + 4))
+        }
     }
+
+    /// Entry `index` (below `count`).
+    public func entry(_ index: Int) -> Entry { entries[index] }
 
     @_optimize(size)  // at boot and SYSTEM_RESET: small beats fast
-    private static func check(_ base: UnsafeRawPointer, limit: UInt64, ramIPA: UInt64, ramSize: UInt64) -> Problem? {
-        guard limit >= UInt64(headerSize) else { return .tooSmall }
-        guard BootBundle.u64(base, 0) == magic else { return .badMagic }
-        guard BootBundle.u32(base, 8) == version else { return .badVersion }
-        guard BootBundle.u32(base, 12) == UInt32(headerSize) else { return .badHeaderSize }
-        let total = BootBundle.u64(base, 16)
-        let count = Int(BootBundle.u32(base, 40))
+    private static func check(_ bytes: Span<UInt8>, ramIPA: UInt64, ramSize: UInt64) -> Problem? {
+        guard bytes.count >= headerSize else { return .tooSmall }
+        guard u64(bytes, 0) == magic else { return .badMagic }
+        guard u32(bytes, 8) == version else { return .badVersion }
+        guard u32(bytes, 12) == UInt32(headerSize) else { return .badHeaderSize }
+        let total = u64(bytes, 16)
+        let count = Int(u32(bytes, 40))
         guard count <= maxEntries else { return .tooManyEntries }
         let tableEnd = headerSize + count * entrySize
-        guard total <= limit, total >= UInt64(tableEnd) else { return .tooSmall }
-        guard BootBundle.u32(base, 48) == headerChecksum(base, count: count) else { return .badChecksum }
-        let bundle = BootBundle(base)
+        guard total <= UInt64(bytes.count), total >= UInt64(tableEnd) else { return .tooSmall }
+        guard u32(bytes, 48) == headerChecksum(bytes, count: count) else { return .badChecksum }
+        let bundle = BootBundle(bytes)
         for i in 0..<count {
-            let kind = BootBundle.u32(base, headerSize + i * entrySize)
+            let kind = u32(bytes, headerSize + i * entrySize)
             guard Kind(rawValue: kind) != nil else { return .badKind(i) }
             let e = bundle.entry(i)
             guard e.offset <= total, e.size <= total - e.offset else { return .entryOutsideBundle(i) }
@@ -128,27 +137,42 @@ public struct BootBundle {
             }
             for j in 0..<i {
                 let other = bundle.entry(j)
-                if e.loadIPA < other.loadIPA &+ other.size && other.loadIPA < e.loadIPA &+ e.size { return .overlap(j, i) }
+                if Interval.overlap(e.loadIPA, e.size, other.loadIPA, other.size) { return .overlap(j, i) }
             }
         }
         // Last: the images' bytes, once every bound is known to be sane.
         for i in 0..<count {
             let e = bundle.entry(i)
-            guard CRC32.checksum(base + Int(e.offset), count: Int(e.size)) == e.checksum else { return .badImageChecksum(i) }
+            let start = Int(e.offset)
+            guard CRC32.checksum(bytes.extracting(start..<(start + Int(e.size)))) == e.checksum else { return .badImageChecksum(i) }
         }
         let entry = bundle.entryIPA
         guard entry >= ramIPA, entry - ramIPA < ramSize else { return .entryOutsideRAM }
         return nil
     }
 
-    /// CRC-32 of the header with its checksum field read as zero, then the entry table.
-    public static func headerChecksum(_ base: UnsafeRawPointer, count: Int) -> UInt32 {
-        var zero: UInt32 = 0
-        var crc = CRC32.checksum(base, count: 48)
-        crc = withUnsafeBytes(of: &zero) { CRC32.checksum($0.baseAddress!, count: 4, initial: crc) }
-        return CRC32.checksum(base + 52, count: headerSize + count * entrySize - 52, initial: crc)
+    /// CRC-32 of the header with its checksum field read as zero, then the entry table of
+    /// `count` entries (`bytes` holds at least both).
+    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int) -> UInt32 {
+        var crc = CRC32.checksum(bytes.extracting(0..<48))
+        crc = CRC32.checksumOfZeros(4, initial: crc)
+        return CRC32.checksum(bytes.extracting(52..<(headerSize + count * entrySize)), initial: crc)
     }
 
-    static func u64(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: base) }
-    static func u32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 { UInt32(LittleEndian.load(4, at: offset, in: base)) }
+    static func u64(_ bytes: Span<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: bytes) }
+    static func u32(_ bytes: Span<UInt8>, _ offset: Int) -> UInt32 { UInt32(LittleEndian.load(4, at: offset, in: bytes)) }
+}
+
+/// Interval arithmetic on untrusted 64-bit bounds, without a sum that could overflow.
+public enum Interval {
+    /// `x < y + z` computed as if without overflow (true when the sum is past UInt64.max).
+    @inline(__always)
+    public static func isBelow(_ x: UInt64, sumOf y: UInt64, _ z: UInt64) -> Bool { x < y || x - y < z }
+
+    /// `a < b + t && b < a + s` as if without overflow: `[a, a + s)` and `[b, b + t)` overlap
+    /// (a size-0 range overlaps a range that holds its start past the other's start).
+    @inline(__always)
+    public static func overlap(_ a: UInt64, _ s: UInt64, _ b: UInt64, _ t: UInt64) -> Bool {
+        isBelow(a, sumOf: b, t) && isBelow(b, sumOf: a, s)
+    }
 }

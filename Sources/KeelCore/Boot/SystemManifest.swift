@@ -114,6 +114,7 @@ public struct SystemManifest {
         case ramOutsideDRAM(Int), ramNotNormal(Int), ramOverKeel(Int), ramOverlap(Int, Int)
         case badRegionCount, regionNotAligned(Int), regionOutsideDRAM(Int), regionOverlap(Int), regionOverRAM(Int), regionVMs(Int), regionNotNormal(Int)
         case doorbellPeers(Int)
+        case ramIPAOverflow(Int)
 
         public var message: StaticString {
             switch self {
@@ -139,55 +140,67 @@ public struct SystemManifest {
             case .regionVMs: "a shared region names VMs that do not exist"
             case .regionNotNormal: "a shared region is outside the memory Keel's EL2 map makes Normal (the 1 GiB block holding Keel)"
             case .doorbellPeers: "a VM's doorbell peers name VMs that do not exist, or unknown flags"
+            case .ramIPAOverflow: "a VM's RAM reaches past the end of the IPA space"
             }
         }
     }
 
-    public let base: UnsafeRawPointer
+    /// The header and both tables, read and checked by `open`: a plain value, holding no
+    /// reference to the manifest's bytes.
     public let totalSize: UInt64
     public let count: Int
     public let regionCount: Int
+    let powerOffPlusOne: Int
+    var records = InlineArray<4, VMRecord>(repeating: VMRecord(firstCPU: 0, cpuCount: 0, ramIPA: 0, ramPA: 0, ramSize: 0, bundleOffset: 0, bundleSize: 0))
+    var regions = InlineArray<4, Region>(repeating: Region(pa: 0, size: 0, ipa: 0, vms: 0))
+    /// Each VM's name field (NUL-padded), `nameSize` bytes per VM.
+    var names = InlineArray<64, UInt8>(repeating: 0)
+
     /// The VM whose SYSTEM_OFF powers the machine off, or nil for the last VM's.
-    public var powerOffWith: Int? {
-        let v = Int(SystemManifest.u32(base, 36))
-        return v == 0 ? nil : v - 1
+    public var powerOffWith: Int? { powerOffPlusOne == 0 ? nil : powerOffPlusOne - 1 }
+
+    /// Validates the manifest at the start of `bytes` (all that may be read) against `limits`.
+    public static func open(_ bytes: Span<UInt8>, _ limits: Limits) throws(Problem) -> SystemManifest {
+        if let problem = check(bytes, limits) { throw problem }
+        return SystemManifest(bytes)
     }
 
-    public static func open(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) throws(Problem) -> SystemManifest {
-        if let problem = check(base, limit: limit, limits) { throw problem }
-        return SystemManifest(base)
-    }
-
-    private init(_ base: UnsafeRawPointer) {
-        self.base = base
-        totalSize = SystemManifest.u64(base, 16)
-        count = Int(SystemManifest.u32(base, 24))
-        regionCount = Int(SystemManifest.u32(base, 32))
+    /// Reads the header and tables; `check` has found them inside `bytes`.
+    private init(_ bytes: Span<UInt8>) {
+        totalSize = SystemManifest.u64(bytes, 16)
+        count = min(Int(SystemManifest.u32(bytes, 24)), SystemManifest.maxVMs)
+        regionCount = min(Int(SystemManifest.u32(bytes, 32)), SystemManifest.maxRegions)
+        powerOffPlusOne = Int(SystemManifest.u32(bytes, 36))
+        for i in 0..<count {
+            let at = SystemManifest.headerSize + i * SystemManifest.recordSize
+            var r = VMRecord(firstCPU: Int(SystemManifest.u32(bytes, at + 16)), cpuCount: Int(SystemManifest.u32(bytes, at + 20)),
+                             ramIPA: SystemManifest.u64(bytes, at + 24), ramPA: SystemManifest.u64(bytes, at + 32),
+                             ramSize: SystemManifest.u64(bytes, at + 40), bundleOffset: SystemManifest.u64(bytes, at + 48),
+                             bundleSize: SystemManifest.u64(bytes, at + 56))
+            r.faultLimit = SystemManifest.u32(bytes, at + 64)
+            r.resetLimit = SystemManifest.u32(bytes, at + 68)
+            if SystemManifest.u32(bytes, at + 76) & SystemManifest.doorbellExplicit != 0 { r.doorbellPeers = SystemManifest.u32(bytes, at + 72) }
+            records[i] = r
+            for k in 0..<SystemManifest.nameSize { names[i * SystemManifest.nameSize + k] = bytes[at + k] }
+        }
+        for k in 0..<regionCount {
+            let at = SystemManifest.headerSize + count * SystemManifest.recordSize + k * SystemManifest.regionSize
+            regions[k] = Region(pa: SystemManifest.u64(bytes, at), size: SystemManifest.u64(bytes, at + 8),
+                                ipa: SystemManifest.u64(bytes, at + 16), vms: SystemManifest.u32(bytes, at + 24))
+        }
     }
 
     /// Bytes of header, VM table and region table.
     public static func tablesSize(count: Int, regions: Int) -> Int { headerSize + count * recordSize + regions * regionSize }
 
-    public func region(_ index: Int) -> Region {
-        let at = SystemManifest.headerSize + count * SystemManifest.recordSize + index * SystemManifest.regionSize
-        return Region(pa: SystemManifest.u64(base, at), size: SystemManifest.u64(base, at + 8), ipa: SystemManifest.u64(base, at + 16),
-                      vms: SystemManifest.u32(base, at + 24))
-    }
+    /// Shared region `index` (below `regionCount`).
+    public func region(_ index: Int) -> Region { regions[index] }
 
-    /// True when `base` starts with the manifest's magic (a packed image with several VMs).
-    public static func present(at base: UnsafeRawPointer) -> Bool { u64(base, 0) == magic }
+    /// True when `bytes` starts with the manifest's magic (a packed image with several VMs).
+    public static func present(_ bytes: Span<UInt8>) -> Bool { bytes.count >= 8 && u64(bytes, 0) == magic }
 
-    public func record(_ index: Int) -> VMRecord {
-        let at = SystemManifest.headerSize + index * SystemManifest.recordSize
-        var r = VMRecord(firstCPU: Int(SystemManifest.u32(base, at + 16)), cpuCount: Int(SystemManifest.u32(base, at + 20)),
-                         ramIPA: SystemManifest.u64(base, at + 24), ramPA: SystemManifest.u64(base, at + 32),
-                         ramSize: SystemManifest.u64(base, at + 40), bundleOffset: SystemManifest.u64(base, at + 48),
-                         bundleSize: SystemManifest.u64(base, at + 56))
-        r.faultLimit = SystemManifest.u32(base, at + 64)
-        r.resetLimit = SystemManifest.u32(base, at + 68)
-        if SystemManifest.u32(base, at + 76) & SystemManifest.doorbellExplicit != 0 { r.doorbellPeers = SystemManifest.u32(base, at + 72) }
-        return r
-    }
+    /// VM `index`'s record (below `count`).
+    public func record(_ index: Int) -> VMRecord { records[index] }
 
     /// Doorbell flags, bit 0: the record's peers field is the config's list.
     public static let doorbellExplicit: UInt32 = 1
@@ -212,36 +225,40 @@ public struct SystemManifest {
         return ((explicit ?? sharing) | 1 << UInt32(index)) & existing
     }
 
-    /// VM `index`'s name bytes (up to 16, NUL-padded).
-    public func name(_ index: Int) -> UnsafeRawBufferPointer {
-        let start = base + SystemManifest.headerSize + index * SystemManifest.recordSize
+    /// VM `index`'s name: its name field (16 bytes, NUL-padded) and how many of them are the name.
+    public func name(_ index: Int) -> (field: [16 of UInt8], count: Int) {
+        var field = InlineArray<16, UInt8>(repeating: 0)
         var length = 0
-        while length < SystemManifest.nameSize && start.load(fromByteOffset: length, as: UInt8.self) != 0 { length += 1 }
-        return UnsafeRawBufferPointer(start: start, count: length)
+        for k in 0..<SystemManifest.nameSize {
+            field[k] = names[index * SystemManifest.nameSize + k]
+            if field[k] != 0 && length == k { length = k + 1 }
+        }
+        return (field, length)
     }
 
-    /// VM `index`'s boot bundle (still to be checked with `BootBundle.open` against its RAM).
-    public func bundle(_ index: Int) -> (base: UnsafeRawPointer, limit: UInt64) {
+    /// Where VM `index`'s boot bundle lies in the manifest's bytes (still to be checked with
+    /// `BootBundle.open` against its RAM); inside `totalSize` (`open` checked).
+    public func bundle(_ index: Int) -> Range<Int> {
         let r = record(index)
-        return (base + Int(r.bundleOffset), r.bundleSize)
+        return Int(r.bundleOffset)..<(Int(r.bundleOffset) + Int(r.bundleSize))
     }
 
     @_optimize(size)  // once per boot: small beats fast
-    private static func check(_ base: UnsafeRawPointer, limit: UInt64, _ limits: Limits) -> Problem? {
-        guard limit >= UInt64(headerSize) else { return .tooSmall }
-        guard u64(base, 0) == magic else { return .badMagic }
-        guard u32(base, 8) == version else { return .badVersion }
-        guard u32(base, 12) == UInt32(headerSize) else { return .badHeaderSize }
-        let total = u64(base, 16)
-        let count = Int(u32(base, 24))
+    private static func check(_ bytes: Span<UInt8>, _ limits: Limits) -> Problem? {
+        guard bytes.count >= headerSize else { return .tooSmall }
+        guard u64(bytes, 0) == magic else { return .badMagic }
+        guard u32(bytes, 8) == version else { return .badVersion }
+        guard u32(bytes, 12) == UInt32(headerSize) else { return .badHeaderSize }
+        let total = u64(bytes, 16)
+        let count = Int(u32(bytes, 24))
         guard count >= 1, count <= maxVMs else { return .badCount }
-        let regions = Int(u32(base, 32))
+        let regions = Int(u32(bytes, 32))
         guard regions <= maxRegions else { return .badRegionCount }
-        guard Int(u32(base, 36)) <= count else { return .badCount }
+        guard Int(u32(bytes, 36)) <= count else { return .badCount }
         let tableEnd = UInt64(tablesSize(count: count, regions: regions))
-        guard total <= limit, total >= tableEnd else { return .tooSmall }
-        guard u32(base, 28) == headerChecksum(base, count: count, regions: regions) else { return .badChecksum }
-        let manifest = SystemManifest(base)
+        guard total <= UInt64(bytes.count), total >= tableEnd else { return .tooSmall }
+        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions) else { return .badChecksum }
+        let manifest = SystemManifest(bytes)
         let dramEnd = limits.dramBase &+ limits.dramSize
         for i in 0..<count {
             let r = manifest.record(i)
@@ -249,17 +266,19 @@ public struct SystemManifest {
             guard r.cpuCount >= 1, r.firstCPU >= 0, r.firstCPU < limits.cpus, r.cpuCount <= limits.cpus - r.firstCPU else { return .cpusNotOnBoard(i) }
             let twoMiB: UInt64 = 2 << 20
             guard r.ramSize > 0, r.ramPA % twoMiB == 0, r.ramIPA % twoMiB == 0, r.ramSize % twoMiB == 0 else { return .ramNotAligned(i) }
+            // The RAM's IPA range must not wrap: every later sum of ramIPA and ramSize is then safe.
+            guard r.ramIPA <= UInt64.max - r.ramSize else { return .ramIPAOverflow(i) }
             guard r.ramPA >= limits.dramBase, r.ramPA < dramEnd, r.ramSize <= dramEnd - r.ramPA else { return .ramOutsideDRAM(i) }
             guard limits.normalHolds(r.ramPA, size: r.ramSize) else { return .ramNotNormal(i) }
-            guard r.ramPA + r.ramSize <= limits.reservedStart || r.ramPA >= limits.reservedEnd else { return .ramOverKeel(i) }
+            guard !(Interval.isBelow(limits.reservedStart, sumOf: r.ramPA, r.ramSize) && r.ramPA < limits.reservedEnd) else { return .ramOverKeel(i) }
             let at = headerSize + i * recordSize
-            let peers = u32(base, at + 72), flags = u32(base, at + 76)
+            let peers = u32(bytes, at + 72), flags = u32(bytes, at + 76)
             guard flags & ~doorbellExplicit == 0, peers >> UInt32(count) == 0,
                   flags & doorbellExplicit != 0 || peers == 0 else { return .doorbellPeers(i) }
             for j in 0..<i {
                 let o = manifest.record(j)
                 if r.firstCPU < o.firstCPU + o.cpuCount && o.firstCPU < r.firstCPU + r.cpuCount { return .cpuTwice(j, i) }
-                if r.ramPA < o.ramPA + o.ramSize && o.ramPA < r.ramPA + r.ramSize { return .ramOverlap(j, i) }
+                if Interval.overlap(r.ramPA, r.ramSize, o.ramPA, o.ramSize) { return .ramOverlap(j, i) }
             }
         }
         for k in 0..<regions {
@@ -268,28 +287,30 @@ public struct SystemManifest {
             guard g.pa >= limits.dramBase, g.pa < dramEnd, g.size <= dramEnd - g.pa, g.ipa <= UInt64.max - g.size else { return .regionOutsideDRAM(k) }
             guard limits.normalHolds(g.pa, size: g.size) else { return .regionNotNormal(k) }
             guard g.vms != 0, g.vms >> UInt32(count) == 0 else { return .regionVMs(k) }
-            if g.pa < limits.reservedEnd && limits.reservedStart < g.pa + g.size { return .regionOverlap(k) }
+            if g.pa < limits.reservedEnd && Interval.isBelow(limits.reservedStart, sumOf: g.pa, g.size) {
+                return .regionOverlap(k)
+            }
             for i in 0..<count {
                 let r = manifest.record(i)
-                if g.pa < r.ramPA + r.ramSize && r.ramPA < g.pa + g.size { return .regionOverlap(k) }
-                if g.vms & (1 << UInt32(i)) != 0 && g.ipa < r.ramIPA + r.ramSize && r.ramIPA < g.ipa + g.size { return .regionOverRAM(k) }
+                if Interval.overlap(g.pa, g.size, r.ramPA, r.ramSize) { return .regionOverlap(k) }
+                if g.vms & (1 << UInt32(i)) != 0 && Interval.overlap(g.ipa, g.size, r.ramIPA, r.ramSize) { return .regionOverRAM(k) }
             }
             for l in 0..<k {
                 let o = manifest.region(l)
-                if g.pa < o.pa + o.size && o.pa < g.pa + g.size { return .regionOverlap(k) }
+                if Interval.overlap(g.pa, g.size, o.pa, o.size) { return .regionOverlap(k) }
             }
         }
         return nil
     }
 
-    /// CRC-32 of the header with its checksum field read as zero, then the VM and region tables.
-    public static func headerChecksum(_ base: UnsafeRawPointer, count: Int, regions: Int = 0) -> UInt32 {
-        var zero: UInt32 = 0
-        var crc = CRC32.checksum(base, count: 28)
-        crc = withUnsafeBytes(of: &zero) { CRC32.checksum($0.baseAddress!, count: 4, initial: crc) }
-        return CRC32.checksum(base + 32, count: tablesSize(count: count, regions: regions) - 32, initial: crc)
+    /// CRC-32 of the header with its checksum field read as zero, then the VM and region tables
+    /// (`bytes` holds at least all three).
+    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0) -> UInt32 {
+        var crc = CRC32.checksum(bytes.extracting(0..<28))
+        crc = CRC32.checksumOfZeros(4, initial: crc)
+        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions)), initial: crc)
     }
 
-    static func u64(_ base: UnsafeRawPointer, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: base) }
-    static func u32(_ base: UnsafeRawPointer, _ offset: Int) -> UInt32 { UInt32(LittleEndian.load(4, at: offset, in: base)) }
+    static func u64(_ bytes: Span<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: bytes) }
+    static func u32(_ bytes: Span<UInt8>, _ offset: Int) -> UInt32 { UInt32(LittleEndian.load(4, at: offset, in: bytes)) }
 }

@@ -81,16 +81,16 @@ public struct DeviceTreeMachine {
     public init?(_ fdt: FDT) {
         self.init()
         // stdout-path is "path[:options]" or "alias[:options]".
-        var stdoutPath = UnsafeRawBufferPointer(start: nil, count: 0)
+        var stdoutPath = fdt.bytes.extracting(0..<0)
         if let chosen = fdt.property(path: "/chosen", name: "stdout-path") {
             var end = 0
             while end < chosen.count && chosen[end] != 0 && chosen[end] != UInt8(ascii: ":") { end += 1 }
-            stdoutPath = UnsafeRawBufferPointer(rebasing: chosen[0..<end])
+            stdoutPath = chosen.extracting(0..<end)
             if end > 0 && chosen[0] != UInt8(ascii: "/"),
                let target = fdt.property(path: "/aliases", name: stdoutPath) {
                 var length = 0
                 while length < target.count && target[length] != 0 { length += 1 }
-                stdoutPath = UnsafeRawBufferPointer(rebasing: target[0..<length])
+                stdoutPath = target.extracting(0..<length)
             }
         }
         var allPSCI = true
@@ -100,8 +100,16 @@ public struct DeviceTreeMachine {
         if cpuCount > 0 && allPSCI { enableMethod = .psci }
     }
 
+    /// Reads the DTB at the start of `bytes`; nil when it has no valid header or a malformed
+    /// structure block.
     @_optimize(size)
-    private mutating func read(_ node: FDT.Walk, stdoutPath: UnsafeRawBufferPointer, allPSCI: inout Bool) {
+    public init?(_ bytes: Span<UInt8>) {
+        guard let fdt = FDT(bytes) else { return nil }
+        self.init(fdt)
+    }
+
+    @_optimize(size)
+    private mutating func read(_ node: borrowing FDT.Walk, stdoutPath: Span<UInt8>, allPSCI: inout Bool) {
         if node.depth == 1 && (node.string("device_type", is: "memory") || node.isNamed("memory")) {
             var i = 0
             while let (base, size) = node.reg(i), memoryCount < DeviceTreeMachine.memoryCapacity {
@@ -145,7 +153,7 @@ public struct DeviceTreeMachine {
 
     /// The first GICv3 or GICv2 (GIC-400 and its relatives, Linux's "arm,gic" binding).
     @_optimize(size)
-    private mutating func readGIC(_ node: FDT.Walk) {
+    private mutating func readGIC(_ node: borrowing FDT.Walk) {
         if node.isCompatible(with: "arm,gic-v3") {
             guard let (gicd, _) = node.reg(0), let (gicr, _) = node.reg(1) else { return }
             gic = .v3

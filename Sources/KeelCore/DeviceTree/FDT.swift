@@ -1,9 +1,14 @@
+#if canImport(KeelStaticBytes)
+import KeelStaticBytes
+#endif
+
 /// A read-only view of a flattened device tree (DTB), as a boot loader passes it in x0.
 ///
-/// Every read is bounds-checked against the header's sizes: a malformed or hostile blob yields
-/// nil, never a fault. No allocation: usable in the firmware and on the host. `forEachNode`
+/// It borrows the blob's bytes (a `Span`: ~Escapable, so it cannot outlive them) and reads them
+/// with checked indexing only, after checking the header's sizes: a malformed or hostile blob
+/// yields nil, never a fault. No allocation: usable in the firmware and on the host. `Walk`
 /// (FDTWalk.swift) walks the nodes; `DeviceTreeMachine` reads what Keel needs from them.
-public struct FDT {
+public struct FDT: ~Escapable {
     public static let magic: UInt32 = 0xD00D_FEED
 
     /// Structure block tokens.
@@ -15,118 +20,130 @@ public struct FDT {
         static let end: UInt32 = 9
     }
 
-    public let base: UnsafeRawPointer
-    public let totalSize: Int
+    /// The blob: exactly `totalSize` bytes.
+    public let bytes: Span<UInt8>
+    public var totalSize: Int { bytes.count }
     let structOffset: Int
     let structSize: Int
     let stringsOffset: Int
     let stringsSize: Int
 
-    /// Validates the header of the blob at `base`, which may be at most `limit` bytes long.
+    /// Validates the header of the blob at the start of `bytes` (which may be longer).
     @_optimize(size)
-    public init?(_ base: UnsafeRawPointer, limit: Int) {
-        guard limit >= 40 else { return nil }
-        guard FDT.be32(base, 0) == FDT.magic else { return nil }
-        let total = Int(FDT.be32(base, 4))
-        let offStruct = Int(FDT.be32(base, 8)), offStrings = Int(FDT.be32(base, 12))
-        let version = FDT.be32(base, 20)
-        let sizeStrings = Int(FDT.be32(base, 32)), sizeStruct = Int(FDT.be32(base, 36))
-        guard version >= 17, total >= 40, total <= limit,
+    @_lifetime(copy bytes)
+    public init?(_ bytes: Span<UInt8>) {
+        guard bytes.count >= 40 else { return nil }
+        guard FDT.be32(bytes, 0) == FDT.magic else { return nil }
+        let total = Int(FDT.be32(bytes, 4))
+        let offStruct = Int(FDT.be32(bytes, 8)), offStrings = Int(FDT.be32(bytes, 12))
+        let version = FDT.be32(bytes, 20)
+        let sizeStrings = Int(FDT.be32(bytes, 32)), sizeStruct = Int(FDT.be32(bytes, 36))
+        guard version >= 17, total >= 40, total <= bytes.count,
               offStruct <= total, sizeStruct <= total - offStruct,
               offStrings <= total, sizeStrings <= total - offStrings else { return nil }
-        self.base = base
-        totalSize = total
+        self.bytes = bytes.extracting(0..<total)
         structOffset = offStruct
         structSize = sizeStruct
         stringsOffset = offStrings
         stringsSize = sizeStrings
     }
 
-    /// The blob's total size as its header gives it, or nil when `base` holds no DTB header.
-    /// Reads 8 bytes: enough to learn how much may be read before calling `init(_:limit:)`.
+    /// The blob's total size as its header gives it, or nil when `header` (at least its first
+    /// 8 bytes) holds no DTB header: how much to read before calling `init(_:)`.
     @_optimize(size)
-    public static func declaredSize(_ base: UnsafeRawPointer) -> Int? {
-        guard be32(base, 0) == magic else { return nil }
-        return Int(be32(base, 4))
+    public static func declaredSize(_ header: Span<UInt8>) -> Int? {
+        guard header.count >= 8, be32(header, 0) == magic else { return nil }
+        return Int(be32(header, 4))
     }
 
+    /// The big-endian word at `offset`; the caller has checked `offset + 4 <= bytes.count`
+    /// (a failed check would trap, never read outside).
     @inline(__always)
-    static func be32(_ p: UnsafeRawPointer, _ offset: Int) -> UInt32 {
+    static func be32(_ bytes: Span<UInt8>, _ offset: Int) -> UInt32 {
         var v: UInt32 = 0
-        for i in 0..<4 { v = v << 8 | UInt32(p.load(fromByteOffset: offset + i, as: UInt8.self)) }
+        for i in 0..<4 { v = v << 8 | UInt32(bytes[offset &+ i]) }
         return v
     }
 
     /// The value of property `name` of the node at `path` (e.g. "/chosen", "bootargs").
     /// Path components match node names up to any `@unit-address`.
     @_optimize(size)
-    public func property(path: StaticString, name: StaticString) -> UnsafeRawBufferPointer? {
-        walk(to: path)?.property(name)
+    @_lifetime(copy self)
+    public func property(path: StaticString, name: StaticString) -> Span<UInt8>? {
+        guard let node = walk(to: path) else { return nil }
+        return node.property(name)
     }
 
     @_optimize(size)
-    public func property(path: StaticString, name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        walk(to: path)?.property(name)
+    @_lifetime(copy self)
+    public func property(path: StaticString, name: Span<UInt8>) -> Span<UInt8>? {
+        guard let node = walk(to: path) else { return nil }
+        return node.property(name)
     }
 
     @_optimize(size)
-    public func property(path: UnsafeRawBufferPointer, name: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        walk(to: path)?.property(name)
+    @_lifetime(copy self)
+    public func property(path: Span<UInt8>, name: Span<UInt8>) -> Span<UInt8>? {
+        guard let node = walk(to: path) else { return nil }
+        return node.property(name)
     }
 
-    /// End (index of the NUL) of a string in the structure block.
+    /// End (index of the NUL) of a string in `[start, limit)`, or nil.
     @_optimize(size)
     func stringEnd(from start: Int, limit: Int) -> Int? {
+        guard start >= 0 else { return nil }
         var i = start
-        while i < limit {
-            if base.load(fromByteOffset: i, as: UInt8.self) == 0 { return i }
-            i += 1
+        let end = min(limit, bytes.count)
+        while i < end {
+            if bytes[i] == 0 { return i }
+            i &+= 1
         }
         return nil
     }
 
-    /// A property name in the strings block.
+    /// A property name in the strings block, as offsets into `bytes`.
     @_optimize(size)
-    func string(at nameOffset: Int) -> UnsafeRawBufferPointer? {
-        guard nameOffset < stringsSize else { return nil }
-        let start = stringsOffset + nameOffset
-        var i = start
-        while i < stringsOffset + stringsSize {
-            if base.load(fromByteOffset: i, as: UInt8.self) == 0 {
-                return UnsafeRawBufferPointer(start: base + start, count: i - start)
-            }
-            i += 1
-        }
-        return nil
+    func string(at nameOffset: Int) -> Range<Int>? {
+        guard nameOffset >= 0, nameOffset < stringsSize else { return nil }
+        let start = stringsOffset &+ nameOffset
+        guard let end = stringEnd(from: start, limit: stringsOffset &+ stringsSize) else { return nil }
+        return start..<end
     }
 
     @_optimize(size)
-    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    static func equal(_ a: Span<UInt8>, _ b: Span<UInt8>) -> Bool {
         guard a.count == b.count else { return false }
         for i in 0..<a.count where a[i] != b[i] { return false }
         return true
     }
 
+    /// True when `a` holds the bytes of `b`.
+    @_optimize(size)
+    static func equal(_ a: Span<UInt8>, _ b: StaticString) -> Bool {
+        b.withBytes { equal(a, $0) }
+    }
+
     /// Components of "/a/b": 2; of "/": 0.
     @_optimize(size)
-    static func componentCount(_ path: UnsafeRawBufferPointer) -> Int {
+    static func componentCount(_ path: Span<UInt8>) -> Int {
         var count = 0
         var inComponent = false
-        for byte in path {
-            if byte == UInt8(ascii: "/") { inComponent = false } else if !inComponent { inComponent = true; count += 1 }
+        for i in 0..<path.count {
+            if path[i] == UInt8(ascii: "/") { inComponent = false } else if !inComponent { inComponent = true; count += 1 }
         }
         return count
     }
 
+    /// Component `index` of `path`, as offsets into it.
     @_optimize(size)
-    static func component(_ path: UnsafeRawBufferPointer, _ index: Int) -> UnsafeRawBufferPointer {
+    static func component(_ path: Span<UInt8>, _ index: Int) -> Range<Int> {
         var count = -1
         var start = 0
         var i = 0
         var inComponent = false
         while i < path.count {
             if path[i] == UInt8(ascii: "/") {
-                if inComponent && count == index { return UnsafeRawBufferPointer(rebasing: path[start..<i]) }
+                if inComponent && count == index { return start..<i }
                 inComponent = false
             } else if !inComponent {
                 inComponent = true
@@ -135,19 +152,19 @@ public struct FDT {
             }
             i += 1
         }
-        return UnsafeRawBufferPointer(rebasing: path[start..<path.count])
+        return start..<path.count
     }
 
     @_optimize(size)
-    static func nodeName(_ node: UnsafeRawBufferPointer, matches component: StaticString) -> Bool {
-        component.withUTF8Buffer { nodeName(node, matches: UnsafeRawBufferPointer($0)) }
+    static func nodeName(_ node: Span<UInt8>, matches component: StaticString) -> Bool {
+        component.withBytes { nodeName(node, matches: $0) }
     }
 
     /// "memory@40000000" matches "memory" and "memory@40000000".
     @_optimize(size)
-    static func nodeName(_ node: UnsafeRawBufferPointer, matches component: UnsafeRawBufferPointer) -> Bool {
+    static func nodeName(_ node: Span<UInt8>, matches component: Span<UInt8>) -> Bool {
         if equal(node, component) { return true }
         guard node.count > component.count, node[component.count] == UInt8(ascii: "@") else { return false }
-        return equal(UnsafeRawBufferPointer(rebasing: node[0..<component.count]), component)
+        return equal(node.extracting(0..<component.count), component)
     }
 }

@@ -11,59 +11,58 @@ public enum TraceFraming {
     /// Largest encoded frame body (without the two delimiters): payload + CRC + COBS overhead.
     public static let maxEncoded = maxPayload + 4 + 2
 
-    /// Consistent Overhead Byte Stuffing: encodes `count` bytes at `input` into `output` (room
-    /// for `count + count / 254 + 1` bytes) with no zero byte; returns the encoded length.
-    public static func cobsEncode(_ input: UnsafeRawPointer, count: Int, into output: UnsafeMutableRawPointer) -> Int {
+    /// Consistent Overhead Byte Stuffing: encodes `input` into the start of `output` (room for
+    /// `input.count + input.count / 254 + 1` bytes: less traps) with no zero byte; returns the
+    /// encoded length.
+    public static func cobsEncode(_ input: Span<UInt8>, into output: inout MutableSpan<UInt8>) -> Int {
         var codeIndex = 0
         var out = 1
         var code: UInt8 = 1
-        for i in 0..<count {
-            let byte = input.load(fromByteOffset: i, as: UInt8.self)
+        for i in 0..<input.count {
+            let byte = input[i]
             if byte == 0 {
-                output.storeBytes(of: code, toByteOffset: codeIndex, as: UInt8.self)
+                output[codeIndex] = code
                 codeIndex = out
                 out += 1
                 code = 1
             } else {
-                output.storeBytes(of: byte, toByteOffset: out, as: UInt8.self)
+                output[out] = byte
                 out += 1
                 code += 1
                 if code == 0xFF {
-                    output.storeBytes(of: code, toByteOffset: codeIndex, as: UInt8.self)
+                    output[codeIndex] = code
                     codeIndex = out
                     out += 1
                     code = 1
                 }
             }
         }
-        output.storeBytes(of: code, toByteOffset: codeIndex, as: UInt8.self)
+        output[codeIndex] = code
         return out
     }
 
-    /// Decodes COBS; nil when the input holds a zero, a code runs past its end, or the output
-    /// would not fit `capacity`.
-    public static func cobsDecode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer, capacity: Int) -> Int? {
-        guard let base = input.baseAddress else { return 0 }
-        let src = base.assumingMemoryBound(to: UInt8.self)
-        let dst = output.assumingMemoryBound(to: UInt8.self)
+    /// Decodes COBS into the start of `output`; nil when the input holds a zero, a code runs
+    /// past its end, or the output would not fit `output`.
+    public static func cobsDecode(_ input: Span<UInt8>, into output: inout MutableSpan<UInt8>) -> Int? {
         let count = input.count
+        let capacity = output.count
         var i = 0
         var out = 0
         while i < count {
-            let code = Int(src[i])
-            guard code != 0, i + code <= count, out + code <= capacity else { return nil }
+            let code = Int(input[i])
+            guard code != 0, code <= count - i, code <= capacity - out else { return nil }
             // code - 1 data bytes, none of them zero.
             var j = 1
             while j < code {
-                let byte = src[i + j]
+                let byte = input[i + j]
                 if byte == 0 { return nil }
-                dst[out] = byte
+                output[out] = byte
                 out += 1
                 j += 1
             }
             i += code
             if code != 0xFF && i < count {
-                dst[out] = 0
+                output[out] = 0
                 out += 1
             }
         }
@@ -80,17 +79,22 @@ public enum FrameType: UInt8, Sendable {
 /// CRC-32 (IEEE 802.3, reflected, as zlib computes it), one table lookup per byte. The table
 /// is a literal, so in the firmware it is static read-only data.
 public enum CRC32 {
-    public static func checksum(_ bytes: UnsafeRawPointer, count: Int, initial: UInt32 = 0) -> UInt32 {
-        // The table is bound once per call: indexing the global in the loop costs an accessor
-        // and a bounds check per byte.
-        withUnsafePointer(to: table) { tablePointer in
-            let t = UnsafeRawPointer(tablePointer).assumingMemoryBound(to: UInt32.self)
-            var crc = ~initial
-            for i in 0..<count {
-                crc = (crc >> 8) ^ t[Int((crc ^ UInt32(bytes.load(fromByteOffset: i, as: UInt8.self))) & 0xFF)]
-            }
-            return ~crc
+    public static func checksum(_ bytes: Span<UInt8>, initial: UInt32 = 0) -> UInt32 {
+        // The table bound once per call: indexing the global in the loop would cost an accessor
+        // per byte. The index is masked to 8 bits, so its bounds check folds away.
+        let t = table.span
+        var crc = ~initial
+        for i in 0..<bytes.count {
+            crc = (crc >> 8) ^ t[Int((crc ^ UInt32(bytes[i])) & 0xFF)]
         }
+        return ~crc
+    }
+
+    /// The checksum continued over `count` zero bytes (a field checksummed as zero).
+    public static func checksumOfZeros(_ count: Int, initial: UInt32 = 0) -> UInt32 {
+        var crc = ~initial
+        for _ in 0..<count { crc = (crc >> 8) ^ table[Int(crc & 0xFF)] }
+        return ~crc
     }
 
     /// table[n] = CRC of the byte n (polynomial 0xEDB88320).

@@ -77,50 +77,50 @@ public struct TraceRecord: Equatable, Sendable {
     /// Ticks between the exit and the re-entry: the cost of handling it.
     public var handlingTicks: UInt64 { entryTime &- exitTime }
 
-    /// Writes the record into `buffer` (at least `size` bytes).
-    public func encode(into buffer: UnsafeMutableRawPointer) {
-        buffer.storeBytes(of: kind.rawValue, toByteOffset: 0, as: UInt8.self)
-        buffer.storeBytes(of: cpu, toByteOffset: 1, as: UInt8.self)
-        buffer.storeBytes(of: vm, toByteOffset: 2, as: UInt8.self)
-        buffer.storeBytes(of: vcpu, toByteOffset: 3, as: UInt8.self)
-        LittleEndian.store(UInt64(sequence), 4, at: 4, in: buffer)
-        LittleEndian.store(exitTime, 8, at: 8, in: buffer)
-        LittleEndian.store(entryTime, 8, at: 16, in: buffer)
-        LittleEndian.store(esr, 8, at: 24, in: buffer)
-        LittleEndian.store(elr, 8, at: 32, in: buffer)
-        LittleEndian.store(far, 8, at: 40, in: buffer)
-        LittleEndian.store(ipa, 8, at: 48, in: buffer)
-        buffer.storeBytes(of: action.rawValue, toByteOffset: 56, as: UInt8.self)
-        buffer.storeBytes(of: width, toByteOffset: 57, as: UInt8.self)
-        buffer.storeBytes(of: register, toByteOffset: 58, as: UInt8.self)
-        buffer.storeBytes(of: flags, toByteOffset: 59, as: UInt8.self)
-        LittleEndian.store(0, 4, at: 60, in: buffer)
-        LittleEndian.store(arg0, 8, at: 64, in: buffer)
-        LittleEndian.store(arg1, 8, at: 72, in: buffer)
+    /// Writes the record into `buffer` at `offset` (`size` bytes there, else it traps).
+    public func encode(into buffer: inout MutableSpan<UInt8>, at offset: Int = 0) {
+        precondition(offset >= 0 && offset <= buffer.count - TraceRecord.size)
+        buffer[offset] = kind.rawValue
+        buffer[offset + 1] = cpu
+        buffer[offset + 2] = vm
+        buffer[offset + 3] = vcpu
+        LittleEndian.store(UInt64(sequence), 4, at: offset + 4, in: &buffer)
+        LittleEndian.store(exitTime, 8, at: offset + 8, in: &buffer)
+        LittleEndian.store(entryTime, 8, at: offset + 16, in: &buffer)
+        LittleEndian.store(esr, 8, at: offset + 24, in: &buffer)
+        LittleEndian.store(elr, 8, at: offset + 32, in: &buffer)
+        LittleEndian.store(far, 8, at: offset + 40, in: &buffer)
+        LittleEndian.store(ipa, 8, at: offset + 48, in: &buffer)
+        buffer[offset + 56] = action.rawValue
+        buffer[offset + 57] = width
+        buffer[offset + 58] = register
+        buffer[offset + 59] = flags
+        LittleEndian.store(0, 4, at: offset + 60, in: &buffer)
+        LittleEndian.store(arg0, 8, at: offset + 64, in: &buffer)
+        LittleEndian.store(arg1, 8, at: offset + 72, in: &buffer)
     }
 
     /// Reads a record; nil when the buffer is short or the kind or action is unknown.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) -> TraceRecord? {
+    public static func decode(_ bytes: Span<UInt8>) -> TraceRecord? {
         guard bytes.count >= size, let kind = Kind(rawValue: bytes[0]), let action = Action(rawValue: bytes[56]) else { return nil }
-        let base = bytes.baseAddress!
         var r = TraceRecord()
         r.kind = kind
         r.cpu = bytes[1]
         r.vm = bytes[2]
         r.vcpu = bytes[3]
-        r.sequence = UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 4, in: base))
-        r.exitTime = LittleEndian.load(8, at: 8, in: base)
-        r.entryTime = LittleEndian.load(8, at: 16, in: base)
-        r.esr = LittleEndian.load(8, at: 24, in: base)
-        r.elr = LittleEndian.load(8, at: 32, in: base)
-        r.far = LittleEndian.load(8, at: 40, in: base)
-        r.ipa = LittleEndian.load(8, at: 48, in: base)
+        r.sequence = UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 4, in: bytes))
+        r.exitTime = LittleEndian.load(8, at: 8, in: bytes)
+        r.entryTime = LittleEndian.load(8, at: 16, in: bytes)
+        r.esr = LittleEndian.load(8, at: 24, in: bytes)
+        r.elr = LittleEndian.load(8, at: 32, in: bytes)
+        r.far = LittleEndian.load(8, at: 40, in: bytes)
+        r.ipa = LittleEndian.load(8, at: 48, in: bytes)
         r.action = action
         r.width = bytes[57]
         r.register = bytes[58]
         r.flags = bytes[59]
-        r.arg0 = LittleEndian.load(8, at: 64, in: base)
-        r.arg1 = LittleEndian.load(8, at: 72, in: base)
+        r.arg0 = LittleEndian.load(8, at: 64, in: bytes)
+        r.arg1 = LittleEndian.load(8, at: 72, in: bytes)
         return r
     }
 }
@@ -158,34 +158,35 @@ public struct TraceHeader: Equatable, Sendable {
             && a.cpu == b.cpu && a.mode == b.mode
     }
 
-    /// Reads the build id from 20 bytes at `pointer`.
-    public mutating func setBuildID(from pointer: UnsafeRawPointer) {
-        buildID = (LittleEndian.load(8, at: 0, in: pointer), LittleEndian.load(8, at: 8, in: pointer),
-                   UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 16, in: pointer)))
+    /// Reads the build id from the first 20 bytes of `bytes` (fewer trap).
+    public mutating func setBuildID(from bytes: Span<UInt8>) {
+        buildID = (LittleEndian.load(8, at: 0, in: bytes), LittleEndian.load(8, at: 8, in: bytes),
+                   UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 16, in: bytes)))
     }
 
-    public func encode(into buffer: UnsafeMutableRawPointer) {
-        LittleEndian.store(UInt64(TraceHeader.magic), 4, at: 0, in: buffer)
-        LittleEndian.store(UInt64(version), 2, at: 4, in: buffer)
-        LittleEndian.store(UInt64(recordSize), 2, at: 6, in: buffer)
-        LittleEndian.store(counterHz, 8, at: 8, in: buffer)
-        LittleEndian.store(buildID.0, 8, at: 16, in: buffer)
-        LittleEndian.store(buildID.1, 8, at: 24, in: buffer)
-        LittleEndian.store(UInt64(buildID.2), 4, at: 32, in: buffer)
-        buffer.storeBytes(of: cpu, toByteOffset: 36, as: UInt8.self)
-        buffer.storeBytes(of: mode, toByteOffset: 37, as: UInt8.self)
-        LittleEndian.store(0, 2, at: 38, in: buffer)
+    /// Writes the header into `buffer` at `offset` (`size` bytes there, else it traps).
+    public func encode(into buffer: inout MutableSpan<UInt8>, at offset: Int = 0) {
+        precondition(offset >= 0 && offset <= buffer.count - TraceHeader.size)
+        LittleEndian.store(UInt64(TraceHeader.magic), 4, at: offset, in: &buffer)
+        LittleEndian.store(UInt64(version), 2, at: offset + 4, in: &buffer)
+        LittleEndian.store(UInt64(recordSize), 2, at: offset + 6, in: &buffer)
+        LittleEndian.store(counterHz, 8, at: offset + 8, in: &buffer)
+        LittleEndian.store(buildID.0, 8, at: offset + 16, in: &buffer)
+        LittleEndian.store(buildID.1, 8, at: offset + 24, in: &buffer)
+        LittleEndian.store(UInt64(buildID.2), 4, at: offset + 32, in: &buffer)
+        buffer[offset + 36] = cpu
+        buffer[offset + 37] = mode
+        LittleEndian.store(0, 2, at: offset + 38, in: &buffer)
     }
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer) -> TraceHeader? {
+    public static func decode(_ bytes: Span<UInt8>) -> TraceHeader? {
         guard bytes.count >= size else { return nil }
-        let base = bytes.baseAddress!
-        guard UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 0, in: base)) == magic else { return nil }
+        guard UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 0, in: bytes)) == magic else { return nil }
         var h = TraceHeader()
-        h.version = UInt16(truncatingIfNeeded: LittleEndian.load(2, at: 4, in: base))
-        h.recordSize = UInt16(truncatingIfNeeded: LittleEndian.load(2, at: 6, in: base))
-        h.counterHz = LittleEndian.load(8, at: 8, in: base)
-        h.setBuildID(from: base + 16)
+        h.version = UInt16(truncatingIfNeeded: LittleEndian.load(2, at: 4, in: bytes))
+        h.recordSize = UInt16(truncatingIfNeeded: LittleEndian.load(2, at: 6, in: bytes))
+        h.counterHz = LittleEndian.load(8, at: 8, in: bytes)
+        h.setBuildID(from: bytes.extracting(16..<36))
         h.cpu = bytes[36]
         h.mode = bytes[37]
         return h
@@ -202,27 +203,23 @@ public enum TraceMode: UInt8, Sendable {
     case full = 2
 }
 
-/// Byte-order helpers that work on any alignment (the firmware is built -mstrict-align).
+/// Byte-order helpers over checked spans, on any alignment (the firmware is built
+/// -mstrict-align). An index past the span traps, never reads or writes outside; with the
+/// caller's one length check in front, the optimizer folds the per-byte checks and the byte
+/// loads into single loads on the host.
 public enum LittleEndian {
     @inline(__always)
-    public static func store(_ value: UInt64, _ bytes: Int, at offset: Int, in buffer: UnsafeMutableRawPointer) {
+    public static func store(_ value: UInt64, _ bytes: Int, at offset: Int, in buffer: inout MutableSpan<UInt8>) {
         for i in 0..<bytes {
-            buffer.storeBytes(of: UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))), toByteOffset: offset + i, as: UInt8.self)
+            buffer[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))
         }
     }
 
     @inline(__always)
-    public static func load(_ bytes: Int, at offset: Int, in buffer: UnsafeRawPointer) -> UInt64 {
-        // loadUnaligned is a single load on the host; built -mstrict-align it becomes byte loads.
-        switch bytes {
-        case 8: return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-        case 4: return UInt64(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-        case 2: return UInt64(UInt16(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-        default: break
-        }
+    public static func load(_ bytes: Int, at offset: Int, in buffer: Span<UInt8>) -> UInt64 {
         var value: UInt64 = 0
         for i in 0..<bytes {
-            value |= UInt64(buffer.load(fromByteOffset: offset + i, as: UInt8.self)) << (8 * UInt64(i))
+            value |= UInt64(buffer[offset + i]) << (8 * UInt64(i))
         }
         return value
     }

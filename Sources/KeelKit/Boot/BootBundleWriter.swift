@@ -55,13 +55,13 @@ public struct BootBundleWriter {
         for (i, image) in images.enumerated() {
             let at = BootBundle.headerSize + i * BootBundle.entrySize
             put(UInt64(image.kind.rawValue), 4, at: at)
-            put(UInt64(image.bytes.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: $0.count) }), 4, at: at + 4)
+            put(UInt64(image.bytes.withSpan { CRC32.checksum($0) }), 4, at: at + 4)
             put(offsets[i], 8, at: at + 8)
             put(UInt64(image.bytes.count), 8, at: at + 16)
             put(image.loadIPA, 8, at: at + 24)
             out.replaceSubrange(Int(offsets[i])..<Int(offsets[i]) + image.bytes.count, with: image.bytes)
         }
-        let checksum = out.withUnsafeBytes { BootBundle.headerChecksum($0.baseAddress!, count: images.count) }
+        let checksum = out.withSpan { BootBundle.headerChecksum($0, count: images.count) }
         put(UInt64(checksum), 4, at: 48)
         return out
     }

@@ -79,7 +79,7 @@ public struct SystemManifestWriter {
             put(UInt64(vm.doorbellPeers == nil ? 0 : SystemManifest.doorbellExplicit), 4, at: at + 76)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
-        let crc = out.withUnsafeBytes { SystemManifest.headerChecksum($0.baseAddress!, count: vms.count, regions: regions.count) }
+        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count)
         put(UInt64(crc), 4, at: 28)
         return Data(out)
     }

@@ -188,7 +188,7 @@ public enum ConfigValidator {
             if case .file(let dtb) = vm.dtb {
                 let path = resolve(dtb, in: directory)
                 if let data = readFile(path, written: dtb, scope: scope, key: "dtb", into: &problems) {
-                    let valid = data.withUnsafeBytes { FDT($0.baseAddress!, limit: $0.count) != nil }
+                    let valid = data.withSpan { FDT($0) != nil }
                     if !valid {
                         problems.add(scope, "dtb", "\"\(dtb)\" is not a device tree blob (no valid FDT header)", fix: "compile it with dtc -O dtb, or write dtb = \"generate\"")
                     } else if data.count > Int(LinuxBoot.deviceTreeReserve) {

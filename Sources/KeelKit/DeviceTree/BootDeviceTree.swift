@@ -10,9 +10,7 @@ public enum BootDeviceTree {
     public static func read(_ path: String) throws -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else { throw KeelError("\(path): no such file") }
         let bytes = [UInt8](data)
-        let valid = bytes.withUnsafeBytes { raw in
-            raw.count >= 40 && FDT(raw.baseAddress!, limit: raw.count).flatMap { DeviceTreeMachine($0) } != nil
-        }
+        let valid = DeviceTreeMachine(bytes.span) != nil
         guard valid else {
             throw KeelError("\(path) is not a device tree blob (no FDT header of version 17, or a damaged structure block); `dtc -I dts -O dtb` makes one")
         }
@@ -25,8 +23,8 @@ public enum BootDeviceTree {
     /// drive, the notes, and every field where the board file says otherwise. `refused` is set
     /// when Keel would not run there.
     public static func describe(_ bytes: [UInt8], board: Board, boardGICv2: Board? = nil) -> (lines: [String], refused: Bool) {
-        bytes.withUnsafeBytes { raw in
-            guard let fdt = FDT(raw.baseAddress!, limit: raw.count), let dtb = DeviceTreeMachine(fdt) else {
+        do {
+            guard let dtb = DeviceTreeMachine(bytes.span) else {
                 return (["not a device tree blob"], true)
             }
             var lines = describe(dtb)

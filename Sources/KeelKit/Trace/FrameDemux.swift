@@ -120,7 +120,7 @@ public struct FrameDemux {
                   length >= 5 else { return false }
             let body = length - 4
             let crc = FastCRC32.checksum(plain.baseAddress!, count: body)
-            guard crc == UInt32(truncatingIfNeeded: LittleEndian.load(4, at: body, in: plain.baseAddress!)) else { return false }
+            guard crc == UInt32(truncatingIfNeeded: UnsafeRawBufferPointer(plain).withSpan { LittleEndian.load(4, at: body, in: $0) }) else { return false }
             let type = plain[0]
             unknown = FrameType(rawValue: type) == nil
             frame(type, UnsafeRawBufferPointer(start: plain.baseAddress! + 1, count: body - 1))
@@ -133,12 +133,11 @@ public struct FrameDemux {
     /// Encodes one frame, delimiters included (the firmware's framing, for tests and tools).
     public static func encode(type: FrameType, payload: Data) -> Data {
         var plain = [type.rawValue] + [UInt8](payload)
-        let crc = plain.withUnsafeBytes { CRC32.checksum($0.baseAddress!, count: $0.count) }
+        let crc = CRC32.checksum(plain.span)
         for i in 0..<4 { plain.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
         var encoded = [UInt8](repeating: 0, count: plain.count + plain.count / 254 + 2)
-        let length = plain.withUnsafeBytes { p in
-            encoded.withUnsafeMutableBytes { TraceFraming.cobsEncode(p.baseAddress!, count: p.count, into: $0.baseAddress!) }
-        }
+        var output = encoded.mutableSpan
+        let length = TraceFraming.cobsEncode(plain.span, into: &output)
         return Data([0]) + Data(encoded[0..<length]) + Data([0])
     }
 }

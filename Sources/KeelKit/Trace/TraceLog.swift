@@ -25,7 +25,7 @@ public struct TraceLog {
             demux.scan(buffer, text: { _ in }, frame: { type, payload in
                 switch FrameType(rawValue: type) {
                 case .header:
-                    guard let header = TraceHeader.decode(payload) else { log.badPayloads += 1; return }
+                    guard let header = payload.withSpan({ TraceHeader.decode($0) }) else { log.badPayloads += 1; return }
                     if header.version != TraceHeader.currentVersion || Int(header.recordSize) != TraceRecord.size {
                         log.warnings.append("trace format version \(header.version) (record size \(header.recordSize)); this decoder reads version \(TraceHeader.currentVersion)")
                     }
@@ -34,7 +34,7 @@ public struct TraceLog {
                     }
                     log.header = log.header ?? header
                 case .record:
-                    guard let record = TraceRecord.decode(payload) else { log.badPayloads += 1; return }
+                    guard let record = payload.withSpan({ TraceRecord.decode($0) }) else { log.badPayloads += 1; return }
                     let cpu = Int(record.cpu)
                     if let last = lastSequence[cpu] {
                         let gap = record.sequence &- last &- 1

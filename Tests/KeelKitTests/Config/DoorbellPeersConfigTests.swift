@@ -36,9 +36,9 @@ struct DoorbellPeersConfigTests {
     /// Each VM's doorbell peers as the firmware derives them from the packed table.
     static func packedPeers(_ system: ValidatedSystem) throws -> [UInt32] {
         let bytes = try SystemImage.manifest(for: system).bytes()
-        return try bytes.withUnsafeBytes { raw in
+        return try bytes.withSpan { raw in
             let limits = SystemManifest.Limits(cpus: 8, dramBase: 0x4000_0000, dramSize: 0x4000_0000, reservedStart: 0x4008_0000, reservedEnd: 0x4010_0000)
-            let m = try SystemManifest.open(raw.baseAddress!, limit: UInt64(raw.count), limits)
+            let m = try SystemManifest.open(raw, limits)
             return (0..<m.count).map { m.doorbellPeers(of: $0) }
         }
     }

@@ -105,9 +105,9 @@ struct FirmwareSupportTests {
         let imageSize = (0..<8).reduce(UInt64(0)) { $0 | UInt64(packed.bytes[16 + $1]) << (8 * UInt64($1)) }
         #expect(imageSize == UInt64(packed.bytes.count))
         #expect(packed.bytes[4096..<0x7F000].allSatisfy { $0 == 0 })
-        let opened = packed.bytes.withUnsafeBytes { raw in
+        let opened = packed.bytes.withSpan { raw in
             Result { () throws(BootBundle.Problem) in
-                try BootBundle.open(raw.baseAddress! + 0x7F000, limit: UInt64(raw.count - 0x7F000), ramIPA: 0x4000_0000, ramSize: 256 << 20).count
+                try BootBundle.open(raw.extracting(0x7F000...), ramIPA: 0x4000_0000, ramSize: 256 << 20).count
             }
         }
         #expect(opened == .success(1))
