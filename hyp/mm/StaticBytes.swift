@@ -16,3 +16,18 @@ extension StaticString {
         }
     }
 }
+
+#if KEEL_FIRMWARE
+import KeelHW
+
+/// The firmware image's own bytes.
+enum KeelImage {
+    /// Calls `body` with the 20-byte GNU build id the linker wrote (`keel_build_id_note`).
+    static func withBuildID<R>(_ body: (Span<UInt8>) -> R) -> R {
+        // Safety: the note is rodata of the image, 20 bytes after its 16-byte header, never
+        // written; the span cannot outlive the call (Span is ~Escapable).
+        let bytes = unsafe Span(_unsafeStart: UnsafePointer<UInt8>(bitPattern: keel_build_id())!, count: TraceHeader.buildIDSize)
+        return body(bytes)
+    }
+}
+#endif

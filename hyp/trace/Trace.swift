@@ -38,7 +38,7 @@ enum Trace {
         vcpu.state.trace.vm = UInt8(truncatingIfNeeded: vcpu.state.vm)
         vcpu.state.trace.vcpu = UInt8(truncatingIfNeeded: vcpu.state.id)
         append(vcpu.state.trace)
-        if TraceRings.current.pointee.count >= ringRecords / 2 { flush() }
+        if TraceRings.rings[TraceRings.cpuIndex].count >= ringRecords / 2 { flush() }
     }
 
     /// A lifecycle event (VM created, vCPU started, VM off): a record with no exit.
@@ -55,30 +55,24 @@ enum Trace {
     }
 
     private static func append(_ record: TraceRecord) {
-        let ring = TraceRings.current
+        let cpu = TraceRings.cpuIndex
         var record = record
-        record.cpu = UInt8(truncatingIfNeeded: TraceRings.cpuIndex)
-        record.sequence = ring.pointee.sequence
-        ring.pointee.sequence &+= 1
-        if ring.pointee.count == ringRecords { flush() }
-        withUnsafeMutableBytes(of: &ring.pointee.bytes) { bytes in
-            record.encode(into: bytes.baseAddress! + ring.pointee.count * TraceRecord.size)
-        }
-        ring.pointee.count += 1
+        record.cpu = UInt8(truncatingIfNeeded: cpu)
+        record.sequence = TraceRings.rings[cpu].sequence
+        TraceRings.rings[cpu].sequence &+= 1
+        if TraceRings.rings[cpu].count >= ringRecords { flush() }
+        TraceRings.rings[cpu].push(record)
     }
 
     /// Drains this CPU's ring to the UART, then records how long that took.
     static func flush() {
         guard full else { return }
-        let ring = TraceRings.current
-        guard ring.pointee.count > 0 else { return }
+        let cpu = TraceRings.cpuIndex
+        let count = min(TraceRings.rings[cpu].count, ringRecords)
+        guard count > 0 else { return }
         let start = read_cntpct_el0()
-        withUnsafeMutableBytes(of: &ring.pointee.bytes) { bytes in
-            for i in 0..<ring.pointee.count {
-                TraceUART.sendFrame(type: .record, bytes.baseAddress! + i * TraceRecord.size, count: TraceRecord.size)
-            }
-        }
-        ring.pointee.count = 0
+        for i in 0..<count { TraceRings.rings[cpu].send(i) }
+        TraceRings.rings[cpu].count = 0
         var record = TraceRecord()
         record.kind = .flush
         record.exitTime = start
@@ -92,13 +86,12 @@ enum Trace {
         guard full else { return }
         var header = TraceHeader()
         header.counterHz = read_cntfrq_el0()
-        header.setBuildID(from: UnsafeRawPointer(bitPattern: keel_build_id())!)
+        KeelImage.withBuildID { header.setBuildID(from: $0) }
         header.mode = mode.rawValue
-        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &buffer) { bytes in
-            header.encode(into: bytes.baseAddress!)
-            TraceUART.sendFrame(type: .header, bytes.baseAddress!, count: TraceHeader.size)
-        }
+        var buffer: [40 of UInt8] = .init(repeating: 0)  // TraceHeader.size
+        var bytes = buffer.mutableSpan
+        header.encode(into: &bytes)
+        TraceUART.sendFrame(type: .header, buffer.span)
     }
 }
 
@@ -107,44 +100,51 @@ struct TraceRing {
     var bytes: [5120 of UInt8] = .init(repeating: 0)  // Trace.ringRecords * TraceRecord.size
     var count = 0
     var sequence: UInt32 = 0
+
+    /// Appends `record`, encoded; the caller made room (`count` below `Trace.ringRecords`).
+    mutating func push(_ record: TraceRecord) {
+        var span = bytes.mutableSpan
+        record.encode(into: &span, at: count * TraceRecord.size)
+        count += 1
+    }
+
+    /// Sends record `i` as a frame.
+    func send(_ i: Int) {
+        TraceUART.sendFrame(type: .record, bytes.span.extracting(i * TraceRecord.size..<(i + 1) * TraceRecord.size))
+    }
 }
 
 enum TraceRings {
     // One per KEEL_MAX_CPUS, written as a literal so the pool is static data, not a lazy global.
-    nonisolated(unsafe) private static var rings: [8 of TraceRing] = [
+    // Each CPU touches only its own ring.
+    nonisolated(unsafe) static var rings: [8 of TraceRing] = [
         TraceRing(), TraceRing(), TraceRing(), TraceRing(), TraceRing(), TraceRing(), TraceRing(), TraceRing(),
     ]
 
-    /// This CPU's index (Aff0; one cluster on the boards Keel runs on today).
+    /// This CPU's index (Aff0; one cluster on the boards Keel runs on today), masked to the pool.
     static var cpuIndex: Int { Int(read_mpidr_el1() & 0xFF) & 7 }
-
-    /// Safety: a global's address is stable; the index is masked to the pool size.
-    static var current: UnsafeMutablePointer<TraceRing> {
-        withUnsafeMutablePointer(to: &rings) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: TraceRing.self) + cpuIndex }
-    }
 }
 
 /// Frames on the hypervisor's UART: `0x00, COBS(type, payload, CRC-32), 0x00`.
 enum TraceUART {
-    static func sendFrame(type: FrameType, _ payload: UnsafeRawPointer, count: Int) {
-        var plain: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var encoded: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &plain) { plain in
-            withUnsafeMutableBytes(of: &encoded) { encoded in
-                let p = plain.baseAddress!
-                p.storeBytes(of: type.rawValue, as: UInt8.self)
-                p.advanced(by: 1).copyMemory(from: payload, byteCount: count)
-                let crc = CRC32.checksum(p, count: count + 1)
-                LittleEndian.store(UInt64(crc), 4, at: count + 1, in: p)
-                let length = TraceFraming.cobsEncode(p, count: count + 5, into: encoded.baseAddress!)
-                Console.exclusive {
-                    Console.putRaw(TraceFraming.delimiter)
-                    Console.putRaw(Span(_unsafeBytes: UnsafeRawBufferPointer(rebasing: encoded[0..<length])))
-                    Console.putRaw(TraceFraming.delimiter)
-                }
-            }
+    /// The largest payload: a record.
+    static let maxPayload = 80  // TraceRecord.size
+
+    static func sendFrame(type: FrameType, _ payload: Span<UInt8>) {
+        let count = min(payload.count, maxPayload)
+        var plain: [96 of UInt8] = .init(repeating: 0)    // type, payload, CRC-32
+        var encoded: [96 of UInt8] = .init(repeating: 0)  // COBS adds one byte per 254, and one
+        plain[0] = type.rawValue
+        for i in 0..<count { plain[1 + i] = payload[i] }
+        let crc = CRC32.checksum(plain.span.extracting(0..<count + 1))
+        var plainBytes = plain.mutableSpan
+        LittleEndian.store(UInt64(crc), 4, at: count + 1, in: &plainBytes)
+        var encodedBytes = encoded.mutableSpan
+        let length = TraceFraming.cobsEncode(plain.span.extracting(0..<count + 5), into: &encodedBytes)
+        Console.exclusive {
+            Console.putRaw(TraceFraming.delimiter)
+            Console.putRaw(encoded.span.extracting(0..<length))
+            Console.putRaw(TraceFraming.delimiter)
         }
     }
 }
