@@ -71,7 +71,7 @@ enum Trace {
         let count = min(TraceRings.rings[cpu].count, ringRecords)
         guard count > 0 else { return }
         let start = read_cntpct_el0()
-        for i in 0..<count { TraceRings.rings[cpu].send(i) }
+        TraceRings.rings[cpu].send(count)
         TraceRings.rings[cpu].count = 0
         var record = TraceRecord()
         record.kind = .flush
@@ -108,9 +108,13 @@ struct TraceRing {
         count += 1
     }
 
-    /// Sends record `i` as a frame.
-    func send(_ i: Int) {
-        TraceUART.sendFrame(type: .record, bytes.span.extracting(i * TraceRecord.size..<(i + 1) * TraceRecord.size))
+    /// Sends the first `count` records, a frame each. Mutating only so that the ring is read in
+    /// place: a non-mutating call on a global's element copies all 5 KiB of it first.
+    mutating func send(_ count: Int) {
+        let span = bytes.span
+        for i in 0..<count {
+            TraceUART.sendFrame(type: .record, span.extracting(i * TraceRecord.size..<(i + 1) * TraceRecord.size))
+        }
     }
 }
 
