@@ -66,6 +66,10 @@ private func vendorHypervisorCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function
         vcpu.pointee.setX(1, 1)
     case SMCCC.keelDoorbell:
         vcpu.pointee.setResult(VGIC.ringDoorbell(from: vcpu, vm: vcpu.pointee.x(1)))
+#if KEEL_TEST_HOOKS
+    case TestHooks.failCheck:
+        TestHooks.failCheck(vcpu)
+#endif
     default:
         vcpu.pointee.setResult(SMCCC.notSupported)
     }

@@ -82,6 +82,7 @@ func handleLowerSync(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
     let ec = Int(truncatingIfNeeded: esr >> 26) & 0x3F
     let vcpu = VCPUs.from(frame)
     vcpu.pointee.exits.byEC[ec] &+= 1
+    vcpu.pointee.exitESR = esr
     if _slowPath(Trace.full) { return handleTraced(vcpu, frame, esr, ec) }
     trapTable[ec](frame, esr)
     beforeEntry(vcpu)

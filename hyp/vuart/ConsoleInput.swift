@@ -10,9 +10,8 @@ enum ConsoleInput {
 
     nonisolated(unsafe) private static var focus = 0
     nonisolated(unsafe) private static var escaped = false
-    /// Guards the above and the reading of the real UART. A VM's FIFO has its own lock
-    /// (`GuestUART`), taken inside this one.
-    nonisolated(unsafe) private static var lock: UInt32 = 0
+    // Guarded by `keel_console_input_lock` (keel/atomic.h), as is the reading of the real
+    // UART. A VM's FIFO has its own lock (`GuestUART`), taken inside this one.
 
     /// Moves what the UART received into the focused VM's FIFO. `caller` is the vCPU whose
     /// UART read polls, of any VM: the focused VM's vCPUs other than it are kicked when their
@@ -26,9 +25,9 @@ enum ConsoleInput {
     @inline(never)
     private static func drain(from caller: UnsafeMutablePointer<VCPU>) {
         let uart = PL011(base: UInt(machine.uartBase))
-        withUnsafeMutablePointer(to: &lock) { keel_spin_lock($0) }
+        keel_console_input_lock_acquire()
         while let byte = uart.receive() { take(byte, from: caller) }
-        withUnsafeMutablePointer(to: &lock) { keel_spin_unlock($0) }
+        keel_console_input_lock_release()
     }
 
     @_optimize(size)

@@ -17,19 +17,51 @@ static inline __attribute__((always_inline)) uint32_t keel_load_acquire32(uint32
 static inline __attribute__((always_inline)) void keel_store_release32(uint32_t *p, uint32_t v) {
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
+/*
+ * Lock ownership. A held lock's word is its owner's token, never 0: the low half of
+ * MPIDR_EL1, whose bit 31 is RES1 and whose Aff0..Aff2 name the CPU. Reading it costs the
+ * `mov w, #1` it replaces, so tracking who holds each lock is free on every path that locks.
+ * A CPU that abandons a handler half-way (a contained fault, hyp/core/Containment.swift)
+ * releases the locks it holds with keel_spin_release_mine; no other CPU can: only the owner's
+ * token matches.
+ */
+static inline __attribute__((always_inline)) uint32_t keel_lock_token(void) {
+    uint64_t mpidr;
+    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    return (uint32_t)mpidr;
+}
 static inline __attribute__((always_inline)) void keel_spin_lock(uint32_t *lock) {
-    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+    uint32_t me = keel_lock_token();
+    while (__atomic_exchange_n(lock, me, __ATOMIC_ACQUIRE)) {
         while (__atomic_load_n(lock, __ATOMIC_RELAXED)) { __asm__ volatile("yield"); }
     }
 }
 static inline __attribute__((always_inline)) void keel_spin_unlock(uint32_t *lock) {
     __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
+/* True when this CPU holds `lock`. */
+static inline bool keel_spin_held_by_me(uint32_t *lock) {
+    return __atomic_load_n(lock, __ATOMIC_RELAXED) == keel_lock_token();
+}
+/* Releases `lock` when this CPU holds it; true when it did. For abandoning a handler only. */
+static inline bool keel_spin_release_mine(uint32_t *lock) {
+    uint32_t me = keel_lock_token();
+    return __atomic_compare_exchange_n(lock, &me, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+/* Every lock word Keel has outside the VMs (the console's, the console input's), released when
+ * this CPU holds it; returns how many it released. The VMs' locks are released by their owner
+ * through keel_spin_release_mine. */
+unsigned keel_release_global_locks(void);
 static inline void keel_sev(void) { __asm__ volatile("dsb ish; sev" ::: "memory"); }
 
 /* The console lock and which CPU holds it (+1; 0 = none), for Console.begin ... newline. */
 extern uint32_t keel_console_lock;
 extern uint32_t keel_console_owner;
+/* Keel's console input (hyp/vuart/ConsoleInput.swift), here so that a CPU abandoning a
+ * handler can release it (keel_release_global_locks). */
+extern uint32_t keel_console_input_lock;
+static inline __attribute__((always_inline)) void keel_console_input_lock_acquire(void) { keel_spin_lock(&keel_console_input_lock); }
+static inline __attribute__((always_inline)) void keel_console_input_lock_release(void) { keel_spin_unlock(&keel_console_input_lock); }
 
 /* Address of the first byte above CPU `cpu`'s stack. */
 #include "keel/config.h"

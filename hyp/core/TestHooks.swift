@@ -1,0 +1,35 @@
+#if KEEL_TEST_HOOKS
+import KeelHW
+
+/// Test-only hypercalls, compiled into the test firmware alone (`make` builds it with
+/// `-D KEEL_TEST_HOOKS` into build/hyp-test/keel.bin); the shipped firmware has none of this
+/// file (a test checks its symbols).
+enum TestHooks {
+    /// Vendor hypervisor range (owner 6), SMC32 fast call: x1 = an index into a 4-entry
+    /// table. With x1 >= 4 Keel's own bounds check fails at EL2 while handling this exit, with
+    /// the VM's UART lock, its vGIC lock and the console lock held: what a contained fault must
+    /// survive (`Containment`).
+    static let failCheck: UInt32 = 0x8600_0F00
+
+    private static let table: [4 of UInt64] = [0x10, 0x11, 0x12, 0x13]
+
+    @inline(never) @_optimize(size)
+    static func failCheck(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let vm = vcpu.pointee.vmPointer
+        let index = Int(truncatingIfNeeded: vcpu.pointee.x(1))
+        let value = GuestUART.locked(vm) { () -> UInt64 in
+            VGIC.lock(vm)
+            // A message left unfinished: the console lock stays this CPU's until `newline`.
+            Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
+            Console.print(": test hook: reading entry ")
+            Console.dec(index)
+            Console.print(" of a 4-entry table, holding the VM's UART, vGIC and console locks")
+            let value = table[index]  // the guest's index, unchecked on purpose
+            Console.newline()
+            VGIC.unlock(vm)
+            return value
+        }
+        vcpu.pointee.setX(0, value)
+    }
+}
+#endif
