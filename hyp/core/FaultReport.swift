@@ -50,8 +50,14 @@ enum FaultReport {
         }
         Console.print(")  ELR_EL2 ")
         Console.hex(fault.elr)
-        Console.print("  FAR_EL2 ")
-        Console.hex(fault.far)
+        // FAR_EL2 holds a stale value after other classes (a BRK sets none).
+        switch fault.esr.ec {
+        case .dabtCur, .iabtCur, .pcAlign, .watchptCur:
+            Console.print("  FAR_EL2 ")
+            Console.hex(fault.far)
+        default:
+            break
+        }
         Console.print("  SPSR_EL2 ")
         Console.hex(fault.spsr)
         Console.newline()
@@ -139,10 +145,17 @@ enum FaultReport {
             Console.dec(UInt64(record.vm))
             Console.print("/vcpu")
             Console.dec(UInt64(record.vcpu))
-            Console.print(" kind ")
-            Console.dec(UInt64(record.kind.rawValue))
-            Console.print(" ESR ")
-            Console.hex(record.esr)
+            switch record.kind {
+            case .exit:
+                Console.print(" exit ")
+                Console.print(ESR(rawValue: record.esr).ec.name ?? "unallocated EC")
+                Console.print(" ESR ")
+                Console.hex(record.esr)
+            case .interrupt: Console.print(" interrupt")
+            default:
+                Console.print(" event ")
+                Console.dec(UInt64(record.kind.rawValue))
+            }
             Console.print(" pc ")
             Console.hex(record.elr)
             Console.print(" action ")

@@ -69,6 +69,8 @@ private func vendorHypervisorCall(_ vcpu: UnsafeMutablePointer<VCPU>, _ function
 #if KEEL_TEST_HOOKS
     case TestHooks.failCheck:
         TestHooks.failCheck(vcpu)
+    case TestHooks.failOutsideExit:
+        TestHooks.failOutsideExit(vcpu)
 #endif
     default:
         vcpu.pointee.setResult(SMCCC.notSupported)

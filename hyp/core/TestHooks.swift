@@ -10,6 +10,9 @@ enum TestHooks {
     /// the VM's UART lock, its vGIC lock and the console lock held: what a contained fault must
     /// survive (`Containment`).
     static let failCheck: UInt32 = 0x8600_0F00
+    /// The same failure outside any VM's exit, as far as Keel can tell: TPIDR_EL2 (the vCPU whose
+    /// exit this CPU handles) is cleared first, as in the idle loop. It must stop the machine.
+    static let failOutsideExit: UInt32 = 0x8600_0F01
 
     private static let table: [4 of UInt64] = [0x10, 0x11, 0x12, 0x13]
 
@@ -30,6 +33,13 @@ enum TestHooks {
             return value
         }
         vcpu.pointee.setX(0, value)
+    }
+
+    @inline(never) @_optimize(size)
+    static func failOutsideExit(_ vcpu: UnsafeMutablePointer<VCPU>) {
+        let index = Int(truncatingIfNeeded: vcpu.pointee.x(1))
+        write_tpidr_el2(0)
+        vcpu.pointee.setX(0, table[index])
     }
 }
 #endif
