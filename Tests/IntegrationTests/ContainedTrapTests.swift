@@ -42,12 +42,16 @@ struct ContainedTrapTests {
         let stopped = try #require(Self.index(lines, "[keel] vm1: stopped by a fault in Keel (ESR_EL2 0xf2000001, BRK64: a failed Swift check) while handling its vCPU 0's exit; 3 locks released; the other VMs run on"), "\(summary)")
         #expect(Self.index(lines, "[keel] vm1/vcpu1 exits:", from: stopped) != nil, "\(summary)")
         #expect(Self.index(lines, "did not stop") == nil, "vm1/vcpu1 never got the vGIC lock back: \(summary)")
+        // The stop completed: vCPU 1 went off and CPU 1 gave its list registers back, both under
+        // the vGIC lock the fault left held; before Linux was done.
+        let contained = try #require(Self.index(lines, "[keel] vm1: contained: every vCPU is off; CPU 1 idles", from: stopped), "\(summary)")
         #expect(Self.index(lines, "trap: the hook returned") == nil, "\(summary)")
         // Linux ran on: it printed after the fault (the console lock the fault held came back),
         // finished its workload and powered off; the machine with it.
         let done = try #require(Self.index(lines, "[vm0] KEEL-INIT: workload done 1 jobs"), "\(summary)")
         #expect(done > stopped, "\(summary)")
         let off = try #require(Self.index(lines, "[keel] vm0: PSCI SYSTEM_OFF", from: done), "\(summary)")
+        #expect(contained < off, "\(summary)")
         #expect(Self.index(lines, "[keel] all VMs are off: powering off", from: off) != nil, "\(summary)")
         #expect(!run.stdout.contains("PANIC"), "\(summary)")
         for line in lines where line.hasPrefix("[vm0] ") {

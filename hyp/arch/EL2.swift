@@ -52,16 +52,16 @@ enum EL2 {
     }
 
     /// Run `vcpu`: install its VM's stage 2, its identity, its EL1 reset state, and ERET.
-    static func run(_ vcpu: UnsafeMutablePointer<VCPU>) -> Never {
-        let vm = vcpu.pointee.vmPointer
-        write_vtcr_el2(vm.pointee.stage2.vtcr)
-        write_vttbr_el2(vm.pointee.stage2.vttbr(vmid: vm.pointee.vmid))
+    static func run(_ vcpu: VCPUHandle) -> Never {
+        let vm = vcpu.state.vmHandle
+        write_vtcr_el2(vm.state.stage2.vtcr)
+        write_vttbr_el2(vm.state.stage2.vttbr(vmid: vm.state.vmid))
         keel_isb()
         keel_tlbi_vmalls12e1is()
         keel_dsb_ish()
         // The guest sees the real MIDR and an MPIDR whose Aff0 is its vCPU number (bit 31 RES1).
         write_vpidr_el2(read_midr_el1())
-        write_vmpidr_el2(1 << 31 | UInt64(vcpu.pointee.id))
+        write_vmpidr_el2(1 << 31 | UInt64(vcpu.state.id))
         // EL1 registers are UNKNOWN at reset on hardware: give the guest a defined start.
         write_sctlr_el1(SCTLR_EL1.reset)
         write_vbar_el1(0)
@@ -71,8 +71,8 @@ enum EL2 {
         VGIC.resetCPU(vcpu)
         VGIC.beforeEntry(vcpu)
         // Nothing of this vCPU is live in the registers: enter it from the whole frame.
-        vcpu.pointee.regs.restore_all = 1
-        write_tpidr_el2(UInt64(UInt(bitPattern: vcpu)))
+        vcpu.state.regs.restore_all = 1
+        write_tpidr_el2(vcpu.frameAddress)
         keel_isb()
         keel_enter_guest()
     }

@@ -17,6 +17,7 @@ struct HypFault {
     var x: [31 of UInt64]
 
     /// The frame the current-EL vector built on this CPU's stack (vectors.S, `current_el_vector`).
+    @unsafe
     init(frame: UnsafeMutablePointer<keel_regs>, kind: UInt64) {
         self.kind = kind
         esr = ESR(rawValue: read_esr_el2())
@@ -37,4 +38,12 @@ struct HypFault {
 
     /// A failed Swift check (bounds, overflow, unwrap, precondition): LLVM's trap, `brk #1`.
     var isFailedCheck: Bool { kind == UInt64(KEEL_EXC_SYNC) && esr.ec == .brk64 && esr.rawValue & 0xFFFF == 1 }
+}
+
+/// The current-EL vectors' call (vectors.S, `current_el_vector`): the frame as a `HypFault`.
+@c(keel_hyp_exception)
+@_optimize(size)
+func hypExceptionEntry(_ frame: UnsafeMutablePointer<keel_regs>, _ kind: UInt64) -> Never {
+    // Safety: `frame` is the frame the vector just built on this CPU's stack (see `init`).
+    hypervisorException(unsafe HypFault(frame: frame, kind: kind))
 }

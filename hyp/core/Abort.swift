@@ -3,34 +3,32 @@ import KeelHW
 /// Stage-2 data abort: the guest touched an IPA with no RAM behind it. An emulated device there
 /// and a syndrome that describes the access (ISV) means MMIO emulation; anything else is an
 /// access the VM has no right to, and the guest gets a synchronous external abort.
-func trapDataAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    let vcpu = VCPUs.from(frame)
+func trapDataAbort(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let syndrome = ESR(rawValue: esr)
     let far = read_far_el2()
     let ipa = faultingIPA(hpfar: read_hpfar_el2(), far: far)
     let iss = syndrome.dataAbort
-    vcpu.pointee.trace.ipa = ipa
+    vcpu.state.trace.ipa = ipa
 
     // An access not aligned to its size cannot reach a device register on hardware (Device
     // memory faults it at stage 1; QEMU with the guest's MMU off lets it through to stage 2),
     // so it gets the abort too rather than an emulation of half a register.
     if !iss.s1ptw, let access = MMIOAccess(iss), ipa & UInt64(access.bytes &- 1) == 0,
        emulateMMIO(vcpu, ipa: ipa, access: access) {
-        vcpu.pointee.skipInstruction(syndrome)
+        vcpu.state.skipInstruction(syndrome)
         return
     }
     reportAbort(vcpu, ipa: ipa, write: iss.wnr, fetch: false)
-    vcpu.pointee.injectExternalAbort(syndrome, far: far)
+    vcpu.state.injectExternalAbort(syndrome, far: far)
 }
 
 /// Stage-2 instruction abort: the guest jumped to an IPA with no RAM behind it.
-func trapInstructionAbort(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    let vcpu = VCPUs.from(frame)
+func trapInstructionAbort(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let far = read_far_el2()
     let ipa = faultingIPA(hpfar: read_hpfar_el2(), far: far)
-    vcpu.pointee.trace.ipa = ipa
+    vcpu.state.trace.ipa = ipa
     reportAbort(vcpu, ipa: ipa, write: false, fetch: true)
-    vcpu.pointee.injectExternalAbort(ESR(rawValue: esr), far: far)
+    vcpu.state.injectExternalAbort(ESR(rawValue: esr), far: far)
 }
 
 /// The emulated devices of a VM, by guest address.
@@ -39,8 +37,8 @@ private enum Device {
 }
 
 @inline(__always)
-private func device(at ipa: UInt64, in vm: UnsafeMutablePointer<VM>) -> (Device, UInt64)? {
-    let layout = vm.pointee.layout
+private func device(at ipa: UInt64, in vm: VMHandle) -> (Device, UInt64)? {
+    let layout = vm.state.layout
     if ipa >= layout.uartIPA && ipa - layout.uartIPA < VirtualPL011.size { return (.uart, ipa - layout.uartIPA) }
     if ipa >= layout.gicDistributorIPA && ipa - layout.gicDistributorIPA < VirtualGICD.size {
         return (.gicDistributor, ipa - layout.gicDistributorIPA)
@@ -48,19 +46,19 @@ private func device(at ipa: UInt64, in vm: UnsafeMutablePointer<VM>) -> (Device,
     if GIC.version == .v3 && ipa >= layout.gicRedistributorIPA {
         let offset = ipa - layout.gicRedistributorIPA
         let index = Int(offset / VirtualGICR.stride)
-        if index < vm.pointee.vcpuCount { return (.gicRedistributor(index), offset % VirtualGICR.stride) }
+        if index < vm.state.vcpuCount { return (.gicRedistributor(index), offset % VirtualGICR.stride) }
     }
     return nil
 }
 
 /// Emulate one access to a device of the vCPU's VM. False when no device is at `ipa`.
 @inline(__always)
-private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access: MMIOAccess) -> Bool {
-    let vm = vcpu.pointee.vmPointer
+private func emulateMMIO(_ vcpu: VCPUHandle, ipa: UInt64, access: MMIOAccess) -> Bool {
+    let vm = vcpu.state.vmHandle
     guard let (device, offset) = device(at: ipa, in: vm) else { return false }
     let value: UInt64
     if access.isWrite {
-        value = access.storedValue(register: vcpu.pointee.x(access.register))
+        value = access.storedValue(register: vcpu.state.x(access.register))
         switch device {
         case .uart: GuestUART.write(vcpu, offset: offset, value: value, bytes: access.bytes)
         case .gicDistributor: VirtualGICD.write(vcpu, offset: offset, bytes: access.bytes, value: value)
@@ -74,24 +72,24 @@ private func emulateMMIO(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, access
         case .gicRedistributor(let index): raw = VirtualGICR.read(vcpu, index: index, offset: offset, bytes: access.bytes)
         }
         value = access.loadedValue(raw)
-        vcpu.pointee.setX(access.register, value)
+        vcpu.state.setX(access.register, value)
     }
-    vcpu.pointee.noteAction(access.isWrite ? .mmioWrite : .mmioRead, arg0: value)
-    vcpu.pointee.trace.width = UInt8(truncatingIfNeeded: access.bytes)
-    vcpu.pointee.trace.register = UInt8(truncatingIfNeeded: access.register)
-    vcpu.pointee.trace.flags = access.isWrite ? 1 : 0
+    vcpu.state.noteAction(access.isWrite ? .mmioWrite : .mmioRead, arg0: value)
+    vcpu.state.trace.width = UInt8(truncatingIfNeeded: access.bytes)
+    vcpu.state.trace.register = UInt8(truncatingIfNeeded: access.register)
+    vcpu.state.trace.flags = access.isWrite ? 1 : 0
     return true
 }
 
 /// `[keel] vm0/vcpu0: write to IPA 0x20000000 outside the VM at pc 0x40000100 -> external abort`
 @_optimize(size)
-private func reportAbort(_ vcpu: UnsafeMutablePointer<VCPU>, ipa: UInt64, write: Bool, fetch: Bool) {
-    guard vcpu.pointee.mayReportFault() else { return }
-    Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
+private func reportAbort(_ vcpu: VCPUHandle, ipa: UInt64, write: Bool, fetch: Bool) {
+    guard vcpu.state.mayReportFault() else { return }
+    Console.begin(vm: vcpu.state.vm, vcpu: vcpu.state.id)
     Console.print(fetch ? ": fetch from IPA " : (write ? ": write to IPA " : ": read from IPA "))
     Console.hex(ipa)
     Console.print(" outside the VM at pc ")
-    Console.hex(vcpu.pointee.pc)
+    Console.hex(vcpu.state.pc)
     Console.print(" -> external abort")
     Console.newline()
 }

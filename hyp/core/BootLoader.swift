@@ -113,9 +113,9 @@ enum BootLoader {
 
     /// The bundle a VM booted from, again (SYSTEM_RESET). It was checked at boot and lies where
     /// no VM can write; checked again all the same.
-    static func reopen(_ vm: UnsafeMutablePointer<VM>) -> BootBundle? {
-        guard let base = UnsafeRawPointer(bitPattern: vm.pointee.bundleBase) else { return nil }
-        return check(base, address: UInt64(vm.pointee.bundleBase), limit: vm.pointee.bundleLimit, layout: vm.pointee.layout,
+    static func reopen(_ vm: VMHandle) -> BootBundle? {
+        guard let base = UnsafeRawPointer(bitPattern: vm.state.bundleBase) else { return nil }
+        return check(base, address: UInt64(vm.state.bundleBase), limit: vm.state.bundleLimit, layout: vm.state.layout,
                      place: "the VM booted from")
     }
 

@@ -25,8 +25,8 @@ import KeelHW
 /// takes the rung VM's vGIC lock) may leave that VM's state half updated too; the fault names
 /// both.
 enum Containment {
-    /// Per physical CPU: non-zero while it reports and contains a fault. A fault then is a
-    /// fault in the containment itself: the machine stops.
+    /// Per physical CPU: the VM (+1) whose stop it carries out after a fault, 0 when none. A
+    /// fault then is a fault in the containment itself: the machine stops.
     nonisolated(unsafe) private static var containing: [8 of UInt8] = [0, 0, 0, 0, 0, 0, 0, 0]  // KEEL_MAX_CPUS
 
     /// What `keel run` looks for: `[keel] vmN: stopped by a fault in Keel ...` (KeelKit's
@@ -37,11 +37,12 @@ enum Containment {
     static func handle(_ fault: HypFault) -> Never {
         let cpu = SMP.currentCPU & 7
         let nested = containing[cpu] != 0
-        containing[cpu] = 1
+        containing[cpu] = 0xFF
         guard !nested, let vcpu = VCPUs.current else { return stopMachine(fault, nested: nested) }
-        let vm = vcpu.pointee.vm
+        let vm = vcpu.state.vm
+        containing[cpu] = UInt8(truncatingIfNeeded: vm &+ 1)
         let released = releaseHeldLocks()
-        FaultReport.header(fault, vm: vm, vcpu: vcpu.pointee.id)
+        FaultReport.header(fault, vm: vm, vcpu: vcpu.state.id)
         FaultReport.registers(fault)
         FaultReport.guest(vcpu)
         FaultReport.traceTail()
@@ -55,7 +56,7 @@ enum Containment {
         Console.print(fault.esr.ec.name ?? "unallocated EC")
         Console.print(fault.isFailedCheck ? ": a failed Swift check" : "")
         Console.print(") while handling its vCPU ")
-        Console.dec(vcpu.pointee.id)
+        Console.dec(vcpu.state.id)
         Console.print("'s exit; ")
         Console.dec(UInt64(released))
         Console.print(released == 1 ? " lock" : " locks")
@@ -66,9 +67,21 @@ enum Containment {
 
     /// This CPU leaves its guest for good (CPU_OFF, a VM stopped or reset): from here until its
     /// next vCPU entry a fault is not any VM's. Cold: not on any exit that returns to the guest.
+    /// After a fault, this is where its VM's stop is complete: every other vCPU of the VM went
+    /// off, and this one gave its list registers back under the VM's vGIC lock, which only the
+    /// release above can have let it take.
     static func leftGuest(cpu: Int) {
         write_tpidr_el2(0)
+        let vm = containing[cpu & 7]
+        guard vm != 0 else { return }
         containing[cpu & 7] = 0
+        Console.begin()
+        Console.print("vm")
+        Console.dec(UInt64(vm - 1))
+        Console.print(": contained: every vCPU is off; CPU ")
+        Console.dec(cpu)
+        Console.print(" idles")
+        Console.newline()
     }
 
     /// A fault outside any VM's exit, or during containment: the machine stops, with the report.
@@ -84,11 +97,12 @@ enum Containment {
     /// Every lock this CPU holds: the console's and its input's, and each VM's UART and vGIC
     /// locks. Returns how many it held.
     private static func releaseHeldLocks() -> Int {
-        var released = Int(keel_release_global_locks())
+        var released = Int(keel_release_console_lock())
+        if StaticWords.consoleInputLock.releaseIfMine() { released += 1 }
         for id in 0..<VMs.capacity {
-            let vm = VMs.pointer(id)
-            if withUnsafeMutablePointer(to: &vm.pointee.uartLock, { keel_spin_release_mine($0) }) { released += 1 }
-            if withUnsafeMutablePointer(to: &vm.pointee.vgic.lock, { keel_spin_release_mine($0) }) { released += 1 }
+            let vm = VMHandle(id: id)
+            if vm.uartLock.releaseIfMine() { released += 1 }
+            if vm.vgicLock.releaseIfMine() { released += 1 }
         }
         return released
     }
@@ -97,15 +111,15 @@ enum Containment {
 extension VCPUs {
     /// The vCPU whose exit this CPU is handling: the one TPIDR_EL2 points at, when it points at
     /// a slot of the pool of a vCPU that belongs to a VM; nil at boot and in the idle loop.
-    static var current: UnsafeMutablePointer<VCPU>? {
+    static var current: VCPUHandle? {
         let tpidr = UInt(read_tpidr_el2())
         let base = keel_vcpu_pool_base(), slot = keel_vcpu_slot_size()
         guard tpidr >= base, (tpidr - base) % slot == 0 else { return nil }
-        let index = Int((tpidr - base) / slot)
-        guard index < count else { return nil }
-        let vcpu = pointer(index)
-        let vm = vcpu.pointee.vm
-        guard vm >= 0, vm < VMs.capacity, VMs.pointer(vm).pointee.vcpuCount > vcpu.pointee.id else { return nil }
+        let index = (tpidr - base) / slot
+        guard index < UInt(count) else { return nil }
+        let vcpu = VCPUHandle(index: Int(index))
+        let vm = vcpu.state.vm
+        guard vm >= 0, vm < VMs.capacity, VMHandle(id: vm).state.vcpuCount > vcpu.state.id else { return nil }
         return vcpu
     }
 }

@@ -93,41 +93,39 @@ enum FaultReport {
     /// exit saved (x20-x29 only after a full exit: a light one leaves them live, and Keel's code
     /// has used them since).
     @_optimize(size)
-    static func guest(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let regs = vcpu.pointee.regs
-        Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
+    static func guest(_ vcpu: VCPUHandle) {
+        let full = vcpu.state.regs.restore_all != 0
+        Console.begin(vm: vcpu.state.vm, vcpu: vcpu.state.id)
         Console.print(" guest: pc ")
-        Console.hex(regs.elr_el2)
+        Console.hex(vcpu.state.regs.elr_el2)
         Console.print("  spsr ")
-        Console.hex(regs.spsr_el2)
+        Console.hex(vcpu.state.regs.spsr_el2)
         Console.print("  exit ESR_EL2 ")
-        let exit = ESR(rawValue: vcpu.pointee.exitESR)
+        let exit = ESR(rawValue: vcpu.state.exitESR)
         Console.hex(exit.rawValue)
         Console.print(" (")
         Console.print(exit.ec.name ?? "unallocated EC")
         Console.print(")")
-        if regs.restore_all != 0 {
+        if full {
             Console.print("  sp_el0 ")
-            Console.hex(regs.sp_el0)
+            Console.hex(vcpu.state.regs.sp_el0)
         }
         Console.newline()
-        withUnsafeBytes(of: regs.x) { x in
-            var n = 0
-            while n < 31 {
-                Console.begin()
-                Console.print("  ")
-                var column = 0
-                while column < 4 && n < 31 {
-                    if n < 20 || n > 29 || regs.restore_all != 0 {
-                        register(n, x.load(fromByteOffset: n * 8, as: UInt64.self))
-                        column += 1
-                    }
-                    n += 1
+        var n = 0
+        while n < 31 {
+            Console.begin()
+            Console.print("  ")
+            var column = 0
+            while column < 4 && n < 31 {
+                if n < 20 || n > 29 || full {
+                    register(n, vcpu.state.regs.x[n])
+                    column += 1
                 }
-                Console.newline()
+                n += 1
             }
+            Console.newline()
         }
-        if regs.restore_all == 0 { Console.log("  x20-x29, sp_el0: live at a light exit, not saved") }
+        if !full { Console.log("  x20-x29, sp_el0: live at a light exit, not saved") }
     }
 
     /// This CPU's trace records not yet drained (keel.trace=full), the last few.

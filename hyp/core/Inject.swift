@@ -33,10 +33,10 @@ extension VCPU {
     /// A guest in an exception storm is stopped once it reaches its VM's fault limit (the
     /// config's `fault_limit`); other VMs are not disturbed.
     private func countFault() {
-        let vm = vmPointer
-        vm.pointee.faults &+= 1
-        guard vm.pointee.faultLimit != 0, vm.pointee.faults >= vm.pointee.faultLimit else { return }
+        let vm = vmHandle
+        vm.state.faults &+= 1
+        guard vm.state.faultLimit != 0, vm.state.faults >= vm.state.faultLimit else { return }
         // Safety: this vCPU is slot `physicalCPU` of the pool (pinned 1:1), the one handling the exit.
-        VirtualPSCI.stopByPolicy(VCPUs.pointer(physicalCPU), reason: 1, count: vm.pointee.faults, limit: "fault_limit")
+        VirtualPSCI.stopByPolicy(VCPUHandle(index: physicalCPU), reason: 1, count: vm.state.faults, limit: "fault_limit")
     }
 }

@@ -43,7 +43,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     var refused = false
     if let manifest = BootLoader.openSystem(cpus: cpus, refused: &refused) {
         VMs.powerOffWith = manifest.powerOffWith ?? -1
-        var boot: UnsafeMutablePointer<VCPU>? = nil
+        var boot: VCPUHandle? = nil
         for i in 0..<manifest.count {
             let r = manifest.record(i)
             var layout = defaultVMLayout
@@ -73,16 +73,16 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
 /// caller to enter); the others wait for PSCI CPU_ON.
 @_optimize(size)
 private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit: UInt64, firstCPU: Int, cpuCount: Int,
-                     prefixed: Bool, shared: SystemManifest? = nil, faultLimit: UInt32 = 0, resetLimit: UInt32 = 0) -> UnsafeMutablePointer<VCPU> {
+                     prefixed: Bool, shared: SystemManifest? = nil, faultLimit: UInt32 = 0, resetLimit: UInt32 = 0) -> VCPUHandle {
     guard let vm = VMs.create(id: id, layout: layout) else { panic("cannot build a VM's stage-2 tables") }
-    vm.pointee.faultLimit = faultLimit
-    vm.pointee.resetLimit = resetLimit
-    vm.pointee.doorbellPeers = shared?.doorbellPeers(of: id) ?? 1 << UInt32(id)
+    vm.state.faultLimit = faultLimit
+    vm.state.resetLimit = resetLimit
+    vm.state.doorbellPeers = shared?.doorbellPeers(of: id) ?? 1 << UInt32(id)
     // The shared regions this VM is given: normal memory, read-write, never executable.
     if let shared {
         for k in 0..<shared.regionCount where shared.region(k).vms & (1 << UInt32(id)) != 0 {
             let g = shared.region(k)
-            guard vm.pointee.stage2.map(ipa: g.ipa, pa: g.pa, size: g.size, memory: .normal, access: .readWrite, executable: false) else {
+            guard vm.state.stage2.map(ipa: g.ipa, pa: g.pa, size: g.size, memory: .normal, access: .readWrite, executable: false) else {
                 panic("cannot map a shared region: the stage-2 page pool is spent")
             }
             Console.begin()
@@ -99,12 +99,12 @@ private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit:
         }
     }
     BootLoader.load(bundle, into: layout)
-    vm.pointee.entry = bundle.entryIPA
-    vm.pointee.entryX0 = bundle.x0
-    vm.pointee.bundleBase = UInt(bitPattern: bundle.base)
-    vm.pointee.bundleLimit = bundleLimit
-    vm.pointee.firstVCPU = firstCPU
-    vm.pointee.console = GuestConsole(vm: id, prefixed: prefixed)
+    vm.state.entry = bundle.entryIPA
+    vm.state.entryX0 = bundle.x0
+    vm.state.bundleBase = UInt(bitPattern: bundle.base)
+    vm.state.bundleLimit = bundleLimit
+    vm.state.firstVCPU = firstCPU
+    vm.state.console = GuestConsole(vm: id, prefixed: prefixed)
     let vcpu = VCPUs.create(index: firstCPU, vm: vm, entry: bundle.entryIPA, x0: bundle.x0)
     for index in 1..<cpuCount { _ = VCPUs.create(index: firstCPU + index, vm: vm, entry: 0, x0: 0) }
     Trace.event(.vmCreated, vm: id, vcpu: 0, arg0: layout.ramSize)
@@ -132,23 +132,23 @@ private func startVM(id: Int, layout: VMLayout, bundle: BootBundle, bundleLimit:
     Console.print("), console at IPA ")
     Console.hex(layout.uartIPA)
     Console.print(", VTCR_EL2 ")
-    Console.hex(vm.pointee.stage2.vtcr)
+    Console.hex(vm.state.stage2.vtcr)
     Console.newline()
     Console.begin()
     Console.print("vm")
     Console.dec(UInt64(id))
     Console.print("/vcpu0: entering at ")
-    Console.hex(vcpu.pointee.pc)
+    Console.hex(vcpu.state.pc)
     Console.print(bundle.isLinux ? " (EL1h, Linux boot protocol, x0 = " : " (EL1h, x0 = ")
     Console.hex(bundle.x0)
     Console.print(")")
     Console.newline()
     if firstCPU == 0 {
-        vcpu.pointee.power = PowerState.on.rawValue
-        Trace.event(.vcpuStarted, vm: id, vcpu: 0, arg0: vcpu.pointee.pc)
+        vcpu.state.power = PowerState.on.rawValue
+        Trace.event(.vcpuStarted, vm: id, vcpu: 0, arg0: vcpu.state.pc)
     } else {
         // Its CPU waits in SMP.idle for exactly this.
-        keel_store_release32(vcpu.powerWord, PowerState.onPending.rawValue)
+        vcpu.powerWord.storeRelease(PowerState.onPending.rawValue)
         keel_sev()
     }
     return vcpu

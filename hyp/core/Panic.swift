@@ -2,11 +2,11 @@ import KeelHW
 
 /// An exception taken while Keel itself ran: a hypervisor bug, never a guest's doing. During a
 /// vCPU's exit it stops that VM only; anywhere else, the machine (`Containment`). Either way
-/// the report gives the syndrome and every register (`FaultReport`).
-@c(keel_hyp_exception)
+/// the report gives the syndrome and every register (`FaultReport`). Entered from
+/// `keel_hyp_exception` (hyp/arch/HypFault.swift).
 @_optimize(size)
-func hypervisorException(_ frame: UnsafeMutablePointer<keel_regs>, _ kind: UInt64) -> Never {
-    Containment.handle(HypFault(frame: frame, kind: kind))
+func hypervisorException(_ fault: HypFault) -> Never {
+    Containment.handle(fault)
 }
 
 /// A condition Keel cannot continue from (its own, never a guest's).

@@ -4,11 +4,6 @@ import KeelHW
 /// (CPU_ON over SMC, as QEMU virt's DTB says); each runs `el2_cpu_init`, configures its traps
 /// and waits in `idle` for its vCPU (vCPU n is pinned to CPU n).
 enum SMP {
-    nonisolated(unsafe) private static var online: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]  // KEEL_MAX_CPUS
-
-    private static func onlineWord(_ cpu: Int) -> UnsafeMutablePointer<UInt32> {
-        withUnsafeMutablePointer(to: &online) { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self) + cpu }
-    }
 
     static var currentCPU: Int { Int(read_mpidr_el1() & 0xFF) }
 
@@ -16,15 +11,15 @@ enum SMP {
     /// reached. Returns how many CPUs run Keel, the boot CPU included.
     @_optimize(size)
     static func startSecondaries(limit: Int) -> Int {
-        keel_store_release32(onlineWord(0), 1)
+        StaticWords.online(0).storeRelease(1)
         var count = 1
         while count < limit {
             // Affinity fields only: QEMU's PSCI refuses a raw MPIDR (bit 31 set).
             let result = Int64(bitPattern: keel_smc(UInt64(PSCI.cpuOn64), UInt64(count), UInt64(keel_secondary_entry_address()), UInt64(count)))
             guard result == PSCI.success else { break }
             var spins = 0
-            while keel_load_acquire32(onlineWord(count)) == 0 && spins < 50_000_000 { spins += 1 }
-            guard keel_load_acquire32(onlineWord(count)) != 0 else {
+            while StaticWords.online(count).loadAcquire() == 0 && spins < 50_000_000 { spins += 1 }
+            guard StaticWords.online(count).loadAcquire() != 0 else {
                 Console.log("a secondary CPU accepted CPU_ON but never came up")
                 break
             }
@@ -35,10 +30,10 @@ enum SMP {
 
     /// Waits until this CPU's vCPU has been started (PSCI CPU_ON), then enters it.
     static func idle(_ cpu: UInt64) -> Never {
-        let vcpu = VCPUs.pointer(Int(cpu))
+        let vcpu = VCPUHandle(index: Int(cpu))
         while true {
-            if keel_cas32(vcpu.powerWord, PowerState.onPending.rawValue, PowerState.on.rawValue) {
-                Trace.event(.vcpuStarted, vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id, arg0: vcpu.pointee.pc)
+            if vcpu.powerWord.compareExchange(PowerState.onPending.rawValue, PowerState.on.rawValue) {
+                Trace.event(.vcpuStarted, vm: vcpu.state.vm, vcpu: vcpu.state.id, arg0: vcpu.state.pc)
                 EL2.run(vcpu)
             }
             keel_wfe()
@@ -53,7 +48,7 @@ enum SMP {
     }
 
     /// Marks this CPU as running Keel.
-    static func markOnline(_ cpu: Int) { keel_store_release32(onlineWord(cpu), 1) }
+    static func markOnline(_ cpu: Int) { StaticWords.online(cpu).storeRelease(1) }
 }
 
 /// `SMP.idle` as a C function, for `keel_switch_stack`.

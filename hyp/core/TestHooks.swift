@@ -17,13 +17,13 @@ enum TestHooks {
     private static let table: [4 of UInt64] = [0x10, 0x11, 0x12, 0x13]
 
     @inline(never) @_optimize(size)
-    static func failCheck(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let vm = vcpu.pointee.vmPointer
-        let index = Int(truncatingIfNeeded: vcpu.pointee.x(1))
+    static func failCheck(_ vcpu: VCPUHandle) {
+        let vm = vcpu.state.vmHandle
+        let index = Int(truncatingIfNeeded: vcpu.state.x(1))
         let value = GuestUART.locked(vm) { () -> UInt64 in
             VGIC.lock(vm)
             // A message left unfinished: the console lock stays this CPU's until `newline`.
-            Console.begin(vm: vcpu.pointee.vm, vcpu: vcpu.pointee.id)
+            Console.begin(vm: vcpu.state.vm, vcpu: vcpu.state.id)
             Console.print(": test hook: reading entry ")
             Console.dec(index)
             Console.print(" of a 4-entry table, holding the VM's UART, vGIC and console locks")
@@ -32,14 +32,14 @@ enum TestHooks {
             VGIC.unlock(vm)
             return value
         }
-        vcpu.pointee.setX(0, value)
+        vcpu.state.setX(0, value)
     }
 
     @inline(never) @_optimize(size)
-    static func failOutsideExit(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let index = Int(truncatingIfNeeded: vcpu.pointee.x(1))
+    static func failOutsideExit(_ vcpu: VCPUHandle) {
+        let index = Int(truncatingIfNeeded: vcpu.state.x(1))
         write_tpidr_el2(0)
-        vcpu.pointee.setX(0, table[index])
+        vcpu.state.setX(0, table[index])
     }
 }
 #endif

@@ -1,8 +1,8 @@
 import KeelHW
 
-/// A handler for one exception class: the exiting vCPU (the frame the vectors saved) and the
-/// raw ESR_EL2. C convention so the table below is static data, not code that runs at boot.
-typealias TrapHandler = @convention(c) (_ vcpu: UnsafeMutableRawPointer, _ esr: UInt64) -> Void
+/// A handler for one exception class: the exiting vCPU (whose frame the vectors saved) and the
+/// raw ESR_EL2. Thin functions, so the table below is static data, not code that runs at boot.
+typealias TrapHandler = @convention(thin) (_ vcpu: VCPUHandle, _ esr: UInt64) -> Void
 
 /// The trap table: ESR_EL2.EC -> handler. Whatever Keel does not emulate becomes an Undefined
 /// Instruction exception in the guest; no exception class can reach a panic.
@@ -77,22 +77,21 @@ let trapTable: [64 of TrapHandler] = [
 /// vectors with the saved frame and ESR_EL2; the guest resumes when this returns. The untraced
 /// path is the hot one (hyp/HOTPATH.md): one counter, one indirect call, one check for work
 /// before entry.
-@c(keel_handle_lower_sync)
-func handleLowerSync(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
+@inline(__always)
+func handleLowerSync(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let ec = Int(truncatingIfNeeded: esr >> 26) & 0x3F
-    let vcpu = VCPUs.from(frame)
-    vcpu.pointee.exits.byEC[ec] &+= 1
-    vcpu.pointee.exitESR = esr
-    if _slowPath(Trace.full) { return handleTraced(vcpu, frame, esr, ec) }
-    trapTable[ec](frame, esr)
+    vcpu.state.exits.byEC[ec] &+= 1
+    vcpu.state.exitESR = esr
+    if _slowPath(Trace.full) { return handleTraced(vcpu, esr, ec) }
+    trapTable[ec](vcpu, esr)
     beforeEntry(vcpu)
 }
 
 /// The same with the trace record opened before the handler and closed after it.
 @inline(never)
-private func handleTraced(_ vcpu: UnsafeMutablePointer<VCPU>, _ frame: UnsafeMutableRawPointer, _ esr: UInt64, _ ec: Int) {
+private func handleTraced(_ vcpu: VCPUHandle, _ esr: UInt64, _ ec: Int) {
     Trace.begin(vcpu, kind: .exit, esr: esr)
-    trapTable[ec](frame, esr)
+    trapTable[ec](vcpu, esr)
     VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
     VirtualPSCI.stopIfRequested(vcpu)
@@ -102,8 +101,8 @@ private func handleTraced(_ vcpu: UnsafeMutablePointer<VCPU>, _ frame: UnsafeMut
 /// another vCPU (SYSTEM_RESET). One test of both flags when there is none; plain loads are
 /// enough for the test, the acquire happens in `stopIfRequested`.
 @inline(__always)
-private func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>) {
-    if _slowPath(vcpu.pointee.vgic.dirty | vcpu.pointee.stop != 0) {
+private func beforeEntry(_ vcpu: VCPUHandle) {
+    if _slowPath(vcpu.state.vgic.dirty | vcpu.state.stop != 0) {
         VGIC.beforeEntry(vcpu)
         VirtualPSCI.stopIfRequested(vcpu)
     }
@@ -114,10 +113,8 @@ private func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>) {
 ///     the physical interrupt, which stays active until the guest deactivates the virtual one;
 ///   - list-register maintenance and Keel's kick SGI: deactivated at once; the list registers
 ///     are refilled on the way back into the guest when they need it.
-@c(keel_handle_lower_irq)
-func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
-    let vcpu = VCPUs.from(frame)
-    vcpu.pointee.exits.irq &+= 1
+func handleLowerIRQ(_ vcpu: VCPUHandle) {
+    vcpu.state.exits.irq &+= 1
     Trace.begin(vcpu, kind: .interrupt, esr: 0)
     let iar = GIC.acknowledge()
     let intid = GIC.intid(of: iar)
@@ -130,49 +127,45 @@ func handleLowerIRQ(_ frame: UnsafeMutableRawPointer) {
             // Maintenance: list registers to retire or refill. Keel's kick needs nothing here:
             // its sender set this vCPU's `dirty` (or `stop`) before sending it, and a vCPU that
             // already refilled since (on its way out of WFI) has nothing left to do.
-            if intid == GIC.maintenancePPI { vcpu.pointee.vgic.dirty = 1 }
+            if intid == GIC.maintenancePPI { vcpu.state.vgic.dirty = 1 }
         }
-        vcpu.pointee.trace.arg0 = UInt64(intid)
+        vcpu.state.trace.arg0 = UInt64(intid)
     }
     VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
     VirtualPSCI.stopIfRequested(vcpu)
 }
 
-@c(keel_handle_lower_fiq)
-func handleLowerFIQ(_ frame: UnsafeMutableRawPointer) {
-    VCPUs.from(frame).pointee.exits.fiq &+= 1
+func handleLowerFIQ(_ vcpu: VCPUHandle) {
+    vcpu.state.exits.fiq &+= 1
 }
 
 /// A physical SError while the guest ran: most likely the guest's own doing, so it gets a
 /// virtual SError (HCR_EL2.VSE) and Keel carries on. Reported like the other guest faults, the
 /// first few times per vCPU (`VCPU.mayReportFault`), so a guest cannot flood the console; the
 /// exit report counts them all.
-@c(keel_handle_lower_serror)
-func handleLowerSError(_ frame: UnsafeMutableRawPointer) {
-    let vcpu = VCPUs.from(frame)
-    vcpu.pointee.exits.serror &+= 1
-    if vcpu.pointee.mayReportFault() {
+func handleLowerSError(_ vcpu: VCPUHandle) {
+    vcpu.state.exits.serror &+= 1
+    if vcpu.state.mayReportFault() {
         Console.begin()
         Console.print("vm")
-        Console.dec(vcpu.pointee.vm)
+        Console.dec(vcpu.state.vm)
         Console.print(": SError while the guest ran; injecting a virtual SError")
         Console.newline()
     }
     write_hcr_el2(read_hcr_el2() | HCR.vse.rawValue)
     Trace.begin(vcpu, kind: .interrupt, esr: 0)
-    vcpu.pointee.noteAction(.serrorInjected)
+    vcpu.state.noteAction(.serrorInjected)
     Trace.end(vcpu)
 }
 
 /// Anything Keel does not emulate: an Undefined Instruction exception in the guest, as if the
 /// instruction did not exist. Except an AArch32 conditional instruction that failed its
 /// condition (CP15/CP14 accesses and the like may trap anyway): it only steps over it.
-func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    let vcpu = VCPUs.from(frame)
+func trapUndefined(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let syndrome = ESR(rawValue: esr)
-    guard vcpu.pointee.conditionPassed(syndrome) else { return vcpu.pointee.skipInstruction(syndrome) }
-    vcpu.pointee.injectUndefined(syndrome)
+    guard vcpu.state.conditionPassed(syndrome) else { return vcpu.state.skipInstruction(syndrome) }
+    vcpu.state.injectUndefined(syndrome)
 }
 
 /// WFI/WFE. A WFI with nothing to deliver waits on the physical CPU (the vCPU owns it) until
@@ -182,13 +175,12 @@ func trapUndefined(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
 /// guest is most likely spinning on another vCPU (a hint on hardware; under QEMU's
 /// round-robin TCG, as with -icount, it lets the other CPUs run instead of this spin).
 /// An AArch32 WFx that failed its condition (it may trap anyway) is only stepped over.
-func trapWFx(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    let vcpu = VCPUs.from(frame)
+func trapWFx(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let syndrome = ESR(rawValue: esr)
     let isWFI = esr & 1 == 0
-    vcpu.pointee.noteAction(.wfx, arg0: isWFI ? 0 : 1)
-    let passed = vcpu.pointee.conditionPassed(syndrome)
-    vcpu.pointee.skipInstruction(syndrome)
+    vcpu.state.noteAction(.wfx, arg0: isWFI ? 0 : 1)
+    let passed = vcpu.state.conditionPassed(syndrome)
+    vcpu.state.skipInstruction(syndrome)
     if !passed {
         return
     } else if !isWFI {

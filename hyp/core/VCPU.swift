@@ -13,7 +13,7 @@ struct VCPU {
     /// The frame the vectors save and restore. Must stay the first stored property: TPIDR_EL2
     /// points at the vCPU and the assembly treats that address as a `keel_regs` (checked by
     /// `VCPUs.checkLayout()` at boot).
-    var regs = keel_regs()
+    var regs = GuestFrame()
     var id = 0
     var vm = 0
     /// The physical CPU it is pinned to (also its index in the pool).
@@ -47,24 +47,16 @@ struct VCPU {
     /// that it reads the frame in place: a non-mutating read copies all 31 registers.
     @inline(__always)
     mutating func x(_ n: Int) -> UInt64 {
-        guard n < 31 else { return 0 }
+        guard n >= 0 && n < 31 else { return 0 }
         checkSaved(n)
-        return withUnsafeMutablePointer(to: &regs.x) { VCPU.registers(in: $0)[n] }
+        return regs.x[n]
     }
 
     @inline(__always)
     mutating func setX(_ n: Int, _ value: UInt64) {
-        guard n < 31 else { return }
+        guard n >= 0 && n < 31 else { return }
         checkSaved(n)
-        withUnsafeMutablePointer(to: &regs.x) { VCPU.registers(in: $0)[n] = value }
-    }
-
-    /// The frame's x0-x30 as a typed, aligned pointer: one ldr/str per access (raw-byte
-    /// loads and stores are unaligned to the compiler, which under -mstrict-align splits them
-    /// into bytes). Safety: `keel_regs.x` is a C array of 31 UInt64s stored inline.
-    @inline(__always)
-    private static func registers<T>(in tuple: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<UInt64> {
-        UnsafeMutableRawPointer(tuple).assumingMemoryBound(to: UInt64.self)
+        regs.x[n] = value
     }
 
     /// x20-x29 are in the frame only after a full exit (keel/context.h): a handler of a light
@@ -109,12 +101,12 @@ struct VCPU {
         regs.spsr_el2 & ProcessState.nRW == 0 || AArch32.conditionPassed(esr, spsr: regs.spsr_el2)
     }
 
-    var vmPointer: UnsafeMutablePointer<VM> { VMs.pointer(vm) }
+    var vmHandle: VMHandle { VMHandle(id: vm) }
 
     /// The state PSCI CPU_ON (and a first boot) enters a vCPU with: all registers zero but x0,
     /// EL1h with DAIF masked. EL1 system registers are reset by `EL2.run`.
     mutating func reset(entry: UInt64, x0: UInt64) {
-        regs = keel_regs()
+        regs = GuestFrame()
         regs.restore_all = 1  // every register comes from the frame on the next entry
         pc = entry
         regs.spsr_el2 = PSTATE.el1hMasked
@@ -139,60 +131,29 @@ enum PowerState: UInt32 {
     case on = 3
 }
 
-extension UnsafeMutablePointer where Pointee == VCPU {
-    /// Safety: `power` is a stored property of a vCPU in the static pool; its address is stable.
-    var powerWord: UnsafeMutablePointer<UInt32> {
-        withUnsafeMutablePointer(to: &pointee.power) { $0 }
-    }
-
-    var powerState: PowerState { PowerState(rawValue: keel_load_acquire32(powerWord)) ?? .off }
-
-    /// Safety: as `powerWord`.
-    var stopWord: UnsafeMutablePointer<UInt32> {
-        withUnsafeMutablePointer(to: &pointee.stop) { $0 }
-    }
-}
-
 /// The static pool of vCPUs: one per physical CPU (KEEL_MAX_CPUS), pinned 1:1.
 enum VCPUs {
     static let count = Int(KEEL_MAX_CPUS)
-
-    /// Storage of vCPU `index`: slot `index` of `keel_vcpu_pool` (mm/pool.S). Safety: the pool
-    /// is BSS, so its address is stable and all-zero bytes before `create` (a valid, trivial
-    /// `VCPU`: every field is plain data); `checkLayout` proves a VCPU fits its slot.
-    @inline(__always)
-    static func pointer(_ index: Int) -> UnsafeMutablePointer<VCPU> {
-        precondition(index >= 0 && index < count)
-        return UnsafeMutableRawPointer(bitPattern: keel_vcpu_pool_base() + UInt(index) * keel_vcpu_slot_size())!
-            .assumingMemoryBound(to: VCPU.self)
-    }
-
-    /// The vCPU whose exit is being handled: the frame pointer the vectors passed in.
-    @inline(__always)
-    static func from(_ frame: UnsafeMutableRawPointer) -> UnsafeMutablePointer<VCPU> {
-        frame.assumingMemoryBound(to: VCPU.self)
-    }
 
     /// The assembly reaches the frame through the vCPU's address; prove that `regs` sits at
     /// offset 0 of `VCPU` before any guest runs.
     static func checkLayout() {
         if MemoryLayout<VCPU>.stride > Int(keel_vcpu_slot_size()) { panic("VCPU outgrew KEEL_VCPU_SLOT") }
-        let vcpu = pointer(0)
-        let regs = withUnsafeMutablePointer(to: &vcpu.pointee.regs) { UnsafeMutableRawPointer($0) }
-        if regs != UnsafeMutableRawPointer(vcpu) { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
+        if !GuestFrame.layoutMatchesAssembly { panic("GuestFrame does not match keel_regs: the vectors would corrupt it") }
+        if !VCPUHandle(index: 0).frameIsFirst { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
     }
 
     /// vCPU `index` of VM `vm`, reset to start at `entry` (EL1h, interrupts masked, MMU off)
     /// with `x0` as its first argument.
     @inline(never) @_optimize(size)  // cold, and a VCPU literal is long straight-line code
-    static func create(index: Int, vm: UnsafeMutablePointer<VM>, entry: UInt64, x0: UInt64) -> UnsafeMutablePointer<VCPU> {
-        let vcpu = pointer(index)
-        vcpu.pointee = VCPU()
-        vcpu.pointee.id = vm.pointee.vcpuCount
-        vcpu.pointee.physicalCPU = index
-        vcpu.pointee.vm = vm.pointee.id
-        vcpu.pointee.reset(entry: entry, x0: x0)
-        vm.pointee.vcpuCount += 1
+    static func create(index: Int, vm: VMHandle, entry: UInt64, x0: UInt64) -> VCPUHandle {
+        let vcpu = VCPUHandle(index: index)
+        vcpu.state = VCPU()
+        vcpu.state.id = vm.state.vcpuCount
+        vcpu.state.physicalCPU = index
+        vcpu.state.vm = vm.state.id
+        vcpu.state.reset(entry: entry, x0: x0)
+        vm.state.vcpuCount += 1
         return vcpu
     }
 }

@@ -36,7 +36,7 @@ struct VM {
     var doorbellPeers: UInt32 = 0
 
     /// vCPU `index` of this VM.
-    func vcpu(_ index: Int) -> UnsafeMutablePointer<VCPU> { VCPUs.pointer(firstVCPU + index) }
+    func vcpu(_ index: Int) -> VCPUHandle { VCPUHandle(index: firstVCPU + index) }
 }
 
 /// The static pool of VMs.
@@ -45,15 +45,6 @@ enum VMs {
     /// (mm/pool.S): BSS, not a Swift global, which would be initialized lazily.
     static var capacity: Int { Int(keel_max_vms()) }
 
-    /// Storage of VM `id`. Safety: the pool is BSS, so its address is stable and its bytes are
-    /// zero before `create` (an unused slot: no vCPU); `checkLayout` proves a VM fits its slot;
-    /// ids are checked against the pool size.
-    @inline(__always)
-    static func pointer(_ id: Int) -> UnsafeMutablePointer<VM> {
-        precondition(id >= 0 && id < capacity)
-        return UnsafeMutableRawPointer(bitPattern: keel_vm_pool_base() + UInt(id) * keel_vm_slot_size())!.assumingMemoryBound(to: VM.self)
-    }
-
     static func checkLayout() {
         if MemoryLayout<VM>.stride > Int(keel_vm_slot_size()) { panic("VM outgrew KEEL_VM_SLOT") }
     }
@@ -61,7 +52,7 @@ enum VMs {
     /// Build VM `id`: its stage-2 tables with the guest RAM mapped (normal memory, read, write,
     /// execute). Emulated devices stay unmapped so each access traps.
     @inline(never) @_optimize(size)  // cold, and a VM literal is long straight-line code
-    static func create(id: Int, layout: VMLayout) -> UnsafeMutablePointer<VM>? {
+    static func create(id: Int, layout: VMLayout) -> VMHandle? {
         guard id < capacity, var stage2 = Stage2.create() else { return nil }
         guard stage2.map(ipa: layout.ramIPA, pa: layout.ramPA, size: layout.ramSize,
                          memory: .normal, access: .readWrite, executable: true) else { return nil }
@@ -71,9 +62,9 @@ enum VMs {
             guard stage2.map(ipa: layout.gicCPUInterfaceIPA, pa: machine.gic.virtualCPUInterface, size: 0x2000,
                              memory: .device, access: .readWrite, executable: false) else { return nil }
         }
-        let vm = pointer(id)
-        vm.pointee = VM(id: id, vmid: UInt64(id + 1), layout: layout, stage2: stage2)
-        vm.pointee.vgic = VirtualDistributor.reset(v3: GIC.version == .v3)
+        let vm = VMHandle(id: id)
+        vm.state = VM(id: id, vmid: UInt64(id + 1), layout: layout, stage2: stage2)
+        vm.state.vgic = VirtualDistributor.reset(v3: GIC.version == .v3)
         return vm
     }
 
@@ -82,7 +73,7 @@ enum VMs {
     nonisolated(unsafe) static var powerOffWith = -1
 
     static var allPoweredOff: Bool {
-        for id in 0..<capacity where pointer(id).pointee.vcpuCount > 0 && !pointer(id).pointee.poweredOff {
+        for id in 0..<capacity where VMHandle(id: id).state.vcpuCount > 0 && !VMHandle(id: id).state.poweredOff {
             return false
         }
         return true

@@ -164,7 +164,7 @@ enum Console {
     }
 
     /// One line of VM `vm`'s output (without its line end) behind `[vmN] `, whole.
-    static func guestLine(vm: Int, _ bytes: UnsafeRawBufferPointer) {
+    static func guestLine(vm: Int, _ bytes: Span<UInt8>) {
         exclusive {
             UART.put(UInt8(ascii: "["))
             UART.put(UInt8(ascii: "v"))
@@ -172,7 +172,7 @@ enum Console {
             UART.put(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: vm % 10))
             UART.put(UInt8(ascii: "]"))
             UART.put(UInt8(ascii: " "))
-            for b in bytes { UART.put(b) }
+            for i in 0..<bytes.count { UART.put(bytes[i]) }
             UART.put(UInt8(ascii: "\r"))
             UART.put(UInt8(ascii: "\n"))
             atLineStart = true

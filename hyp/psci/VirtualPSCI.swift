@@ -21,84 +21,84 @@ enum VirtualPSCI {
         }
     }
 
-    static func call(_ vcpu: UnsafeMutablePointer<VCPU>, _ function: UInt32) {
+    static func call(_ vcpu: VCPUHandle, _ function: UInt32) {
         let is32 = function & 0x4000_0000 == 0
         // SMC32/HVC32 calls take 32-bit arguments.
         func argument(_ n: Int) -> UInt64 {
-            let value = vcpu.pointee.x(n)
+            let value = vcpu.state.x(n)
             return is32 ? value & 0xFFFF_FFFF : value
         }
         switch function {
         case PSCI.version:
-            vcpu.pointee.setX(0, PSCI.version1_1)
+            vcpu.state.setX(0, PSCI.version1_1)
         case PSCI.features:
-            vcpu.pointee.setResult(implemented(UInt32(truncatingIfNeeded: argument(1))) ? PSCI.success : PSCI.notSupported)
+            vcpu.state.setResult(implemented(UInt32(truncatingIfNeeded: argument(1))) ? PSCI.success : PSCI.notSupported)
         case PSCI.cpuOn32, PSCI.cpuOn64:
-            vcpu.pointee.setResult(cpuOn(vcpu, target: argument(1), entry: argument(2), context: argument(3)))
+            vcpu.state.setResult(cpuOn(vcpu, target: argument(1), entry: argument(2), context: argument(3)))
         case PSCI.cpuOff:
             cpuOff(vcpu)
         case PSCI.affinityInfo32, PSCI.affinityInfo64:
-            vcpu.pointee.setResult(affinityInfo(vcpu, target: argument(1), level: argument(2)))
+            vcpu.state.setResult(affinityInfo(vcpu, target: argument(1), level: argument(2)))
         case PSCI.cpuSuspend32, PSCI.cpuSuspend64:
             cpuSuspend(vcpu, powerState: argument(1), entry: argument(2), context: argument(3))
         case PSCI.migrateInfoType:
-            vcpu.pointee.setResult(2)  // no Trusted OS that would need migrating
+            vcpu.state.setResult(2)  // no Trusted OS that would need migrating
         case PSCI.systemOff:
             systemOff(vcpu)
         case PSCI.systemReset:
             systemReset(vcpu)
         default:
-            vcpu.pointee.setResult(PSCI.notSupported)
+            vcpu.state.setResult(PSCI.notSupported)
         }
     }
 
     /// The vCPU of `vcpu`'s VM that an MPIDR-style target names, or nil. Only the affinity
     /// fields may be set (Aff3 [39:32], Aff2..Aff0 [23:0]); Keel's vCPUs live in Aff0.
-    private static func target(_ vcpu: UnsafeMutablePointer<VCPU>, _ mpidr: UInt64) -> UnsafeMutablePointer<VCPU>? {
+    private static func target(_ vcpu: VCPUHandle, _ mpidr: UInt64) -> VCPUHandle? {
         guard mpidr & ~0xFF_00FF_FFFF == 0, mpidr & 0xFF_00FF_FF00 == 0 else { return nil }
         let index = Int(mpidr & 0xFF)
-        let vm = vcpu.pointee.vmPointer
-        guard index < vm.pointee.vcpuCount else { return nil }
-        return vm.pointee.vcpu(nospec(index, below: vm.pointee.vcpuCount))
+        let vm = vcpu.state.vmHandle
+        guard index < vm.state.vcpuCount else { return nil }
+        return vm.state.vcpu(nospec(index, below: vm.state.vcpuCount))
     }
 
-    private static func cpuOn(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {
+    private static func cpuOn(_ caller: VCPUHandle, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {
         guard let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
-        guard caller.pointee.vmPointer.pointee.layout.containsRAM(entry), entry & 3 == 0 else { return PSCI.invalidAddress }
+        guard caller.state.vmHandle.state.layout.containsRAM(entry), entry & 3 == 0 else { return PSCI.invalidAddress }
         return start(vcpu, entry: entry, context: context)
     }
 
     /// off -> starting -> onPending: the vCPU's own CPU enters it from its idle loop.
-    private static func start(_ vcpu: UnsafeMutablePointer<VCPU>, entry: UInt64, context: UInt64) -> Int64 {
-        guard keel_cas32(vcpu.powerWord, PowerState.off.rawValue, PowerState.starting.rawValue) else {
+    private static func start(_ vcpu: VCPUHandle, entry: UInt64, context: UInt64) -> Int64 {
+        guard vcpu.powerWord.compareExchange(PowerState.off.rawValue, PowerState.starting.rawValue) else {
             return vcpu.powerState == .on ? PSCI.alreadyOn : PSCI.onPending
         }
         // A stop of the VM in progress may already have looked at this vCPU and found it off: a
         // vCPU started now would run on, unseen. Give the claim back instead. The stopper sets
         // `stopping` before it looks at any vCPU, and this claim and that store are both
         // release-then-acquire, so one side always sees the other (`stopOthers`).
-        if keel_load_acquire32(vcpu.pointee.vmPointer.stoppingWord) != 0 {
-            keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        if vcpu.state.vmHandle.stoppingWord.loadAcquire() != 0 {
+            vcpu.powerWord.storeRelease(PowerState.off.rawValue)
             return PSCI.denied
         }
-        vcpu.pointee.reset(entry: entry, x0: context)
-        keel_store_release32(vcpu.powerWord, PowerState.onPending.rawValue)
+        vcpu.state.reset(entry: entry, x0: context)
+        vcpu.powerWord.storeRelease(PowerState.onPending.rawValue)
         keel_sev()
         return PSCI.success
     }
 
     /// CPU_OFF: the calling vCPU stops; its CPU goes back to waiting for the next CPU_ON.
-    private static func cpuOff(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        vcpu.pointee.trace.arg1 = 0
+    private static func cpuOff(_ vcpu: VCPUHandle) {
+        vcpu.state.trace.arg1 = 0
         Trace.end(vcpu)
         powerDown(vcpu)
     }
 
     /// The calling vCPU leaves its guest for good: what its list registers hold goes back to
     /// the VM (`VGIC.leaveCPU`), then it is off and its CPU waits for the next CPU_ON.
-    private static func powerDown(_ vcpu: UnsafeMutablePointer<VCPU>) -> Never {
+    private static func powerDown(_ vcpu: VCPUHandle) -> Never {
         VGIC.leaveCPU(vcpu)
-        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
+        vcpu.powerWord.storeRelease(PowerState.off.rawValue)
         SMP.leaveGuest()
     }
 
@@ -106,12 +106,12 @@ enum VirtualPSCI {
     /// second SYSTEM_RESET or SYSTEM_OFF at the same time); the caller then just goes off, as
     /// the other's stop would make it. Once claimed, no CPU_ON succeeds until `stopping` is
     /// cleared (after a reset) or ever again (the VM is off).
-    private static func claimStop(_ vm: UnsafeMutablePointer<VM>) -> Bool {
-        keel_cas32(vm.stoppingWord, 0, 1)
+    private static func claimStop(_ vm: VMHandle) -> Bool {
+        vm.stoppingWord.compareExchange(0, 1)
     }
 
     /// AFFINITY_INFO: 0 on, 1 off, 2 on pending. Only affinity level 0 (a single vCPU).
-    private static func affinityInfo(_ caller: UnsafeMutablePointer<VCPU>, target mpidr: UInt64, level: UInt64) -> Int64 {
+    private static func affinityInfo(_ caller: VCPUHandle, target mpidr: UInt64, level: UInt64) -> Int64 {
         guard level == 0, let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
         switch vcpu.powerState {
         case .on: return 0
@@ -122,14 +122,14 @@ enum VirtualPSCI {
 
     /// CPU_SUSPEND. Standby returns at once, as after an immediate wake-up; power-down resumes
     /// at `entry` with `context` in x0 and the MMU off, as after a wake-up from power-down.
-    private static func cpuSuspend(_ vcpu: UnsafeMutablePointer<VCPU>, powerState: UInt64, entry: UInt64, context: UInt64) {
+    private static func cpuSuspend(_ vcpu: VCPUHandle, powerState: UInt64, entry: UInt64, context: UInt64) {
         let powerDown = powerState & (1 << 16) != 0
-        guard powerDown else { return vcpu.pointee.setResult(PSCI.success) }
+        guard powerDown else { return vcpu.state.setResult(PSCI.success) }
         // The same entry check as CPU_ON's: in the VM's RAM and word-aligned (an A64 entry).
-        guard vcpu.pointee.vmPointer.pointee.layout.containsRAM(entry), entry & 3 == 0 else {
-            return vcpu.pointee.setResult(PSCI.invalidAddress)
+        guard vcpu.state.vmHandle.state.layout.containsRAM(entry), entry & 3 == 0 else {
+            return vcpu.state.setResult(PSCI.invalidAddress)
         }
-        vcpu.pointee.reset(entry: entry, x0: context)
+        vcpu.state.reset(entry: entry, x0: context)
         write_sctlr_el1(SCTLR_EL1.reset)
     }
 
@@ -144,55 +144,55 @@ enum VirtualPSCI {
     /// each wait in vain for the other to stop, then copy the images and reset the devices
     /// under a VM the first had already restarted.
     @_optimize(size)
-    private static func systemReset(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let vm = vcpu.pointee.vmPointer
-        vm.pointee.resets &+= 1
-        if vm.pointee.resetLimit != 0 && vm.pointee.resets >= vm.pointee.resetLimit {
-            stopByPolicy(vcpu, reason: 2, count: vm.pointee.resets, limit: "reset_limit")
+    private static func systemReset(_ vcpu: VCPUHandle) {
+        let vm = vcpu.state.vmHandle
+        vm.state.resets &+= 1
+        if vm.state.resetLimit != 0 && vm.state.resets >= vm.state.resetLimit {
+            stopByPolicy(vcpu, reason: 2, count: vm.state.resets, limit: "reset_limit")
         }
         guard claimStop(vm) else { powerDown(vcpu) }  // another vCPU is stopping the VM already
-        Console.begin(vm: vm.pointee.id, vcpu: vcpu.pointee.id)
+        Console.begin(vm: vm.state.id, vcpu: vcpu.state.id)
         Console.print(": PSCI SYSTEM_RESET: restarting the VM from its boot images")
         Console.newline()
         stopOthers(vcpu, what: "SYSTEM_RESET: a vCPU did not stop; resetting anyway")
         // A SYSTEM_OFF or policy stop that came while this reset held the stop: the VM goes off.
-        if vm.pointee.poweredOff { finishOff(vcpu, event: .vmPoweredOff, arg0: 0) }
+        if vm.state.poweredOff { finishOff(vcpu, event: .vmPoweredOff, arg0: 0) }
         VGIC.leaveCPU(vcpu)  // before the distributor is reset under it
         if let bundle = BootLoader.reopen(vm) {
-            BootLoader.load(bundle, into: vm.pointee.layout)
+            BootLoader.load(bundle, into: vm.state.layout)
         }
         VGIC.lock(vm)
         VGIC.resetDistributor(vm)
         VGIC.unlock(vm)
         GuestUART.reset(vm)
-        for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
-        vcpu.pointee.trace.arg1 = 0
+        for index in 0..<vm.state.vcpuCount { vm.state.vcpu(index).stopWord.storeRelease(0) }
+        vcpu.state.trace.arg1 = 0
         Trace.end(vcpu)
-        Trace.event(.vmCreated, vm: vm.pointee.id, vcpu: 0, arg0: vm.pointee.layout.ramSize)
+        Trace.event(.vmCreated, vm: vm.state.id, vcpu: 0, arg0: vm.state.layout.ramSize)
         // The caller goes off too; vCPU 0's CPU (maybe this one) starts the VM again. Every
         // other vCPU is off, so nothing can start one between the release and vCPU 0's start.
-        keel_store_release32(vcpu.powerWord, PowerState.off.rawValue)
-        keel_store_release32(vm.stoppingWord, 0)
-        _ = start(vm.pointee.vcpu(0), entry: vm.pointee.entry, context: vm.pointee.entryX0)
+        vcpu.powerWord.storeRelease(PowerState.off.rawValue)
+        vm.stoppingWord.storeRelease(0)
+        _ = start(vm.state.vcpu(0), entry: vm.state.entry, context: vm.state.entryX0)
         SMP.leaveGuest()
     }
 
     /// Every other vCPU of `vcpu`'s VM leaves its guest (kicked out, it goes off as after
     /// CPU_OFF); waits, bounded, for each. `what` is said for one that does not. The caller
     /// holds the VM's stop (`claimStop`): no vCPU can be started behind this loop's back.
-    private static func stopOthers(_ vcpu: UnsafeMutablePointer<VCPU>, what: StaticString) {
-        let vm = vcpu.pointee.vmPointer
-        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
-            let other = vm.pointee.vcpu(index)
+    private static func stopOthers(_ vcpu: VCPUHandle, what: StaticString) {
+        let vm = vcpu.state.vmHandle
+        for index in 0..<vm.state.vcpuCount where index != vcpu.state.id {
+            let other = vm.state.vcpu(index)
             // A vCPU still being started by CPU_ON finishes that first, then sees the request.
             while other.powerState == .starting || other.powerState == .onPending {
-                if keel_cas32(other.powerWord, PowerState.onPending.rawValue, PowerState.off.rawValue) { break }
+                if other.powerWord.compareExchange(PowerState.onPending.rawValue, PowerState.off.rawValue) { break }
             }
-            keel_store_release32(other.stopWord, 1)
-            if other.powerState == .on { GIC.kick(cpu: other.pointee.physicalCPU) }
+            other.stopWord.storeRelease(1)
+            if other.powerState == .on { GIC.kick(cpu: other.state.physicalCPU) }
         }
-        for index in 0..<vm.pointee.vcpuCount where index != vcpu.pointee.id {
-            let other = vm.pointee.vcpu(index)
+        for index in 0..<vm.state.vcpuCount where index != vcpu.state.id {
+            let other = vm.state.vcpu(index)
             var spins = 0
             while other.powerState != .off && spins < 100_000_000 { spins += 1 }
             if other.powerState != .off { Console.log(what) }
@@ -202,33 +202,33 @@ enum VirtualPSCI {
     /// A vCPU told to stop (another vCPU reset the VM) leaves its guest as after CPU_OFF. Called
     /// after the exit's trace record is closed.
     @inline(__always)
-    static func stopIfRequested(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        guard keel_load_acquire32(vcpu.stopWord) != 0 else { return }
-        keel_store_release32(vcpu.stopWord, 0)
+    static func stopIfRequested(_ vcpu: VCPUHandle) {
+        guard vcpu.stopWord.loadAcquire() != 0 else { return }
+        vcpu.stopWord.storeRelease(0)
         powerDown(vcpu)
     }
 
     /// SYSTEM_OFF powers off the calling VM; when no VM is left running, the machine.
-    private static func systemOff(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let vm = vcpu.pointee.vmPointer
+    private static func systemOff(_ vcpu: VCPUHandle) {
+        let vm = vcpu.state.vmHandle
         Console.begin()
         Console.print("vm")
-        Console.dec(vm.pointee.id)
+        Console.dec(vm.state.id)
         Console.print(": PSCI SYSTEM_OFF")
         Console.newline()
         // This exit never returns to the guest: close its record here.
-        vcpu.pointee.trace.arg1 = UInt64(bitPattern: PSCI.success)
+        vcpu.state.trace.arg1 = UInt64(bitPattern: PSCI.success)
         turnOff(vcpu, event: .vmPoweredOff, arg0: 0)
     }
 
     /// Keel stops `vcpu`'s VM by its containment policy (`reason` 1: fault limit, 2: reset
     /// limit, as the config set them); the other VMs run on.
     @_optimize(size)
-    static func stopByPolicy(_ vcpu: UnsafeMutablePointer<VCPU>, reason: UInt64, count: UInt32, limit: StaticString) {
-        let vm = vcpu.pointee.vmPointer
+    static func stopByPolicy(_ vcpu: VCPUHandle, reason: UInt64, count: UInt32, limit: StaticString) {
+        let vm = vcpu.state.vmHandle
         Console.begin()
         Console.print("vm")
-        Console.dec(vm.pointee.id)
+        Console.dec(vm.state.id)
         Console.print(": ")
         Console.dec(UInt64(count))
         Console.print(reason == 1 ? " faults injected" : " resets")
@@ -236,23 +236,23 @@ enum VirtualPSCI {
         Console.print(limit)
         Console.print(": Keel stops the VM")
         Console.newline()
-        vcpu.pointee.trace.arg1 = UInt64(count)
+        vcpu.state.trace.arg1 = UInt64(count)
         turnOff(vcpu, event: .vmStopped, arg0: reason)
     }
 
     /// Keel stops `vcpu`'s VM after a fault of its own while handling the vCPU's exit
     /// (`Containment`, which has reported it): as SYSTEM_OFF, with a `vmStopped` record, reason 3.
-    static func stopAfterFault(_ vcpu: UnsafeMutablePointer<VCPU>) -> Never {
-        vcpu.pointee.trace.arg1 = 0
+    static func stopAfterFault(_ vcpu: VCPUHandle) -> Never {
+        vcpu.state.trace.arg1 = 0
         turnOff(vcpu, event: .vmStopped, arg0: 3)
     }
 
     /// The VM of `vcpu` is off: its exit report, its trace records, its other vCPUs stopped, this
     /// CPU waiting (for good: no other VM can start it); the machine off with the last VM.
     @_optimize(size)
-    private static func turnOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
-        let vm = vcpu.pointee.vmPointer
-        vm.pointee.poweredOff = true
+    private static func turnOff(_ vcpu: VCPUHandle, event: TraceRecord.Kind, arg0: UInt64) -> Never {
+        let vm = vcpu.state.vmHandle
+        vm.state.poweredOff = true
         // Another vCPU holds the stop (a SYSTEM_RESET): once this one is off it sees
         // `poweredOff` and turns the VM off instead of restarting it.
         guard claimStop(vm) else { powerDown(vcpu) }
@@ -261,23 +261,18 @@ enum VirtualPSCI {
 
     /// `turnOff` once the caller holds the VM's stop, which it keeps: the VM stays off.
     @_optimize(size)
-    private static func finishOff(_ vcpu: UnsafeMutablePointer<VCPU>, event: TraceRecord.Kind, arg0: UInt64) -> Never {
-        let vm = vcpu.pointee.vmPointer  // `poweredOff` is set already: by `turnOff`, or seen by `systemReset`
-        for index in 0..<vm.pointee.vcpuCount { ExitReport.print(vm.pointee.vcpu(index)) }
+    private static func finishOff(_ vcpu: VCPUHandle, event: TraceRecord.Kind, arg0: UInt64) -> Never {
+        let vm = vcpu.state.vmHandle  // `poweredOff` is set already: by `turnOff`, or seen by `systemReset`
+        for index in 0..<vm.state.vcpuCount { ExitReport.print(vm.state.vcpu(index)) }
         Trace.end(vcpu)
-        Trace.event(event, vm: vm.pointee.id, vcpu: vcpu.pointee.id, arg0: arg0)
+        Trace.event(event, vm: vm.state.id, vcpu: vcpu.state.id, arg0: arg0)
         Trace.flush()
         if VMs.allPoweredOff { Platform.powerOff() }
-        if VMs.powerOffWith == vm.pointee.id { Platform.powerOff("power_off_with names this VM: powering off") }
+        if VMs.powerOffWith == vm.state.id { Platform.powerOff("power_off_with names this VM: powering off") }
         stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
-        for index in 0..<vm.pointee.vcpuCount { keel_store_release32(vm.pointee.vcpu(index).stopWord, 0) }
+        for index in 0..<vm.state.vcpuCount { vm.state.vcpu(index).stopWord.storeRelease(0) }
         powerDown(vcpu)
     }
 }
 
-extension UnsafeMutablePointer where Pointee == VM {
-    /// Safety: `stopping` is a stored property of a VM in the static pool; its address is stable.
-    fileprivate var stoppingWord: UnsafeMutablePointer<UInt32> {
-        withUnsafeMutablePointer(to: &pointee.stopping) { $0 }
-    }
-}
+

@@ -19,25 +19,25 @@ enum Trace {
 
     /// Opens the record of an exit: what the hardware says about it and when it happened.
     @inline(__always)
-    static func begin(_ vcpu: UnsafeMutablePointer<VCPU>, kind: TraceRecord.Kind, esr: UInt64) {
+    static func begin(_ vcpu: VCPUHandle, kind: TraceRecord.Kind, esr: UInt64) {
         guard full else { return }
         var record = TraceRecord()
         record.kind = kind
         record.exitTime = read_cntpct_el0()
         record.esr = esr
-        record.elr = vcpu.pointee.pc
+        record.elr = vcpu.state.pc
         record.far = kind == .exit ? read_far_el2() : 0
-        vcpu.pointee.trace = record
+        vcpu.state.trace = record
     }
 
     /// Closes the record of an exit and queues it.
     @inline(__always)
-    static func end(_ vcpu: UnsafeMutablePointer<VCPU>) {
+    static func end(_ vcpu: VCPUHandle) {
         guard full else { return }
-        vcpu.pointee.trace.entryTime = read_cntpct_el0()
-        vcpu.pointee.trace.vm = UInt8(truncatingIfNeeded: vcpu.pointee.vm)
-        vcpu.pointee.trace.vcpu = UInt8(truncatingIfNeeded: vcpu.pointee.id)
-        append(vcpu.pointee.trace)
+        vcpu.state.trace.entryTime = read_cntpct_el0()
+        vcpu.state.trace.vm = UInt8(truncatingIfNeeded: vcpu.state.vm)
+        vcpu.state.trace.vcpu = UInt8(truncatingIfNeeded: vcpu.state.id)
+        append(vcpu.state.trace)
         if TraceRings.current.pointee.count >= ringRecords / 2 { flush() }
     }
 

@@ -72,12 +72,14 @@ enum IRQRegisters {
         case .clearActive: bank.active &= ~v; return false
         case .priority where bytes == 4 && intid & 3 == 0:
             // The common case (Linux writes whole words): one aligned word of the byte array.
-            return withUnsafeMutableBytes(of: &bank.priority) { p in
-                let at = intid & 31
-                let old = p.load(fromByteOffset: at, as: UInt32.self)
-                p.storeBytes(of: v, toByteOffset: at, as: UInt32.self)
-                return old != v
+            let at = intid & 28
+            var changed = false
+            for i in 0..<4 {
+                let byte = UInt8(truncatingIfNeeded: v >> UInt32(8 * i))
+                changed = changed || bank.priority[at | i] != byte
+                bank.priority[at | i] = byte
             }
+            return changed
         case .priority, .targets:
             var changed = false
             for i in 0..<bytes {

@@ -11,37 +11,29 @@ import KeelHW
 enum VGIC {
     // MARK: Locking and lookup
 
-    /// Safety: the VM lives in the static pool; the lock word's address is stable.
-    static func lock(_ vm: UnsafeMutablePointer<VM>) {
-        keel_spin_lock(withUnsafeMutablePointer(to: &vm.pointee.vgic.lock) { $0 })
-    }
-    static func unlock(_ vm: UnsafeMutablePointer<VM>) {
-        keel_spin_unlock(withUnsafeMutablePointer(to: &vm.pointee.vgic.lock) { $0 })
-    }
+    static func lock(_ vm: VMHandle) { vm.vgicLock.lock() }
+    static func unlock(_ vm: VMHandle) { vm.vgicLock.unlock() }
 
     /// The bank holding `intid` as seen from `vcpu` (its own private bank for 0-31), or nil
     /// for an INTID the VM does not have.
-    static func bank(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: Int) -> UnsafeMutablePointer<IRQBank>? {
-        if intid < 32 { return withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 } }
+    static func bank(_ vcpu: VCPUHandle, _ intid: Int) -> IRQBankHandle? {
+        if intid < 32 { return IRQBankHandle(privateOf: vcpu) }
         guard intid < VirtualDistributor.intidLimit else { return nil }
-        return spiBank(vcpu.pointee.vmPointer, intid)
+        return spiBank(vcpu.state.vmHandle, intid)
     }
 
     /// The bank of `vm` holding SPI `intid` (32 up to `VirtualDistributor.intidLimit`, checked
-    /// by the caller). Safety: the VM lives in the static pool, and `spis` is a fixed-size array
-    /// stored inline, one bank per 32 SPIs.
+    /// by the caller and again by the handle).
     @inline(__always)
-    private static func spiBank(_ vm: UnsafeMutablePointer<VM>, _ intid: Int) -> UnsafeMutablePointer<IRQBank> {
-        withUnsafeMutablePointer(to: &vm.pointee.vgic.spis) {
-            UnsafeMutableRawPointer($0).assumingMemoryBound(to: IRQBank.self) + (intid / 32 - 1)
-        }
+    private static func spiBank(_ vm: VMHandle, _ intid: Int) -> IRQBankHandle {
+        IRQBankHandle(spiOf: vm, intid)
     }
 
     /// `bank` for an INTID a guest's register access chose: nil beyond the VM's INTIDs, and an
     /// index that has passed a speculation barrier after that check (`nospec` alone would turn
     /// an out-of-range INTID into 0, the vCPU's own SGI bank).
     @inline(__always)
-    static func guestBank(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: Int) -> UnsafeMutablePointer<IRQBank>? {
+    static func guestBank(_ vcpu: VCPUHandle, _ intid: Int) -> IRQBankHandle? {
         guard intid >= 0, intid < VirtualDistributor.intidLimit else { return nil }
         return bank(vcpu, nospec(intid, below: VirtualDistributor.intidLimit))
     }
@@ -50,13 +42,13 @@ enum VGIC {
 
     /// A forwarded physical PPI (the timers) for the running vCPU: pending, linked to the
     /// physical one, which stays active until the guest deactivates this one.
-    static func raiseHardware(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: UInt32) {
-        let vm = vcpu.pointee.vmPointer
+    static func raiseHardware(_ vcpu: VCPUHandle, _ intid: UInt32) {
+        let vm = vcpu.state.vmHandle
         lock(vm)
         let bit = UInt32(1) << (intid & 31)
-        vcpu.pointee.vgic.bank.pending |= bit
-        vcpu.pointee.vgic.bank.hardware |= bit
-        vcpu.pointee.vgic.dirty = 1
+        vcpu.state.vgic.bank.pending |= bit
+        vcpu.state.vgic.bank.hardware |= bit
+        vcpu.state.vgic.dirty = 1
         unlock(vm)
     }
 
@@ -67,51 +59,49 @@ enum VGIC {
     /// that register. In that state a full `flush` would retire the register, find this PPI the
     /// only deliverable interrupt and place it, so the outcome is the same, without the scan.
     /// False (nothing changed) otherwise.
-    static func raiseHardwareFast(_ vcpu: UnsafeMutablePointer<VCPU>, _ intid: UInt32) -> Bool {
-        guard vcpu.pointee.vgic.dirty == 0, !vcpu.pointee.vgic.underflow else { return false }
-        let vm = vcpu.pointee.vmPointer
+    static func raiseHardwareFast(_ vcpu: VCPUHandle, _ intid: UInt32) -> Bool {
+        guard vcpu.state.vgic.dirty == 0, !vcpu.state.vgic.underflow else { return false }
+        let vm = vcpu.state.vmHandle
         let bit = UInt32(1) << (intid & 31)
         lock(vm)
         defer { unlock(vm) }
         // Safety: the bank is a stored property of the vCPU in its static pool. A pointer, not a
         // copy: copying the bank's arrays was most of this path's cost.
-        let bank = withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 }
-        guard bank.pointee.enabled & bank.pointee.inLR & vm.pointee.vgic.groupMask(group1: bank.pointee.group1) & bit != 0,
-              bank.pointee.pending & bit == 0 else {
+        let bank = IRQBankHandle(privateOf: vcpu)
+        guard bank.state.enabled & bank.state.inLR & vm.state.vgic.groupMask(group1: bank.state.group1) & bit != 0,
+              bank.state.pending & bit == 0 else {
             return false
         }
-        var used = vcpu.pointee.vgic.usedLRs
+        var used = vcpu.state.vgic.usedLRs
         while used != 0 {
             let n = used.trailingZeroBitCount
             used &= used - 1
-            guard vcpu.pointee.vgic.lrINTID[n] == UInt16(intid) else { continue }
+            guard vcpu.state.vgic.lrINTID[n] == UInt16(intid) else { continue }
             guard GIC.emptyListRegisters & (1 << UInt32(n)) != 0 else { return false }
             GIC.writeListRegister(n, ListRegister(
-                virtualID: intid, state: .pending, priority: bank.pointee.priority[Int(intid & 31)],
-                group1: bank.pointee.group1 & bit != 0, hardware: true, physicalID: intid,
+                virtualID: intid, state: .pending, priority: bank.state.priority[Int(intid & 31)],
+                group1: bank.state.group1 & bit != 0, hardware: true, physicalID: intid,
                 maintenanceOnEOI: false, sourceCPU: 0
             ))
-            bank.pointee.active &= ~bit
-            bank.pointee.hardware |= bit
-            vcpu.pointee.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
+            bank.state.active &= ~bit
+            bank.state.hardware |= bit
+            vcpu.state.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
             return true
         }
         return false
     }
 
     /// SGI `intid` from vCPU `source` to every vCPU of the VM in `targets` (one bit each).
-    static func raiseSGI(_ source: UnsafeMutablePointer<VCPU>, intid: UInt32, targets: UInt32) {
-        let vm = source.pointee.vmPointer
-        let count = vm.pointee.vcpuCount
+    static func raiseSGI(_ source: VCPUHandle, intid: UInt32, targets: UInt32) {
+        let vm = source.state.vmHandle
+        let count = vm.state.vcpuCount
         var enabled: UInt32 = 0  // the targets that can take it: only those are told
         lock(vm)
         for index in 0..<count where targets & (1 << UInt32(index)) != 0 {
-            let target = vm.pointee.vcpu(index)
-            target.pointee.vgic.bank.pending |= 1 << intid
-            withUnsafeMutableBytes(of: &target.pointee.vgic.sgiSources) { sources in
-                sources[Int(intid)] |= UInt8(truncatingIfNeeded: 1 << source.pointee.id)
-            }
-            if target.pointee.vgic.bank.enabled & (1 << intid) != 0 { enabled |= 1 << UInt32(index) }
+            let target = vm.state.vcpu(index)
+            target.state.vgic.bank.pending |= 1 << intid
+            target.state.vgic.sgiSources[Int(intid & 15)] |= UInt8(truncatingIfNeeded: 1 << (source.state.id & 7))
+            if target.state.vgic.bank.enabled & (1 << intid) != 0 { enabled |= 1 << UInt32(index) }
         }
         unlock(vm)
         notify(vm, targets: enabled, from: source)
@@ -122,33 +112,33 @@ enum VGIC {
     /// for the vCPUs it targets there, kicked only if the VM enabled it. SMCCC NOT_SUPPORTED
     /// for any other VM, whether it exists or not; INVALID_PARAMETERS for a peer that is off.
     @inline(never)  // off the null hypercall's path
-    static func ringDoorbell(from caller: UnsafeMutablePointer<VCPU>, vm target: UInt64) -> Int64 {
-        let peers = caller.pointee.vmPointer.pointee.doorbellPeers
+    static func ringDoorbell(from caller: VCPUHandle, vm target: UInt64) -> Int64 {
+        let peers = caller.state.vmHandle.state.doorbellPeers
         guard target < 32, peers & (1 << UInt32(target)) != 0, target < UInt64(VMs.capacity) else { return SMCCC.notSupported }
-        let vm = VMs.pointer(nospec(Int(truncatingIfNeeded: target), below: VMs.capacity))
-        guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return PSCI.invalidParameters }
+        let vm = VMHandle(id: nospec(Int(truncatingIfNeeded: target), below: VMs.capacity))
+        guard vm.state.vcpuCount > 0, !vm.state.poweredOff else { return PSCI.invalidParameters }
         let intid = Int(SMCCC.doorbellINTID)
         let bit = UInt32(1) << UInt32(intid & 31)
         let bank = spiBank(vm, intid)
         lock(vm)
-        bank.pointee.pending |= bit
+        bank.state.pending |= bit
         let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
         unlock(vm)
         notify(vm, targets: targets, from: caller)
-        caller.pointee.noteAction(.hypercall, arg0: UInt64(SMCCC.keelDoorbell), arg1: target)
+        caller.state.noteAction(.hypercall, arg0: UInt64(SMCCC.keelDoorbell), arg1: target)
         return PSCI.success
     }
 
     /// The line of a level-sensitive emulated device of `vm` (an SPI) goes to `high`. `caller`
     /// is the vCPU doing it, of this VM or another (console input for one VM arrives on any
     /// VM's UART read): every target but the caller itself is kicked, if the SPI is enabled.
-    static func setLevel(_ vm: UnsafeMutablePointer<VM>, intid: Int, high: Bool, from caller: UnsafeMutablePointer<VCPU>) {
+    static func setLevel(_ vm: VMHandle, intid: Int, high: Bool, from caller: VCPUHandle) {
         guard intid >= 32, intid < VirtualDistributor.intidLimit else { return }
         let bank = spiBank(vm, intid)
         let bit = UInt32(1) << UInt32(intid & 31)
         lock(vm)
-        let was = bank.pointee.level & bit != 0
-        if high { bank.pointee.level |= bit } else { bank.pointee.level &= ~bit }
+        let was = bank.state.level & bit != 0
+        if high { bank.state.level |= bit } else { bank.state.level &= ~bit }
         let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
         unlock(vm)
         if high && !was { notify(vm, targets: targets, from: caller) }
@@ -159,23 +149,23 @@ enum VGIC {
     /// notifies then. Read under the lock, so that the enable sees the latch or this sees the
     /// enable. No kick, so no exit, for what the guest cannot take.
     @inline(__always)
-    private static func enabledTargets(_ bank: UnsafeMutablePointer<IRQBank>, bit: UInt32, slot: Int) -> UInt32 {
-        bank.pointee.enabled & bit != 0 ? UInt32(bank.pointee.target[slot]) : 0
+    private static func enabledTargets(_ bank: IRQBankHandle, bit: UInt32, slot: Int) -> UInt32 {
+        bank.state.enabled & bit != 0 ? UInt32(bank.state.target[slot]) : 0
     }
 
     /// Tell vCPUs in `targets` to look at their pending interrupts: the caller's own on the way
     /// back into its guest, the others through Keel's kick SGI to their CPUs.
-    static func notify(_ vm: UnsafeMutablePointer<VM>, targets: UInt32, from caller: UnsafeMutablePointer<VCPU>) {
-        for index in 0..<vm.pointee.vcpuCount where targets & (1 << UInt32(index)) != 0 {
-            let target = vm.pointee.vcpu(index)
-            keel_store_release32(withUnsafeMutablePointer(to: &target.pointee.vgic.dirty) { $0 }, 1)
-            if target != caller && target.powerState == .on { GIC.kick(cpu: target.pointee.physicalCPU) }
+    static func notify(_ vm: VMHandle, targets: UInt32, from caller: VCPUHandle) {
+        for index in 0..<vm.state.vcpuCount where targets & (1 << UInt32(index)) != 0 {
+            let target = vm.state.vcpu(index)
+            target.dirtyWord.storeRelease(1)
+            if target != caller && target.powerState == .on { GIC.kick(cpu: target.state.physicalCPU) }
         }
     }
 
     /// Every vCPU of the VM: after distributor writes that may affect any of them.
-    static func notifyAll(_ vm: UnsafeMutablePointer<VM>, from caller: UnsafeMutablePointer<VCPU>) {
-        notify(vm, targets: UInt32(1 << vm.pointee.vcpuCount) - 1, from: caller)
+    static func notifyAll(_ vm: VMHandle, from caller: VCPUHandle) {
+        notify(vm, targets: UInt32(1 << vm.state.vcpuCount) - 1, from: caller)
     }
 
     // MARK: Timer lines
@@ -198,12 +188,12 @@ enum VGIC {
     /// hardware, where a level interrupt is pending only while its line is high, it is no longer
     /// pending; the physical interrupt is deactivated so that the next assertion is seen (KVM
     /// does the same when the guest enables such an interrupt). Caller holds the lock.
-    private static func dropLowTimers(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) {
-        let bank = withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 }
-        let low = bank.pointee.pending & bank.pointee.hardware & ~bank.pointee.inLR & timerPPIs & ~timerLines
+    private static func dropLowTimers(_ vcpu: VCPUHandle, timerLines: UInt32) {
+        let bank = IRQBankHandle(privateOf: vcpu)
+        let low = bank.state.pending & bank.state.hardware & ~bank.state.inLR & timerPPIs & ~timerLines
         guard low != 0 else { return }
-        bank.pointee.pending &= ~low
-        bank.pointee.hardware &= ~low
+        bank.state.pending &= ~low
+        bank.state.hardware &= ~low
         GIC.deactivatePrivate(low)
     }
 
@@ -213,14 +203,14 @@ enum VGIC {
     /// When software still holds one whose line is low, the reader refills its list registers
     /// on the way back, which drops it. Other vCPUs' timers are not live here: their software
     /// state stands. Caller holds the lock.
-    static func pendingWord(_ value: UInt64, of owner: UnsafeMutablePointer<VCPU>, reader: UnsafeMutablePointer<VCPU>) -> UInt64 {
+    static func pendingWord(_ value: UInt64, of owner: VCPUHandle, reader: VCPUHandle) -> UInt64 {
         guard owner == reader else { return value }
         let lines = timerLines()
-        let bank = withUnsafeMutablePointer(to: &owner.pointee.vgic.bank) { $0 }
-        let hardware = bank.pointee.hardware & timerPPIs
-        if (bank.pointee.pending | bank.pointee.inLR) & hardware & ~lines != 0 { owner.pointee.vgic.dirty = 1 }
+        let bank = IRQBankHandle(privateOf: owner)
+        let hardware = bank.state.hardware & timerPPIs
+        if (bank.state.pending | bank.state.inLR) & hardware & ~lines != 0 { owner.state.vgic.dirty = 1 }
         // A timer PPI the guest made pending itself (ISPENDR) stays pending.
-        let timers = lines | bank.pointee.pending & ~bank.pointee.hardware & timerPPIs
+        let timers = lines | bank.state.pending & ~bank.state.hardware & timerPPIs
         return value & ~UInt64(timerPPIs) | UInt64(timers)
     }
 
@@ -228,19 +218,19 @@ enum VGIC {
 
     /// Before re-entering `vcpu`: only when something changed for it.
     @inline(__always)
-    static func beforeEntry(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        if vcpu.pointee.vgic.dirty != 0 { flush(vcpu) }
+    static func beforeEntry(_ vcpu: VCPUHandle) {
+        if vcpu.state.vgic.dirty != 0 { flush(vcpu) }
     }
 
     /// Retire finished list registers, then fill free ones, highest priority first.
-    static func flush(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let vm = vcpu.pointee.vmPointer
+    static func flush(_ vcpu: VCPUHandle) {
+        let vm = vcpu.state.vmHandle
         lock(vm)
-        vcpu.pointee.vgic.dirty = 0
+        vcpu.state.vgic.dirty = 0
         // The timers' lines matter only while a forwarded timer interrupt is held (latched or
         // in a list register, which `hardware` always marks): sampled only then.
         var lines = timerPPIs
-        if vcpu.pointee.vgic.bank.hardware & timerPPIs != 0 {
+        if vcpu.state.vgic.bank.hardware & timerPPIs != 0 {
             lines = timerLines()
             dropLowTimers(vcpu, timerLines: lines)
         }
@@ -250,11 +240,11 @@ enum VGIC {
         while let (bank, slot, intid, more) = best(vcpu) {
             guard let n = freeListRegister(vcpu) else { overflow = true; break }
             place(vcpu, bank: bank, slot: slot, intid: intid, in: n)
-            vcpu.pointee.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
+            vcpu.state.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
             if !more { break }  // that was the only one: no second scan
         }
-        if overflow != vcpu.pointee.vgic.underflow {
-            vcpu.pointee.vgic.underflow = overflow
+        if overflow != vcpu.state.vgic.underflow {
+            vcpu.state.vgic.underflow = overflow
             GIC.setUnderflowInterrupt(overflow)
         }
         unlock(vm)
@@ -269,8 +259,8 @@ enum VGIC {
     /// pended anew while its finished instance still sat in this vCPU's register, for a vCPU it
     /// has been routed to since. That vCPU was told when it was pended, looked, and found it
     /// still in a register (`IRQBank.deliverable`); nothing else would make it look again.
-    static func sync(_ vcpu: UnsafeMutablePointer<VCPU>, timerLines: UInt32) -> UInt32 {
-        guard vcpu.pointee.vgic.usedLRs != 0 else { return 0 }
+    static func sync(_ vcpu: VCPUHandle, timerLines: UInt32) -> UInt32 {
+        guard vcpu.state.vgic.usedLRs != 0 else { return 0 }
         let empty = GIC.emptyListRegisters
         var elsewhere: UInt32 = 0
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
@@ -283,21 +273,21 @@ enum VGIC {
                 // since disabled, masked or re-armed: its line is low, so on hardware it would no
                 // longer be pending (KVM resamples it the same way when it folds list registers).
                 let lineLow = lr.hardware && intid < 32 && timerPPIs & ~timerLines & bit != 0
-                if lr.state == .pending && (bank.pointee.enabled & bit == 0 || bank.pointee.withdrawn & bit != 0 || lineLow) {
-                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit, drop: bank.pointee.withdrawn & bit != 0 || lineLow)
-                } else if lr.state.isActive { bank.pointee.active |= bit } else { bank.pointee.active &= ~bit }
+                if lr.state == .pending && (bank.state.enabled & bit == 0 || bank.state.withdrawn & bit != 0 || lineLow) {
+                    withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit, drop: bank.state.withdrawn & bit != 0 || lineLow)
+                } else if lr.state.isActive { bank.state.active |= bit } else { bank.state.active &= ~bit }
             } else {
                 // Writing it clears the EOI maintenance condition it may have raised.
                 GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
-                vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
-                bank.pointee.inLR &= ~bit
-                bank.pointee.active &= ~bit
-                if bank.pointee.pending & bit == 0 { bank.pointee.hardware &= ~bit }
-                if intid >= 32 && bank.pointee.deliverable & bit != 0 { elsewhere |= UInt32(bank.pointee.target[intid & 31]) }
+                vcpu.state.vgic.usedLRs &= ~(1 << UInt32(n))
+                bank.state.inLR &= ~bit
+                bank.state.active &= ~bit
+                if bank.state.pending & bit == 0 { bank.state.hardware &= ~bit }
+                if intid >= 32 && bank.state.deliverable & bit != 0 { elsewhere |= UInt32(bank.state.target[intid & 31]) }
             }
-            bank.pointee.withdrawn &= ~bit
+            bank.state.withdrawn &= ~bit
         }
-        return elsewhere & ~(UInt32(1) << UInt32(vcpu.pointee.id))  // this vCPU looks next, in `flush`
+        return elsewhere & ~(UInt32(1) << UInt32(vcpu.state.id))  // this vCPU looks next, in `flush`
     }
 
     /// A list register still only pending whose interrupt the guest disabled or cleared since
@@ -306,20 +296,20 @@ enum VGIC {
     /// Disabled: the pending state goes back to software, to be placed once enabled again.
     /// Cleared (`drop`: by ICPENDR, or a timer line gone low): it is gone; a forwarded physical
     /// one is deactivated so it can fire again.
-    private static func withdraw(_ vcpu: UnsafeMutablePointer<VCPU>, _ lr: ListRegister, _ n: Int, intid: Int,
-                                 bank: UnsafeMutablePointer<IRQBank>, bit: UInt32, drop: Bool) {
+    private static func withdraw(_ vcpu: VCPUHandle, _ lr: ListRegister, _ n: Int, intid: Int,
+                                 bank: IRQBankHandle, bit: UInt32, drop: Bool) {
         GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
-        vcpu.pointee.vgic.usedLRs &= ~(1 << UInt32(n))
-        bank.pointee.inLR &= ~bit
+        vcpu.state.vgic.usedLRs &= ~(1 << UInt32(n))
+        bank.state.inLR &= ~bit
         if drop {
             if lr.hardware {
-                bank.pointee.hardware &= ~bit
+                bank.state.hardware &= ~bit
                 GIC.deactivatePrivate(bit)
             }
         } else if !lr.maintenanceOnEOI {  // a latched one (a level line is still in `level`)
-            bank.pointee.pending |= bit
+            bank.state.pending |= bit
             if intid < 16 && GIC.version == .v2 {
-                withUnsafeMutableBytes(of: &vcpu.pointee.vgic.sgiSources) { $0[intid] |= UInt8(truncatingIfNeeded: 1 << (lr.sourceCPU & 7)) }
+                vcpu.state.vgic.sgiSources[intid] |= UInt8(truncatingIfNeeded: 1 << (lr.sourceCPU & 7))
             }
         }
     }
@@ -328,14 +318,14 @@ enum VGIC {
     /// it, that INTID's bank and its bit there.
     @inline(__always)
     private static func forEachUsedListRegister(
-        _ vcpu: UnsafeMutablePointer<VCPU>,
-        _ body: (Int, Int, UnsafeMutablePointer<IRQBank>, UInt32) -> Void
+        _ vcpu: VCPUHandle,
+        _ body: (Int, Int, IRQBankHandle, UInt32) -> Void
     ) {
-        var used = vcpu.pointee.vgic.usedLRs
+        var used = vcpu.state.vgic.usedLRs
         while used != 0 {
             let n = used.trailingZeroBitCount
             used &= used - 1
-            let intid = Int(vcpu.pointee.vgic.lrINTID[n])
+            let intid = Int(vcpu.state.vgic.lrINTID[n])
             guard let bank = bank(vcpu, intid) else { continue }
             body(n, intid, bank, UInt32(1) << UInt32(intid & 31))
         }
@@ -343,9 +333,9 @@ enum VGIC {
 
     /// An edge (or SGI) that arrived again while its previous instance is still in a list
     /// register: add the pending state to that register.
-    private static func retrigger(_ vcpu: UnsafeMutablePointer<VCPU>) {
+    private static func retrigger(_ vcpu: VCPUHandle) {
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
-            guard bank.pointee.pending & bank.pointee.enabled & bit != 0, bank.pointee.hardware & bit == 0 else { return }
+            guard bank.state.pending & bank.state.enabled & bit != 0, bank.state.hardware & bit == 0 else { return }
             var lr = GIC.readListRegister(n)
             if lr.state == .active {
                 lr.state = .pendingActive
@@ -355,33 +345,33 @@ enum VGIC {
         }
     }
 
-    private static func freeListRegister(_ vcpu: UnsafeMutablePointer<VCPU>) -> Int? {
-        let free = ~vcpu.pointee.vgic.usedLRs & ((1 << UInt32(GIC.listRegisterCount)) - 1)
+    private static func freeListRegister(_ vcpu: VCPUHandle) -> Int? {
+        let free = ~vcpu.state.vgic.usedLRs & ((1 << UInt32(GIC.listRegisterCount)) - 1)
         return free == 0 ? nil : free.trailingZeroBitCount
     }
 
     /// The highest-priority (lowest value) deliverable interrupt for `vcpu`: its private ones,
     /// then the VM's SPIs that target it.
     /// `more` says whether any other interrupt was deliverable too.
-    private static func best(_ vcpu: UnsafeMutablePointer<VCPU>) -> (UnsafeMutablePointer<IRQBank>, Int, Int, more: Bool)? {
-        let vm = vcpu.pointee.vmPointer
-        let me = UInt8(truncatingIfNeeded: 1 << vcpu.pointee.id)
-        var found: (UnsafeMutablePointer<IRQBank>, Int, Int, more: Bool)? = nil
+    private static func best(_ vcpu: VCPUHandle) -> (IRQBankHandle, Int, Int, more: Bool)? {
+        let vm = vcpu.state.vmHandle
+        let me = UInt8(truncatingIfNeeded: 1 << vcpu.state.id)
+        var found: (IRQBankHandle, Int, Int, more: Bool)? = nil
         var seen = 0
         var bestPriority = 256
         for b in 0...VirtualDistributor.spiCount / 32 {
             guard let bank = bank(vcpu, b * 32) else { continue }
-            var candidates = bank.pointee.deliverable & vm.pointee.vgic.groupMask(group1: bank.pointee.group1)
+            var candidates = bank.state.deliverable & vm.state.vgic.groupMask(group1: bank.state.group1)
             while candidates != 0 {
                 let slot = candidates.trailingZeroBitCount
                 candidates &= candidates - 1
                 if b > 0 {
                     // An SPI goes to the lowest-numbered vCPU it targets.
-                    let mask = bank.pointee.target[slot]
+                    let mask = bank.state.target[slot]
                     guard mask != 0, mask & (0 &- mask) == me else { continue }
                 }
                 seen += 1
-                let priority = Int(bank.pointee.priority[slot])
+                let priority = Int(bank.state.priority[slot])
                 if priority < bestPriority {
                     bestPriority = priority
                     found = (bank, slot, b * 32 + slot, more: false)
@@ -392,58 +382,56 @@ enum VGIC {
         return found
     }
 
-    private static func place(_ vcpu: UnsafeMutablePointer<VCPU>, bank: UnsafeMutablePointer<IRQBank>, slot: Int, intid: Int, in n: Int) {
+    private static func place(_ vcpu: VCPUHandle, bank: IRQBankHandle, slot: Int, intid: Int, in n: Int) {
         let bit = UInt32(1) << UInt32(slot)
-        let hardware = bank.pointee.hardware & bit != 0
-        let levelOnly = bank.pointee.pending & bit == 0
+        let hardware = bank.state.hardware & bit != 0
+        let levelOnly = bank.state.pending & bit == 0
         var source: UInt8 = 0
         if intid < 16 && GIC.version == .v2 {
-            let sources = vcpu.pointee.vgic.sgiSources[intid]
+            let sources = vcpu.state.vgic.sgiSources[intid]
             source = UInt8(truncatingIfNeeded: sources.trailingZeroBitCount & 7)
         }
         let lr = ListRegister(
-            virtualID: UInt32(intid), state: .pending, priority: bank.pointee.priority[slot],
-            group1: bank.pointee.group1 & bit != 0, hardware: hardware, physicalID: UInt32(intid),
+            virtualID: UInt32(intid), state: .pending, priority: bank.state.priority[slot],
+            group1: bank.state.group1 & bit != 0, hardware: hardware, physicalID: UInt32(intid),
             // A level line is sampled again when the guest is done with it.
             maintenanceOnEOI: levelOnly && !hardware, sourceCPU: source
         )
         GIC.writeListRegister(n, lr)
-        vcpu.pointee.vgic.lrINTID[n] = UInt16(intid)
-        vcpu.pointee.vgic.usedLRs |= 1 << UInt32(n)
-        bank.pointee.inLR |= bit
+        vcpu.state.vgic.lrINTID[n] = UInt16(intid)
+        vcpu.state.vgic.usedLRs |= 1 << UInt32(n)
+        bank.state.inLR |= bit
         if !levelOnly { consumePending(vcpu, bank: bank, intid: intid) }
     }
 
     /// The latched pending state moved into a list register. A GICv2 SGI stays pending while
     /// other senders still wait.
-    private static func consumePending(_ vcpu: UnsafeMutablePointer<VCPU>, bank: UnsafeMutablePointer<IRQBank>, intid: Int) {
+    private static func consumePending(_ vcpu: VCPUHandle, bank: IRQBankHandle, intid: Int) {
         let bit = UInt32(1) << UInt32(intid & 31)
         if intid < 16 {
             var remaining: UInt8 = 0
-            withUnsafeMutableBytes(of: &vcpu.pointee.vgic.sgiSources) { sources in
-                let s = sources[intid]
-                sources[intid] = GIC.version == .v2 ? s & (s &- 1) : 0
-                remaining = sources[intid]
-            }
+            let s = vcpu.state.vgic.sgiSources[intid]
+            remaining = GIC.version == .v2 ? s & (s &- 1) : 0
+            vcpu.state.vgic.sgiSources[intid] = remaining
             if remaining != 0 { return }
         }
-        bank.pointee.pending &= ~bit
+        bank.state.pending &= ~bit
     }
 
     /// True when the vCPU has nothing to deliver but something that could wake it: a WFI may
     /// then really wait. A guest with no interrupt enabled never waits (nothing would end it).
-    static func mayWait(_ vcpu: UnsafeMutablePointer<VCPU>) -> Bool {
+    static func mayWait(_ vcpu: VCPUHandle) -> Bool {
         // A forwarded timer interrupt still waiting although the guest disabled or re-armed its
         // timer must not end the wait (it would not on hardware): refill, which drops it.
-        let bank = withUnsafeMutablePointer(to: &vcpu.pointee.vgic.bank) { $0 }
-        let held = (bank.pointee.pending | bank.pointee.inLR) & bank.pointee.hardware & timerPPIs
+        let bank = IRQBankHandle(privateOf: vcpu)
+        let held = (bank.state.pending | bank.state.inLR) & bank.state.hardware & timerPPIs
         if held != 0 && held & ~timerLines() != 0 { flush(vcpu) }
-        if vcpu.pointee.vgic.dirty != 0 || vcpu.pointee.vgic.underflow { return false }
-        let vm = vcpu.pointee.vmPointer
-        var anyEnabled = vcpu.pointee.vgic.bank.enabled
-        for b in 0..<VirtualDistributor.spiCount / 32 { anyEnabled |= vm.pointee.vgic.spis[b].enabled }
+        if vcpu.state.vgic.dirty != 0 || vcpu.state.vgic.underflow { return false }
+        let vm = vcpu.state.vmHandle
+        var anyEnabled = vcpu.state.vgic.bank.enabled
+        for b in 0..<VirtualDistributor.spiCount / 32 { anyEnabled |= vm.state.vgic.spis[b].enabled }
         guard anyEnabled != 0 else { return false }
-        var used = vcpu.pointee.vgic.usedLRs
+        var used = vcpu.state.vgic.usedLRs
         while used != 0 {
             let n = used.trailingZeroBitCount
             used &= used - 1
@@ -461,16 +449,16 @@ enum VGIC {
     /// pending there stays pending for the VM (the vCPUs it targets are told), an active one
     /// becomes inactive, and every forwarded timer interrupt is deactivated. Runs on the vCPU's
     /// own CPU (the list registers are that CPU's).
-    static func leaveCPU(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let vm = vcpu.pointee.vmPointer
+    static func leaveCPU(_ vcpu: VCPUHandle) {
+        let vm = vcpu.state.vmHandle
         lock(vm)
         let targets = releaseListRegisters(vcpu)
-        let latched = vcpu.pointee.vgic.bank.pending & vcpu.pointee.vgic.bank.hardware
-        vcpu.pointee.vgic.bank.pending &= ~latched
-        vcpu.pointee.vgic.bank.hardware &= ~latched
+        let latched = vcpu.state.vgic.bank.pending & vcpu.state.vgic.bank.hardware
+        vcpu.state.vgic.bank.pending &= ~latched
+        vcpu.state.vgic.bank.hardware &= ~latched
         if latched != 0 { GIC.deactivatePrivate(latched) }
-        if vcpu.pointee.vgic.underflow {
-            vcpu.pointee.vgic.underflow = false
+        if vcpu.state.vgic.underflow {
+            vcpu.state.vgic.underflow = false
             GIC.setUnderflowInterrupt(false)
         }
         unlock(vm)
@@ -482,24 +470,24 @@ enum VGIC {
     /// cleared it meanwhile), a level one is in `level` already; a forwarded one is unlinked and
     /// its physical interrupt deactivated. Returns the vCPUs the SPIs among them target. Caller
     /// holds the lock. Private interrupts need no more: the vCPU's bank is reset when it starts.
-    private static func releaseListRegisters(_ vcpu: UnsafeMutablePointer<VCPU>) -> UInt32 {
+    private static func releaseListRegisters(_ vcpu: VCPUHandle) -> UInt32 {
         var targets: UInt32 = 0
         var deactivate: UInt32 = 0
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
             let lr = GIC.readListRegister(n)
             GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
-            bank.pointee.inLR &= ~bit
-            bank.pointee.active &= ~bit
+            bank.state.inLR &= ~bit
+            bank.state.active &= ~bit
             if lr.hardware {
-                bank.pointee.hardware &= ~bit
+                bank.state.hardware &= ~bit
                 deactivate |= 1 << (lr.physicalID & 31)  // Keel forwards only PPIs
-            } else if intid >= 32 && lr.state.isPending && !lr.maintenanceOnEOI && bank.pointee.withdrawn & bit == 0 {
-                bank.pointee.pending |= bit
+            } else if intid >= 32 && lr.state.isPending && !lr.maintenanceOnEOI && bank.state.withdrawn & bit == 0 {
+                bank.state.pending |= bit
             }
-            bank.pointee.withdrawn &= ~bit
-            if intid >= 32 { targets |= UInt32(bank.pointee.target[intid & 31]) }
+            bank.state.withdrawn &= ~bit
+            if intid >= 32 { targets |= UInt32(bank.state.target[intid & 31]) }
         }
-        vcpu.pointee.vgic.usedLRs = 0
+        vcpu.state.vgic.usedLRs = 0
         if deactivate != 0 { GIC.deactivatePrivate(deactivate) }
         return targets
     }
@@ -507,16 +495,16 @@ enum VGIC {
     /// A vCPU (re)starts: no interrupt of its own pending, active or in a register, the physical
     /// timer interrupts that were forwarded to its previous life deactivated, and its virtual
     /// CPU interface as at reset (no active priority, VMCR zero).
-    static func resetCPU(_ vcpu: UnsafeMutablePointer<VCPU>) {
-        let vm = vcpu.pointee.vmPointer
+    static func resetCPU(_ vcpu: VCPUHandle) {
+        let vm = vcpu.state.vmHandle
         lock(vm)
         _ = releaseListRegisters(vcpu)  // none when its previous life ended through `leaveCPU`
         for n in 0..<GIC.listRegisterCount { GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0)) }
-        vcpu.pointee.vgic = VGICCPU()
-        vcpu.pointee.vgic.bank.group1 = GIC.version == .v3 ? ~0 : 0
-        vcpu.pointee.vgic.bank.edge = 0xFFFF  // SGIs are edge-triggered
+        vcpu.state.vgic = VGICCPU()
+        vcpu.state.vgic.bank.group1 = GIC.version == .v3 ? ~0 : 0
+        vcpu.state.vgic.bank.edge = 0xFFFF  // SGIs are edge-triggered
         // SPIs of the VM may already wait for it (raised while it was off): look on entry.
-        vcpu.pointee.vgic.dirty = 1
+        vcpu.state.vgic.dirty = 1
         GIC.setUnderflowInterrupt(false)
         GIC.resetVirtualCPUInterface()
         GIC.deactivatePrivate(timerPPIs)
@@ -526,9 +514,9 @@ enum VGIC {
     /// SYSTEM_RESET: the VM's distributor as at boot, all of it but the lock word, which the
     /// caller holds (a whole-struct assignment would release it under the caller, letting a
     /// doorbell from another VM in while the banks are rewritten). Caller holds the lock.
-    static func resetDistributor(_ vm: UnsafeMutablePointer<VM>) {
+    static func resetDistributor(_ vm: VMHandle) {
         let fresh = VirtualDistributor.reset(v3: GIC.version == .v3)
-        vm.pointee.vgic.ctlr = fresh.ctlr
-        vm.pointee.vgic.spis = fresh.spis
+        vm.state.vgic.ctlr = fresh.ctlr
+        vm.state.vgic.spis = fresh.spis
     }
 }

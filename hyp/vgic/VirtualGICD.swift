@@ -20,15 +20,15 @@ enum VirtualGICD {
     /// Implementer Arm (0x43B), as QEMU's and KVM's virtual GICs report.
     static let iidr: UInt32 = 0x0000_043B
 
-    static func read(_ vcpu: UnsafeMutablePointer<VCPU>, offset: UInt64, bytes: Int) -> UInt64 {
-        let vm = vcpu.pointee.vmPointer
+    static func read(_ vcpu: VCPUHandle, offset: UInt64, bytes: Int) -> UInt64 {
+        let vm = vcpu.state.vmHandle
         let v3 = GIC.version == .v3
         if let (kind, intid) = IRQRegisters.decode(offset) {
             guard accessible(kind, offset: offset, bytes: bytes), !(v3 && intid < 32),
                   !(v3 && kind == .targets), let bank = VGIC.guestBank(vcpu, intid) else { return 0 }
             VGIC.lock(vm)
-            var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: bank.pointee,
-                                          ownTarget: UInt8(truncatingIfNeeded: 1 << vcpu.pointee.id))
+            var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: bank.state,
+                                          ownTarget: UInt8(truncatingIfNeeded: 1 << vcpu.state.id))
             if intid == 0 && (kind == .setPending || kind == .clearPending) {
                 value = VGIC.pendingWord(value, of: vcpu, reader: vcpu)  // v2: banked, the reader's own
             }
@@ -38,17 +38,17 @@ enum VirtualGICD {
         switch offset {
         case Reg.ctlr:
             // v3: ARE (bit 4) and DS (bit 6) read as one: affinity routing, one security state.
-            return UInt64(vm.pointee.vgic.ctlr | (v3 ? 1 << 4 | 1 << 6 : 0))
+            return UInt64(vm.state.vgic.ctlr | (v3 ? 1 << 4 | 1 << 6 : 0))
         case Reg.typer:
             let lines = UInt32(VirtualDistributor.intidLimit / 32 - 1)
-            let cpus = UInt32(vm.pointee.vcpuCount - 1) << 5
+            let cpus = UInt32(vm.state.vcpuCount - 1) << 5
             return UInt64(lines | cpus | (v3 ? 9 << 19 : 0))  // v3: IDbits = 10 INTID bits
         case Reg.iidr:
             return UInt64(iidr)
         case Reg.irouter..<(Reg.irouter + UInt64(VirtualDistributor.spiCount) * 8) where v3:
             let intid = 32 + Int((offset - Reg.irouter) / 8)
             guard routerAccessible(offset: offset, bytes: bytes), let bank = VGIC.guestBank(vcpu, intid) else { return 0 }
-            let mask = bank.pointee.target[intid & 31]
+            let mask = bank.state.target[intid & 31]
             if offset & 4 != 0 { return 0 }  // upper half: Aff3, always 0
             if mask == 0xFF { return 1 << 31 }  // IRM: any vCPU
             return UInt64(mask.trailingZeroBitCount & 0xFF)
@@ -61,7 +61,7 @@ enum VirtualGICD {
             var value: UInt64 = 0
             let first = Int(offset & 0xF)
             for i in 0..<bytes where first + i < 16 {
-                value |= UInt64(vcpu.pointee.vgic.sgiSources[first + i]) << UInt64(8 * i)
+                value |= UInt64(vcpu.state.vgic.sgiSources[first + i]) << UInt64(8 * i)
             }
             return value
         default:
@@ -69,24 +69,24 @@ enum VirtualGICD {
         }
     }
 
-    static func write(_ vcpu: UnsafeMutablePointer<VCPU>, offset: UInt64, bytes: Int, value: UInt64) {
-        let vm = vcpu.pointee.vmPointer
+    static func write(_ vcpu: VCPUHandle, offset: UInt64, bytes: Int, value: UInt64) {
+        let vm = vcpu.state.vmHandle
         let v3 = GIC.version == .v3
         if let (kind, intid) = IRQRegisters.decode(offset) {
             guard accessible(kind, offset: offset, bytes: bytes), !(v3 && intid < 32),
                   !(v3 && kind == .targets), let bank = VGIC.guestBank(vcpu, intid) else { return }
             VGIC.lock(vm)
-            let changed = IRQRegisters.write(kind, intid: intid, bytes: bytes, value: value, bank: &bank.pointee)
+            let changed = IRQRegisters.write(kind, intid: intid, bytes: bytes, value: value, bank: &bank.state)
             VGIC.unlock(vm)
             if changed {
-                if intid < 32 { VGIC.notify(vm, targets: 1 << UInt32(vcpu.pointee.id), from: vcpu) } else { VGIC.notifyAll(vm, from: vcpu) }
+                if intid < 32 { VGIC.notify(vm, targets: 1 << UInt32(vcpu.state.id), from: vcpu) } else { VGIC.notifyAll(vm, from: vcpu) }
             }
             return
         }
         switch offset {
         case Reg.ctlr:
             VGIC.lock(vm)
-            vm.pointee.vgic.ctlr = UInt32(truncatingIfNeeded: value) & 3
+            vm.state.vgic.ctlr = UInt32(truncatingIfNeeded: value) & 3
             VGIC.unlock(vm)
             VGIC.notifyAll(vm, from: vcpu)
         case Reg.irouter..<(Reg.irouter + UInt64(VirtualDistributor.spiCount) * 8) where v3:
@@ -98,17 +98,17 @@ enum VirtualGICD {
             let target: UInt8
             if value & (1 << 31) != 0 {
                 target = 0xFF
-            } else if affinity < UInt64(vm.pointee.vcpuCount) {
+            } else if affinity < UInt64(vm.state.vcpuCount) {
                 target = UInt8(truncatingIfNeeded: 1 << affinity)
             } else {
                 target = 0  // no such vCPU: the SPI goes nowhere, as on hardware
             }
             VGIC.lock(vm)
-            bank.pointee.target[intid & 31] = target
+            bank.state.target[intid & 31] = target
             VGIC.unlock(vm)
             VGIC.notifyAll(vm, from: vcpu)
         case Reg.sgir where !v3 && bytes == 4:
-            let request = SGIRequest(gicdSGIR: UInt32(truncatingIfNeeded: value), sender: vcpu.pointee.id, vcpuCount: vm.pointee.vcpuCount)
+            let request = SGIRequest(gicdSGIR: UInt32(truncatingIfNeeded: value), sender: vcpu.state.id, vcpuCount: vm.state.vcpuCount)
             VGIC.raiseSGI(vcpu, intid: request.intid, targets: request.targets)
         default:
             break  // read-only, reserved and unimplemented registers ignore writes
@@ -142,14 +142,14 @@ enum VirtualGICR {
         static let sgiFrame: UInt64 = 0x1_0000
     }
 
-    static func read(_ caller: UnsafeMutablePointer<VCPU>, index: Int, offset: UInt64, bytes: Int) -> UInt64 {
-        let vm = caller.pointee.vmPointer
-        let owner = vm.pointee.vcpu(nospec(index, below: vm.pointee.vcpuCount))
+    static func read(_ caller: VCPUHandle, index: Int, offset: UInt64, bytes: Int) -> UInt64 {
+        let vm = caller.state.vmHandle
+        let owner = vm.state.vcpu(nospec(index, below: vm.state.vcpuCount))
         if offset >= Reg.sgiFrame {
             guard let (kind, intid) = IRQRegisters.decode(offset - Reg.sgiFrame), intid < 32, kind != .targets,
                   bytes == 4 || (bytes == 1 && kind == .priority) else { return 0 }
             VGIC.lock(vm)
-            var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: owner.pointee.vgic.bank, ownTarget: 0)
+            var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: owner.state.vgic.bank, ownTarget: 0)
             if kind == .setPending || kind == .clearPending { value = VGIC.pendingWord(value, of: owner, reader: caller) }
             VGIC.unlock(vm)
             return value
@@ -159,29 +159,29 @@ enum VirtualGICR {
         case Reg.typer, Reg.typer + 4:
             // Affinity [63:32] = the vCPU's MPIDR affinity (Aff0 = its index), Processor_Number
             // [23:8], Last [4] on the final redistributor.
-            let last: UInt64 = index == vm.pointee.vcpuCount - 1 ? 1 << 4 : 0
+            let last: UInt64 = index == vm.state.vcpuCount - 1 ? 1 << 4 : 0
             let typer = UInt64(index) << 32 | UInt64(index) << 8 | last
             return offset == Reg.typer ? (bytes == 8 ? typer : typer & 0xFFFF_FFFF) : typer >> 32
         case Reg.waker:
             // ChildrenAsleep (bit 2) follows ProcessorSleep (bit 1) at once.
-            return owner.pointee.vgic.processorSleep ? 0b110 : 0
+            return owner.state.vgic.processorSleep ? 0b110 : 0
         case Reg.pidr2: return 0x3B
         default: return 0  // CTLR (no LPIs), and the rest
         }
     }
 
-    static func write(_ caller: UnsafeMutablePointer<VCPU>, index: Int, offset: UInt64, bytes: Int, value: UInt64) {
-        let vm = caller.pointee.vmPointer
-        let owner = vm.pointee.vcpu(nospec(index, below: vm.pointee.vcpuCount))
+    static func write(_ caller: VCPUHandle, index: Int, offset: UInt64, bytes: Int, value: UInt64) {
+        let vm = caller.state.vmHandle
+        let owner = vm.state.vcpu(nospec(index, below: vm.state.vcpuCount))
         if offset >= Reg.sgiFrame {
             guard let (kind, intid) = IRQRegisters.decode(offset - Reg.sgiFrame), intid < 32, kind != .targets,
                   bytes == 4 || (bytes == 1 && kind == .priority) else { return }
             VGIC.lock(vm)
-            let changed = IRQRegisters.write(kind, intid: intid, bytes: bytes, value: value, bank: &owner.pointee.vgic.bank)
+            let changed = IRQRegisters.write(kind, intid: intid, bytes: bytes, value: value, bank: &owner.state.vgic.bank)
             VGIC.unlock(vm)
             if changed { VGIC.notify(vm, targets: 1 << UInt32(index), from: caller) }
             return
         }
-        if offset == Reg.waker { owner.pointee.vgic.processorSleep = value & (1 << 1) != 0 }
+        if offset == Reg.waker { owner.state.vgic.processorSleep = value & (1 << 1) != 0 }
     }
 }

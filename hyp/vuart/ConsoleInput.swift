@@ -10,33 +10,33 @@ enum ConsoleInput {
 
     nonisolated(unsafe) private static var focus = 0
     nonisolated(unsafe) private static var escaped = false
-    // Guarded by `keel_console_input_lock` (keel/atomic.h), as is the reading of the real
-    // UART. A VM's FIFO has its own lock (`GuestUART`), taken inside this one.
+    /// `StaticWords.consoleInputLock` guards the above and the reading of the real UART. A VM's
+    /// FIFO has its own lock (`GuestUART`), taken inside this one.
 
     /// Moves what the UART received into the focused VM's FIFO. `caller` is the vCPU whose
     /// UART read polls, of any VM: the focused VM's vCPUs other than it are kicked when their
     /// UART interrupt rises. Nothing waiting (the common case): one read of FR, no lock.
     @inline(__always)  // on every UART read
-    static func poll(from caller: UnsafeMutablePointer<VCPU>) {
+    static func poll(from caller: VCPUHandle) {
         guard activeBoard.uartKind == .pl011, PL011(base: UInt(machine.uartBase)).hasInput else { return }
         drain(from: caller)
     }
 
     @inline(never)
-    private static func drain(from caller: UnsafeMutablePointer<VCPU>) {
+    private static func drain(from caller: VCPUHandle) {
         let uart = PL011(base: UInt(machine.uartBase))
-        keel_console_input_lock_acquire()
-        while let byte = uart.receive() { take(byte, from: caller) }
-        keel_console_input_lock_release()
+        StaticWords.consoleInputLock.locked {
+            while let byte = uart.receive() { take(byte, from: caller) }
+        }
     }
 
     @_optimize(size)
-    private static func take(_ byte: UInt8, from caller: UnsafeMutablePointer<VCPU>) {
+    private static func take(_ byte: UInt8, from caller: VCPUHandle) {
         if escaped {
             escaped = false
             if byte == escape { return deliver(byte, from: caller) }
             let digit = Int(byte) - Int(UInt8(ascii: "0"))
-            if digit >= 0 && digit < VMs.capacity && VMs.pointer(digit).pointee.vcpuCount > 0 {
+            if digit >= 0 && digit < VMs.capacity && VMHandle(id: digit).state.vcpuCount > 0 {
                 focus = digit
                 Console.begin()
                 Console.print("console input: vm")
@@ -52,9 +52,9 @@ enum ConsoleInput {
         deliver(byte, from: caller)
     }
 
-    private static func deliver(_ byte: UInt8, from caller: UnsafeMutablePointer<VCPU>) {
-        let vm = VMs.pointer(focus)
-        guard vm.pointee.vcpuCount > 0, !vm.pointee.poweredOff else { return }
+    private static func deliver(_ byte: UInt8, from caller: VCPUHandle) {
+        let vm = VMHandle(id: focus)
+        guard vm.state.vcpuCount > 0, !vm.state.poweredOff else { return }
         GuestUART.receive(vm, byte, from: caller)
     }
 }

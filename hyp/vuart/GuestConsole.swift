@@ -21,7 +21,7 @@ struct GuestConsole {
         }
         if byte == UInt8(ascii: "\n") || length == line.count {
             let vm = self.vm
-            withUnsafeBytes(of: &line) { Console.guestLine(vm: vm, UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+            Console.guestLine(vm: vm, line.span.extracting(0..<length))
             length = 0
         }
         lineLength = length

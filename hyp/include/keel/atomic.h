@@ -48,20 +48,14 @@ static inline bool keel_spin_release_mine(uint32_t *lock) {
     uint32_t me = keel_lock_token();
     return __atomic_compare_exchange_n(lock, &me, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
 }
-/* Every lock word Keel has outside the VMs (the console's, the console input's), released when
- * this CPU holds it; returns how many it released. The VMs' locks are released by their owner
- * through keel_spin_release_mine. */
-unsigned keel_release_global_locks(void);
+/* The console lock (with its owner word), released when this CPU holds it; returns 1 when it
+ * did. Swift's lock words are released through keel_spin_release_mine (AtomicWord). */
+unsigned keel_release_console_lock(void);
 static inline void keel_sev(void) { __asm__ volatile("dsb ish; sev" ::: "memory"); }
 
 /* The console lock and which CPU holds it (+1; 0 = none), for Console.begin ... newline. */
 extern uint32_t keel_console_lock;
 extern uint32_t keel_console_owner;
-/* Keel's console input (hyp/vuart/ConsoleInput.swift), here so that a CPU abandoning a
- * handler can release it (keel_release_global_locks). */
-extern uint32_t keel_console_input_lock;
-static inline __attribute__((always_inline)) void keel_console_input_lock_acquire(void) { keel_spin_lock(&keel_console_input_lock); }
-static inline __attribute__((always_inline)) void keel_console_input_lock_release(void) { keel_spin_unlock(&keel_console_input_lock); }
 
 /* Address of the first byte above CPU `cpu`'s stack. */
 #include "keel/config.h"

@@ -1,0 +1,24 @@
+import KeelHW
+
+/// Atomic words of Keel's own (not of a VM or vCPU): which CPUs are online, the console-input
+/// lock. Statics with literal initial values, so they are static data, not lazy globals.
+enum StaticWords {
+    /// One per physical CPU (KEEL_MAX_CPUS): non-zero once it runs Keel.
+    nonisolated(unsafe) private static var online: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]
+    nonisolated(unsafe) private static var consoleInput: UInt32 = 0
+
+    /// CPU `cpu`'s online flag (`cpu` masked to the array: an index never leaves it).
+    static func online(_ cpu: Int) -> AtomicWord {
+        // Safety: a static's address is fixed for the firmware's life; the index is masked into
+        // the array, which is stored inline.
+        unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &online) {
+            unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self) + (cpu & 7)
+        })
+    }
+
+    /// Guards `ConsoleInput`'s state and the reading of the board's UART.
+    static var consoleInputLock: AtomicWord {
+        // Safety: a static's address is fixed for the firmware's life.
+        unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &consoleInput) { unsafe $0 })
+    }
+}

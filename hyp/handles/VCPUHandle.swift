@@ -1,0 +1,60 @@
+import KeelHW
+
+/// A vCPU of the static pool: the one safe way to reach a `VCPU` from the rest of the firmware.
+/// A value (one pointer wide, as cheap to pass as the pointer it wraps).
+@safe
+struct VCPUHandle: Equatable {
+    /// Safety: points at slot `index` of `keel_vcpu_pool` (BSS: never freed, never moved);
+    /// `VCPUs.checkLayout` proves a `VCPU` fits a slot.
+    private let address: UnsafeMutablePointer<VCPU>
+
+    /// The vCPU in pool slot `index` (`0..<VCPUs.count`, checked).
+    init(index: Int) {
+        precondition(index >= 0 && index < VCPUs.count)
+        // Safety: the index is in the pool, so the address is inside `keel_vcpu_pool`; the pool
+        // is zeroed BSS, and all-zero bytes are a valid `VCPU` (every field is plain data).
+        unsafe address = UnsafeMutableRawPointer(bitPattern: keel_vcpu_pool_base() + UInt(index) * keel_vcpu_slot_size())!
+            .assumingMemoryBound(to: VCPU.self)
+    }
+
+    /// The vCPU whose frame the vectors passed in. Safety (the caller's): `frame` is TPIDR_EL2,
+    /// which only `EL2.run` sets, to a handle's own address.
+    @unsafe @inline(__always)
+    init(frame: UnsafeMutableRawPointer) {
+        unsafe address = frame.assumingMemoryBound(to: VCPU.self)
+    }
+
+    /// The vCPU itself, read and written in place (no copy of the frame).
+    var state: VCPU {
+        @inline(__always) unsafeAddress { unsafe UnsafePointer(address) }
+        @inline(__always) nonmutating unsafeMutableAddress { unsafe address }
+    }
+
+    /// The address the vectors find the frame at (TPIDR_EL2), for `EL2.run`.
+    var frameAddress: UInt64 { UInt64(UInt(bitPattern: unsafe address)) }
+
+    /// Its index in the pool (the physical CPU it is pinned to).
+    var index: Int {
+        Int(bitPattern: UInt(bitPattern: unsafe address) &- keel_vcpu_pool_base()) / Int(keel_vcpu_slot_size())
+    }
+
+    // Atomic words other CPUs read and write while this vCPU runs.
+    // Safety: each is a stored property of a pool slot; its address is stable.
+
+    /// `VCPU.power`, a `PowerState`.
+    var powerWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.power) { unsafe $0 }) }
+    var powerState: PowerState { PowerState(rawValue: powerWord.loadAcquire()) ?? .off }
+    /// `VCPU.stop`: set by another vCPU stopping the VM.
+    var stopWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.stop) { unsafe $0 }) }
+    /// `VGICCPU.dirty`: set by any CPU that gave this vCPU something to deliver.
+    var dirtyWord: AtomicWord { unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &address.pointee.vgic.dirty) { unsafe $0 }) }
+
+    static func == (a: VCPUHandle, b: VCPUHandle) -> Bool { unsafe a.address == b.address }
+}
+
+extension VCPUHandle {
+    /// Whether `VCPU.regs` sits at the vCPU's own address, where the vectors look for the frame.
+    var frameIsFirst: Bool {
+        unsafe withUnsafeMutablePointer(to: &address.pointee.regs) { UInt(bitPattern: $0) } == UInt(bitPattern: address)
+    }
+}
