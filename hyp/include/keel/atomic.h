@@ -27,12 +27,13 @@ static inline __attribute__((always_inline)) void keel_store_release32(uint32_t 
  */
 static inline __attribute__((always_inline)) uint32_t keel_lock_token(void) {
     uint64_t mpidr;
-    __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+    /* Not volatile: MPIDR_EL1 never changes on a CPU, so the compiler may reuse or hoist it. */
+    __asm__("mrs %0, mpidr_el1" : "=r"(mpidr));
     return (uint32_t)mpidr;
 }
 static inline __attribute__((always_inline)) void keel_spin_lock(uint32_t *lock) {
     uint32_t me = keel_lock_token();
-    while (__atomic_exchange_n(lock, me, __ATOMIC_ACQUIRE)) {
+    while (__builtin_expect(__atomic_exchange_n(lock, me, __ATOMIC_ACQUIRE) != 0, 0)) {
         while (__atomic_load_n(lock, __ATOMIC_RELAXED)) { __asm__ volatile("yield"); }
     }
 }
