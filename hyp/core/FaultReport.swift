@@ -135,7 +135,7 @@ enum FaultReport {
             Console.log("no trace records: keel.trace=full (keel run --trace FILE) keeps the last exits of each CPU")
             return
         }
-        Trace.forEachRecent(8) { record in
+        Trace.forEachRecent { record in
             Console.begin()
             Console.print("trace #")
             Console.dec(UInt64(record.sequence))

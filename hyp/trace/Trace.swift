@@ -60,6 +60,7 @@ enum Trace {
         record.cpu = UInt8(truncatingIfNeeded: TraceRings.cpuIndex)
         record.sequence = ring.pointee.sequence
         ring.pointee.sequence &+= 1
+        TraceTail.keep(record, cpu: TraceRings.cpuIndex)
         if ring.pointee.count == ringRecords { flush() }
         withUnsafeMutableBytes(of: &ring.pointee.bytes) { bytes in
             record.encode(into: bytes.baseAddress! + ring.pointee.count * TraceRecord.size)
