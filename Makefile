@@ -31,6 +31,17 @@ BOARD_FILE_xlnx-zcu102 := boards/XilinxZCU102.swift
 KEEL_TEXT_OFFSET := 0x80000
 BOARD_DEFINE     := KEEL_BOARD_$(subst -,_,$(shell echo $(BOARD) | tr a-z A-Z))
 HYP_OUT   := $(if $(filter qemu-virt,$(BOARD)),$(BUILD)/hyp,$(BUILD)/hyp-$(BOARD))
+# The test firmware (`make TEST_HOOKS=1 firmware`, part of `make`): qemu-virt's, with the
+# test-only hypercalls of hyp/core/TestHooks.swift (-D KEEL_TEST_HOOKS), in build/hyp-test.
+# Never shipped: the contained-fault test boots it, and checks that build/hyp has none of it.
+TEST_HOOKS ?=
+ifneq ($(TEST_HOOKS),)
+ifneq ($(BOARD),qemu-virt)
+$(error TEST_HOOKS=1: the test firmware is built for qemu-virt only)
+endif
+HYP_OUT   := $(BUILD)/hyp-test
+TEST_HOOKS_DEFINE := -D KEEL_TEST_HOOKS
+endif
 GUEST_RAM_IPA  := 0x40000000
 ifeq ($(KEEL_LOAD_ADDR),)
 $(error BOARD=$(BOARD): the firmware is built for $(BOARDS))
@@ -59,7 +70,7 @@ SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -enable-e
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
                 -Xllvm -enable-machine-outliner=never \
-                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET) -D $(BOARD_DEFINE) -D KEEL_FIRMWARE
+                -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET) -D $(BOARD_DEFINE) -D KEEL_FIRMWARE $(TEST_HOOKS_DEFINE)
 
 # --- test guests --------------------------------------------------------------------------------
 GUEST_LIB  := $(sort $(wildcard Tests/Guests/lib/*.S))
@@ -79,6 +90,7 @@ firmware: $(HYP_OUT)/keel.bin check-firmware
 # Every board's firmware, one sub-make per board (each has its own objects under its HYP_OUT).
 firmwares:
 	@for board in $(BOARDS); do $(MAKE) --no-print-directory BOARD=$$board firmware || exit 1; done
+	@$(MAKE) --no-print-directory BOARD=qemu-virt TEST_HOOKS=1 firmware
 
 guests: $(GUEST_BINS)
 

@@ -14,8 +14,10 @@ struct Run: ParsableCommand {
             loaded at the start of the VM's RAM and entered at its first byte at EL1h. With \
             --config, the system the config describes is packed (keel pack) into a temporary \
             image and booted on its board; IMAGE is an image keel pack wrote. Exits with QEMU's \
-            status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor panic, 65 \
-            when Keel refuses the image's boot bundle or the machine its DTB describes, 124 on a timeout.
+            status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor panic, 71 when \
+            Keel stopped a VM after a fault of its own while handling that VM's exit (the other \
+            VMs ran on; the last line names it), 65 when Keel refuses the image's boot bundle or \
+            the machine its DTB describes, 124 on a timeout.
             """
     )
 
@@ -69,6 +71,7 @@ struct Run: ParsableCommand {
     static let panicStatus: Int32 = 70
     static let refusedStatus: Int32 = 65
     static let timeoutStatus: Int32 = 124
+    static let containedFaultStatus: Int32 = ContainedFault.exitStatus
 
     func validate() throws {
         let sources = [guest != nil, system.config != nil, image != nil].filter { $0 }.count
@@ -119,10 +122,11 @@ struct Run: ParsableCommand {
     func run() throws {
         var command: QEMUCommand
         var keepAlive: AnyObject?
+        var vmNames: [Int: String] = [:]
         if let guest {
             (command, keepAlive) = try guestCommand(guest)
         } else if system.config != nil {
-            (command, keepAlive) = try configCommand()
+            (command, keepAlive, vmNames) = try configCommand()
         } else {
             command = try imageCommand(image!)
         }
@@ -131,7 +135,7 @@ struct Run: ParsableCommand {
         command.gdb = gdb
         command.memoryMiB = memory
         command.dtb = dtb
-        try boot(command)
+        try boot(command, vmNames: vmNames)
     }
 
     /// --guest: the VM's images in a bundle QEMU loads at the board's bundle address.
@@ -166,7 +170,7 @@ struct Run: ParsableCommand {
     }
 
     /// --config: `keel pack` into a temporary image, booted on the config's board.
-    private func configCommand() throws -> (QEMUCommand, AnyObject) {
+    private func configCommand() throws -> (QEMUCommand, AnyObject, [Int: String]) {
         let validated = try system.loadSystem()
         guard validated.board.qemuMachineType != nil, FirmwareSupport.firmwareBoards.contains(validated.board.name) else {
             throw ValidationError("\(validated.board.name) does not run under QEMU here (keel boards); keel pack writes its boot files")
@@ -177,7 +181,8 @@ struct Run: ParsableCommand {
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
             let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
                                       cpu: cpu, smp: validated.vms.map { ($0.config.cpus.max() ?? 0) + 1 }.max() ?? 1)
-            return (command, file)
+            let names = Dictionary(uniqueKeysWithValues: validated.vms.enumerated().map { ($0.offset, $0.element.config.name) })
+            return (command, file, names)
         } catch let error as KeelError {
             throw ValidationError(error.message)
         }
@@ -196,7 +201,7 @@ struct Run: ParsableCommand {
         BoardCatalog.named(system.board ?? qemuVirt.name.description)?.firmwareDirectory ?? "hyp"
     }
 
-    private func boot(_ original: QEMUCommand) throws {
+    private func boot(_ original: QEMUCommand, vmNames: [Int: String] = [:]) throws {
         var command = original
         let capture: TraceCapture?
         if let trace {
@@ -218,7 +223,8 @@ struct Run: ParsableCommand {
 
         let refusal = ConsoleWatch(ConsoleWatch.bundleRefused), machineRefusal = ConsoleWatch(ConsoleWatch.machineRefused)
         let vmRefusal = ConsoleWatch(ConsoleWatch.vmRefused)
-        let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0); vmRefusal.feed($0) }
+        let contained = ContainedFaultWatch()
+        let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0); vmRefusal.feed($0); contained.feed($0) }
         let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
             ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); FileHandle.standardOutput.write($0) })
         let outcome = try runner.run()
@@ -238,17 +244,23 @@ struct Run: ParsableCommand {
             let (frames, damaged) = capture.finish()
             FileHandle.standardError.write(Data("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n".utf8))
         }
+        // VMs Keel stopped after a fault of its own: named on the last line, whatever else
+        // happened; status 71 when the run otherwise ended well.
+        let stopped = contained.faults
+        let stoppedLines = stopped.map { $0.summary(name: vmNames[$0.vm]) + "\n" }.joined()
         switch outcome {
         case .exited(0):
-            return
+            guard !stopped.isEmpty else { return }
+            FileHandle.standardError.write(Data(stoppedLines.utf8))
+            throw ExitCode(Self.containedFaultStatus)
         case .exited(let status):
-            FileHandle.standardError.write(Data("keel: QEMU exited with status \(status)\n".utf8))
+            FileHandle.standardError.write(Data(("keel: QEMU exited with status \(status)\n" + stoppedLines).utf8))
             throw ExitCode(status)
         case .hypervisorPanic:
-            FileHandle.standardError.write(Data("keel: the hypervisor panicked (see its report above)\n".utf8))
+            FileHandle.standardError.write(Data(("keel: the hypervisor panicked (see its report above)\n" + stoppedLines).utf8))
             throw ExitCode(Self.panicStatus)
         case .timedOut(let seconds):
-            FileHandle.standardError.write(Data("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n".utf8))
+            FileHandle.standardError.write(Data(("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n" + stoppedLines).utf8))
             throw ExitCode(Self.timeoutStatus)
         }
     }

@@ -209,6 +209,7 @@ build_el2_map:
     ret
 
 el2_cpu_init:
+    msr     tpidr_el2, xzr          /* no vCPU yet: a fault now is not any VM's (Containment) */
     adrp    x0, keel_vectors
     add     x0, x0, :lo12:keel_vectors
     msr     vbar_el2, x0

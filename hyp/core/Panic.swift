@@ -1,53 +1,12 @@
 import KeelHW
 
-/// An exception taken while Keel itself ran: a hypervisor bug, never a guest's doing. Print the
-/// syndrome and every register, then stop this CPU. The host runner watches for `PANIC`.
-@c(keel_hyp_exception)
+/// An exception taken while Keel itself ran: a hypervisor bug, never a guest's doing. During a
+/// vCPU's exit it stops that VM only; anywhere else, the machine (`Containment`). Either way
+/// the report gives the syndrome and every register (`FaultReport`). Entered from
+/// `keel_hyp_exception` (hyp/arch/HypFault.swift).
 @_optimize(size)
-func hypervisorException(_ frame: UnsafeMutablePointer<keel_regs>, _ kind: UInt64) -> Never {
-    let esr = ESR(rawValue: read_esr_el2())
-    Console.begin()
-    Console.print("PANIC: ")
-    switch kind {
-    case UInt64(KEEL_EXC_IRQ): Console.print("IRQ")
-    case UInt64(KEEL_EXC_FIQ): Console.print("FIQ")
-    case UInt64(KEEL_EXC_SERROR): Console.print("SError")
-    default: Console.print("synchronous exception")
-    }
-    Console.print(" in the hypervisor")
-    Console.newline()
-    Console.begin()
-    Console.print("ESR_EL2 ")
-    Console.hex(esr.rawValue)
-    Console.print(" (")
-    Console.print(esr.ec.name ?? "unallocated EC")
-    Console.print(")  ELR_EL2 ")
-    Console.hex(frame.pointee.elr_el2)
-    Console.print("  FAR_EL2 ")
-    Console.hex(read_far_el2())
-    Console.print("  SPSR_EL2 ")
-    Console.hex(frame.pointee.spsr_el2)
-    Console.newline()
-    withUnsafeBytes(of: frame.pointee.x) { x in
-        for row in 0..<8 {
-            Console.begin()
-            for column in 0..<4 {
-                let n = row * 4 + column
-                guard n < 31 else { break }
-                Console.print(n < 10 ? " x" : "x")
-                Console.dec(UInt64(n))
-                Console.print(" ")
-                Console.hex(x.load(fromByteOffset: n * 8, as: UInt64.self))
-                Console.print("  ")
-            }
-            Console.newline()
-        }
-    }
-    Console.begin()
-    Console.print("sp ")
-    Console.hex(frame.pointee.sp_el0)
-    Console.newline()
-    Platform.park()
+func hypervisorException(_ fault: HypFault) -> Never {
+    Containment.handle(fault)
 }
 
 /// A condition Keel cannot continue from (its own, never a guest's).

@@ -43,6 +43,7 @@ enum SMP {
     /// Leaves the guest for good on this CPU (CPU_OFF): drop the exception's stack and idle.
     static func leaveGuest() -> Never {
         let cpu = currentCPU
+        Containment.leftGuest(cpu: cpu)
         keel_switch_stack(keel_stack_top(UInt32(cpu)), cpuIdle, UInt64(cpu))
     }
 

@@ -26,6 +26,9 @@ struct VCPU {
     /// Set by another vCPU resetting the VM: leave the guest at the next exit.
     var stop: UInt32 = 0
     var exits = ExitCounters()
+    /// ESR_EL2 of the synchronous exit being handled (or the last one), for a fault report
+    /// (`FaultReport.guest`): one store per exit.
+    var exitESR: UInt64 = 0
     /// The trace record of the exit being handled (full tracing); handlers say what they did.
     var trace = TraceRecord()
     /// Guest faults (unhandled system registers, aborts) reported on the console so far; after

@@ -20,6 +20,9 @@ struct AtomicWord {
     /// As a spin lock (0 free, non-zero held).
     @inline(__always) func lock() { unsafe keel_spin_lock(address) }
     @inline(__always) func unlock() { unsafe keel_spin_unlock(address) }
+    /// As a spin lock: releases it when this CPU holds it (the word holds its owner's token,
+    /// keel/atomic.h); true when it did. Only for a CPU abandoning a handler (`Containment`).
+    @inline(__always) func releaseIfMine() -> Bool { unsafe keel_spin_release_mine(address) }
     /// `body` with the lock held.
     @inline(__always) func locked<T>(_ body: () -> T) -> T {
         lock()

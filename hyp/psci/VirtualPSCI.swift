@@ -240,6 +240,13 @@ enum VirtualPSCI {
         turnOff(vcpu, event: .vmStopped, arg0: reason)
     }
 
+    /// Keel stops `vcpu`'s VM after a fault of its own while handling the vCPU's exit
+    /// (`Containment`, which has reported it): as SYSTEM_OFF, with a `vmStopped` record, reason 3.
+    static func stopAfterFault(_ vcpu: VCPUHandle) -> Never {
+        vcpu.state.trace.arg1 = 0
+        turnOff(vcpu, event: .vmStopped, arg0: 3)
+    }
+
     /// The VM of `vcpu` is off: its exit report, its trace records, its other vCPUs stopped, this
     /// CPU waiting (for good: no other VM can start it); the machine off with the last VM.
     @_optimize(size)

@@ -60,6 +60,7 @@ enum Trace {
         record.cpu = UInt8(truncatingIfNeeded: cpu)
         record.sequence = TraceRings.rings[cpu].sequence
         TraceRings.rings[cpu].sequence &+= 1
+        TraceTail.keep(record, cpu: cpu)
         if TraceRings.rings[cpu].count >= ringRecords { flush() }
         TraceRings.rings[cpu].push(record)
     }

@@ -35,7 +35,8 @@ public struct TraceRecord: Equatable, Sendable {
         /// Keel drained its trace ring to the UART between exitTime and entryTime: time that is
         /// neither the guest's nor a handler's.
         case flush = 6
-        /// Keel stopped a VM by its config's policy; arg0: 1 its fault limit, 2 its reset limit.
+        /// Keel stopped a VM by its config's policy; arg0: 1 its fault limit, 2 its reset limit;
+        /// or 3: a fault in Keel while it handled one of the VM's exits (a failed Swift check).
         case vmStopped = 7
     }
 

@@ -31,6 +31,10 @@ public struct TraceEvent {
             (reason, subKey, text) = ("vm powered off", "", "VM powered off")
             return
         case .vmStopped:
+            if r.arg0 == 3 {
+                (reason, subKey, text) = ("vm stopped", "fault in Keel", "VM stopped by Keel: a fault in Keel while it handled the VM's exit")
+                return
+            }
             let why = r.arg0 == 1 ? "fault limit" : (r.arg0 == 2 ? "reset limit" : "policy \(r.arg0)")
             (reason, subKey, text) = ("vm stopped", why, "VM stopped by Keel: its \(why) was reached")
             return

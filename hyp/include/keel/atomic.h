@@ -17,14 +17,41 @@ static inline __attribute__((always_inline)) uint32_t keel_load_acquire32(uint32
 static inline __attribute__((always_inline)) void keel_store_release32(uint32_t *p, uint32_t v) {
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
+/*
+ * Lock ownership. A held lock's word is its owner's token, never 0: the low half of
+ * MPIDR_EL1, whose bit 31 is RES1 and whose Aff0..Aff2 name the CPU. Reading it costs the
+ * `mov w, #1` it replaces, so tracking who holds each lock is free on every path that locks.
+ * A CPU that abandons a handler half-way (a contained fault, hyp/core/Containment.swift)
+ * releases the locks it holds with keel_spin_release_mine; no other CPU can: only the owner's
+ * token matches.
+ */
+static inline __attribute__((always_inline)) uint32_t keel_lock_token(void) {
+    uint64_t mpidr;
+    /* Not volatile: MPIDR_EL1 never changes on a CPU, so the compiler may reuse or hoist it. */
+    __asm__("mrs %0, mpidr_el1" : "=r"(mpidr));
+    return (uint32_t)mpidr;
+}
 static inline __attribute__((always_inline)) void keel_spin_lock(uint32_t *lock) {
-    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+    uint32_t me = keel_lock_token();
+    while (__builtin_expect(__atomic_exchange_n(lock, me, __ATOMIC_ACQUIRE) != 0, 0)) {
         while (__atomic_load_n(lock, __ATOMIC_RELAXED)) { __asm__ volatile("yield"); }
     }
 }
 static inline __attribute__((always_inline)) void keel_spin_unlock(uint32_t *lock) {
     __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
+/* True when this CPU holds `lock`. */
+static inline bool keel_spin_held_by_me(uint32_t *lock) {
+    return __atomic_load_n(lock, __ATOMIC_RELAXED) == keel_lock_token();
+}
+/* Releases `lock` when this CPU holds it; true when it did. For abandoning a handler only. */
+static inline bool keel_spin_release_mine(uint32_t *lock) {
+    uint32_t me = keel_lock_token();
+    return __atomic_compare_exchange_n(lock, &me, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+/* The console lock (with its owner word), released when this CPU holds it; returns 1 when it
+ * did. Swift's lock words are released through keel_spin_release_mine (AtomicWord). */
+unsigned keel_release_console_lock(void);
 static inline void keel_sev(void) { __asm__ volatile("dsb ish; sev" ::: "memory"); }
 
 /* The console lock and which CPU holds it (+1; 0 = none), for Console.begin ... newline. */
