@@ -61,12 +61,16 @@ FW_OBJS  := $(HYP_OUT)/keel-swift.o \
             $(patsubst hyp/%.c,$(HYP_OUT)/%.o,$(FW_C))
 
 TARGET_FLAGS := -target aarch64-none-none-elf
+# Memory safety the compiler proves (SE-0458): every unsafe construct must be marked `unsafe`, or
+# the build fails; scripts/unsafe-sites (run by check-firmware) counts the marks per folder and
+# fails when one lies outside hyp/arch, hyp/mm, hyp/drivers and hyp/handles.
+STRICT_FLAGS := -strict-memory-safety -Werror StrictMemorySafety
 # -mgeneral-regs-only keeps FP/SIMD registers the guest's; -mstrict-align because Device memory
 # (all of it before the MMU is on) faults on unaligned accesses.
 CFLAGS_FW    := $(TARGET_FLAGS) -ffreestanding -fno-builtin -nostdlib -O2 -Wall -Werror \
                 -mgeneral-regs-only -mstrict-align -Ihyp/include -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
 SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -enable-experimental-feature Lifetimes -wmo -parse-as-library \
-                -O -module-name Keel \
+                -O -module-name Keel $(STRICT_FLAGS) \
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
                 -Xllvm -enable-machine-outliner=never \
@@ -91,6 +95,7 @@ firmware: $(HYP_OUT)/keel.bin check-firmware
 firmwares:
 	@for board in $(BOARDS); do $(MAKE) --no-print-directory BOARD=$$board firmware || exit 1; done
 	@$(MAKE) --no-print-directory BOARD=qemu-virt TEST_HOOKS=1 firmware
+	@scripts/unsafe-sites
 
 guests: $(GUEST_BINS)
 
