@@ -1,6 +1,7 @@
 // swift-tools-version:6.2
 // Host side of Keel. The firmware itself is built by the Makefile; the KeelCore and KeelBoards
 // sources are compiled into it too (one source of truth, tested here on the host).
+import Foundation
 import PackageDescription
 
 /// The sources shared with the firmware build with strict memory safety, its diagnostics as
@@ -10,6 +11,10 @@ let strictlySafe: [SwiftSetting] = [
     .treatWarning("StrictMemorySafety", as: .error),
     .enableExperimentalFeature("Lifetimes"),
 ]
+
+/// hyp/mm holds firmware-only code beside StaticBytes.swift; SwiftPM must be told to leave it out.
+let firmwareOnlyMM = ((try? FileManager.default.contentsOfDirectory(atPath: Context.packageDirectory + "/hyp/mm")) ?? [])
+    .filter { $0 != "StaticBytes.swift" }
 
 let package = Package(
     name: "Keel",
@@ -26,7 +31,7 @@ let package = Package(
     targets: [
         // The one audited adapter the shared parsers need: a string literal's bytes as a Span
         // (hyp/mm/StaticBytes.swift, compiled into the firmware too).
-        .target(name: "KeelStaticBytes", path: "hyp/mm", sources: ["StaticBytes.swift"], swiftSettings: strictlySafe),
+        .target(name: "KeelStaticBytes", path: "hyp/mm", exclude: firmwareOnlyMM, sources: ["StaticBytes.swift"], swiftSettings: strictlySafe),
         // Portable: no Foundation, no allocation on paths the firmware uses. No `unsafe`.
         .target(name: "KeelCore", dependencies: ["KeelStaticBytes"], swiftSettings: strictlySafe),
         // Board descriptions as plain Swift data, shared with the firmware.

@@ -72,14 +72,14 @@ enum IRQRegisters {
         case .clearActive: bank.active &= ~v; return false
         case .priority where bytes == 4 && intid & 3 == 0:
             // The common case (Linux writes whole words): one aligned word of the byte array.
+            // Byte by byte through the checked array (`at | i` stays below 32); nothing is
+            // written when the word is unchanged, as Linux's rewrites of its priorities are.
             let at = intid & 28
-            var changed = false
-            for i in 0..<4 {
-                let byte = UInt8(truncatingIfNeeded: v >> UInt32(8 * i))
-                changed = changed || bank.priority[at | i] != byte
-                bank.priority[at | i] = byte
-            }
-            return changed
+            let old = UInt32(bank.priority[at]) | UInt32(bank.priority[at | 1]) << 8
+                | UInt32(bank.priority[at | 2]) << 16 | UInt32(bank.priority[at | 3]) << 24
+            guard old != v else { return false }
+            for i in 0..<4 { bank.priority[at | i] = UInt8(truncatingIfNeeded: v >> UInt32(8 * i)) }
+            return true
         case .priority, .targets:
             var changed = false
             for i in 0..<bytes {
