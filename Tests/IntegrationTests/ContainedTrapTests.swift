@@ -97,6 +97,19 @@ struct ContainedTrapTests {
         #expect(!run.stdout.contains("outside: the hook returned"), "\(run.stdout)")
     }
 
+    @Test("a fault while Keel's CPU itself holds the VM's stop (inside SYSTEM_RESET or the power-off path) still finishes the VM off: the machine powers off, status 71")
+    func whileHoldingTheStop() throws {
+        try #require(FileManager.default.fileExists(atPath: Self.testFirmware), "run `make` (it builds build/hyp-test)")
+        // Before: the failing vCPU only powered down (its own CPU held the stop, so the claim
+        // failed), nobody finished the VM off and the run timed out (124).
+        let run = try runKeel(["run", "--guest", Repo.guest("fault_while_stopping"), "--smp", "2", "--firmware", Self.testFirmware, "--timeout", "60"])
+        #expect(run.status == 71, "status \(run.status): \(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("[keel] vm0: stopped by a fault in Keel (ESR_EL2 0xf2000001, BRK64: a failed Swift check)"), "\(run.stdout)")
+        #expect(run.stdout.contains("[keel] all VMs are off: powering off"), "\(run.stdout)")
+        #expect(!run.stdout.contains("stopping: the hook returned"), "\(run.stdout)")
+        #expect(!run.stdout.contains("[keel] PANIC"), "\(run.stdout)")
+    }
+
     @Test("the shipped firmware has no test hypercall: its symbols have none, and the guest's call is NOT_SUPPORTED")
     func shippedFirmwareHasNoHook() throws {
         try #require(FileManager.default.fileExists(atPath: Self.testFirmware), "run `make` (it builds build/hyp-test)")

@@ -70,6 +70,8 @@ private func vendorHypervisorCall(_ vcpu: VCPUHandle, _ function: UInt32) {
         TestHooks.failCheck(vcpu)
     case TestHooks.failOutsideExit:
         TestHooks.failOutsideExit(vcpu)
+    case TestHooks.failWhileStopping:
+        TestHooks.failWhileStopping(vcpu)
 #endif
     default:
         vcpu.state.setResult(SMCCC.notSupported)

@@ -13,6 +13,9 @@ enum TestHooks {
     /// The same failure outside any VM's exit, as far as Keel can tell: TPIDR_EL2 (the vCPU whose
     /// exit this CPU handles) is cleared first, as in the idle loop. It must stop the machine.
     static let failOutsideExit: UInt32 = 0x8600_0F01
+    /// The same failure while this CPU holds its VM's stop (as inside SYSTEM_RESET or the
+    /// power-off path): nobody else will finish the VM off, so containment must.
+    static let failWhileStopping: UInt32 = 0x8600_0F02
 
     private static let table: [4 of UInt64] = [0x10, 0x11, 0x12, 0x13]
 
@@ -33,6 +36,13 @@ enum TestHooks {
             return value
         }
         vcpu.state.setX(0, value)
+    }
+
+    @inline(never) @_optimize(size)
+    static func failWhileStopping(_ vcpu: VCPUHandle) {
+        let index = Int(truncatingIfNeeded: vcpu.state.x(1))
+        guard VirtualPSCI.claimStopForTest(vcpu.state.vmHandle) else { return vcpu.state.setResult(PSCI.denied) }
+        vcpu.state.setX(0, table[index])
     }
 
     @inline(never) @_optimize(size)

@@ -107,8 +107,17 @@ enum VirtualPSCI {
     /// the other's stop would make it. Once claimed, no CPU_ON succeeds until `stopping` is
     /// cleared (after a reset) or ever again (the VM is off).
     private static func claimStop(_ vm: VMHandle) -> Bool {
-        vm.stoppingWord.compareExchange(0, 1)
+        vm.stoppingWord.compareExchange(0, stopToken)
     }
+
+    /// What `stopping` holds once claimed: the claiming CPU + 1, so a fault in the middle of a
+    /// stop can tell that its own CPU holds it (`stopAfterFault`).
+    private static var stopToken: UInt32 { UInt32(truncatingIfNeeded: SMP.currentCPU) &+ 1 }
+
+#if KEEL_TEST_HOOKS
+    /// `TestHooks.failWhileStopping`: the stop claimed as SYSTEM_RESET claims it.
+    static func claimStopForTest(_ vm: VMHandle) -> Bool { claimStop(vm) }
+#endif
 
     /// AFFINITY_INFO: 0 on, 1 off, 2 on pending. Only affinity level 0 (a single vCPU).
     private static func affinityInfo(_ caller: VCPUHandle, target mpidr: UInt64, level: UInt64) -> Int64 {
@@ -244,6 +253,13 @@ enum VirtualPSCI {
     /// (`Containment`, which has reported it): as SYSTEM_OFF, with a `vmStopped` record, reason 3.
     static func stopAfterFault(_ vcpu: VCPUHandle) -> Never {
         vcpu.state.trace.arg1 = 0
+        let vm = vcpu.state.vmHandle
+        // The fault came while this CPU itself held the VM's stop (inside SYSTEM_RESET or the
+        // power-off path): nobody else will finish the VM off, so this CPU does.
+        if vm.stoppingWord.loadAcquire() == stopToken {
+            vm.state.poweredOff = true
+            finishOff(vcpu, event: .vmStopped, arg0: 3)
+        }
         turnOff(vcpu, event: .vmStopped, arg0: 3)
     }
 
