@@ -18,22 +18,19 @@ struct HypFault {
 
     /// The frame the current-EL vector built on this CPU's stack (vectors.S, `current_el_vector`).
     @unsafe
-    init(frame: UnsafeMutablePointer<keel_regs>, kind: UInt64) {
+    init(frame: UnsafeMutableRawPointer, kind: UInt64) {
         self.kind = kind
         esr = ESR(rawValue: read_esr_el2())
         far = read_far_el2()
         // Safety: `frame` is the `keel_regs` the vector stored on this CPU's stack just before
         // calling `keel_hyp_exception`; it stays valid and unshared until that call returns,
-        // which it never does. `keel_regs.x` is 31 UInt64s stored inline (keel/context.h).
-        let regs = unsafe frame.pointee
+        // which it never does. `GuestFrame` is `keel_regs` field for field (checked at boot).
+        let regs = unsafe frame.load(as: GuestFrame.self)
         elr = regs.elr_el2
         // The vector stored the interrupted sp in the frame's sp_el0 slot.
         sp = regs.sp_el0
         spsr = regs.spsr_el2
-        x = .init(repeating: 0)
-        unsafe withUnsafeBytes(of: regs.x) { bytes in
-            for n in 0..<31 { x[n] = unsafe bytes.load(fromByteOffset: n * 8, as: UInt64.self) }
-        }
+        x = regs.x
     }
 
     /// A failed Swift check (bounds, overflow, unwrap, precondition): LLVM's trap, `brk #1`.
@@ -43,7 +40,7 @@ struct HypFault {
 /// The current-EL vectors' call (vectors.S, `current_el_vector`): the frame as a `HypFault`.
 @c(keel_hyp_exception)
 @_optimize(size)
-func hypExceptionEntry(_ frame: UnsafeMutablePointer<keel_regs>, _ kind: UInt64) -> Never {
+func hypExceptionEntry(_ frame: UnsafeMutableRawPointer, _ kind: UInt64) -> Never {
     // Safety: `frame` is the frame the vector just built on this CPU's stack (see `init`).
     hypervisorException(unsafe HypFault(frame: frame, kind: kind))
 }

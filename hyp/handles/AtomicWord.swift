@@ -1,8 +1,8 @@
 import KeelHW
 
 /// A 32-bit word that several CPUs read and write: a lock, a power state, a flag. Made only by
-/// the pool handles (a stored property of a pool slot) and `global` (a static), so its address
-/// is always valid; the operations are the acquire/release primitives of keel/atomic.h.
+/// the pool handles (a stored property of a pool slot), `StaticWords` (a static) and the
+/// console (a C global), so its address is always valid; the operations are the acquire/release primitives of keel/atomic.h.
 @safe
 struct AtomicWord {
     private let address: UnsafeMutablePointer<UInt32>
