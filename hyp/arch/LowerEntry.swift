@@ -6,21 +6,27 @@
 /// guest's registers there.
 
 @c(keel_handle_lower_sync)
-func lowerSyncEntry(_ frame: UnsafeMutableRawPointer, _ esr: UInt64) {
-    handleLowerSync(unsafe VCPUHandle(frame: frame), esr)
+func lowerSyncEntry(_ frame: UInt, _ esr: UInt64) {
+    handleLowerSync(running(frame), esr)
 }
 
 @c(keel_handle_lower_irq)
-func lowerIRQEntry(_ frame: UnsafeMutableRawPointer) {
-    handleLowerIRQ(unsafe VCPUHandle(frame: frame))
+func lowerIRQEntry(_ frame: UInt) {
+    handleLowerIRQ(running(frame))
 }
 
 @c(keel_handle_lower_fiq)
-func lowerFIQEntry(_ frame: UnsafeMutableRawPointer) {
-    handleLowerFIQ(unsafe VCPUHandle(frame: frame))
+func lowerFIQEntry(_ frame: UInt) {
+    handleLowerFIQ(running(frame))
 }
 
 @c(keel_handle_lower_serror)
-func lowerSErrorEntry(_ frame: UnsafeMutableRawPointer) {
-    handleLowerSError(unsafe VCPUHandle(frame: frame))
+func lowerSErrorEntry(_ frame: UInt) {
+    handleLowerSError(running(frame))
+}
+
+/// The running vCPU, from the frame address the vectors passed (see the safety note above).
+@inline(__always)
+private func running(_ frame: UInt) -> VCPUHandle {
+    unsafe VCPUHandle(frame: frame)
 }

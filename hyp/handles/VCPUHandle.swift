@@ -20,8 +20,8 @@ struct VCPUHandle: Equatable {
     /// The vCPU whose frame the vectors passed in. Safety (the caller's): `frame` is TPIDR_EL2,
     /// which only `EL2.run` sets, to a handle's own address.
     @unsafe @inline(__always)
-    init(frame: UnsafeMutableRawPointer) {
-        unsafe address = frame.assumingMemoryBound(to: VCPU.self)
+    init(frame: UInt) {
+        unsafe address = UnsafeMutablePointer<VCPU>(bitPattern: frame).unsafelyUnwrapped
     }
 
     /// The vCPU itself, read and written in place (no copy of the frame).

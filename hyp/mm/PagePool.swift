@@ -6,23 +6,22 @@ enum PagePool {
     private static let pageSize = 4096
     nonisolated(unsafe) private static var next = 0
 
-    /// Backing storage: a 4 KiB-aligned array in BSS (see keel_page_pool in mm/pool.S).
-    /// Safety: the pool's address is a link-time constant, never null.
-    private static var base: UnsafeMutableRawPointer { unsafe UnsafeMutableRawPointer(bitPattern: keel_page_pool_base())! }
-
     /// `count` zeroed, physically contiguous pages whose address is a multiple of `count` pages
-    /// (a concatenated stage-2 root must be aligned to its size). Nil when the pool is spent.
-    static func allocate(pages count: Int) -> UnsafeMutableRawPointer? {
-        // Align the address, not the index: the pool itself is only page-aligned.
-        let basePage = Int(bitPattern: UInt(bitPattern: unsafe base)) / pageSize
-        let aligned = (basePage + next + count - 1) / count * count - basePage
+    /// (a concatenated stage-2 root must be aligned to its size), as the address of the first
+    /// (Keel runs on an identity map: also its physical address). Nil when the pool is spent.
+    static func allocate(pages count: Int) -> UInt64? {
+        // The pool (keel_page_pool in mm/pool.S) is a 4 KiB-aligned array in BSS. Align the
+        // address, not the index: the pool itself is only page-aligned.
+        let base = Int(bitPattern: keel_page_pool_base())
+        let aligned = (base / pageSize + next + count - 1) / count * count - base / pageSize
         guard aligned + count <= Int(keel_page_pool_pages()) else { return nil }
         next = aligned + count
-        // Safety: `aligned + count` pages fit the pool (checked above), and no page is handed
-        // out twice (`next` only grows), so these bytes belong to nobody else.
-        let page = unsafe base + aligned * pageSize
-        unsafe page.initializeMemory(as: UInt8.self, repeating: 0, count: count * pageSize)
-        return unsafe page
+        let page = UInt(base + aligned * pageSize)
+        // Safety: `aligned + count` pages lie inside the pool (checked above), which is never
+        // null, and no page is handed out twice (`next` only grows), so these bytes belong to
+        // nobody else.
+        unsafe UnsafeMutableRawPointer(bitPattern: page)!.initializeMemory(as: UInt8.self, repeating: 0, count: count * pageSize)
+        return UInt64(page)
     }
 
     static var used: Int { next }

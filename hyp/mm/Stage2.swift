@@ -14,8 +14,8 @@ struct Stage2 {
     /// Fresh, empty tables for the geometry the hardware supports.
     static func create() -> Stage2? {
         let geometry = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF)
-        guard let table = unsafe PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
-        return Stage2(root: UInt64(UInt(bitPattern: table)), vtcr: geometry.vtcr, ipaBits: geometry.ipaBits)
+        guard let table = PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
+        return Stage2(root: table, vtcr: geometry.vtcr, ipaBits: geometry.ipaBits)
     }
 
     /// VTTBR_EL2: the root table and the VMID in bits [55:48].
@@ -39,38 +39,46 @@ struct Stage2 {
                 if (ipaHere | paHere) & (block - 1) == 0 && left >= block { break }
                 level += 1
             }
-            // Safety: `entryPointer` returns an entry inside one of this VM's tables.
-            guard let entry = unsafe entryPointer(ipa: ipaHere, level: level) else { return false }
-            unsafe entry.pointee = Stage2Descriptor.leaf(
+            guard let (table, index) = entry(ipa: ipaHere, level: level) else { return false }
+            Stage2.store(Stage2Descriptor.leaf(
                 level: level, output: paHere, memory: memory, access: access, executable: executable
-            ).rawValue
+            ).rawValue, table, index)
             offset += Stage2Descriptor.blockSize(level: level)
         }
         keel_dsb_ishst()
         return true
     }
 
-    /// The entry for `ipa` in the table at `level`, creating tables on the way down.
-    /// Safety: `root` and every table descriptor below it point at page-pool pages that only
-    /// this VM's tables use (Keel runs on an identity map, so a table's physical address is its
-    /// address); `Stage2Descriptor.index` is below 512 entries, or the root's concatenated count
-    /// at level 1, so `entry` stays inside its table.
-    @unsafe
-    private func entryPointer(ipa: UInt64, level: Int) -> UnsafeMutablePointer<UInt64>? {
-        var table = unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(root))!
+    /// The table and index of the entry for `ipa` at `level`, creating tables on the way down.
+    private func entry(ipa: UInt64, level: Int) -> (table: UInt64, index: Int)? {
+        var table = root
         var current = 1
         while true {
-            let entry = unsafe table + Stage2Descriptor.index(of: ipa, level: current)
-            if current == level { return unsafe entry }
-            let descriptor = Stage2Descriptor(rawValue: unsafe entry.pointee)
+            let index = Stage2Descriptor.index(of: ipa, level: current)
+            if current == level { return (table, index) }
+            let descriptor = Stage2Descriptor(rawValue: Stage2.load(table, index))
             if !descriptor.isValid {
-                guard let next = unsafe PagePool.allocate(pages: 1) else { return nil }
-                unsafe entry.pointee = Stage2Descriptor.table(at: UInt64(UInt(bitPattern: next))).rawValue
-            } else if !descriptor.isTableOrPage {
+                guard let next = PagePool.allocate(pages: 1) else { return nil }
+                Stage2.store(Stage2Descriptor.table(at: next).rawValue, table, index)
+                table = next
+            } else if descriptor.isTableOrPage {
+                table = descriptor.outputAddress
+            } else {
                 return nil  // already covered by a block: Keel never splits blocks
             }
-            unsafe table = unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(Stage2Descriptor(rawValue: unsafe entry.pointee).outputAddress))!
             current += 1
         }
+    }
+
+    // Safety of `load` and `store`: `table` is the root or a table descriptor's output address,
+    // a page-pool page that only this VM's tables use (Keel runs on an identity map, so its
+    // physical address is its address); `index` comes from `Stage2Descriptor.index`, below 512
+    // entries, or the root's concatenated count at level 1, so the entry lies inside the table.
+    private static func load(_ table: UInt64, _ index: Int) -> UInt64 {
+        unsafe UnsafePointer<UInt64>(bitPattern: UInt(table))![index]
+    }
+
+    private static func store(_ value: UInt64, _ table: UInt64, _ index: Int) {
+        unsafe UnsafeMutablePointer<UInt64>(bitPattern: UInt(table))![index] = value
     }
 }
