@@ -29,6 +29,4 @@ struct IRQBankHandle {
         @inline(__always) unsafeAddress { unsafe UnsafePointer(address) }
         @inline(__always) nonmutating unsafeMutableAddress { unsafe address }
     }
-
-    static func == (a: IRQBankHandle, b: IRQBankHandle) -> Bool { unsafe a.address == b.address }
 }

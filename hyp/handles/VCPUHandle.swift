@@ -33,10 +33,6 @@ struct VCPUHandle: Equatable {
     /// The address the vectors find the frame at (TPIDR_EL2), for `EL2.run`.
     var frameAddress: UInt64 { UInt64(UInt(bitPattern: unsafe address)) }
 
-    /// Its index in the pool (the physical CPU it is pinned to).
-    var index: Int {
-        Int(bitPattern: UInt(bitPattern: unsafe address) &- keel_vcpu_pool_base()) / Int(keel_vcpu_slot_size())
-    }
 
     // Atomic words other CPUs read and write while this vCPU runs.
 

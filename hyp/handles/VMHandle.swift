@@ -2,7 +2,7 @@ import KeelHW
 
 /// A VM of the static pool: the one safe way to reach a `VM` from the rest of the firmware.
 @safe
-struct VMHandle: Equatable {
+struct VMHandle {
     /// Safety: points at slot `id` of `keel_vm_pool` (BSS: never freed, never moved);
     /// `VMs.checkLayout` proves a `VM` fits a slot.
     private let address: UnsafeMutablePointer<VM>
@@ -37,6 +37,4 @@ struct VMHandle: Equatable {
     var vgicLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.vgic.lock)) }
     /// The emulated UART's lock (`GuestUART`).
     var uartLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.uartLock)) }
-
-    static func == (a: VMHandle, b: VMHandle) -> Bool { unsafe a.address == b.address }
 }
