@@ -96,25 +96,33 @@ enum Trace {
     }
 }
 
-/// One ring per physical CPU: encoded records, written only by that CPU.
+/// One ring per physical CPU, written only by that CPU: each record already laid out as the
+/// plain body of its frame (type byte, record, CRC-32), so a drain only COBS-encodes it.
 struct TraceRing {
-    var bytes: [5120 of UInt8] = .init(repeating: 0)  // Trace.ringRecords * TraceRecord.size
+    /// A slot: `FrameType.record`, the encoded record, its CRC-32.
+    static let slot = 1 + TraceRecord.size + 4
+    var bytes: [5440 of UInt8] = .init(repeating: 0)  // Trace.ringRecords * slot
     var count = 0
     var sequence: UInt32 = 0
 
-    /// Appends `record`, encoded; the caller made room (`count` below `Trace.ringRecords`).
+    /// Appends `record`, framed but for COBS; the caller made room (`count` below
+    /// `Trace.ringRecords`).
     mutating func push(_ record: TraceRecord) {
+        let at = count * TraceRing.slot
         var span = bytes.mutableSpan
-        record.encode(into: &span, at: count * TraceRecord.size)
+        span[at] = FrameType.record.rawValue
+        record.encode(into: &span, at: at + 1)
+        let crc = CRC32.checksum(span.span.extracting(at..<at + 1 + TraceRecord.size))
+        LittleEndian.store(UInt64(crc), 4, at: at + 1 + TraceRecord.size, in: &span)
         count += 1
     }
 
     /// Sends the first `count` records, a frame each. Mutating only so that the ring is read in
-    /// place: a non-mutating call on a global's element copies all 5 KiB of it first.
+    /// place: a non-mutating call on a global's element copies all of it first.
     mutating func send(_ count: Int) {
         let span = bytes.span
         for i in 0..<count {
-            TraceUART.sendFrame(type: .record, span.extracting(i * TraceRecord.size..<(i + 1) * TraceRecord.size))
+            TraceUART.send(plainFrame: span.extracting(i * TraceRing.slot..<(i + 1) * TraceRing.slot))
         }
     }
 }
@@ -135,17 +143,23 @@ enum TraceUART {
     /// The largest payload: a record.
     static let maxPayload = 80  // TraceRecord.size
 
+    /// A frame of `type` around `payload` (the stream header; records are framed in the ring).
     static func sendFrame(type: FrameType, _ payload: Span<UInt8>) {
         let count = min(payload.count, maxPayload)
-        var plain: [96 of UInt8] = .init(repeating: 0)    // type, payload, CRC-32
-        var encoded: [96 of UInt8] = .init(repeating: 0)  // COBS adds one byte per 254, and one
+        var plain: [85 of UInt8] = .init(repeating: 0)  // type, payload, CRC-32
         plain[0] = type.rawValue
         for i in 0..<count { plain[1 + i] = payload[i] }
         let crc = CRC32.checksum(plain.span.extracting(0..<count + 1))
         var plainBytes = plain.mutableSpan
         LittleEndian.store(UInt64(crc), 4, at: count + 1, in: &plainBytes)
+        send(plainFrame: plain.span.extracting(0..<count + 5))
+    }
+
+    /// `plain` (type, payload, CRC-32: at most 85 bytes) COBS-encoded between two delimiters.
+    static func send(plainFrame plain: Span<UInt8>) {
+        var encoded: [96 of UInt8] = .init(repeating: 0)  // COBS adds one byte per 254, and one
         var encodedBytes = encoded.mutableSpan
-        let length = TraceFraming.cobsEncode(plain.span.extracting(0..<count + 5), into: &encodedBytes)
+        let length = TraceFraming.cobsEncode(plain, into: &encodedBytes)
         Console.exclusive {
             Console.putRaw(TraceFraming.delimiter)
             Console.putRaw(encoded.span.extracting(0..<length))
