@@ -14,6 +14,17 @@ SWIFT     := $(TOOLBIN)swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD     := build
+
+# One short line per step (`SWIFTC build/hyp/keel-swift.o`, `LD build/hyp/keel.elf`), as kernel
+# and U-Boot builds print; `make V=1` prints the full command lines instead.
+V ?= 0
+ifeq ($(V),1)
+Q :=
+step = @true
+else
+Q := @
+step = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
 GUEST_OUT := $(BUILD)/guests
 
 # Board: the firmware is built per board (`make BOARD=xlnx-zcu102 firmware`; plain `make` builds
@@ -101,23 +112,28 @@ guests: $(GUEST_BINS)
 
 $(HYP_OUT)/keel-swift.o: $(FW_SWIFT) $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(SWIFTC) $(SWIFTFLAGS_FW) -c $(FW_SWIFT) -o $@
+	$(call step,SWIFTC,$@)
+	$(Q)$(SWIFTC) $(SWIFTFLAGS_FW) -c $(FW_SWIFT) -o $@
 	@touch $@  # swiftc keeps an unchanged object's old timestamp; make would rebuild it every time
 
 $(HYP_OUT)/%.o: hyp/%.S $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_FW) -c $< -o $@
+	$(call step,AS,$@)
+	$(Q)$(CLANG) $(CFLAGS_FW) -c $< -o $@
 
 $(HYP_OUT)/%.o: hyp/%.c $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_FW) -c $< -o $@
+	$(call step,CC,$@)
+	$(Q)$(CLANG) $(CFLAGS_FW) -c $< -o $@
 
 $(HYP_OUT)/keel.elf: $(FW_OBJS) linker/keel.ld
-	$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections --build-id=sha1 \
+	$(call step,LD,$@)
+	$(Q)$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections --build-id=sha1 \
 		-z noexecstack -o $@ $(FW_OBJS)
 
 $(HYP_OUT)/keel.bin: $(HYP_OUT)/keel.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call step,OBJCOPY,$@)
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 # Nothing lazy may run on the trap path, and no heap exists.
 check-firmware: $(HYP_OUT)/keel.elf
@@ -126,21 +142,26 @@ check-firmware: $(HYP_OUT)/keel.elf
 
 $(GUEST_OUT)/lib/%.o: Tests/Guests/lib/%.S $(wildcard Tests/Guests/lib/*.h)
 	@mkdir -p $(@D)
-	$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
+	$(call step,AS,$@)
+	$(Q)$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
 
 $(GUEST_OUT)/%.o: Tests/Guests/%.S $(wildcard Tests/Guests/lib/*.h)
 	@mkdir -p $(@D)
-	$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
+	$(call step,AS,$@)
+	$(Q)$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
 
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJS) linker/guest.ld
-	$(LD_LLD) -T linker/guest.ld --defsym=GUEST_RAM_IPA=$(GUEST_RAM_IPA) -o $@ $< $(GUEST_LIB_OBJS)
+	$(call step,LD,$@)
+	$(Q)$(LD_LLD) -T linker/guest.ld --defsym=GUEST_RAM_IPA=$(GUEST_RAM_IPA) -o $@ $< $(GUEST_LIB_OBJS)
 
 $(GUEST_OUT)/%.bin: $(GUEST_OUT)/%.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call step,OBJCOPY,$@)
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 # --- host CLI -----------------------------------------------------------------------------------
 cli:
-	$(SWIFT) build --product keel
+	$(call step,SWIFT,build/bin/keel)
+	$(Q)$(SWIFT) build $(if $(filter 1,$(V)),,--quiet) --product keel
 	@mkdir -p $(BUILD)/bin
 	@ln -sf "$$($(SWIFT) build --show-bin-path)/keel" $(BUILD)/bin/keel
 
@@ -149,7 +170,7 @@ cli:
 # (.cache/linux/initramfs.cpio), fetched once with a private apt configuration and then reused
 # (`keel linux fetch --force` fetches again). apt-get, apt-cache, dpkg-deb and gzip come with Debian.
 linux: cli
-	$(BUILD)/bin/keel linux fetch
+	$(Q)$(BUILD)/bin/keel linux fetch
 
 # --- set-up, run, test ----------------------------------------------------------------------------
 # Debian packages the build and the tests use, as "command:package" (what is checked, what apt
@@ -173,10 +194,11 @@ deps:
 	for pair in $(DEB_FILES); do [ -e "$${pair%%:*}" ] || { echo "make: $${pair%%:*} is still missing"; exit 1; }; done
 
 run: deps all
-	$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
+	$(Q)$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
 
 test: deps all linux
-	$(SWIFT) test
+	$(call step,TEST,swift test)
+	$(Q)$(SWIFT) test
 
 # Figures from a release build of the host tools (the decoder figure depends on it): the bench
 # guest and decoder, then Linux boot to /init natively and under Keel. Both merge into one JSON.
