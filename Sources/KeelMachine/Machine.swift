@@ -121,7 +121,7 @@ public enum MachineNote: UInt8 {
         case .imageOutsideMemory: "no memory range holds Keel's image at"
         case .gicv3WithoutSystemRegisters: "a GICv3, but this CPU has no GIC system registers; GICD at"
         case .gicv2WithoutVirtualization: "a GICv2 without GICH/GICV frames; GICD at"
-        case .memoryWraps: "the memory range holding Keel's image runs past the end of the address space; it starts at"
+        case .memoryWraps: "a memory range runs past the end of the address space; it starts at"
         case .deviceOutsideMap: "a GIC frame or the console UART reaches past the 512 GiB Keel's EL2 map covers; it is at"
         }
     }
@@ -161,15 +161,17 @@ public enum MachineCheck {
         var machine = Machine(board: board)
         machine.fromDTB = true
 
+        // A memory range whose base + size wraps is no memory: `ramEnd` and every
+        // `ramEnd - address` after it need the sum not to wrap.
+        for i in 0..<min(dtb.memoryCount, DeviceTreeMachine.memoryCapacity) where dtb.memory[i].size > UInt64.max - dtb.memory[i].base {
+            note(.memoryWraps, dtb.memory[i].base)
+            return nil
+        }
+
         // DRAM: the range Keel was loaded into.
         if dtb.memoryCount == 0 {
             note(.noMemory, board.ramBase)
         } else if let ram = dtb.memoryRegion(holding: imageBase) {
-            // `ramEnd` and every `ramEnd - address` after it need base + size not to wrap.
-            guard ram.size <= UInt64.max - ram.base else {
-                note(.memoryWraps, ram.base)
-                return nil
-            }
             machine.ramBase = ram.base
             machine.ramSize = ram.size
         } else {

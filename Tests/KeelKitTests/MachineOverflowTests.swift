@@ -58,7 +58,7 @@ struct MachineOverflowTests {
         #expect(DeviceTreeMachineTests.resolve(v3, qemuVirt).1.map(\.note) == [.deviceOutsideMap])
     }
 
-    @Test("memory of base 0x1000, size 0xFFFFFFFFFFFFF000 (base + size = 2^64) is refused; a byte less is not")
+    @Test("memory of base 0x1000, size 0xFFFFFFFFFFFFF000 (base + size = 2^64) is refused; a byte less is not; so is any other range that wraps")
     func memoryWraps() throws {
         var m = try Self.v2()
         m.memory[0] = .init(base: 0x1000, size: 0xFFFF_FFFF_FFFF_F000)
@@ -68,5 +68,12 @@ struct MachineOverflowTests {
         m.memory[0].size -= 1
         let machine = try #require(Self.notes(m).0)
         #expect(machine.ramEnd == .max)
+        // Any range that wraps, not only the one holding Keel's image.
+        m = try Self.v2()
+        m.memory[1] = .init(base: 0x1_0000_0000, size: 0xFFFF_FFFF_0000_0000)
+        m.memoryCount = 2
+        #expect(Self.notes(m).1 == [.init(note: .memoryWraps, value: 0x1_0000_0000)])
+        m.memory[1].size -= 1
+        #expect(Self.notes(m).0?.ramBase == 0x4000_0000)
     }
 }
