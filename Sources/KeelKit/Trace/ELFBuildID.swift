@@ -12,12 +12,12 @@ public enum ELFBuildID {
 
     /// Reads the file; a file that cannot be read is a `KeelError` too (the caller checks for
     /// a missing file first when it wants to tell the two apart).
-    public static func read(_ path: String) throws -> [UInt8] {
+    public static func read(_ path: String) throws(KeelError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path) else { throw KeelError("cannot read ELF '\(path)'") }
         return try read(data, path: path)
     }
 
-    public static func read(_ data: Data, path: String = "ELF") throws -> [UInt8] {
+    public static func read(_ data: Data, path: String = "ELF") throws(KeelError) -> [UInt8] {
         let file = Fields(bytes: [UInt8](data), path: path)
         guard file.bytes.count >= 64, file.bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], file.bytes[4] == 2, file.bytes[5] == 1 else {
             throw KeelError("'\(path)' is not a 64-bit little-endian ELF file")
@@ -43,7 +43,7 @@ public enum ELFBuildID {
 
     /// Walks the notes of one section (`start..<end`, inside the file); the GNU build id's
     /// descriptor when one of them is it.
-    static func buildID(in file: Fields, from start: UInt64, to end: UInt64) throws -> [UInt8]? {
+    static func buildID(in file: Fields, from start: UInt64, to end: UInt64) throws(KeelError) -> [UInt8]? {
         var offset = start
         // Each note: namesz, descsz, type (4 bytes each), the name and the descriptor, each
         // padded to 4 bytes. The sizes are 32-bit and offsets stay inside the file, so the
@@ -68,7 +68,7 @@ public enum ELFBuildID {
         let path: String
 
         /// The `size`-byte field at `offset`.
-        func u(_ offset: UInt64, _ size: Int) throws -> UInt64 {
+        func u(_ offset: UInt64, _ size: Int) throws(KeelError) -> UInt64 {
             guard offset <= UInt64(bytes.count), UInt64(size) <= UInt64(bytes.count) - offset else {
                 throw KeelError("'\(path)' is truncated: a field at \(hex(offset)) is past its end (\(bytes.count) bytes)")
             }
@@ -77,14 +77,14 @@ public enum ELFBuildID {
         }
 
         /// `a + b`, or an error naming `what` when the sum does not fit in 64 bits.
-        func sum(_ a: UInt64, _ b: UInt64, _ what: String) throws -> UInt64 {
+        func sum(_ a: UInt64, _ b: UInt64, _ what: String) throws(KeelError) -> UInt64 {
             let (total, overflow) = a.addingReportingOverflow(b)
             guard !overflow else { throw KeelError("'\(path)' is damaged: \(what) ends past the end of the 64-bit address space") }
             return total
         }
 
         /// Refuses an `end` past the file's last byte.
-        func within(_ end: UInt64, _ what: String) throws {
+        func within(_ end: UInt64, _ what: String) throws(KeelError) {
             guard end <= UInt64(bytes.count) else {
                 throw KeelError("'\(path)' is damaged: \(what) ends at \(hex(end)), past the end of the file (\(bytes.count) bytes)")
             }
