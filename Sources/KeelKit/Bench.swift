@@ -73,22 +73,7 @@ public enum Bench {
     /// Decodes `records` synthetic records framed as the firmware frames them; returns records
     /// per second on this core.
     public static func decoderThroughput(records: Int) -> (recordsPerSecond: Double, seconds: Double) {
-        var stream = Data()
-        stream.reserveCapacity(records * 96)
-        var record = TraceRecord()
-        record.esr = 0x9381_0046
-        record.action = .mmioWrite
-        record.ipa = 0x0900_0000
-        record.width = 4
-        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-        for i in 0..<records {
-            record.sequence = UInt32(truncatingIfNeeded: i)
-            record.exitTime = UInt64(i) * 100
-            record.entryTime = record.exitTime + 37
-            record.arg0 = UInt64(i & 0xFF)
-            do { var span = bytes.mutableSpan; record.encode(into: &span) }
-            stream += FrameDemux.encode(type: .record, payload: Data(bytes))
-        }
+        let stream = TraceGenerator.stream(records: records)
         let start = DispatchTime.now()
         let log = TraceLog.decode(stream)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

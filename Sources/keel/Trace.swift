@@ -6,28 +6,43 @@ import KeelKit
 struct Trace: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Decode a Keel trap trace (from keel run --trace, or a raw serial capture).",
+        discussion: """
+            Exit status: 0 done, 65 not a trace (or a damaged --elf), 66 the input is missing, a \
+            directory or empty, 73 the output file cannot be created, 74 a read or write failed.
+            """,
         subcommands: [Decode.self, Stats.self, Export.self]
     )
 }
 
 /// The trace file and the firmware it should come from; shared by the trace subcommands.
 struct TraceInput: ParsableArguments {
-    @Argument(help: "The trace file (frames, or a whole serial capture with text around them).")
+    @Argument(help: "The trace file (frames, or a whole serial capture with text around them); '-', a pipe or a FIFO is read as it arrives.")
     var file: String
 
     @Option(help: "The firmware ELF the trace should come from; warns on a build id mismatch.")
     var elf: String?
 
+    /// The ELF's build id, or nil without --elf: a missing ELF is 66, a damaged one 65.
+    func elfBuildID() throws(TraceFailure) -> [UInt8]? {
+        guard let elf else { return nil }
+        var info = stat()
+        guard stat(elf, &info) == 0 else { throw .noInput("cannot read the ELF '\(elf)': no such file") }
+        if info.st_mode & S_IFMT == S_IFDIR { throw .noInput("'\(elf)' is a directory, not an ELF file") }
+        guard let data = FileManager.default.contents(atPath: elf) else { throw .noInput("cannot read the ELF '\(elf)'") }
+        if data.isEmpty { throw .noInput("the ELF '\(elf)' is empty") }
+        do { return try ELFBuildID.read(data, path: elf) } catch { throw .dataError(error.message) }
+    }
+
+    /// The whole trace in memory (stats and export need every record before they report).
     func load() throws -> TraceLog {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read the trace file '\(file)'")
-        }
+        let elfID = try elfBuildID()
+        let input = try TraceInputFile(path: file)
+        let data = try input.readAll()
+        if data.isEmpty { throw TraceFailure.noInput("\(input.name) was empty: no trace to read") }
         var log = TraceLog.decode(data)
-        if let elf {
-            do { log.check(elfBuildID: try ELFBuildID.read(elf)) } catch let error as KeelError { throw ValidationError(error.message) }
-        }
+        if let elfID { log.check(elfBuildID: elfID) }
         if log.records.isEmpty && log.header == nil {
-            throw ValidationError("'\(file)' holds no Keel trace frames (\(log.lossSummary))")
+            throw TraceFailure.dataError("\(input.name) holds no Keel trace frames (\(log.lossSummary))")
         }
         return log
     }
@@ -35,15 +50,28 @@ struct TraceInput: ParsableArguments {
 
 extension Trace {
     struct Decode: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One line per event.")
+        static let configuration = CommandConfiguration(
+            abstract: "One line per event, printed as it is decoded.",
+            discussion: """
+                Time 0 is the earliest record of a file. A pipe, a FIFO or '-' is decoded as it \
+                arrives (a live serial capture): its time 0 is its first record.
+                """
+        )
         @OptionGroup var input: TraceInput
         @Flag(help: "JSON Lines; the first line names the schema and its version.") var json = false
 
         func run() throws {
-            let log = try input.load()
-            let reports = TraceReports(log)
-            for line in json ? reports.decodeJSONLines : reports.decodeLines { print(line) }
-            if !json { warn(log) }
+            try reportingFailures {
+                let elfID = try input.elfBuildID()
+                let outcome = try TraceDecodeStream.run(try TraceInputFile(path: input.file), json: json, output: TraceOutput())
+                if !json {
+                    var warnings = outcome.decoder.warnings
+                    if let elfID, let header = outcome.decoder.header, let warning = TraceLog.buildIDWarning(header, elfBuildID: elfID) {
+                        warnings.append(warning)
+                    }
+                    warn(outcome.decoder.lossSummary, warnings)
+                }
+            }
         }
     }
 
@@ -53,9 +81,12 @@ extension Trace {
         @Flag(help: "JSON Lines; the first line names the schema and its version.") var json = false
 
         func run() throws {
-            let log = try input.load()
-            let reports = TraceReports(log)
-            if json { reports.statsJSONLines.forEach { print($0) } } else { print(reports.statsText) }
+            try reportingFailures {
+                let reports = TraceReports(try input.load())
+                let output = TraceOutput()
+                if json { try reports.statsJSONLines.forEach { line throws(TraceFailure) in try output.line(line) } } else { try output.line(reports.statsText) }
+                try output.flush()
+            }
         }
     }
 
@@ -65,17 +96,31 @@ extension Trace {
         @Option(help: "Output file (Chrome trace event JSON, opens in ui.perfetto.dev).") var chrome: String
 
         func run() throws {
-            let log = try input.load()
-            try TraceReports(log).chromeJSON.write(toFile: chrome, atomically: true, encoding: .utf8)
-            print("wrote \(log.records.count) events to \(chrome)")
-            warn(log)
+            try reportingFailures {
+                let log = try input.load()
+                try TraceReportFile.write(Data(TraceReports(log).chromeJSON.utf8), to: chrome)
+                let output = TraceOutput()
+                try output.line("wrote \(log.records.count) events to \(chrome)")
+                try output.flush()
+                warn(log.lossSummary, log.warnings)
+            }
         }
     }
 }
 
+/// A trace failure is its message on standard error and its exit status: no usage text.
+private func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let failure as TraceFailure {
+        FileHandle.standardError.write(Data("Error: \(failure.message)\n".utf8))
+        throw ExitCode(failure.status)
+    }
+}
+
 /// Loss and build-id warnings go to standard error.
-private func warn(_ log: TraceLog) {
-    var lines = [log.lossSummary]
-    lines += log.warnings.map { "warning: \($0)" }
+private func warn(_ summary: String, _ warnings: [String]) {
+    var lines = [summary]
+    lines += warnings.map { "warning: \($0)" }
     FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
 }

@@ -93,29 +93,33 @@ public struct TraceEvent {
     /// `uart DR`, `uart FR`, ... or `IPA 0x...` where no device is known.
     static func deviceName(ipa: UInt64) -> String {
         let uart = layout.uartIPA
-        guard ipa >= uart && ipa < uart + 0x1000 else { return "unknown device" }
-        let names: [UInt64: String] = [
-            0x000: "DR", 0x004: "RSR", 0x018: "FR", 0x020: "ILPR", 0x024: "IBRD", 0x028: "FBRD", 0x02C: "LCR_H",
-            0x030: "CR", 0x034: "IFLS", 0x038: "IMSC", 0x03C: "RIS", 0x040: "MIS", 0x044: "ICR", 0x048: "DMACR",
-        ]
+        guard ipa >= uart && ipa - uart < 0x1000 else { return "unknown device" }
         let offset = ipa - uart
-        if let name = names[offset] { return "uart \(name)" }
+        if let name = uartRegisters[offset] { return "uart \(name)" }
         if offset >= 0xFE0 && offset < 0x1000 { return "uart ID" }
         return "uart +\(hex(offset))"
     }
 
+    /// The PL011's registers by offset (built once: a decode names millions of accesses).
+    static let uartRegisters: [UInt64: String] = [
+        0x000: "DR", 0x004: "RSR", 0x018: "FR", 0x020: "ILPR", 0x024: "IBRD", 0x028: "FBRD", 0x02C: "LCR_H",
+        0x030: "CR", 0x034: "IFLS", 0x038: "IMSC", 0x03C: "RIS", 0x040: "MIS", 0x044: "ICR", 0x048: "DMACR",
+    ]
+
     static func smcccName(_ function: UInt32) -> String {
-        let names: [UInt32: String] = [
-            SMCCC.version: "SMCCC_VERSION", SMCCC.archFeatures: "SMCCC_ARCH_FEATURES",
-            SMCCC.vendorHypCallUID: "KEEL_CALL_UID", SMCCC.vendorHypRevision: "KEEL_REVISION",
-            PSCI.version: "PSCI_VERSION", PSCI.cpuSuspend32: "PSCI_CPU_SUSPEND", PSCI.cpuSuspend64: "PSCI_CPU_SUSPEND64",
-            PSCI.cpuOff: "PSCI_CPU_OFF", PSCI.cpuOn32: "PSCI_CPU_ON", PSCI.cpuOn64: "PSCI_CPU_ON64",
-            PSCI.affinityInfo32: "PSCI_AFFINITY_INFO", PSCI.affinityInfo64: "PSCI_AFFINITY_INFO64",
-            PSCI.migrateInfoType: "PSCI_MIGRATE_INFO_TYPE", PSCI.systemOff: "PSCI_SYSTEM_OFF",
-            PSCI.systemReset: "PSCI_SYSTEM_RESET", PSCI.features: "PSCI_FEATURES",
-        ]
-        return names[function] ?? "function \(hex(UInt64(function)))"
+        smcccNames[function] ?? "function \(hex(UInt64(function)))"
     }
+
+    /// SMCCC and PSCI function ids Keel knows, by id (built once).
+    static let smcccNames: [UInt32: String] = [
+        SMCCC.version: "SMCCC_VERSION", SMCCC.archFeatures: "SMCCC_ARCH_FEATURES",
+        SMCCC.vendorHypCallUID: "KEEL_CALL_UID", SMCCC.vendorHypRevision: "KEEL_REVISION",
+        PSCI.version: "PSCI_VERSION", PSCI.cpuSuspend32: "PSCI_CPU_SUSPEND", PSCI.cpuSuspend64: "PSCI_CPU_SUSPEND64",
+        PSCI.cpuOff: "PSCI_CPU_OFF", PSCI.cpuOn32: "PSCI_CPU_ON", PSCI.cpuOn64: "PSCI_CPU_ON64",
+        PSCI.affinityInfo32: "PSCI_AFFINITY_INFO", PSCI.affinityInfo64: "PSCI_AFFINITY_INFO64",
+        PSCI.migrateInfoType: "PSCI_MIGRATE_INFO_TYPE", PSCI.systemOff: "PSCI_SYSTEM_OFF",
+        PSCI.systemReset: "PSCI_SYSTEM_RESET", PSCI.features: "PSCI_FEATURES",
+    ]
 
     static func sysRegName(_ esr: ESR) -> String {
         let e = esr.sysReg.encoding

@@ -9,37 +9,39 @@ public struct TraceReports {
     public static let jsonSchema = "keel-trace"
     public static let jsonVersion = 1
 
+    /// Time 0 and the counter frequency, fixed once for every line.
+    let formatter: TraceLineFormatter
+    /// Records (or events) the reports have looked at, one per record per pass: a report that
+    /// went over every record again for each record (as time 0 once did) shows here.
+    let visits = VisitCounter()
+
     public init(_ log: TraceLog) {
         self.log = log
         events = log.records.map(TraceEvent.init)
+        formatter = TraceLineFormatter(header: log.header, origin: log.origin)
+        visits.count += events.count
     }
+
+    /// How many records the reports made so far have visited (for the complexity test).
+    var recordsVisited: Int { visits.count }
 
     func seconds(_ ticks: UInt64) -> Double { Double(ticks) / log.counterHz }
     func nanoseconds(_ ticks: UInt64) -> Double { Double(ticks) * 1e9 / log.counterHz }
-    func time(_ r: TraceRecord) -> String { String(format: "%.9f", seconds(r.exitTime &- log.origin)) }
 
     // MARK: decode
 
     /// `0.001234567 vm0/vcpu1 MMIO write 4B w1 -> 0x9000018 (uart DR) = 0x41 312 ticks`
     public var decodeLines: [String] {
         events.map { event in
-            let r = event.record
-            var line = "\(time(r)) vm\(r.vm)/vcpu\(r.vcpu) \(event.text)"
-            if r.kind == .exit || r.kind == .interrupt || r.kind == .flush { line += " \(r.handlingTicks) ticks" }
-            return line
+            visits.count += 1
+            return formatter.text(event)
         }
     }
 
     public var decodeJSONLines: [String] {
-        [schemaLine("decode")] + events.map { event in
-            let r = event.record
-            return json([
-                "t": seconds(r.exitTime &- log.origin), "kind": "\(r.kind)", "cpu": Int(r.cpu), "vm": Int(r.vm),
-                "vcpu": Int(r.vcpu), "seq": Int(r.sequence), "exit_ticks": r.exitTime, "entry_ticks": r.entryTime,
-                "handling_ticks": r.handlingTicks, "esr": r.esr, "elr": r.elr, "far": r.far, "ipa": r.ipa,
-                "action": "\(r.action)", "arg0": r.arg0, "arg1": r.arg1, "reason": event.reason,
-                "key": event.subKey, "text": event.text,
-            ])
+        [Self.schemaLine("decode", header: log.header)] + events.map { event in
+            visits.count += 1
+            return formatter.json(event)
         }
     }
 
@@ -50,14 +52,16 @@ public struct TraceReports {
         public var key: String
         public var count = 0
         public var ticks: [UInt64] = []
-        public var total: UInt64 { ticks.reduce(0, +) }
+        /// Saturates rather than traps: the ticks are the trace's, not ours.
+        public var total: UInt64 { ticks.reduce(0, saturatingAdd) }
     }
 
     /// Exits (and interrupts) grouped by reason, and by reason and sub-key.
     public var rows: (byReason: [Row], byKey: [Row]) {
         var reasons: [String: Row] = [:], keys: [String: Row] = [:]
         for event in events where event.record.kind == .exit || event.record.kind == .interrupt {
-            let t = event.record.handlingTicks
+            visits.count += 1
+            let t = event.record.checkedHandlingTicks
             reasons[event.reason, default: Row(reason: event.reason, key: "")].count += 1
             reasons[event.reason]!.ticks.append(t)
             let k = event.reason + "\u{0}" + event.subKey
@@ -83,19 +87,23 @@ public struct TraceReports {
         var lastEntry: [String: UInt64] = [:]
         var flushSince: [UInt8: UInt64] = [:]  // per physical CPU: flush ticks since the last exit
         for r in log.records.sorted(by: { $0.exitTime < $1.exitTime }) {
+            visits.count += 1
             let id = "\(r.vm)/\(r.vcpu)"
+            let ticks = r.checkedHandlingTicks
             switch r.kind {
             case .flush:
-                flushSince[r.cpu, default: 0] += r.handlingTicks
-                times[id, default: VCPUTime(vm: r.vm, vcpu: r.vcpu)].flush += r.handlingTicks
+                flushSince[r.cpu] = saturatingAdd(flushSince[r.cpu] ?? 0, ticks)
+                var t = times[id, default: VCPUTime(vm: r.vm, vcpu: r.vcpu)]
+                t.flush = saturatingAdd(t.flush, ticks)
+                times[id] = t
             case .exit, .interrupt:
                 var t = times[id, default: VCPUTime(vm: r.vm, vcpu: r.vcpu)]
                 t.exits += 1
-                t.handling += r.handlingTicks
+                t.handling = saturatingAdd(t.handling, ticks)
                 if let entry = lastEntry[id], r.exitTime >= entry {
                     let flushed = flushSince[r.cpu] ?? 0
                     let span = r.exitTime - entry
-                    t.guest += span > flushed ? span - flushed : 0
+                    t.guest = saturatingAdd(t.guest, span > flushed ? span - flushed : 0)
                 }
                 flushSince[r.cpu] = 0
                 lastEntry[id] = r.entryTime
@@ -113,7 +121,8 @@ public struct TraceReports {
     public var histogram: [(bucket: Int, count: Int)] {
         var counts: [Int: Int] = [:]
         for r in log.records where r.kind == .exit || r.kind == .interrupt {
-            let ns = max(1, nanoseconds(r.handlingTicks))
+            visits.count += 1
+            let ns = max(1, nanoseconds(r.checkedHandlingTicks))
             counts[Int(log2(ns)), default: 0] += 1
         }
         return counts.keys.sorted().map { ($0, counts[$0]!) }
@@ -184,7 +193,7 @@ public struct TraceReports {
     public var statsJSONLines: [String] {
         let (byReason, byKey) = rows
         let total = byReason.reduce(0) { $0 + $1.count }
-        var lines = [schemaLine("stats")]
+        var lines = [Self.schemaLine("stats", header: log.header)]
         lines += byReason.map { json(["table": "reason"].merging(summary($0, of: total)) { a, _ in a }) }
         lines += byKey.map { json(["table": "key"].merging(summary($0, of: total)) { a, _ in a }) }
         lines += vcpuTimes.map { t in
@@ -193,7 +202,8 @@ public struct TraceReports {
         }
         lines += histogram.map { json(["table": "histogram", "log2_ns": $0.bucket, "count": $0.count]) }
         lines.append(json(["table": "loss", "records": log.records.count, "lost_records": log.lostRecords,
-                           "damaged_frames": log.corruptFrames, "damaged_bytes": log.corruptBytes, "warnings": log.warnings]))
+                           "damaged_frames": log.corruptFrames, "damaged_bytes": log.corruptBytes,
+                           "backward_records": log.backwardRecords, "warnings": log.warnings]))
         return lines
     }
 
@@ -206,6 +216,7 @@ public struct TraceReports {
         var named = Set<String>()
         var exitCount: [UInt8: Int] = [:]
         for event in events {
+            visits.count += 1
             let r = event.record
             let pid = Int(r.vm), tid = Int(r.vcpu)
             if named.insert("p\(pid)").inserted {
@@ -214,12 +225,12 @@ public struct TraceReports {
             if named.insert("t\(pid)/\(tid)").inserted {
                 trace.append(["ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": ["name": "vcpu\(tid)"]])
             }
-            let ts = seconds(r.exitTime &- log.origin) * 1e6
+            let ts = seconds(r.exitTime - log.origin) * 1e6  // origin is the earliest exit
             switch r.kind {
             case .exit, .interrupt, .flush:
                 trace.append(["ph": "X", "name": event.subKey.isEmpty ? event.reason : "\(event.reason) \(event.subKey)",
                               "cat": event.reason, "pid": pid, "tid": tid, "ts": ts,
-                              "dur": seconds(r.handlingTicks) * 1e6, "args": ["text": event.text, "elr": hex(r.elr)]])
+                              "dur": seconds(r.checkedHandlingTicks) * 1e6, "args": ["text": event.text, "elr": hex(r.elr)]])
                 if r.kind != .flush {
                     exitCount[r.vm, default: 0] += 1
                     trace.append(["ph": "C", "name": "exits", "pid": pid, "ts": ts, "args": ["exits": exitCount[r.vm]!]])
@@ -234,11 +245,12 @@ public struct TraceReports {
 
     // MARK: helpers
 
-    func schemaLine(_ report: String) -> String {
+    /// The first line of every JSON Lines report: the schema, its version, the firmware.
+    public static func schemaLine(_ report: String, header: TraceHeader?) -> String {
         var object: [String: Any] = ["schema": Self.jsonSchema, "version": Self.jsonVersion, "report": report,
-                                     "counter_hz": log.header?.counterHz ?? 0]
-        if let header = log.header { object["build_id"] = header.buildIDHex }
-        return json(object)
+                                     "counter_hz": header?.counterHz ?? 0]
+        if let header { object["build_id"] = header.buildIDHex }
+        return String(decoding: try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     func json(_ object: [String: Any]) -> String {
@@ -254,6 +266,17 @@ public struct TraceReports {
             }.joined(separator: "  ")
         }
     }
+}
+
+/// Counts work done inside computed properties of a value type.
+final class VisitCounter {
+    var count = 0
+}
+
+/// `a + b`, or the largest value when the sum does not fit.
+func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? .max : sum
 }
 
 /// `950ns`, `12.3us`, `4.56ms`, `1.20s`.

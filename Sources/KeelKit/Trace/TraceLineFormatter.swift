@@ -1,0 +1,118 @@
+import Foundation
+import KeelCore
+
+/// One `keel trace decode` line per record, as text or as a JSON object. Time 0 and the
+/// counter frequency are fixed when the formatter is made, so a line costs the same whatever
+/// came before it (the decoder once recomputed time 0 from every record for every line).
+public struct TraceLineFormatter {
+    /// Counter ticks per second; 1 when the trace has no header (times read as ticks).
+    public let counterHz: UInt64
+    /// The counter value printed as time 0.
+    public let origin: UInt64
+
+    public init(counterHz: UInt64, origin: UInt64) {
+        self.counterHz = max(counterHz, 1)
+        self.origin = origin
+    }
+
+    public init(header: TraceHeader?, origin: UInt64) {
+        self.init(counterHz: header?.counterHz ?? 1, origin: origin)
+    }
+
+    /// `0.001234567 vm0/vcpu1 MMIO write 4B w1 -> 0x9000018 (uart DR) = 0x41 312 ticks`
+    public func text(_ event: TraceEvent) -> String {
+        let r = event.record
+        var line = time(r.exitTime)
+        line += " vm\(r.vm)/vcpu\(r.vcpu) "
+        line += event.text
+        if r.hasHandlingTime { line += " \(r.checkedHandlingTicks) ticks" }
+        return line
+    }
+
+    /// The record as one JSON object, keys sorted (`keel-trace` schema, version 1).
+    public func json(_ event: TraceEvent) -> String {
+        let r = event.record
+        var out = JSONObjectWriter()
+        out.string("action", "\(r.action)")
+        out.number("arg0", r.arg0)
+        out.number("arg1", r.arg1)
+        out.number("cpu", UInt64(r.cpu))
+        out.number("elr", r.elr)
+        out.number("entry_ticks", r.entryTime)
+        out.number("esr", r.esr)
+        out.number("exit_ticks", r.exitTime)
+        out.number("far", r.far)
+        out.number("handling_ticks", r.checkedHandlingTicks)
+        out.number("ipa", r.ipa)
+        out.string("key", event.subKey)
+        out.string("kind", "\(r.kind)")
+        out.string("reason", event.reason)
+        out.number("seq", UInt64(r.sequence))
+        out.raw("t", time(r.exitTime))
+        out.string("text", event.text)
+        out.number("vcpu", UInt64(r.vcpu))
+        out.number("vm", UInt64(r.vm))
+        return out.finish()
+    }
+
+    /// Seconds since time 0 with nine decimals, from the counter in integers (exact, and
+    /// without a format string per line). Negative for a record older than time 0 (a live
+    /// stream's time 0 is its first record; another CPU's ring may drain older ones later).
+    public func time(_ counter: UInt64) -> String {
+        counter >= origin ? Self.seconds(counter - origin, hz: counterHz) : "-" + Self.seconds(origin - counter, hz: counterHz)
+    }
+
+    /// `ticks / hz` as `S.NNNNNNNNN`, rounded to the nearest nanosecond.
+    static func seconds(_ ticks: UInt64, hz: UInt64) -> String {
+        var whole = ticks / hz
+        let rest = ticks % hz
+        // rest < hz, so rest * 1e9 / hz < 1e9: the quotient fits and the division cannot trap.
+        let product = rest.multipliedFullWidth(by: 1_000_000_000)
+        var (nanos, remainder) = hz.dividingFullWidth(product)
+        if remainder >= hz - remainder { nanos += 1 }  // remainder * 2 >= hz, without overflow
+        if nanos == 1_000_000_000 { (whole, nanos) = (whole + 1, 0) }
+        let digits = String(nanos)
+        return "\(whole)." + String(repeating: "0", count: 9 - digits.count) + digits
+    }
+}
+
+/// A flat JSON object written field by field, in the order given (the caller sorts the keys).
+struct JSONObjectWriter {
+    private var text = "{"
+
+    mutating func number(_ key: String, _ value: UInt64) { raw(key, String(value)) }
+    mutating func string(_ key: String, _ value: String) { raw(key, Self.quoted(value)) }
+
+    /// A value already in JSON form.
+    mutating func raw(_ key: String, _ json: String) {
+        if text.utf8.count > 1 { text += "," }
+        text += Self.quoted(key)
+        text += ":"
+        text += json
+    }
+
+    mutating func finish() -> String {
+        text += "}"
+        return text
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped.
+    static func quoted(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return "\"" + value + "\"" }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

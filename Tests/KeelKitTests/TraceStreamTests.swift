@@ -1,0 +1,153 @@
+import Foundation
+import KeelCore
+import Testing
+@testable import KeelKit
+
+/// The decoder's cost and its stream form: each report visits each record a fixed number of
+/// times, a stream fed in pieces decodes what the whole does, damaged counters never crash.
+@Suite("Trace decoding: linear, streamed, hostile counters")
+struct TraceStreamTests {
+    /// Every report, as `keel trace decode/stats/export` make them.
+    func visitsForAllReports(records: Int) -> Int {
+        let reports = TraceReports(TraceLog.decode(TraceGenerator.stream(records: records)))
+        _ = reports.decodeLines
+        _ = reports.decodeJSONLines
+        _ = reports.statsText
+        _ = reports.statsJSONLines
+        _ = reports.chromeJSON
+        return reports.recordsVisited
+    }
+
+    @Test("the reports visit records a fixed number of times each: 10x the records is exactly 10x the visits")
+    func linear() {
+        let small = visitsForAllReports(records: 100)
+        let large = visitsForAllReports(records: 1000)
+        #expect(small > 0)
+        #expect(large == 10 * small)
+        // Events once, decode and JSON once each, the stats tables (rows, vCPU time and the
+        // histogram, twice) and Chrome once: never a pass per record.
+        #expect(small <= 20 * 100)
+    }
+
+    @Test("time 0 is the earliest exit however the records arrive, and stays right as records are added")
+    func origin() {
+        var log = TraceLog()
+        for time: UInt64 in [500, 200, 900, 100, 300] {
+            var r = TraceRecord()
+            r.exitTime = time
+            r.entryTime = time + 10
+            log.append(r)
+        }
+        #expect(log.origin == 100)
+        let lines = TraceReports(log).decodeLines
+        #expect(lines[3].hasPrefix("0.000000000 "))
+        #expect(lines[0].hasPrefix("400.000000000 "))  // no header: ticks
+    }
+
+    @Test("the `keel trace decode` stream reads a file twice (time 0, then lines) and prints what the reports print")
+    func decodeStream() throws {
+        let records = 3000
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-stream-\(UUID().uuidString)").path
+        let outPath = path + ".out"
+        defer { try? FileManager.default.removeItem(atPath: path); try? FileManager.default.removeItem(atPath: outPath) }
+        // Put the earliest record last, as a second CPU's ring drained late would.
+        var data = TraceGenerator.stream(records: records)
+        var early = TraceGenerator.record(1)
+        early.cpu = 1
+        early.exitTime = 0
+        early.entryTime = 5
+        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+        do { var span = bytes.mutableSpan; early.encode(into: &span) }
+        data += FrameDemux.encode(type: .record, payload: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: data))
+        for json in [false, true] {
+            #expect(FileManager.default.createFile(atPath: outPath, contents: nil))
+            let handle = try #require(FileHandle(forWritingAtPath: outPath))
+            let outcome = try TraceDecodeStream.run(try TraceInputFile(path: path), json: json, output: TraceOutput(descriptor: handle.fileDescriptor))
+            try handle.close()
+            #expect(outcome.recordsVisited == 2 * (records + 1))
+            #expect(outcome.decoder.records == records + 1)
+            let printed = try String(contentsOfFile: outPath, encoding: .utf8)
+            let reports = TraceReports(TraceLog.decode(data))
+            #expect(printed == (json ? reports.decodeJSONLines : reports.decodeLines).joined(separator: "\n") + "\n")
+        }
+    }
+
+    @Test("a stream fed in pieces of every size decodes what the whole stream does")
+    func pieces() {
+        let data = TraceGenerator.stream(records: 200)
+        let whole = TraceLog.decode(data)
+        for size in [1, 7, 100, 4096] {
+            var decoder = TraceStreamDecoder()
+            var records: [TraceRecord] = []
+            var start = 0
+            while start < data.count {
+                decoder.feed(data[start..<min(start + size, data.count)]) { r, _ in records.append(r) }
+                start += size
+            }
+            decoder.finish()
+            #expect(records == whole.records)
+            #expect(decoder.header == whole.header && decoder.corruptFrames == 0 && decoder.lostRecords == 0)
+        }
+    }
+
+    @Test("time to nine decimals in integers: rounding, carries, no header, a 2^64 counter")
+    func time() {
+        let f = TraceLineFormatter(counterHz: 62_500_000, origin: 1000)
+        #expect(f.time(1000) == "0.000000000")
+        #expect(f.time(2000) == "0.000016000")
+        #expect(f.time(0) == "-0.000016000")
+        #expect(TraceLineFormatter(counterHz: 3, origin: 0).time(2) == "0.666666667")
+        #expect(TraceLineFormatter(counterHz: 3, origin: 0).time(1) == "0.333333333")
+        #expect(TraceLineFormatter(counterHz: 1_000_000_001, origin: 0).time(1_000_000_000) == "0.999999999")
+        #expect(TraceLineFormatter(counterHz: 3_000_000_000, origin: 0).time(5_999_999_999) == "2.000000000")  // 1.9999999997: the carry
+        #expect(TraceLineFormatter(counterHz: 0, origin: 0).time(42) == "42.000000000")
+        #expect(TraceLineFormatter(counterHz: 1, origin: 0).time(.max) == "18446744073709551615.000000000")
+    }
+
+    /// An exit whose re-entry counter is `entry` and exit counter `exit`.
+    static func exit(_ sequence: UInt32, exit: UInt64, entry: UInt64) -> TraceRecord {
+        var r = TraceGenerator.record(1)
+        r.sequence = sequence
+        r.exitTime = exit
+        r.entryTime = entry
+        return r
+    }
+
+    static func frames(_ records: [TraceRecord]) -> Data {
+        records.reduce(into: Data()) { data, r in
+            var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+            do { var span = bytes.mutableSpan; r.encode(into: &span) }
+            data += FrameDemux.encode(type: .record, payload: Data(bytes))
+        }
+    }
+
+    @Test("an exit whose entry counter precedes its exit counter: 0 ticks and a warning count in every report, no crash")
+    func backwardCounters() throws {
+        // The fuzzer's shape: two exits re-entering before they exit (their wrapped handling
+        // times summed past 2^64), one ordinary exit.
+        let data = Self.frames([Self.exit(0, exit: 1000, entry: 10), Self.exit(1, exit: 2000, entry: 5), Self.exit(2, exit: 3000, entry: 3040)])
+        let log = TraceLog.decode(data)
+        #expect(log.backwardRecords == 2)
+        #expect(log.warnings.contains("2 records re-enter the guest before they exit (entry counter before exit counter): their handling time counts as 0"))
+        let reports = TraceReports(log)
+        #expect(reports.rows.byReason.first?.ticks == [0, 0, 40])
+        #expect(reports.vcpuTimes.first?.handling == 40)
+        #expect(reports.decodeLines[0].hasSuffix(" 0 ticks"))
+        #expect(reports.statsText.contains("warning: 2 records re-enter"))
+        let loss = try JSONSerialization.jsonObject(with: Data(reports.statsJSONLines.last!.utf8)) as! [String: Any]
+        #expect(loss["backward_records"] as? Int == 2)
+        _ = reports.chromeJSON
+        _ = reports.histogram
+    }
+
+    @Test("handling times that are each valid but sum past 2^64 saturate instead of trapping")
+    func saturatingTotals() {
+        let big = UInt64.max / 2 + 10
+        let log = TraceLog.decode(Self.frames([Self.exit(0, exit: 0, entry: big), Self.exit(1, exit: 1, entry: 1 + big)]))
+        let reports = TraceReports(log)
+        #expect(reports.rows.byReason.first?.total == .max)
+        #expect(reports.vcpuTimes.first?.handling == .max)
+        #expect(!reports.statsText.isEmpty)
+    }
+}
