@@ -18,7 +18,9 @@ func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointe
     var name = ProcessInfo.processInfo.environment["KEEL_FUZZ_TARGET"]
     if arguments.count > 1, !arguments[1].hasPrefix("-"), FuzzTargets.named(arguments[1]) != nil || name == nil {
         name = arguments[1]
-        // Drop argv[1]: the rest (flags, corpus folders, files to replay) is libFuzzer's.
+        // Drop argv[1]: the rest (flags, corpus folders, files to replay) is libFuzzer's. The
+        // environment keeps the name for the processes libFuzzer starts with -fork and -jobs.
+        setenv("KEEL_FUZZ_TARGET", arguments[1], 1)
         for i in 1..<Int(argc.pointee) { argv.pointee![i] = argv.pointee![i + 1] }
         argc.pointee -= 1
     }

@@ -66,6 +66,8 @@ public enum FuzzTargets {
                 let expected = Machine(board: known.board)
                 for field in MachineField.allCases { _ = field.differs(in: machine, from: expected); _ = field.value(in: machine) }
                 _ = machine.ramHolds(machine.ramBase, size: machine.ramSize)
+                // The firmware's end of RAM (BootLoader: `machine.ramEnd - address`) must not wrap.
+                _ = machine.ramBase + machine.ramSize
             }
         }
     }
