@@ -171,7 +171,7 @@ fuzz: fuzz-build
 		mkdir -p fuzz/crashes/$$t $(BUILD)/fuzz/corpus/$$t; \
 		echo "FUZZ $$t ($(FUZZ_SECONDS) s, log in $(BUILD)/fuzz/$$t.log)"; \
 		SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
-			-artifact_prefix=fuzz/crashes/$$t/ $(FUZZ_FLAGS) $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t >$(BUILD)/fuzz/$$t.log 2>&1 \
+			-artifact_prefix=fuzz/crashes/$$t/ $$([ -f fuzz/$$t.dict ] && echo -dict=fuzz/$$t.dict) $(FUZZ_FLAGS) $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t >$(BUILD)/fuzz/$$t.log 2>&1 \
 			|| { failed="$$failed $$t"; grep -m6 -E 'ERROR: libFuzzer|^==.*ERROR: AddressSanitizer|Swift runtime failure|#[5-7] .* in |Test unit written' $(BUILD)/fuzz/$$t.log; }; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make fuzz: crashes in:$$failed (reproducers in fuzz/crashes/, see fuzz/README.md)"; exit 1; fi
