@@ -93,7 +93,7 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux
+.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux fuzz fuzz-build
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
@@ -171,6 +171,31 @@ cli:
 # (`keel linux fetch --force` fetches again). apt-get, apt-cache, dpkg-deb and gzip come with Debian.
 linux: cli
 	$(Q)$(BUILD)/bin/keel linux fetch
+
+# --- fuzzing -------------------------------------------------------------------------------------
+# libFuzzer (+ASan) on every parser (Sources/KeelKit/Fuzz, fuzz/README.md), FUZZ_SECONDS each, in
+# its own scratch folder: the ordinary build never sees the sanitizers or keel-fuzz (KEEL_FUZZ=1
+# adds it to the package). New inputs go to build/fuzz/corpus, reproducers to fuzz/crashes/TARGET;
+# fuzz/corpus (the seeds and fixed reproducers) is only read, and `make test` replays it.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fdt bootBundle trace elf config cpio
+FUZZ_FLAGS ?=
+FUZZ_SCRATCH := .build/fuzz
+FUZZ_BIN := $(FUZZ_SCRATCH)/debug/keel-fuzz
+
+fuzz-build:
+	KEEL_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product keel-fuzz
+
+fuzz: fuzz-build
+	@mkdir -p $(BUILD)/fuzz; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/crashes/$$t $(BUILD)/fuzz/corpus/$$t; \
+		echo "FUZZ $$t ($(FUZZ_SECONDS) s, log in $(BUILD)/fuzz/$$t.log)"; \
+		SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+			-artifact_prefix=fuzz/crashes/$$t/ $$([ -f fuzz/$$t.dict ] && echo -dict=fuzz/$$t.dict) $(FUZZ_FLAGS) $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t >$(BUILD)/fuzz/$$t.log 2>&1 \
+			|| { failed="$$failed $$t"; grep -m6 -E 'ERROR: libFuzzer|^==.*ERROR: AddressSanitizer|Swift runtime failure|#[5-7] .* in |Test unit written' $(BUILD)/fuzz/$$t.log; }; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: crashes in:$$failed (reproducers in fuzz/crashes/, see fuzz/README.md)"; exit 1; fi
 
 # --- set-up, run, test ----------------------------------------------------------------------------
 # Debian packages the build and the tests use, as "command:package" (what is checked, what apt
