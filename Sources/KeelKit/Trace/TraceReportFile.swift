@@ -32,7 +32,7 @@ public enum TraceReportFile {
         var template = Array(((directory.isEmpty ? "." : directory) + "/.\(base).keel-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw .cannotCreate("cannot write '\(path)': \(String(cString: strerror(errno)))") }
-        let temporary = String(cString: template)
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var renamed = false
         defer { if !renamed { unlink(temporary) } }
         do {
