@@ -98,7 +98,8 @@ extension Trace {
         func run() throws {
             try reportingFailures {
                 let log = try input.load()
-                try TraceReportFile.write(Data(TraceReports(log).chromeJSON.utf8), to: chrome)
+                let reports = TraceReports(log)
+                try TraceReportFile.write(to: chrome) { (file) throws(TraceFailure) in try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) } }
                 let output = TraceOutput()
                 try output.line("wrote \(log.records.count) events to \(chrome)")
                 try output.flush()
