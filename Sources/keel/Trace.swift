@@ -37,9 +37,8 @@ struct TraceInput: ParsableArguments {
     func load() throws -> TraceLog {
         let elfID = try elfBuildID()
         let input = try TraceInputFile(path: file)
-        let data = try input.readAll()
-        if data.isEmpty { throw TraceFailure.noInput("\(input.name) was empty: no trace to read") }
-        var log = TraceLog.decode(data)
+        var log = try TraceLog.decode(input)
+        if input.bytesRead == 0 { throw TraceFailure.noInput("\(input.name) was empty: no trace to read") }
         if let elfID { log.check(elfBuildID: elfID) }
         if log.records.isEmpty && log.header == nil {
             throw TraceFailure.dataError("\(input.name) holds no Keel trace frames (\(log.lossSummary))")
