@@ -14,6 +14,17 @@ SWIFT     := $(TOOLBIN)swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 BUILD     := build
+
+# One short line per step (`SWIFTC build/hyp/keel-swift.o`, `LD build/hyp/keel.elf`), as kernel
+# and U-Boot builds print; `make V=1` prints the full command lines instead.
+V ?= 0
+ifeq ($(V),1)
+Q :=
+step = @true
+else
+Q := @
+step = @printf '  %-7s %s\n' '$(1)' '$(2)'
+endif
 GUEST_OUT := $(BUILD)/guests
 
 # Board: the firmware is built per board (`make BOARD=xlnx-zcu102 firmware`; plain `make` builds
@@ -82,7 +93,7 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux
+.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux fuzz fuzz-build
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
@@ -101,23 +112,28 @@ guests: $(GUEST_BINS)
 
 $(HYP_OUT)/keel-swift.o: $(FW_SWIFT) $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(SWIFTC) $(SWIFTFLAGS_FW) -c $(FW_SWIFT) -o $@
+	$(call step,SWIFTC,$@)
+	$(Q)$(SWIFTC) $(SWIFTFLAGS_FW) -c $(FW_SWIFT) -o $@
 	@touch $@  # swiftc keeps an unchanged object's old timestamp; make would rebuild it every time
 
 $(HYP_OUT)/%.o: hyp/%.S $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_FW) -c $< -o $@
+	$(call step,AS,$@)
+	$(Q)$(CLANG) $(CFLAGS_FW) -c $< -o $@
 
 $(HYP_OUT)/%.o: hyp/%.c $(FW_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(CFLAGS_FW) -c $< -o $@
+	$(call step,CC,$@)
+	$(Q)$(CLANG) $(CFLAGS_FW) -c $< -o $@
 
 $(HYP_OUT)/keel.elf: $(FW_OBJS) linker/keel.ld
-	$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections --build-id=sha1 \
+	$(call step,LD,$@)
+	$(Q)$(LD_LLD) -T linker/keel.ld --defsym=KEEL_LOAD_ADDR=$(KEEL_LOAD_ADDR) --gc-sections --build-id=sha1 \
 		-z noexecstack -o $@ $(FW_OBJS)
 
 $(HYP_OUT)/keel.bin: $(HYP_OUT)/keel.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call step,OBJCOPY,$@)
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 # Nothing lazy may run on the trap path, and no heap exists.
 check-firmware: $(HYP_OUT)/keel.elf
@@ -126,21 +142,26 @@ check-firmware: $(HYP_OUT)/keel.elf
 
 $(GUEST_OUT)/lib/%.o: Tests/Guests/lib/%.S $(wildcard Tests/Guests/lib/*.h)
 	@mkdir -p $(@D)
-	$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
+	$(call step,AS,$@)
+	$(Q)$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
 
 $(GUEST_OUT)/%.o: Tests/Guests/%.S $(wildcard Tests/Guests/lib/*.h)
 	@mkdir -p $(@D)
-	$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
+	$(call step,AS,$@)
+	$(Q)$(CLANG) $(TARGET_FLAGS) -ITests/Guests/lib -c $< -o $@
 
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_LIB_OBJS) linker/guest.ld
-	$(LD_LLD) -T linker/guest.ld --defsym=GUEST_RAM_IPA=$(GUEST_RAM_IPA) -o $@ $< $(GUEST_LIB_OBJS)
+	$(call step,LD,$@)
+	$(Q)$(LD_LLD) -T linker/guest.ld --defsym=GUEST_RAM_IPA=$(GUEST_RAM_IPA) -o $@ $< $(GUEST_LIB_OBJS)
 
 $(GUEST_OUT)/%.bin: $(GUEST_OUT)/%.elf
-	$(OBJCOPY) -O binary $< $@
+	$(call step,OBJCOPY,$@)
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 # --- host CLI -----------------------------------------------------------------------------------
 cli:
-	$(SWIFT) build --product keel
+	$(call step,SWIFT,build/bin/keel)
+	$(Q)$(SWIFT) build $(if $(filter 1,$(V)),,--quiet) --product keel
 	@mkdir -p $(BUILD)/bin
 	@ln -sf "$$($(SWIFT) build --show-bin-path)/keel" $(BUILD)/bin/keel
 
@@ -149,7 +170,32 @@ cli:
 # (.cache/linux/initramfs.cpio), fetched once with a private apt configuration and then reused
 # (`keel linux fetch --force` fetches again). apt-get, apt-cache, dpkg-deb and gzip come with Debian.
 linux: cli
-	$(BUILD)/bin/keel linux fetch
+	$(Q)$(BUILD)/bin/keel linux fetch
+
+# --- fuzzing -------------------------------------------------------------------------------------
+# libFuzzer (+ASan) on every parser (Sources/KeelKit/Fuzz, fuzz/README.md), FUZZ_SECONDS each, in
+# its own scratch folder: the ordinary build never sees the sanitizers or keel-fuzz (KEEL_FUZZ=1
+# adds it to the package). New inputs go to build/fuzz/corpus, reproducers to fuzz/crashes/TARGET;
+# fuzz/corpus (the seeds and fixed reproducers) is only read, and `make test` replays it.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= fdt bootBundle trace elf config cpio
+FUZZ_FLAGS ?=
+FUZZ_SCRATCH := .build/fuzz
+FUZZ_BIN := $(FUZZ_SCRATCH)/debug/keel-fuzz
+
+fuzz-build:
+	KEEL_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product keel-fuzz
+
+fuzz: fuzz-build
+	@mkdir -p $(BUILD)/fuzz; failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/crashes/$$t $(BUILD)/fuzz/corpus/$$t; \
+		echo "FUZZ $$t ($(FUZZ_SECONDS) s, log in $(BUILD)/fuzz/$$t.log)"; \
+		SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BIN) $$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 \
+			-artifact_prefix=fuzz/crashes/$$t/ $$([ -f fuzz/$$t.dict ] && echo -dict=fuzz/$$t.dict) $(FUZZ_FLAGS) $(BUILD)/fuzz/corpus/$$t fuzz/corpus/$$t >$(BUILD)/fuzz/$$t.log 2>&1 \
+			|| { failed="$$failed $$t"; grep -m6 -E 'ERROR: libFuzzer|^==.*ERROR: AddressSanitizer|Swift runtime failure|#[5-7] .* in |Test unit written' $(BUILD)/fuzz/$$t.log; }; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make fuzz: crashes in:$$failed (reproducers in fuzz/crashes/, see fuzz/README.md)"; exit 1; fi
 
 # --- set-up, run, test ----------------------------------------------------------------------------
 # Debian packages the build and the tests use, as "command:package" (what is checked, what apt
@@ -173,10 +219,11 @@ deps:
 	for pair in $(DEB_FILES); do [ -e "$${pair%%:*}" ] || { echo "make: $${pair%%:*} is still missing"; exit 1; }; done
 
 run: deps all
-	$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
+	$(Q)$(BUILD)/bin/keel run --guest $(GUEST_OUT)/demo.bin --timeout 60
 
 test: deps all linux
-	$(SWIFT) test
+	$(call step,TEST,swift test)
+	$(Q)$(SWIFT) test
 
 # Figures from a release build of the host tools (the decoder figure depends on it): the bench
 # guest and decoder, then Linux boot to /init natively and under Keel. Both merge into one JSON.

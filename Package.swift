@@ -16,6 +16,10 @@ let strictlySafe: [SwiftSetting] = [
 let firmwareOnlyMM = ((try? FileManager.default.contentsOfDirectory(atPath: Context.packageDirectory + "/hyp/mm")) ?? [])
     .filter { $0 != "StaticBytes.swift" }
 
+/// `make fuzz` sets KEEL_FUZZ=1 and builds in its own scratch folder with -sanitize=fuzzer,address:
+/// keel-fuzz links against libFuzzer, which an ordinary `swift build` does not have.
+let fuzzing = ProcessInfo.processInfo.environment["KEEL_FUZZ"] == "1"
+
 let package = Package(
     name: "Keel",
     platforms: [.macOS(.v13)],
@@ -53,3 +57,12 @@ let package = Package(
         .testTarget(name: "IntegrationTests", dependencies: ["KeelKit", "KeelCore"]),
     ]
 )
+
+if fuzzing {
+    package.products.append(.executable(name: "keel-fuzz", targets: ["keel-fuzz"]))
+    package.targets += [
+        // The declaration of libFuzzer's LLVMFuzzerRunDriver (a header, no code).
+        .target(name: "KeelFuzzDriver"),
+        .executableTarget(name: "keel-fuzz", dependencies: ["KeelKit", "KeelFuzzDriver"]),
+    ]
+}

@@ -96,7 +96,7 @@ public enum MachineField: Int, CaseIterable {
 public enum MachineNote: UInt8 {
     case noMemory, noPSCI, psciNotSMC, psciTooOld, cpusUnnumbered, cpusNotPSCI, noCPUs, noGIC, noUART,
          stdoutWithoutDriver, timerINTID
-    case imageOutsideMemory, gicv3WithoutSystemRegisters, gicv2WithoutVirtualization
+    case imageOutsideMemory, gicv3WithoutSystemRegisters, gicv2WithoutVirtualization, memoryWraps, deviceOutsideMap
 
     public var isRefusal: Bool { rawValue >= MachineNote.imageOutsideMemory.rawValue }
 
@@ -121,6 +121,8 @@ public enum MachineNote: UInt8 {
         case .imageOutsideMemory: "no memory range holds Keel's image at"
         case .gicv3WithoutSystemRegisters: "a GICv3, but this CPU has no GIC system registers; GICD at"
         case .gicv2WithoutVirtualization: "a GICv2 without GICH/GICV frames; GICD at"
+        case .memoryWraps: "a memory range runs past the end of the address space; it starts at"
+        case .deviceOutsideMap: "a GIC frame or the console UART reaches past the 512 GiB Keel's EL2 map covers; it is at"
         }
     }
 }
@@ -131,6 +133,24 @@ public enum MachineCheck {
     public static let aliasedFrameSize: UInt64 = 0x2_0000
     public static let aliasedFrameOffset: UInt64 = 0xF000
 
+    /// Keel's EL2 map covers the first 512 GiB of physical addresses (hyp/boot/start.S): a
+    /// device beyond it would fault on Keel's first access. Checking each frame against it also
+    /// keeps every sum of a DTB address and an offset below it, so none can wrap.
+    public static let mappedEnd: UInt64 = 1 << 39
+
+    /// How far past its base Keel reaches into each frame: the GICv3 distributor (64 KiB), the
+    /// redistributors Keel walks (at most 64 frames of 128 KiB), a GICv2 CPU interface and GICV
+    /// (8 KiB, after any aliased-frame offset), GICH (4 KiB) and the UART (4 KiB).
+    static let distributorSpan: UInt64 = 0x1_0000
+    static let redistributorsSpan: UInt64 = 64 * 0x2_0000
+    static let cpuInterfaceSpan: UInt64 = 0x2000
+    static let pageSpan: UInt64 = 0x1000
+
+    /// True when `[base, base + span)` lies below `mappedEnd`, computed without a sum that
+    /// could wrap.
+    @inline(__always)
+    public static func isMapped(_ base: UInt64, span: UInt64) -> Bool { span <= mappedEnd && base <= mappedEnd - span }
+
     /// The machine `dtb` describes, with the board file filling in what the DTB lacks. Notes go
     /// to `note`; nil after a refusal. `imageBase` is where Keel's image is; `cpuHasGICv3`
     /// whether ID_AA64PFR0_EL1.GIC shows the GICv3 system registers. The board file's values
@@ -140,6 +160,13 @@ public enum MachineCheck {
                                note: (MachineNote, UInt64) -> Void) -> Machine? {
         var machine = Machine(board: board)
         machine.fromDTB = true
+
+        // A memory range whose base + size wraps is no memory: `ramEnd` and every
+        // `ramEnd - address` after it need the sum not to wrap.
+        for i in 0..<min(dtb.memoryCount, DeviceTreeMachine.memoryCapacity) where dtb.memory[i].size > UInt64.max - dtb.memory[i].base {
+            note(.memoryWraps, dtb.memory[i].base)
+            return nil
+        }
 
         // DRAM: the range Keel was loaded into.
         if dtb.memoryCount == 0 {
@@ -199,15 +226,40 @@ public enum MachineCheck {
             }
             machine.gicVersion = 2
             machine.gic.distributor = dtb.gicDistributor
-            machine.gic.cpuInterface = dtb.gicCPUInterface + (dtb.gicCPUInterfaceSize == aliasedFrameSize ? aliasedFrameOffset : 0)
+            // The offsets are added only to frames `isMapped` has placed below `mappedEnd`.
+            let giccOffset = dtb.gicCPUInterfaceSize == aliasedFrameSize ? aliasedFrameOffset : 0
+            let gicvOffset = dtb.gicVirtualCPUInterfaceSize == aliasedFrameSize ? aliasedFrameOffset : 0
+            guard isMapped(dtb.gicCPUInterface, span: giccOffset + cpuInterfaceSpan) else {
+                note(.deviceOutsideMap, dtb.gicCPUInterface)
+                return nil
+            }
+            guard isMapped(dtb.gicVirtualCPUInterface, span: gicvOffset + cpuInterfaceSpan) else {
+                note(.deviceOutsideMap, dtb.gicVirtualCPUInterface)
+                return nil
+            }
+            machine.gic.cpuInterface = dtb.gicCPUInterface + giccOffset
             machine.gic.hypervisorControl = dtb.gicHypervisorControl
-            machine.gic.virtualCPUInterface = dtb.gicVirtualCPUInterface + (dtb.gicVirtualCPUInterfaceSize == aliasedFrameSize ? aliasedFrameOffset : 0)
+            machine.gic.virtualCPUInterface = dtb.gicVirtualCPUInterface + gicvOffset
+        }
+        guard isMapped(machine.gic.distributor, span: distributorSpan) else {
+            note(.deviceOutsideMap, machine.gic.distributor)
+            return nil
+        }
+        let v3 = machine.gicVersion == 3
+        let other = v3 ? machine.gic.redistributors : machine.gic.hypervisorControl
+        guard isMapped(other, span: v3 ? redistributorsSpan : pageSpan) else {
+            note(.deviceOutsideMap, other)
+            return nil
         }
         if dtb.gicMaintenanceINTID != 0 { machine.gic.maintenanceINTID = dtb.gicMaintenanceINTID }
 
         // The console: the firmware has the board's UART driver; find that UART in the DTB.
         if let uart = dtb.uart(board.uartKind == .pl011 ? .pl011 : .cadence) {
             if dtb.stdout.kind == .other { note(.stdoutWithoutDriver, uart.base) }
+            guard isMapped(uart.base, span: pageSpan) else {
+                note(.deviceOutsideMap, uart.base)
+                return nil
+            }
             machine.uartBase = uart.base
         } else {
             note(.noUART, board.uartBase)

@@ -71,6 +71,8 @@ struct Run: ParsableCommand {
     static let panicStatus: Int32 = 70
     static let refusedStatus: Int32 = 65
     static let timeoutStatus: Int32 = 124
+    /// The longest --timeout, in seconds: a week.
+    static let maxTimeout: Double = 604_800
     static let containedFaultStatus: Int32 = ContainedFault.exitStatus
 
     func validate() throws {
@@ -86,7 +88,10 @@ struct Run: ParsableCommand {
             throw ValidationError("--gic goes with --guest; a packed image takes --board qemu-virt-gicv2 for GICv2")
         }
         if let gic { guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") } }
-        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        // At most a week: a deadline far past that (1e10 s) crashes Foundation's NSCondition wait.
+        guard timeout > 0, timeout <= Self.maxTimeout else {
+            throw ValidationError("--timeout \(timeout) is not possible: give more than 0 and at most \(Int(Self.maxTimeout)) seconds (a week)")
+        }
         if let memory { guard memory >= 16 && memory <= 64 << 10 else { throw ValidationError("--memory \(memory) is not possible: give 16 to 65536 MiB") } }
         if let dtb {
             do { try BootDeviceTree.check(dtb) } catch let error as KeelError { throw ValidationError(error.message) }

@@ -30,14 +30,14 @@ struct DeviceTreeBootTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// QEMU virt's own DTB for `-smp smp`, as source, changed by `edit`, compiled again.
-    static func editedVirtDTB(smp: Int, _ edit: (String) -> String) throws -> String {
+    /// QEMU virt's own DTB for `-smp smp` (and GIC version `gic`), as source, changed by `edit`, compiled again.
+    static func editedVirtDTB(smp: Int, gic: Int = 3, _ edit: (String) -> String) throws -> String {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-dtb-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let dumped = scratch.appendingPathComponent("qemu.dtb").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3,dumpdtb=\(dumped)",
+        process.arguments = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=\(gic),dumpdtb=\(dumped)",
                              "-cpu", "cortex-a72", "-smp", String(smp), "-m", "1024M", "-display", "none"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

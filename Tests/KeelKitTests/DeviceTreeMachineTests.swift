@@ -146,8 +146,8 @@ struct DeviceTreeMachineTests {
         var bare = try Self.machine(file: "qemu-virt-gicv2-smp4.dtb")
         bare.gicHypervisorControl = 0
         #expect(Self.resolve(bare, qemuVirtGICv2).1 == [Finding(note: .gicv2WithoutVirtualization, value: 0x0800_0000)])
-        // Every message names its subject; refusals are the last three.
-        for raw in 0...UInt8(13) {
+        // Every message names its subject; refusals are the last five.
+        for raw in 0...UInt8(15) {
             let note = try #require(MachineNote(rawValue: raw))
             #expect(!Self.text(note.message).isEmpty)
             #expect(note.isRefusal == (raw >= 11))

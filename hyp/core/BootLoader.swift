@@ -80,9 +80,16 @@ enum BootLoader {
         // The manifest (every VM's bundle in it) is read through the EL2 map, so it must lie in
         // Normal memory too: no further than the machine's DRAM and the Normal block reach.
         let end = min(machine.ramEnd, normal.end)
-        let limits = SystemManifest.Limits(cpus: cpus, dramBase: machine.ramBase, dramSize: machine.ramSize,
+        var limits = SystemManifest.Limits(cpus: cpus, dramBase: machine.ramBase, dramSize: machine.ramSize,
                                            reservedStart: UInt64(keelImageStart()), reservedEnd: appended,
                                            normalBase: normal.base, normalSize: normal.size)
+        // What stage 2 will map for every VM: RAM and shared regions inside the IPA space, and
+        // a GICv2's GICV frame at the guest's CPU interface (VMs.create), which nothing may cover.
+        limits.ipaLimit = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF).ipaLimit
+        if GIC.version == .v2 {
+            limits.deviceIPABase = defaultVMLayout.gicCPUInterfaceIPA
+            limits.deviceIPASize = VMs.gicCPUInterfaceSize
+        }
         do throws(SystemManifest.Problem) {
             let opened = BootMemory.withNormalBytes(at: appended, count: end > appended ? end - appended : 0) {
                 bytes -> Result<SystemManifest, SystemManifest.Problem> in
@@ -98,7 +105,7 @@ enum BootLoader {
             let end = appended + manifest.totalSize
             for i in 0..<manifest.count {
                 let r = manifest.record(i)
-                if r.ramPA < end && appended < r.ramPA + r.ramSize { throw SystemManifest.Problem.ramOverKeel(i) }
+                if Interval.overlap(r.ramPA, r.ramSize, appended, end - appended) { throw SystemManifest.Problem.ramOverKeel(i) }
             }
             return manifest
         } catch {

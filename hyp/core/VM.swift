@@ -45,6 +45,9 @@ enum VMs {
     /// (mm/pool.S): BSS, not a Swift global, which would be initialized lazily.
     static var capacity: Int { Int(keel_max_vms()) }
 
+    /// The GICv2 virtual CPU interface each VM gets at its GICC address (two 4 KiB pages).
+    static var gicCPUInterfaceSize: UInt64 { 0x2000 }
+
     static func checkLayout() {
         if MemoryLayout<VM>.stride > Int(keel_vm_slot_size()) { panic("VM outgrew KEEL_VM_SLOT") }
     }
@@ -59,7 +62,7 @@ enum VMs {
         // GICv2: the guest's CPU interface is the real GIC's virtual CPU interface (GICV), mapped
         // at the guest's GICC address; its accesses never trap.
         if GIC.version == .v2 {
-            guard stage2.map(ipa: layout.gicCPUInterfaceIPA, pa: machine.gic.virtualCPUInterface, size: 0x2000,
+            guard stage2.map(ipa: layout.gicCPUInterfaceIPA, pa: machine.gic.virtualCPUInterface, size: gicCPUInterfaceSize,
                              memory: .device, access: .readWrite, executable: false) else { return nil }
         }
         let vm = VMHandle(id: id)

@@ -89,6 +89,13 @@ public struct SystemManifest {
         /// stores as device accesses. Every VM's RAM and shared region must lie inside it.
         public var normalBase: UInt64
         public var normalSize: UInt64
+        /// The end of the guest address space stage 2 gives a VM (its IPA size): every VM's RAM
+        /// and shared region must end at or below it, or mapping them would fail at boot.
+        public var ipaLimit: UInt64 = .max
+        /// Guest addresses Keel maps for itself in every VM (a GICv2's virtual CPU interface),
+        /// which no VM's RAM or shared region may cover; size 0 for none.
+        public var deviceIPABase: UInt64 = 0
+        public var deviceIPASize: UInt64 = 0
 
         /// `normalBase`/`normalSize` default to all of DRAM (a host check without the firmware's map).
         public init(cpus: Int, dramBase: UInt64, dramSize: UInt64, reservedStart: UInt64, reservedEnd: UInt64,
@@ -115,6 +122,7 @@ public struct SystemManifest {
         case badRegionCount, regionNotAligned(Int), regionOutsideDRAM(Int), regionOverlap(Int), regionOverRAM(Int), regionVMs(Int), regionNotNormal(Int)
         case doorbellPeers(Int)
         case ramIPAOverflow(Int)
+        case regionIPAOverflow(Int), regionIPAOverlap(Int), ipaOverDevice(Int)
 
         public var message: StaticString {
             switch self {
@@ -141,6 +149,9 @@ public struct SystemManifest {
             case .regionNotNormal: "a shared region is outside the memory Keel's EL2 map makes Normal (the 1 GiB block holding Keel)"
             case .doorbellPeers: "a VM's doorbell peers name VMs that do not exist, or unknown flags"
             case .ramIPAOverflow: "a VM's RAM reaches past the end of the IPA space"
+            case .regionIPAOverflow: "a shared region reaches past the end of the IPA space"
+            case .regionIPAOverlap: "two shared regions overlap in the address space of a VM that maps both"
+            case .ipaOverDevice: "a VM's RAM or shared region covers the guest address of the virtual GIC's CPU interface"
             }
         }
     }
@@ -266,8 +277,12 @@ public struct SystemManifest {
             guard r.cpuCount >= 1, r.firstCPU >= 0, r.firstCPU < limits.cpus, r.cpuCount <= limits.cpus - r.firstCPU else { return .cpusNotOnBoard(i) }
             let twoMiB: UInt64 = 2 << 20
             guard r.ramSize > 0, r.ramPA % twoMiB == 0, r.ramIPA % twoMiB == 0, r.ramSize % twoMiB == 0 else { return .ramNotAligned(i) }
-            // The RAM's IPA range must not wrap: every later sum of ramIPA and ramSize is then safe.
-            guard r.ramIPA <= UInt64.max - r.ramSize else { return .ramIPAOverflow(i) }
+            // The RAM's IPA range must not wrap (every later sum of ramIPA and ramSize is then
+            // safe) and must fit the stage-2 IPA space.
+            guard r.ramSize <= limits.ipaLimit, r.ramIPA <= limits.ipaLimit - r.ramSize else { return .ramIPAOverflow(i) }
+            guard limits.deviceIPASize == 0 || !Interval.overlap(r.ramIPA, r.ramSize, limits.deviceIPABase, limits.deviceIPASize) else {
+                return .ipaOverDevice(i)
+            }
             guard r.ramPA >= limits.dramBase, r.ramPA < dramEnd, r.ramSize <= dramEnd - r.ramPA else { return .ramOutsideDRAM(i) }
             guard limits.normalHolds(r.ramPA, size: r.ramSize) else { return .ramNotNormal(i) }
             guard !(Interval.isBelow(limits.reservedStart, sumOf: r.ramPA, r.ramSize) && r.ramPA < limits.reservedEnd) else { return .ramOverKeel(i) }
@@ -284,7 +299,11 @@ public struct SystemManifest {
         for k in 0..<regions {
             let g = manifest.region(k)
             guard g.size > 0, g.pa % 4096 == 0, g.size % 4096 == 0, g.ipa % 4096 == 0 else { return .regionNotAligned(k) }
-            guard g.pa >= limits.dramBase, g.pa < dramEnd, g.size <= dramEnd - g.pa, g.ipa <= UInt64.max - g.size else { return .regionOutsideDRAM(k) }
+            guard g.pa >= limits.dramBase, g.pa < dramEnd, g.size <= dramEnd - g.pa else { return .regionOutsideDRAM(k) }
+            guard g.size <= limits.ipaLimit, g.ipa <= limits.ipaLimit - g.size else { return .regionIPAOverflow(k) }
+            guard limits.deviceIPASize == 0 || !Interval.overlap(g.ipa, g.size, limits.deviceIPABase, limits.deviceIPASize) else {
+                return .ipaOverDevice(k)
+            }
             guard limits.normalHolds(g.pa, size: g.size) else { return .regionNotNormal(k) }
             guard g.vms != 0, g.vms >> UInt32(count) == 0 else { return .regionVMs(k) }
             if g.pa < limits.reservedEnd && Interval.isBelow(limits.reservedStart, sumOf: g.pa, g.size) {
@@ -298,6 +317,8 @@ public struct SystemManifest {
             for l in 0..<k {
                 let o = manifest.region(l)
                 if Interval.overlap(g.pa, g.size, o.pa, o.size) { return .regionOverlap(k) }
+                // Stage 2 maps each region of a VM once: two at one IPA would not both map.
+                if g.vms & o.vms != 0 && Interval.overlap(g.ipa, g.size, o.ipa, o.size) { return .regionIPAOverlap(k) }
             }
         }
         return nil

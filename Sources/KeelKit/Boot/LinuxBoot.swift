@@ -38,14 +38,24 @@ public struct LinuxBoot {
     /// Places `kernel` (and `initrd`) in `layout`'s RAM. Errors say what does not fit.
     public init(kernel: Data, kernelName: String, initrdSize: Int?, layout: VMLayout) throws {
         let header = try Header(kernel, name: kernelName)
-        let base = (layout.ramIPA + LinuxBoot.kernelAlignment - 1) / LinuxBoot.kernelAlignment * LinuxBoot.kernelAlignment
-        kernelIPA = base + header.textOffset
+        let mib = { (bytes: UInt64) in String(format: "%.1f", Double(bytes) / 1048576) }
+        // The header's text_offset and image_size are the file's word, and the layout may be a
+        // config's: every sum is checked (a wrapped one reads as "does not fit").
+        let tooBig = KeelError("kernel '\(kernelName)' does not fit the VM's \(layout.ramSize >> 20) MiB of RAM at \(hexString(layout.ramIPA)): "
+            + "its Image header asks for text_offset \(hexString(header.textOffset)), image_size \(hexString(header.imageSize))")
+        func sum(_ a: UInt64, _ b: UInt64) throws -> UInt64 {
+            let (s, overflow) = a.addingReportingOverflow(b)
+            if overflow { throw tooBig }
+            return s
+        }
+        let ramEnd = try sum(layout.ramIPA, layout.ramSize)
+        guard ramEnd - layout.ramIPA >= LinuxBoot.deviceTreeReserve else { throw tooBig }
+        let base = try sum(layout.ramIPA, LinuxBoot.kernelAlignment - 1) / LinuxBoot.kernelAlignment * LinuxBoot.kernelAlignment
+        kernelIPA = try sum(base, header.textOffset)
         // image_size 0 means an old kernel: assume the file and a generous BSS.
         let footprint = header.imageSize != 0 ? header.imageSize : UInt64(kernel.count) + (8 << 20)
-        kernelEnd = kernelIPA + max(footprint, UInt64(kernel.count))
-        let ramEnd = layout.ramIPA + layout.ramSize
+        kernelEnd = try sum(kernelIPA, max(footprint, UInt64(kernel.count)))
         deviceTreeIPA = ramEnd - LinuxBoot.deviceTreeReserve
-        let mib = { (bytes: UInt64) in String(format: "%.1f", Double(bytes) / 1048576) }
         guard kernelEnd <= deviceTreeIPA else {
             throw KeelError("kernel '\(kernelName)' needs \(mib(kernelEnd - layout.ramIPA)) MiB, more than the VM's \(layout.ramSize >> 20) MiB of RAM leaves")
         }

@@ -19,7 +19,9 @@ public enum ConfigReader {
             throw ConfigError([ConfigProblem(file: path, scope: nil, key: "(file)", problem: "cannot be read",
                                              fix: "check the path; it is relative to the current directory")])
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        // Decoded as it is: Foundation's decoder would drop a leading byte-order mark, and a
+        // second one behind it is what `tomlPitfall` must see to refuse it.
+        guard let text = String(validating: data, as: UTF8.self) else {
             throw ConfigError([ConfigProblem(file: path, scope: nil, key: "(file)", problem: "is not UTF-8 text",
                                              fix: "save it as UTF-8")])
         }

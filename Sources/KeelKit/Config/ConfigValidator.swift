@@ -40,7 +40,8 @@ public enum ConfigValidator {
         }
         checkSharedMemory(config, into: &problems)
         checkDoorbellPeers(config, into: &problems)
-        let total = config.vms.reduce(UInt64(0)) { $0 &+ $1.memory.size } &+ config.sharedMemory.reduce(UInt64(0)) { $0 &+ $1.size }
+        // Saturating: sizes come from the file, and a sum that wrapped would look small.
+        let total = (config.vms.map(\.memory.size) + config.sharedMemory.map(\.size)).reduce(UInt64(0), saturatingSum)
         if total > board.board.ramSize {
             problems.add(nil, "vm", "the VMs' memory and shared memory take \(sizeString(total)), more than the \(sizeString(board.board.ramSize)) of RAM \(board.name) has",
                          fix: "make the VMs' memory.size smaller")
@@ -73,12 +74,12 @@ public enum ConfigValidator {
         if memory.size == 0 {
             problems.add(scope, "memory.size", "is 0", fix: "give the VM memory, e.g. size = \"256M\"")
         } else if memory.size % page != 0 {
-            problems.add(scope, "memory.size", "\(hexString(memory.size)) is not a multiple of 4 KiB", fix: "round it to 4 KiB, e.g. \(hexString((memory.size + page - 1) / page * page))")
+            problems.add(scope, "memory.size", "\(hexString(memory.size)) is not a multiple of 4 KiB", fix: "round it to 4 KiB, e.g. \(hexString(roundedToPage(memory.size)))")
         }
         if memory.base % page != 0 {
             problems.add(scope, "memory.base", "\(hexString(memory.base)) is not 4 KiB aligned", fix: "use a multiple of 0x1000, e.g. \(hexString(memory.base & ~(page - 1)))")
         }
-        if memory.end > ipaLimit {
+        if memory.size > ipaLimit || memory.base > ipaLimit - memory.size {
             problems.add(scope, "memory", "\(hexString(memory.base)) + \(sizeString(memory.size)) ends beyond the 40-bit guest address space (\(hexString(ipaLimit)))",
                          fix: "lower memory.base or memory.size")
         }
@@ -228,6 +229,10 @@ public enum ConfigValidator {
             if region.ipa % page != 0 {
                 problems.add(scope, "ipa", "\(hexString(region.ipa)) is not 4 KiB aligned", fix: "use a multiple of 0x1000")
             }
+            if region.size > ipaLimit || region.ipa > ipaLimit - region.size {
+                problems.add(scope, "ipa", "\(hexString(region.ipa)) + \(sizeString(region.size)) ends beyond the 40-bit guest address space (\(hexString(ipaLimit)))",
+                             fix: "lower ipa or size")
+            }
             for (i, vm) in region.vms.enumerated() where config.vm(named: vm) == nil {
                 let fix = nearest(vm, in: config.vms.map(\.name)).map { "did you mean \"\($0)\"?" } ?? "name VMs of this file: \(config.vms.map(\.name).joined(separator: ", "))"
                 problems.add(scope, "vms[\(i)]", "there is no vm \"\(vm)\"", fix: fix)
@@ -269,6 +274,18 @@ public enum ConfigValidator {
         }
         return data
     }
+}
+
+/// `a + b`, or UInt64.max when that wraps.
+func saturatingSum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? .max : sum
+}
+
+/// `size` rounded up to a multiple of 4 KiB, or down when up would wrap (a fix to suggest).
+func roundedToPage(_ size: UInt64) -> UInt64 {
+    let down = size & ~(ConfigValidator.page - 1)
+    return down == size || down > UInt64.max - ConfigValidator.page ? down : down + ConfigValidator.page
 }
 
 func rangeString(_ range: MemoryRange) -> String {

@@ -1,0 +1,48 @@
+import Foundation
+import KeelCore
+
+/// The `trace` target: frame demux, `TraceLog` and every report `keel trace` prints.
+///
+/// An input starting with 0xFF (never the first byte of a trace file or of UTF-8 console text)
+/// is payloads to frame: 40 bytes of header, then records of 80 bytes, each framed with a valid
+/// COBS encoding and CRC (kind and action bytes mapped onto valid values), and any remainder
+/// appended raw. Anything else is read as a trace file, as it is.
+extension FuzzTargets {
+    static let framedPrefix: UInt8 = 0xFF
+
+    static func trace(_ input: [UInt8]) {
+        let stream = input.first == framedPrefix ? framedTrace(input.dropFirst()) : Data(input)
+        var log = TraceLog.decode(stream)
+        log.check(elfBuildID: Array(input.prefix(20)))
+        let reports = TraceReports(log)
+        _ = (reports.decodeLines, reports.decodeJSONLines, reports.rows, reports.vcpuTimes, reports.histogram)
+        _ = (reports.statsText, reports.statsJSONLines, reports.chromeJSON, log.lossSummary, log.origin, log.counterHz)
+
+        // The streaming path: the same bytes fed in two pieces, cut where the input says.
+        var demux = FrameDemux()
+        let cut = stream.isEmpty ? 0 : Int(input.last ?? 0) % stream.count
+        _ = demux.feed(stream.prefix(cut))
+        _ = demux.feed(stream.dropFirst(cut))
+        demux.finish()
+    }
+
+    static let recordKinds: [UInt8] = (0...255).filter { TraceRecord.Kind(rawValue: $0) != nil }
+    static let recordActions: [UInt8] = (0...255).filter { TraceRecord.Action(rawValue: $0) != nil }
+
+    static func framedTrace(_ payloads: ArraySlice<UInt8>) -> Data {
+        var out = Data()
+        var rest = payloads
+        if rest.count >= TraceHeader.size {
+            out += FrameDemux.encode(type: .header, payload: Data(rest.prefix(TraceHeader.size)))
+            rest = rest.dropFirst(TraceHeader.size)
+        }
+        while rest.count >= TraceRecord.size {
+            var record = Array(rest.prefix(TraceRecord.size))
+            record[0] = recordKinds[Int(record[0]) % recordKinds.count]
+            record[56] = recordActions[Int(record[56]) % recordActions.count]
+            out += FrameDemux.encode(type: .record, payload: Data(record))
+            rest = rest.dropFirst(TraceRecord.size)
+        }
+        return out + Data(rest)
+    }
+}
