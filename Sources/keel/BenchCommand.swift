@@ -35,8 +35,8 @@ struct BenchGuest: ParsableCommand {
             let decoder = Bench.decoderThroughput(records: records)
             print(String(format: "trace decoder: %.2f M records per second, one core", decoder.recordsPerSecond / 1e6))
             let command = try decodeCommand()
-            print(String(format: "keel trace decode, whole command: %d records in %.2f s, %.2f M records per second",
-                         records, command.seconds, command.recordsPerSecond / 1e6))
+            print(String(format: "keel trace decode, whole command: %d records in %.2f s (%.2f s CPU), %.2f M records per second",
+                         records, command.seconds, command.cpuSeconds, command.recordsPerSecond / 1e6))
             return
         }
         let firmwarePath: String
@@ -96,9 +96,10 @@ struct BenchGuest: ParsableCommand {
         rows.append(["trace decoder", "", String(format: "%.2f M", decoder.recordsPerSecond / 1e6), "records per second, one core"])
         let command = try decodeCommand()
         results["decode_command"] = ["records": records, "seconds": command.seconds, "records_per_second": command.recordsPerSecond,
+                                     "cpu_seconds": command.cpuSeconds,
                                      "description": "keel trace decode of a generated trace, whole command, output to /dev/null"]
         rows.append(["keel trace decode (whole command)", "", String(format: "%.2f M", command.recordsPerSecond / 1e6),
-                     String(format: "records per second (%d records in %.2f s)", records, command.seconds)])
+                     String(format: "records per second (%d records in %.2f s, %.2f s CPU)", records, command.seconds, command.cpuSeconds)])
 
         printTable(rows)
         try Bench.mergeResults(results, into: json)
@@ -108,7 +109,7 @@ struct BenchGuest: ParsableCommand {
 
 extension BenchGuest {
     /// `keel trace decode` of a generated trace by this very executable, timed as a whole.
-    func decodeCommand() throws -> (recordsPerSecond: Double, seconds: Double) {
+    func decodeCommand() throws -> (recordsPerSecond: Double, seconds: Double, cpuSeconds: Double) {
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         do { return try Bench.decodeCommandThroughput(records: records, executable: executable) } catch let error as KeelError {
             throw ValidationError(error.message)

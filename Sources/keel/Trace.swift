@@ -37,9 +37,8 @@ struct TraceInput: ParsableArguments {
     func load() throws -> TraceLog {
         let elfID = try elfBuildID()
         let input = try TraceInputFile(path: file)
-        let data = try input.readAll()
-        if data.isEmpty { throw TraceFailure.noInput("\(input.name) was empty: no trace to read") }
-        var log = TraceLog.decode(data)
+        var log = try TraceLog.decode(input)
+        if input.bytesRead == 0 { throw TraceFailure.noInput("\(input.name) was empty: no trace to read") }
         if let elfID { log.check(elfBuildID: elfID) }
         if log.records.isEmpty && log.header == nil {
             throw TraceFailure.dataError("\(input.name) holds no Keel trace frames (\(log.lossSummary))")
@@ -98,7 +97,8 @@ extension Trace {
         func run() throws {
             try reportingFailures {
                 let log = try input.load()
-                try TraceReportFile.write(Data(TraceReports(log).chromeJSON.utf8), to: chrome)
+                let reports = TraceReports(log)
+                try TraceReportFile.write(to: chrome) { (file) throws(TraceFailure) in try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) } }
                 let output = TraceOutput()
                 try output.line("wrote \(log.records.count) events to \(chrome)")
                 try output.flush()

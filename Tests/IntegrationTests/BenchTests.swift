@@ -21,6 +21,8 @@ struct BenchTests {
             #expect((modes["full_trace"] ?? 0) > (modes["counters"] ?? 0), "\(name): full tracing costs something")
         }
         #expect((results["decoder_records_per_second"] as? Double ?? 0) > 0)
+        let command = try #require(results["decode_command"] as? [String: Any])
+        #expect(command["records"] as? Int == 20000 && (command["records_per_second"] as? Double ?? 0) > 0)
 
         // The interrupt guest ran on both sides and every figure came back; Keel's side costs
         // more than none (its exits are real), whatever the numbers are.

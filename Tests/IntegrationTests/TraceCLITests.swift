@@ -142,6 +142,13 @@ struct TraceCLITests {
         #expect(missing.status == 66 && isShort(missing))
     }
 
+    @Test("keel bench --decoder-only times the whole keel trace decode command on a generated trace")
+    func decodeCommandBench() throws {
+        let run = try keel(["bench", "--decoder-only", "--records", "20000"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("keel trace decode, whole command: 20000 records in "), "\(run.stdout)")
+    }
+
     @Test("stats on exits whose entry counter precedes their exit counter: a warning and 0 ticks, status 0")
     func backwardCounters() throws {
         var data = Data()

@@ -73,6 +73,18 @@ struct TraceStreamTests {
         }
     }
 
+    @Test("export of 1,000 records: one X slice per exit with its time stamp and duration, every VM and vCPU named once")
+    func chrome() throws {
+        let reports = TraceReports(TraceLog.decode(TraceGenerator.stream(records: 1000)))
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(reports.chromeJSON.utf8)) as? [String: Any])
+        let events = try #require(document["traceEvents"] as? [[String: Any]])
+        let slices = events.filter { $0["ph"] as? String == "X" }
+        #expect(slices.count == 1000)
+        #expect((slices[1]["ts"] as? Double) == 1.6 && (slices[1]["dur"] as? Double) == 0.592)  // 100 and 37 ticks at 62.5 MHz
+        #expect(events.filter { $0["ph"] as? String == "M" }.count == 2)
+        #expect(events.filter { $0["ph"] as? String == "C" }.count == 1000)
+    }
+
     @Test("a stream fed in pieces of every size decodes what the whole stream does")
     func pieces() {
         let data = TraceGenerator.stream(records: 200)
@@ -103,6 +115,11 @@ struct TraceStreamTests {
         #expect(TraceLineFormatter(counterHz: 3_000_000_000, origin: 0).time(5_999_999_999) == "2.000000000")  // 1.9999999997: the carry
         #expect(TraceLineFormatter(counterHz: 0, origin: 0).time(42) == "42.000000000")
         #expect(TraceLineFormatter(counterHz: 1, origin: 0).time(.max) == "18446744073709551615.000000000")
+        // Chrome time stamps: microseconds, three decimals.
+        #expect(f.microseconds(1000) == "16.000")
+        #expect(TraceLineFormatter(counterHz: 1_000_000_000, origin: 0).microseconds(1_234_567_891) == "1234567.891")
+        #expect(TraceLineFormatter(counterHz: 1_000_000_000, origin: 0).microseconds(1_000_000_005) == "1000000.005")
+        #expect(TraceLineFormatter(counterHz: 1, origin: 0).microseconds(3) == "3000000.000")
     }
 
     /// An exit whose re-entry counter is `entry` and exit counter `exit`.

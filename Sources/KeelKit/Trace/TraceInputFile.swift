@@ -62,11 +62,4 @@ public final class TraceInputFile {
         }
         bytesRead = 0
     }
-
-    /// The whole input (for `stats` and `export`, which need every record before they report).
-    public func readAll() throws -> Data {
-        var data = Data()
-        try forEachChunk { data.append(contentsOf: $0) }
-        return data
-    }
 }

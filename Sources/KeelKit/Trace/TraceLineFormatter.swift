@@ -62,8 +62,24 @@ public struct TraceLineFormatter {
         counter >= origin ? Self.seconds(counter - origin, hz: counterHz) : "-" + Self.seconds(origin - counter, hz: counterHz)
     }
 
+    /// A duration in microseconds with three decimals (`12.345`): Chrome trace time stamps.
+    public func microseconds(_ ticks: UInt64) -> String {
+        let (whole, nanos) = Self.split(ticks, hz: counterHz)
+        let micros = String(nanos / 1000), fraction = String(nanos % 1000)
+        let zeros = String(repeating: "0", count: 3 - fraction.count)
+        if whole == 0 { return micros + "." + zeros + fraction }
+        return "\(whole)" + String(repeating: "0", count: 6 - micros.count) + micros + "." + zeros + fraction
+    }
+
     /// `ticks / hz` as `S.NNNNNNNNN`, rounded to the nearest nanosecond.
     static func seconds(_ ticks: UInt64, hz: UInt64) -> String {
+        let (whole, nanos) = split(ticks, hz: hz)
+        let digits = String(nanos)
+        return "\(whole)." + String(repeating: "0", count: 9 - digits.count) + digits
+    }
+
+    /// Whole seconds and nanoseconds (rounded) in `ticks` of a `hz` counter.
+    static func split(_ ticks: UInt64, hz: UInt64) -> (whole: UInt64, nanos: UInt64) {
         var whole = ticks / hz
         let rest = ticks % hz
         // rest < hz, so rest * 1e9 / hz < 1e9: the quotient fits and the division cannot trap.
@@ -71,8 +87,7 @@ public struct TraceLineFormatter {
         var (nanos, remainder) = hz.dividingFullWidth(product)
         if remainder >= hz - remainder { nanos += 1 }  // remainder * 2 >= hz, without overflow
         if nanos == 1_000_000_000 { (whole, nanos) = (whole + 1, 0) }
-        let digits = String(nanos)
-        return "\(whole)." + String(repeating: "0", count: 9 - digits.count) + digits
+        return (whole, nanos)
     }
 }
 

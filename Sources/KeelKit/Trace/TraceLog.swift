@@ -31,6 +31,16 @@ public struct TraceLog {
         return log
     }
 
+    /// Decodes an input as it is read (a file, a pipe, `-`), keeping the records but not the bytes.
+    public static func decode(_ input: TraceInputFile) throws -> TraceLog {
+        var decoder = TraceStreamDecoder()
+        var log = TraceLog()
+        try input.forEachChunk { chunk in decoder.feed(chunk) { record, _ in log.records.append(record) } }
+        decoder.finish()
+        log.take(decoder)
+        return log
+    }
+
     /// The header, counts and warnings of a finished stream decoder (not its records).
     public mutating func take(_ decoder: TraceStreamDecoder) {
         header = decoder.header

@@ -27,6 +27,19 @@ public final class TraceOutput {
         if buffer.count >= Self.flushThreshold { try flush() }
     }
 
+    /// Appends text as it is (no newline).
+    public func text(_ text: String) throws(TraceFailure) {
+        var text = text
+        text.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
+    /// Appends bytes as they are.
+    public func bytes(_ data: Data) throws(TraceFailure) {
+        buffer.append(contentsOf: data)
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
     public func flush() throws(TraceFailure) {
         var written = 0
         defer { buffer.removeAll(keepingCapacity: true) }

@@ -4,7 +4,11 @@ import KeelCore
 /// The reports `keel trace` prints: one line per event, statistics, JSON Lines, Chrome trace.
 public struct TraceReports {
     public let log: TraceLog
-    public let events: [TraceEvent]
+    /// What each record means (made when asked for: `export` needs one at a time).
+    public var events: [TraceEvent] {
+        visits.count += log.records.count
+        return log.records.map(TraceEvent.init)
+    }
 
     public static let jsonSchema = "keel-trace"
     public static let jsonVersion = 1
@@ -17,9 +21,7 @@ public struct TraceReports {
 
     public init(_ log: TraceLog) {
         self.log = log
-        events = log.records.map(TraceEvent.init)
         formatter = TraceLineFormatter(header: log.header, origin: log.origin)
-        visits.count += events.count
     }
 
     /// How many records the reports made so far have visited (for the complexity test).
@@ -210,37 +212,67 @@ public struct TraceReports {
     // MARK: Chrome / Perfetto
 
     /// Chrome trace event format: each VM a process, each vCPU a thread, each exit a complete
-    /// ("X") slice, a counter of exits per VM.
-    public var chromeJSON: String {
-        var trace: [[String: Any]] = []
-        var named = Set<String>()
+    /// ("X") slice, a counter of exits per VM. One event per line; `piece` gets the text in
+    /// order, so a million records go to a file without the whole document in memory.
+    public func writeChrome<E: Error>(_ piece: (String) throws(E) -> Void) throws(E) {
+        try piece("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n")
+        var first = true
+        func event(_ text: String) throws(E) {
+            try piece(first ? text : ",\n" + text)
+            first = false
+        }
+        var named = Set<UInt32>()  // vm << 8 | vcpu for a thread, 1 << 16 | vm for a VM's process
         var exitCount: [UInt8: Int] = [:]
-        for event in events {
+        for r in log.records {
             visits.count += 1
-            let r = event.record
-            let pid = Int(r.vm), tid = Int(r.vcpu)
-            if named.insert("p\(pid)").inserted {
-                trace.append(["ph": "M", "name": "process_name", "pid": pid, "args": ["name": "vm\(pid)"]])
+            let e = TraceEvent(r)
+            let pid = UInt64(r.vm), tid = UInt64(r.vcpu)
+            if named.insert(1 << 16 | UInt32(r.vm)).inserted {
+                var m = JSONObjectWriter()
+                m.raw("args", "{\"name\":\"vm\(pid)\"}")
+                m.string("name", "process_name"); m.string("ph", "M"); m.number("pid", pid)
+                try event(m.finish())
             }
-            if named.insert("t\(pid)/\(tid)").inserted {
-                trace.append(["ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": ["name": "vcpu\(tid)"]])
+            if named.insert(UInt32(r.vm) << 8 | UInt32(r.vcpu)).inserted {
+                var m = JSONObjectWriter()
+                m.raw("args", "{\"name\":\"vcpu\(tid)\"}")
+                m.string("name", "thread_name"); m.string("ph", "M"); m.number("pid", pid); m.number("tid", tid)
+                try event(m.finish())
             }
-            let ts = seconds(r.exitTime - log.origin) * 1e6  // origin is the earliest exit
+            let ts = formatter.microseconds(r.exitTime - log.origin)  // origin is the earliest exit
             switch r.kind {
             case .exit, .interrupt, .flush:
-                trace.append(["ph": "X", "name": event.subKey.isEmpty ? event.reason : "\(event.reason) \(event.subKey)",
-                              "cat": event.reason, "pid": pid, "tid": tid, "ts": ts,
-                              "dur": seconds(r.checkedHandlingTicks) * 1e6, "args": ["text": event.text, "elr": hex(r.elr)]])
+                var x = JSONObjectWriter()
+                var args = JSONObjectWriter()
+                args.string("elr", hex(r.elr)); args.string("text", e.text)
+                x.raw("args", args.finish())
+                x.string("cat", e.reason)
+                x.raw("dur", formatter.microseconds(r.checkedHandlingTicks))
+                x.string("name", e.subKey.isEmpty ? e.reason : "\(e.reason) \(e.subKey)")
+                x.string("ph", "X"); x.number("pid", pid); x.number("tid", tid); x.raw("ts", ts)
+                try event(x.finish())
                 if r.kind != .flush {
                     exitCount[r.vm, default: 0] += 1
-                    trace.append(["ph": "C", "name": "exits", "pid": pid, "ts": ts, "args": ["exits": exitCount[r.vm]!]])
+                    var c = JSONObjectWriter()
+                    c.raw("args", "{\"exits\":\(exitCount[r.vm]!)}")
+                    c.string("name", "exits"); c.string("ph", "C"); c.number("pid", pid); c.raw("ts", ts)
+                    try event(c.finish())
                 }
             default:
-                trace.append(["ph": "i", "name": event.text, "pid": pid, "tid": tid, "ts": ts, "s": "t"])
+                var i = JSONObjectWriter()
+                i.string("name", e.text); i.string("ph", "i"); i.number("pid", pid); i.string("s", "t"); i.number("tid", tid)
+                i.raw("ts", ts)
+                try event(i.finish())
             }
         }
-        let data = try! JSONSerialization.data(withJSONObject: ["traceEvents": trace, "displayTimeUnit": "ns"], options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        try piece("\n]}\n")
+    }
+
+    /// The Chrome trace as one string (tests; `keel trace export` streams `writeChrome`).
+    public var chromeJSON: String {
+        var text = ""
+        writeChrome { (piece) throws(Never) in text += piece }
+        return text
     }
 
     // MARK: helpers
