@@ -82,10 +82,13 @@ public final class TemporaryBundle {
             throw KeelError("the VM's images take \(bytes.count >> 20) MiB, more than the \(board.bundleLimit >> 20) MiB \(board.name) has room for")
         }
         path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-\(getpid())-\(UUID().uuidString).bundle").path
+        // Registered before it exists: a signal from here on removes it.
+        RunCleanup.shared.register(path: path)
         do {
             try bytes.write(to: URL(fileURLWithPath: path))
         } catch {
-            throw KeelError("cannot write the boot bundle to \(path): \(error.localizedDescription)")
+            RunCleanup.shared.unregister(path: path)
+            throw KeelError("cannot write the boot bundle to \(path): \(InputFile.reason(of: error))", status: .cannotCreate)
         }
     }
 
@@ -97,5 +100,8 @@ public final class TemporaryBundle {
         try self.init(writer, board: board)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+        RunCleanup.shared.unregister(path: path)
+    }
 }

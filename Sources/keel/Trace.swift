@@ -24,7 +24,7 @@ struct TraceInput: ParsableArguments {
         }
         var log = TraceLog.decode(data)
         if let elf {
-            do { log.check(elfBuildID: try ELFBuildID.read(elf)) } catch let error as KeelError { throw ValidationError(error.message) }
+            do { log.check(elfBuildID: try ELFBuildID.read(elf)) } catch let error as KeelError { throw failure(error) }
         }
         if log.records.isEmpty && log.header == nil {
             throw ValidationError("'\(file)' holds no Keel trace frames (\(log.lossSummary))")
