@@ -74,6 +74,7 @@ public struct QEMURunner {
         })
         defer { RunCleanup.shared.setChild(stop: nil) }
         let timedOut = !exit.wait(seconds: timeout)
+        RunCleanup.shared.holdIfExiting()
         if timedOut { Self.stop(process, exit: exit) }
         // What QEMU wrote last is still in the pipe; a child it left behind may hold the pipe
         // open, so wait for the end of output only briefly.

@@ -20,11 +20,18 @@ public final class RunCleanup: @unchecked Sendable {
     public func install() {
         lock.withLock {
             guard sources.isEmpty else { return }
+            // A parent may start keel with signals blocked (a thread of a test runner or CI
+            // tool): QEMU would inherit that mask and never see SIGTERM. Start it with none.
+            var none = sigset_t()
+            sigemptyset(&none)
+            sigprocmask(SIG_SETMASK, &none, nil)
             signal(SIGPIPE, SIG_IGN)
             for number in Self.handledSignals {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler { [unowned self] in self.exit(status: ExitStatus.signalBase + number) }
+                source.setEventHandler { [unowned self] in
+                    self.exit(status: ExitStatus.signalBase + number, saying: "keel: stopped by signal \(number); QEMU stopped and temporary files removed")
+                }
                 source.resume()
                 sources.append(source)
             }
@@ -39,30 +46,54 @@ public final class RunCleanup: @unchecked Sendable {
 
     /// Stop the child, remove the files, exit with `status`. The first caller wins; any other
     /// thread that gets here waits for the exit.
-    public func exit(status: Int32) -> Never {
+    public func exit(status: Int32, saying message: String? = nil) -> Never {
         let (stop, files, first) = lock.withLock { () -> ((() -> Void)?, Set<String>, Bool) in
             defer { exiting = true; stopChild = nil; paths = [] }
             return (stopChild, paths, !exiting)
         }
-        guard first else { while true { sleep(1) } }
+        guard first else { parkForever() }
         stop?()
         for path in files { unlink(path) }
+        if let message { Self.writeToStandardError(message + "\n") }
         Foundation.exit(status)
+    }
+
+    /// Called where a run would go on to report how QEMU ended: when QEMU ended because keel is
+    /// exiting, nothing more is said (this thread waits for the exit).
+    public func holdIfExiting() {
+        if lock.withLock({ exiting }) { parkForever() }
+    }
+
+    private func parkForever() -> Never {
+        while true { sleep(60) }
     }
 
     /// Writes all of `data` to standard output; a reader that went away ends the run (141).
     public func writeToStandardOutput(_ data: Data) {
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        if Self.write(data, to: STDOUT_FILENO) == EPIPE {
+            exit(status: ExitStatus.signalBase + SIGPIPE, saying: "keel: standard output was closed; QEMU stopped and temporary files removed")
+        }
+    }
+
+    /// A message on standard error; a closed or failing standard error is not worth a crash
+    /// (FileHandle traps on EPIPE).
+    public static func writeToStandardError(_ text: String) {
+        _ = write(Data(text.utf8), to: STDERR_FILENO)
+    }
+
+    /// Writes all of `data` to `descriptor`; the errno that stopped it, or 0.
+    static func write(_ data: Data, to descriptor: Int32) -> Int32 {
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> Int32 in
             var offset = 0
             while offset < raw.count {
-                let written = Glibc.write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
-                    if errno == EPIPE { self.exit(status: ExitStatus.signalBase + SIGPIPE) }
-                    return
+                    return errno
                 }
                 offset += written
             }
+            return 0
         }
     }
 }

@@ -9,10 +9,15 @@ func failure(_ error: KeelError) -> ExitCode {
 }
 
 func failure(_ message: String, _ status: ExitStatus) -> ExitCode {
-    FileHandle.standardError.write(Data("keel: \(message)\n".utf8))
+    printError("keel: \(message)")
     return ExitCode(status)
 }
 
 extension ExitCode {
     init(_ status: ExitStatus) { self.init(status.rawValue) }
+}
+
+/// A line on standard error (a closed standard error does not crash keel).
+func printError(_ line: String) {
+    RunCleanup.writeToStandardError(line.hasSuffix("\n") ? line : line + "\n")
 }

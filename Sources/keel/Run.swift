@@ -228,7 +228,7 @@ struct Run: ParsableCommand {
             capture = nil
         }
         if printCommand {
-            FileHandle.standardOutput.write(Data((command.shellLine + "\n").utf8))
+            RunCleanup.shared.writeToStandardOutput(Data((command.shellLine + "\n").utf8))
         }
         if gdb {
             FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin")) + "\n").utf8))
@@ -242,20 +242,20 @@ struct Run: ParsableCommand {
             ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); RunCleanup.shared.writeToStandardOutput($0) })
         let outcome = try runner.run()
         if refusal.seen {
-            FileHandle.standardError.write(Data("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n".utf8))
+            printError("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n")
             throw ExitCode(ExitStatus.refused)
         }
         if vmRefusal.seen {
-            FileHandle.standardError.write(Data("keel: Keel refused the image's VMs (see its message above); no guest ran\n".utf8))
+            printError("keel: Keel refused the image's VMs (see its message above); no guest ran\n")
             throw ExitCode(ExitStatus.refused)
         }
         if machineRefusal.seen {
-            FileHandle.standardError.write(Data("keel: Keel cannot run on the machine its DTB describes (see its message above); no guest ran\n".utf8))
+            printError("keel: Keel cannot run on the machine its DTB describes (see its message above); no guest ran\n")
             throw ExitCode(ExitStatus.refused)
         }
         if let capture, let trace {
             let (frames, damaged) = capture.finish()
-            FileHandle.standardError.write(Data("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n".utf8))
+            printError("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n")
         }
         // VMs Keel stopped after a fault of its own: named on the last line, whatever else
         // happened; status 71 when the run otherwise ended well.
@@ -264,19 +264,19 @@ struct Run: ParsableCommand {
         switch outcome {
         case .exited(0):
             guard !stopped.isEmpty else { return }
-            FileHandle.standardError.write(Data(stoppedLines.utf8))
+            printError(stoppedLines)
             throw ExitCode(ExitStatus.vmStopped)
         case .exited(let status):
-            FileHandle.standardError.write(Data(("keel: QEMU exited with status \(status)\n" + stoppedLines).utf8))
+            printError("keel: QEMU exited with status \(status)\n" + stoppedLines)
             throw ExitCode(status)
         case .hypervisorPanic:
-            FileHandle.standardError.write(Data(("keel: the hypervisor panicked (see its report above)\n" + stoppedLines).utf8))
+            printError("keel: the hypervisor panicked (see its report above)\n" + stoppedLines)
             throw ExitCode(ExitStatus.panicked)
         case .timedOut(let seconds):
-            FileHandle.standardError.write(Data(("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n" + stoppedLines).utf8))
+            printError("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n" + stoppedLines)
             throw ExitCode(ExitStatus.timedOut)
         case .killed(let signal):
-            FileHandle.standardError.write(Data(("keel: QEMU was killed by signal \(signal) (\(signalName(signal))): the guest did not power off\n" + stoppedLines).utf8))
+            printError("keel: QEMU was killed by signal \(signal) (\(signalName(signal))): the guest did not power off\n" + stoppedLines)
             throw ExitCode(ExitStatus.qemuKilled)
         }
     }
