@@ -66,7 +66,7 @@ extension Trace {
 
         func run() throws {
             let log = try input.load()
-            try TraceReports(log).chromeJSON.write(toFile: chrome, atomically: true, encoding: .utf8)
+            do { try OutputFile.write(Data(TraceReports(log).chromeJSON.utf8), to: chrome, what: "trace export") } catch let error as KeelError { throw failure(error) }
             print("wrote \(log.records.count) events to \(chrome)")
             warn(log)
         }
