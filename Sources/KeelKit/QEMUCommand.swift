@@ -24,7 +24,7 @@ public struct QEMUCommand {
     /// DisplayPort audio device would otherwise try (and complain about on the console).
     public var environment = ["QEMU_AUDIO_DRV": "none"]
 
-    /// Halt at the first instruction with QEMU's gdb stub on TCP port 1234 (`-s -S`).
+    /// Halt at the first instruction with QEMU's gdb stub on 127.0.0.1:1234 (`GDBAttach`).
     public var gdb = false
 
     public init(firmware: String, bundle: String?, board: Board, layout: VMLayout, gicVersion: Int? = nil, cpu: String? = nil, smp: Int = 1) {
@@ -55,7 +55,7 @@ public struct QEMUCommand {
             arguments += ["-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on"]
         }
         if let dtb { arguments += ["-dtb", dtb] }
-        if gdb { arguments += ["-s", "-S"] }
+        if gdb { arguments += GDBAttach.qemuArguments }
         return arguments + extraArguments
     }
 

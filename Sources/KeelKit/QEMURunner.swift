@@ -23,6 +23,9 @@ public struct QEMURunner {
     public var timeout: Double
     /// Receives console output as it arrives (by default, this process's standard output).
     public var output: @Sendable (Data) -> Void
+    /// Called once QEMU listens on this TCP port of 127.0.0.1 (its gdb stub), not before: a
+    /// QEMU that cannot bind it exits instead, and says why on the console.
+    public var whenListening: (port: Int, action: @Sendable () -> Void)?
 
     public init(command: QEMUCommand, timeout: Double, output: @escaping @Sendable (Data) -> Void = { FileHandle.standardOutput.write($0) }) {
         self.command = command
@@ -73,6 +76,14 @@ public struct QEMURunner {
             _ = exit.wait(seconds: 5)
         })
         defer { RunCleanup.shared.setChild(stop: nil) }
+        if let (port, action) = whenListening {
+            DispatchQueue.global().async {
+                while !exit.isOpen {
+                    if GDBAttach.isListening(pid: pid, port: port) { return action() }
+                    usleep(20_000)
+                }
+            }
+        }
         let timedOut = !exit.wait(seconds: timeout)
         RunCleanup.shared.holdIfExiting()
         if timedOut { Self.stop(process, exit: exit) }

@@ -38,6 +38,9 @@ public final class RunCleanup: @unchecked Sendable {
         }
     }
 
+    /// The temporary files registered now (sorted).
+    public var temporaryPaths: [String] { lock.withLock { paths.sorted() } }
+
     public func register(path: String) { lock.withLock { _ = paths.insert(path) } }
     public func unregister(path: String) { lock.withLock { _ = paths.remove(path) } }
 

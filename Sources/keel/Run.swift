@@ -230,16 +230,28 @@ struct Run: ParsableCommand {
         if printCommand {
             RunCleanup.shared.writeToStandardOutput(Data((command.shellLine + "\n").utf8))
         }
-        if gdb {
-            FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin")) + "\n").utf8))
+        if printCommand {
+            let temporary = RunCleanup.shared.temporaryPaths.filter { command.shellLine.contains($0) }
+            if !temporary.isEmpty {
+                printError("keel: note: \(temporary.joined(separator: ", ")) \(temporary.count == 1 ? "is a temporary file" : "are temporary files") of this run, removed when it ends")
+            }
         }
 
         let refusal = ConsoleWatch(ConsoleWatch.bundleRefused), machineRefusal = ConsoleWatch(ConsoleWatch.machineRefused)
         let vmRefusal = ConsoleWatch(ConsoleWatch.vmRefused)
         let contained = ContainedFaultWatch()
         let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0); vmRefusal.feed($0); contained.feed($0) }
-        let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
+        let stubListened = Mark()
+        var runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
             ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); RunCleanup.shared.writeToStandardOutput($0) })
+        if gdb {
+            // Said once QEMU's stub listens; a QEMU that cannot bind it says why and exits.
+            let instructions = GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin"))
+            runner.whenListening = (GDBAttach.port, {
+                stubListened.mark()
+                RunCleanup.shared.writeToStandardOutput(Data((instructions + "\n").utf8))
+            })
+        }
         let outcome = try runner.run()
         if refusal.seen {
             printError("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n")
@@ -266,6 +278,9 @@ struct Run: ParsableCommand {
             guard !stopped.isEmpty else { return }
             printError(stoppedLines)
             throw ExitCode(ExitStatus.vmStopped)
+        case .exited(let status) where gdb && !stubListened.isSet:
+            printError("keel: QEMU could not start its gdb stub on \(GDBAttach.address):\(GDBAttach.port) (see its message above); status \(status)\n" + stoppedLines)
+            throw ExitCode(status == 0 ? ExitStatus.failure.rawValue : status)
         case .exited(let status):
             printError("keel: QEMU exited with status \(status)\n" + stoppedLines)
             throw ExitCode(status)
@@ -280,6 +295,14 @@ struct Run: ParsableCommand {
             throw ExitCode(ExitStatus.qemuKilled)
         }
     }
+}
+
+/// Set once, from any thread.
+private final class Mark: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+    func mark() { lock.withLock { set = true } }
+    var isSet: Bool { lock.withLock { set } }
 }
 
 /// SIGTERM, SIGKILL...: the signal's name for a message.
