@@ -94,6 +94,20 @@ import Testing
         }
     }
 
+    @Test("docs/exit-codes.md lists exactly ExitStatus's statuses, and `keel run --help` prints them")
+    func exitCodesDocumented() throws {
+        let text = try String(contentsOfFile: Repo.path("docs/exit-codes.md"), encoding: .utf8)
+        let documented = Set(text.components(separatedBy: "\n").compactMap { line -> Int32? in
+            guard line.hasPrefix("| ") else { return nil }
+            return Int32(line.dropFirst(2).prefix { $0.isNumber })
+        })
+        #expect(documented == Set(ExitStatus.allCases.map(\.rawValue)))
+        let help = try runKeel(["run", "--help"])
+        for status in ExitStatus.allCases {
+            #expect(help.stdout.contains("\(status.rawValue)") && help.stdout.contains(status.meaning), "keel run --help lacks \(status)")
+        }
+    }
+
     @Test("README stays a two-minute read")
     func readmeIsShort() throws {
         let size = try FileManager.default.attributesOfItem(atPath: Repo.path("README.md"))[.size] as? Int ?? .max
