@@ -83,7 +83,7 @@ extension Trace {
             try reportingFailures {
                 let reports = TraceReports(try input.load())
                 let output = TraceOutput()
-                if json { try reports.statsJSONLines.forEach { line throws(TraceFailure) in try output.line(line) } } else { try output.line(reports.statsText) }
+                for line in json ? reports.statsJSONLines : [reports.statsText] { try output.line(line) }
                 try output.flush()
             }
         }
@@ -98,7 +98,9 @@ extension Trace {
             try reportingFailures {
                 let log = try input.load()
                 let reports = TraceReports(log)
-                try TraceReportFile.write(to: chrome) { (file) throws(TraceFailure) in try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) } }
+                try TraceReportFile.write(to: chrome) { (file) throws(TraceFailure) in
+                    try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) }
+                }
                 let output = TraceOutput()
                 try output.line("wrote \(log.records.count) events to \(chrome)")
                 try output.flush()
