@@ -6,7 +6,7 @@ import Foundation
 /// Swift check) while handling its vCPU 0's exit; 3 locks released; the other VMs run on`.
 public struct ContainedFault: Equatable, Sendable {
     /// `keel run`'s exit status when the run otherwise ended well (every other VM powered off).
-    public static let exitStatus: Int32 = 71
+    public static let exitStatus: Int32 = ExitStatus.vmStopped.rawValue
     public static let marker = ": stopped by a fault in Keel"
 
     public var vm: Int

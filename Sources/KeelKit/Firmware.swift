@@ -11,7 +11,7 @@ public enum Firmware {
                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         if let explicit {
             guard FileManager.default.fileExists(atPath: explicit) else {
-                throw KeelError("firmware '\(explicit)' does not exist")
+                throw KeelError("firmware '\(explicit)' does not exist", status: .noInput)
             }
             return explicit
         }
@@ -23,7 +23,7 @@ public enum Firmware {
         candidates.append(executableURL.deletingLastPathComponent().appendingPathComponent("../\(directory)/keel.bin").standardized.path)
         candidates.append(FileManager.default.currentDirectoryPath + "/build/\(directory)/keel.bin")
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) { return found }
-        throw KeelError("cannot find the Keel firmware (looked at \(candidates.joined(separator: ", "))); run `make` or pass --firmware")
+        throw KeelError("cannot find the Keel firmware (looked at \(candidates.joined(separator: ", "))); run `make` or pass --firmware", status: .noInput)
     }
 
     /// The ELF beside a firmware image (build/hyp/keel.bin -> build/hyp/keel.elf): Keel's symbols.

@@ -23,13 +23,13 @@ public struct GuestImage: Equatable {
     public static func load(_ path: String, fitting layout: VMLayout) throws -> GuestImage {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw KeelError("guest image '\(path)' does not exist")
+            throw KeelError("guest image '\(path)' does not exist", status: .noInput)
         }
-        guard !isDirectory.boolValue else { throw KeelError("guest image '\(path)' is a directory, not a file") }
+        guard !isDirectory.boolValue else { throw KeelError("guest image '\(path)' is a directory, not a file", status: .noInput) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw KeelError("guest image '\(path)' cannot be read")
+            throw KeelError("guest image '\(path)' cannot be read", status: .ioError)
         }
-        guard !data.isEmpty else { throw KeelError("guest image '\(path)' is empty") }
+        guard !data.isEmpty else { throw KeelError("guest image '\(path)' is empty", status: .noInput) }
         guard UInt64(data.count) <= layout.ramSize else {
             throw KeelError("guest image '\(path)' is \(data.count) bytes, more than the VM's \(layout.ramSize >> 20) MiB of RAM")
         }

@@ -24,7 +24,7 @@ public struct QEMUCommand {
     /// DisplayPort audio device would otherwise try (and complain about on the console).
     public var environment = ["QEMU_AUDIO_DRV": "none"]
 
-    /// Halt at the first instruction with QEMU's gdb stub on TCP port 1234 (`-s -S`).
+    /// Halt at the first instruction with QEMU's gdb stub on 127.0.0.1:1234 (`GDBAttach`).
     public var gdb = false
 
     public init(firmware: String, bundle: String?, board: Board, layout: VMLayout, gicVersion: Int? = nil, cpu: String? = nil, smp: Int = 1) {
@@ -55,7 +55,7 @@ public struct QEMUCommand {
             arguments += ["-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on"]
         }
         if let dtb { arguments += ["-dtb", dtb] }
-        if gdb { arguments += ["-s", "-S"] }
+        if gdb { arguments += GDBAttach.qemuArguments }
         return arguments + extraArguments
     }
 
@@ -82,10 +82,13 @@ public final class TemporaryBundle {
             throw KeelError("the VM's images take \(bytes.count >> 20) MiB, more than the \(board.bundleLimit >> 20) MiB \(board.name) has room for")
         }
         path = FileManager.default.temporaryDirectory.appendingPathComponent("keel-\(getpid())-\(UUID().uuidString).bundle").path
+        // Registered before it exists: a signal from here on removes it.
+        RunCleanup.shared.register(path: path)
         do {
             try bytes.write(to: URL(fileURLWithPath: path))
         } catch {
-            throw KeelError("cannot write the boot bundle to \(path): \(error.localizedDescription)")
+            RunCleanup.shared.unregister(path: path)
+            throw KeelError("cannot write the boot bundle to \(path): \(InputFile.reason(of: error))", status: .cannotCreate)
         }
     }
 
@@ -97,5 +100,8 @@ public final class TemporaryBundle {
         try self.init(writer, board: board)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+        RunCleanup.shared.unregister(path: path)
+    }
 }

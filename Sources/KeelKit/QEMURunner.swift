@@ -11,6 +11,9 @@ public struct QEMURunner {
         case exited(Int32)
         case hypervisorPanic
         case timedOut(seconds: Double)
+        /// QEMU died of signal N, or caught it and quit ("terminating on signal N"): not a
+        /// clean power-off.
+        case killed(signal: Int32)
     }
 
     /// What marks a hypervisor panic on the console.
@@ -20,6 +23,9 @@ public struct QEMURunner {
     public var timeout: Double
     /// Receives console output as it arrives (by default, this process's standard output).
     public var output: @Sendable (Data) -> Void
+    /// Called once QEMU listens on this TCP port of 127.0.0.1 (its gdb stub), not before: a
+    /// QEMU that cannot bind it exits instead, and says why on the console.
+    public var whenListening: (port: Int, action: @Sendable () -> Void)?
 
     public init(command: QEMUCommand, timeout: Double, output: @escaping @Sendable (Data) -> Void = { FileHandle.standardOutput.write($0) }) {
         self.command = command
@@ -61,15 +67,33 @@ public struct QEMURunner {
         do {
             try process.run()
         } catch {
-            throw KeelError("cannot start \(command.executable): \(error.localizedDescription)")
+            throw KeelError("cannot start \(command.executable): \(InputFile.reason(of: error))", status: .failure)
+        }
+        // A signal to keel, or a closed output, ends QEMU with it.
+        let pid = process.processIdentifier
+        RunCleanup.shared.setChild(stop: {
+            kill(pid, SIGKILL)
+            _ = exit.wait(seconds: 5)
+        })
+        defer { RunCleanup.shared.setChild(stop: nil) }
+        if let (port, action) = whenListening {
+            DispatchQueue.global().async {
+                while !exit.isOpen {
+                    if GDBAttach.isListening(pid: pid, port: port) { return action() }
+                    usleep(20_000)
+                }
+            }
         }
         let timedOut = !exit.wait(seconds: timeout)
+        RunCleanup.shared.holdIfExiting()
         if timedOut { Self.stop(process, exit: exit) }
         // What QEMU wrote last is still in the pipe; a child it left behind may hold the pipe
         // open, so wait for the end of output only briefly.
         _ = endOfOutput.wait(timeout: .now() + 2)
         if state.sawPanic { return .hypervisorPanic }
         if timedOut { return .timedOut(seconds: timeout) }
+        if process.terminationReason == .uncaughtSignal { return .killed(signal: process.terminationStatus) }
+        if let signal = state.quitOnSignal { return .killed(signal: signal) }
         return .exited(process.terminationStatus)
     }
 
@@ -97,13 +121,27 @@ private final class RunState: @unchecked Sendable {
     private let lock = NSLock()
     private var tail = Data()
     private var panicked = false
+    /// The end of the output, where QEMU's last words are.
+    private var last = Data()
 
     var sawPanic: Bool { lock.withLock { panicked } }
+
+    /// QEMU catches SIGINT, SIGTERM and SIGHUP and exits 0 after saying
+    /// "qemu-system-aarch64: terminating on signal 15 from pid 1234 (kill)": the signal's number.
+    var quitOnSignal: Int32? {
+        lock.withLock {
+            let text = String(decoding: last, as: UTF8.self)
+            guard let range = text.range(of: ": terminating on signal ", options: .backwards) else { return nil }
+            return Int32(text[range.upperBound...].prefix { $0.isNumber })
+        }
+    }
 
     /// Feed console bytes; true the first time a panic marker appears (the marker may straddle
     /// two reads).
     func scan(_ data: Data) -> Bool {
         lock.withLock {
+            last.append(data)
+            if last.count > 512 { last = last.suffix(512) }
             guard !panicked else { return false }
             tail.append(data)
             let marker = Data(QEMURunner.panicMarker.utf8)

@@ -40,7 +40,7 @@ struct BenchGuest: ParsableCommand {
             return
         }
         let firmwarePath: String
-        do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw ValidationError(error.message) }
+        do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw failure(error) }
 
         var results: [String: Any] = ["icount": "shift=0", "board": "qemu-virt", "cpu": "cortex-a72"]
         var rows: [[String]] = [["figure", "counters", "full trace", "unit"]]
@@ -67,7 +67,7 @@ struct BenchGuest: ParsableCommand {
             native = try IRQBench.run(.native, elf: irqGuest, firmware: firmwarePath)
             keel = try IRQBench.run(.keel, elf: irqGuest, firmware: firmwarePath)
         } catch let error as KeelError {
-            throw ValidationError(error.message)
+            throw failure(error)
         }
         var interrupts: [String: Any] = [:]
         rows.append(["", "native", "Keel", ""])
@@ -81,7 +81,7 @@ struct BenchGuest: ParsableCommand {
         // Size: sections and static pools, from the ELF.
         let elfPath = elf ?? (firmwarePath as NSString).deletingPathExtension + ".elf"
         let size: FirmwareFootprint
-        do { size = try FirmwareFootprint(elf: elfPath) } catch let error as KeelError { throw ValidationError(error.message) }
+        do { size = try FirmwareFootprint(elf: elfPath) } catch let error as KeelError { throw failure(error) }
         results["firmware_bytes"] = ["text": size.text, "rodata": size.rodata, "data": size.data, "bss": size.bss,
                                      "text_rodata_data": size.loaded]
         results["ram_bytes"] = ["per_vcpu": size.ramPerVCPU, "vcpu_slot": size.vcpuSlot, "stack_per_cpu": size.stackPerCPU,
@@ -155,7 +155,7 @@ struct BenchLinux: ParsableCommand {
             throw ValidationError("no \(what) at \(path): run `make linux` (or `keel linux fetch`) first")
         }
         let firmwarePath: String
-        do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw ValidationError(error.message) }
+        do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw failure(error) }
 
         let start = Date()
         let results: [LinuxBench.Figures]
@@ -163,7 +163,7 @@ struct BenchLinux: ParsableCommand {
             results = try LinuxBench.measure(chosen, runs: runs, jobs: jobs, kernel: kernel, initrd: initrd, firmware: firmwarePath,
                                              dtbDirectory: { let d = (json as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }(), qemu: qemu, timeout: timeout, progress: { print("  \($0)") })
         } catch let error as KeelError {
-            throw ValidationError(error.message)
+            throw failure(error)
         }
         let wall = Date().timeIntervalSince(start)
 

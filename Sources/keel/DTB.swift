@@ -22,7 +22,7 @@ struct DTB: ParsableCommand {
             throw ValidationError("--board \(board): no such board (keel boards lists them)")
         }
         let bytes: [UInt8]
-        do { bytes = try BootDeviceTree.read(file) } catch let error as KeelError { throw ValidationError(error.message) }
+        do { bytes = try BootDeviceTree.read(file) } catch let error as KeelError { throw failure(error) }
         // One firmware runs qemu-virt and qemu-virt-gicv2: a GICv2 tree is held against the latter.
         let gicv2 = board == qemuVirt.name.description ? qemuVirtGICv2 : nil
         let (lines, refused) = BootDeviceTree.describe(bytes, board: known.board, boardGICv2: gicv2)

@@ -39,7 +39,7 @@ struct Pack: ParsableCommand {
                 print("keel: packed \(what) for \(validated.board.name) into \(output): \(image.bytes.count) bytes, boot bundle at offset \(hexString(image.bundleOffset))")
             }
         } catch let error as KeelError {
-            throw ValidationError(error.message)
+            throw failure(error)
         }
     }
 }

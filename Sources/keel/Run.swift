@@ -13,11 +13,11 @@ struct Run: ParsableCommand {
             tree Keel's host tool writes, and --initrd/--append) or a raw AArch64 binary, \
             loaded at the start of the VM's RAM and entered at its first byte at EL1h. With \
             --config, the system the config describes is packed (keel pack) into a temporary \
-            image and booted on its board; IMAGE is an image keel pack wrote. Exits with QEMU's \
-            status once the guest powers off (PSCI SYSTEM_OFF); 70 on a hypervisor panic, 71 when \
-            Keel stopped a VM after a fault of its own while handling that VM's exit (the other \
-            VMs ran on; the last line names it), 65 when Keel refuses the image's boot bundle or \
-            the machine its DTB describes, 124 on a timeout.
+            image and booted on its board; IMAGE is an image keel pack wrote. Once the guest \
+            powers off (PSCI SYSTEM_OFF), exits with QEMU's status.
+
+            Exit status:
+            \(ExitStatus.table)
             """
     )
 
@@ -68,12 +68,8 @@ struct Run: ParsableCommand {
     @Flag(help: "Start QEMU halted with its gdb stub on :1234 and print the gdb-multiarch command that attaches.")
     var gdb = false
 
-    static let panicStatus: Int32 = 70
-    static let refusedStatus: Int32 = 65
-    static let timeoutStatus: Int32 = 124
     /// The longest --timeout, in seconds: a week.
     static let maxTimeout: Double = 604_800
-    static let containedFaultStatus: Int32 = ContainedFault.exitStatus
 
     func validate() throws {
         let sources = [guest != nil, system.config != nil, image != nil].filter { $0 }.count
@@ -94,7 +90,7 @@ struct Run: ParsableCommand {
         }
         if let memory { guard memory >= 16 && memory <= 64 << 10 else { throw ValidationError("--memory \(memory) is not possible: give 16 to 65536 MiB") } }
         if let dtb {
-            do { try BootDeviceTree.check(dtb) } catch let error as KeelError { throw ValidationError(error.message) }
+            do { try BootDeviceTree.check(dtb) } catch let error as KeelError { throw failure(error) }
         }
         if system.config == nil {
             let board = try runBoard().board
@@ -125,6 +121,9 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
+        // From here a signal stops QEMU and removes the temporary files.
+        RunCleanup.shared.install()
+        try precheck()
         var command: QEMUCommand
         var keepAlive: AnyObject?
         var vmNames: [Int: String] = [:]
@@ -141,6 +140,20 @@ struct Run: ParsableCommand {
         command.memoryMiB = memory
         command.dtb = dtb
         try boot(command, vmNames: vmNames)
+    }
+
+    /// What can be checked before QEMU starts: a wrong file would otherwise run silently into
+    /// the timeout. A config's board is known once it is read (`configCommand`).
+    private func precheck() throws {
+        do {
+            if let image {
+                try RunPrecheck.packedImage(image, board: try runBoard(), boardGiven: system.board != nil)
+            } else if let firmware, system.config == nil {
+                try RunPrecheck.firmware(firmware, board: try runBoard())
+            }
+        } catch let error as KeelError {
+            throw failure(error)
+        }
     }
 
     /// --guest: the VM's images in a bundle QEMU loads at the board's bundle address.
@@ -168,7 +181,7 @@ struct Run: ParsableCommand {
             }
             firmwarePath = try Firmware.locate(explicit: firmware, directory: known.firmwareDirectory!)
         } catch let error as KeelError {
-            throw ValidationError(error.message)
+            throw failure(error)
         }
         let command = QEMUCommand(firmware: firmwarePath, bundle: bundle.path, board: board, layout: layout, gicVersion: gic, cpu: cpu, smp: smp)
         return (command, bundle)
@@ -178,10 +191,11 @@ struct Run: ParsableCommand {
     private func configCommand() throws -> (QEMUCommand, AnyObject, [Int: String]) {
         let validated = try system.loadSystem()
         guard validated.board.qemuMachineType != nil, FirmwareSupport.firmwareBoards.contains(validated.board.name) else {
-            throw ValidationError("\(validated.board.name) does not run under QEMU here (keel boards); keel pack writes its boot files")
+            throw failure("\(validated.board.name) does not run under QEMU here (keel boards); keel pack writes its boot files", .dataError)
         }
         try checkTrace(on: validated.board)
         do {
+            if let firmware { try RunPrecheck.firmware(firmware, board: validated.board) }
             let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!))
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
             let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
@@ -189,13 +203,12 @@ struct Run: ParsableCommand {
             let names = Dictionary(uniqueKeysWithValues: validated.vms.enumerated().map { ($0.offset, $0.element.config.name) })
             return (command, file, names)
         } catch let error as KeelError {
-            throw ValidationError(error.message)
+            throw failure(error)
         }
     }
 
     /// IMAGE: a file `keel pack` wrote, on --board (default qemu-virt) with --smp CPUs.
     private func imageCommand(_ path: String) throws -> QEMUCommand {
-        guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("image '\(path)' does not exist") }
         let board = try runBoard()
         return QEMUCommand(firmware: path, bundle: nil, board: board.board, layout: board.firmwareVM!, cpu: cpu, smp: smp)
     }
@@ -212,42 +225,54 @@ struct Run: ParsableCommand {
         if let trace {
             command.extraArguments += ["-append", "keel.trace=full"]
             do {
-                capture = try TraceCapture(path: trace, text: { FileHandle.standardOutput.write($0) })
+                capture = try TraceCapture(path: trace, text: { RunCleanup.shared.writeToStandardOutput($0) })
             } catch let error as KeelError {
-                throw ValidationError(error.message)
+                throw failure(error)
             }
         } else {
             capture = nil
         }
         if printCommand {
-            FileHandle.standardOutput.write(Data((command.shellLine + "\n").utf8))
+            RunCleanup.shared.writeToStandardOutput(Data((command.shellLine + "\n").utf8))
         }
-        if gdb {
-            FileHandle.standardOutput.write(Data((GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin")) + "\n").utf8))
+        if printCommand {
+            let temporary = RunCleanup.shared.temporaryPaths.filter { command.shellLine.contains($0) }
+            if !temporary.isEmpty {
+                printError("keel: note: \(temporary.joined(separator: ", ")) \(temporary.count == 1 ? "is a temporary file" : "are temporary files") of this run, removed when it ends")
+            }
         }
 
         let refusal = ConsoleWatch(ConsoleWatch.bundleRefused), machineRefusal = ConsoleWatch(ConsoleWatch.machineRefused)
         let vmRefusal = ConsoleWatch(ConsoleWatch.vmRefused)
         let contained = ContainedFaultWatch()
         let watch: @Sendable (Data) -> Void = { refusal.feed($0); machineRefusal.feed($0); vmRefusal.feed($0); contained.feed($0) }
-        let runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
-            ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); FileHandle.standardOutput.write($0) })
+        let stubListened = Mark()
+        var runner = capture.map { capture in QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); capture.feed($0) }) }
+            ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); RunCleanup.shared.writeToStandardOutput($0) })
+        if gdb {
+            // Said once QEMU's stub listens; a QEMU that cannot bind it says why and exits.
+            let instructions = GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin"))
+            runner.whenListening = (GDBAttach.port, {
+                stubListened.mark()
+                RunCleanup.shared.writeToStandardOutput(Data((instructions + "\n").utf8))
+            })
+        }
         let outcome = try runner.run()
         if refusal.seen {
-            FileHandle.standardError.write(Data("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n".utf8))
-            throw ExitCode(Self.refusedStatus)
+            printError("keel: Keel refused the image's boot bundle (see its message above); no guest ran\n")
+            throw ExitCode(ExitStatus.refused)
         }
         if vmRefusal.seen {
-            FileHandle.standardError.write(Data("keel: Keel refused the image's VMs (see its message above); no guest ran\n".utf8))
-            throw ExitCode(Self.refusedStatus)
+            printError("keel: Keel refused the image's VMs (see its message above); no guest ran\n")
+            throw ExitCode(ExitStatus.refused)
         }
         if machineRefusal.seen {
-            FileHandle.standardError.write(Data("keel: Keel cannot run on the machine its DTB describes (see its message above); no guest ran\n".utf8))
-            throw ExitCode(Self.refusedStatus)
+            printError("keel: Keel cannot run on the machine its DTB describes (see its message above); no guest ran\n")
+            throw ExitCode(ExitStatus.refused)
         }
         if let capture, let trace {
             let (frames, damaged) = capture.finish()
-            FileHandle.standardError.write(Data("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n".utf8))
+            printError("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n")
         }
         // VMs Keel stopped after a fault of its own: named on the last line, whatever else
         // happened; status 71 when the run otherwise ended well.
@@ -256,19 +281,40 @@ struct Run: ParsableCommand {
         switch outcome {
         case .exited(0):
             guard !stopped.isEmpty else { return }
-            FileHandle.standardError.write(Data(stoppedLines.utf8))
-            throw ExitCode(Self.containedFaultStatus)
+            printError(stoppedLines)
+            throw ExitCode(ExitStatus.vmStopped)
+        case .exited(let status) where gdb && !stubListened.isSet:
+            printError("keel: QEMU could not start its gdb stub on \(GDBAttach.address):\(GDBAttach.port) (see its message above); status \(status)\n" + stoppedLines)
+            throw ExitCode(status == 0 ? ExitStatus.failure.rawValue : status)
         case .exited(let status):
-            FileHandle.standardError.write(Data(("keel: QEMU exited with status \(status)\n" + stoppedLines).utf8))
+            printError("keel: QEMU exited with status \(status)\n" + stoppedLines)
             throw ExitCode(status)
         case .hypervisorPanic:
-            FileHandle.standardError.write(Data(("keel: the hypervisor panicked (see its report above)\n" + stoppedLines).utf8))
-            throw ExitCode(Self.panicStatus)
+            printError("keel: the hypervisor panicked (see its report above)\n" + stoppedLines)
+            throw ExitCode(ExitStatus.panicked)
         case .timedOut(let seconds):
-            FileHandle.standardError.write(Data(("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n" + stoppedLines).utf8))
-            throw ExitCode(Self.timeoutStatus)
+            printError("keel: timed out after \(seconds.formatted()) s: the guest did not power off\n" + stoppedLines)
+            throw ExitCode(ExitStatus.timedOut)
+        case .killed(let signal):
+            printError("keel: QEMU was killed by signal \(signal) (\(signalName(signal))): the guest did not power off\n" + stoppedLines)
+            throw ExitCode(ExitStatus.qemuKilled)
         }
     }
+}
+
+/// Set once, from any thread.
+private final class Mark: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+    func mark() { lock.withLock { set = true } }
+    var isSet: Bool { lock.withLock { set } }
+}
+
+/// SIGTERM, SIGKILL...: the signal's name for a message.
+private func signalName(_ number: Int32) -> String {
+    let names: [Int32: String] = [SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGABRT: "SIGABRT", SIGKILL: "SIGKILL",
+                                  SIGSEGV: "SIGSEGV", SIGPIPE: "SIGPIPE", SIGTERM: "SIGTERM", SIGBUS: "SIGBUS"]
+    return names[number] ?? "signal \(number)"
 }
 
 private extension Double {

@@ -17,9 +17,9 @@ struct SystemOptions: ParsableArguments {
             return try SystemPack.load(config, board: board)
         } catch let error as ConfigError {
             for line in error.messages { FileHandle.standardError.write(Data("error: \(line)\n".utf8)) }
-            throw ExitCode(65)
+            throw ExitCode(ExitStatus.dataError)
         } catch let error as KeelError {
-            throw ValidationError(error.message)
+            throw failure(error)
         }
     }
 }

@@ -40,6 +40,10 @@ struct CLITests {
         let run = try runKeel(["run", "--guest", Repo.guest("demo"), "--print-cmd"])
         #expect(run.status == 0)
         #expect(run.lines.first?.hasPrefix("qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu cortex-a72") == true)
+        // The bundle it loads is a temporary file: said, since it is gone after the run.
+        let bundle = try #require(run.lines.first?.components(separatedBy: "loader,file=").last?.components(separatedBy: ",").first)
+        #expect(bundle.hasSuffix(".bundle") && !FileManager.default.fileExists(atPath: bundle))
+        #expect(run.stderr.contains("keel: note: \(bundle) is a temporary file of this run, removed when it ends"), "\(run.stderr)")
     }
 
     @Test("keel esr decodes a value")

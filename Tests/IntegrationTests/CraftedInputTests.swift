@@ -83,7 +83,9 @@ struct CraftedInputTests {
         Crafted(description: "the shared region at IPA 0xFFFFFFFFFFFE0000, past the IPA space",
                 field: { regionIPA($0, region: 0) }, value: 0xFFFF_FFFF_FFFE_0000,
                 message: "a shared region reaches past the end of the IPA space"),
-        // GICv2: VM b's RAM blocks cover the GICC address where Keel maps GICV (PANIC).
+        // GICv2: VM b's RAM blocks cover the GICC address where Keel maps GICV, which then fails
+        // (PANIC). Here the boot bundle's check (its images lie outside this RAM) would refuse it
+        // later too; the VM table's check now names the cause first.
         Crafted(description: "GICv2: VM b's RAM at IPA 0x8000000, over the virtual CPU interface", board: "qemu-virt-gicv2",
                 field: { ramIPA($0, vm: 1) }, value: 0x0800_0000,
                 message: "a VM's RAM or shared region covers the guest address of the virtual GIC's CPU interface"),

@@ -74,20 +74,20 @@ struct DeviceTreeBootTests {
         #expect(run.lines.contains("hvc: done"))
     }
 
-    @Test("Too little RAM for the VM (QEMU -m 256): a clear refusal, status 65, no guest")
+    @Test("Too little RAM for the VM (QEMU -m 256): a clear refusal, status 76, no guest")
     func tooLittleMemory() throws {
         let run = try runKeel(["run", "--config", Repo.path("boards/examples/demo.toml"), "--memory", "256", "--timeout", "60"])
-        #expect(run.status == 65, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.status == 76, "\(run.stderr)\n\(run.stdout)")
         #expect(run.lines.contains(Self.summary(ram: 256, cpus: 1)), "\(run.stdout)")
         #expect(run.lines.contains("[keel] ERROR: DTB: the VM's RAM (PA 0x50000000, 256 MiB) is not all in the machine's RAM (256 MiB at 0x40000000): give the machine more memory"), "\(run.stdout)")
         #expect(!run.stdout.contains("Hello from a bare-metal guest"))
         #expect(run.stderr.contains("Keel cannot run on the machine its DTB describes"))
     }
 
-    @Test("RAM for the VM but not for the board's bundle address (QEMU -m 512): the bundle is refused, status 65")
+    @Test("RAM for the VM but not for the board's bundle address (QEMU -m 512): the bundle is refused, status 76")
     func bundleAddressOutsideMemory() throws {
         let run = try boot("demo", ["--memory", "512"])
-        #expect(run.status == 65, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.status == 76, "\(run.stderr)\n\(run.stdout)")
         #expect(run.lines.contains("[keel] ERROR: the boot bundle at the board's bundle address (0x60000000) is not in RAM, and none is appended to Keel's image; no VM is started"), "\(run.stdout)")
         #expect(!run.stdout.contains("Hello from a bare-metal guest"))
     }

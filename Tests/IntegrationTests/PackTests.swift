@@ -163,7 +163,7 @@ struct PackTests {
         image[at] ^= 0x40
         try image.write(to: URL(fileURLWithPath: out))
         let run = try runKeel(["run", out, "--timeout", "60"])
-        #expect(run.status == 65)
+        #expect(run.status == 76)
         // Where the firmware looks: the linker's symbol, not a number that moves with BSS.
         let bundleAddress = "0x" + String(try PackTests.appendedBundleAddress(), radix: 16)
         #expect(run.lines.contains("[keel] ERROR: the boot bundle appended to Keel's image (\(bundleAddress)) is unusable: an image's checksum does not match its bytes (the image is damaged); no VM is started"), "\(run.stdout)")
@@ -175,7 +175,7 @@ struct PackTests {
         image[bundle + 24] ^= 0x01  // entry IPA
         try image.write(to: URL(fileURLWithPath: out))
         let header = try runKeel(["run", out, "--timeout", "60"])
-        #expect(header.status == 65)
+        #expect(header.status == 76)
         #expect(header.stdout.contains("is unusable: header checksum mismatch; no VM is started"), "\(header.stdout)")
     }
 

@@ -9,7 +9,7 @@ struct BoardQEMUCommandTests {
         var command = QEMUCommand(firmware: "keel.img", bundle: nil, board: qemuVirtGICv2, layout: qemuVirtDefaultVM, smp: 2)
         #expect(command.shellLine == "qemu-system-aarch64 -M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -smp 2 -m 1024M -display none -monitor none -serial stdio -kernel keel.img")
         command.gdb = true
-        #expect(command.arguments.suffix(2) == ["-s", "-S"])
+        #expect(command.arguments.suffix(3) == ["-gdb", "tcp:127.0.0.1:1234", "-S"])
     }
 
     @Test("a fixed-SoC machine takes no gic-version; its CPU and RAM come from the board")

@@ -24,6 +24,18 @@ struct FuzzCorpusTests {
         for target in FuzzTargets.all { #expect(!Self.files(target.name).isEmpty, "fuzz/corpus/\(target.name) is empty") }
     }
 
+    @Test("every reproducer waiting in fuzz/pending has its line in fuzz/pending/README.md")
+    func pendingExplained() throws {
+        let pending = Self.corpus.deletingLastPathComponent().appendingPathComponent("pending")
+        let readme = (try? String(contentsOf: pending.appendingPathComponent("README.md"), encoding: .utf8)) ?? ""
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: pending.path)) ?? []).filter { !$0.hasPrefix(".") && $0 != "README.md" }
+        for folder in folders {
+            for name in try FileManager.default.contentsOfDirectory(atPath: pending.appendingPathComponent(folder).path) where !name.hasPrefix(".") {
+                #expect(readme.contains("\(folder)/\(name)"), "fuzz/pending/\(folder)/\(name) has no line in fuzz/pending/README.md")
+            }
+        }
+    }
+
     @Test("the corpus goes through its target without a crash", arguments: FuzzTargets.all.map(\.name))
     func replay(target: String) throws {
         let run = try #require(FuzzTargets.named(target)).run

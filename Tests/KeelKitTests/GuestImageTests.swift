@@ -26,7 +26,7 @@ struct GuestImageTests {
 
     @Test("a missing file")
     func missing() {
-        #expect(throws: KeelError("guest image '/nonexistent/guest.bin' does not exist")) {
+        #expect(throws: KeelError("guest image '/nonexistent/guest.bin' does not exist", status: .noInput)) {
             try GuestImage.load("/nonexistent/guest.bin", fitting: layout)
         }
     }
@@ -35,13 +35,13 @@ struct GuestImageTests {
     func empty() throws {
         let scratch = try Scratch()
         let path = try scratch.file("empty.bin", [])
-        #expect(throws: KeelError("guest image '\(path)' is empty")) { try GuestImage.load(path, fitting: layout) }
+        #expect(throws: KeelError("guest image '\(path)' is empty", status: .noInput)) { try GuestImage.load(path, fitting: layout) }
     }
 
     @Test("a directory")
     func directory() throws {
         let scratch = try Scratch()
-        #expect(throws: KeelError("guest image '\(scratch.url.path)' is a directory, not a file")) {
+        #expect(throws: KeelError("guest image '\(scratch.url.path)' is a directory, not a file", status: .noInput)) {
             try GuestImage.load(scratch.url.path, fitting: layout)
         }
     }
@@ -95,7 +95,7 @@ struct QEMUCommandTests {
 struct FirmwareTests {
     @Test("an explicit path that does not exist is an error")
     func explicitMissing() {
-        #expect(throws: KeelError("firmware '/no/keel.bin' does not exist")) {
+        #expect(throws: KeelError("firmware '/no/keel.bin' does not exist", status: .noInput)) {
             try Firmware.locate(explicit: "/no/keel.bin")
         }
     }

@@ -57,7 +57,7 @@ _start:
     .quad   KEEL_TEXT_OFFSET        /* text_offset */
     .quad   _keel_image_size        /* image_size, BSS included */
     .quad   0x2                     /* flags: little-endian, 4 KiB pages, 2 MiB base near DRAM */
-    .quad   0                       /* res2 */
+    .quad   _start                  /* res2: Keel's link address; keel run checks it against the board */
     .quad   0                       /* res3 */
     .quad   0                       /* res4 */
     .ascii  "ARM\x64"               /* magic */

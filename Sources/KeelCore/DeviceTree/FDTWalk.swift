@@ -232,7 +232,11 @@ extension FDT {
                 let childBase = FDT.cells(ranges, offset, child)
                 let parentBase = FDT.cells(ranges, offset &+ child &* 4, parent)
                 let length = FDT.cells(ranges, offset &+ (child &+ parent) &* 4, size)
-                if address >= childBase && address &- childBase < length { return parentBase &+ (address &- childBase) }
+                if address >= childBase && address &- childBase < length {
+                    // A window whose parent address wraps past 2^64 maps nothing there.
+                    let (mapped, wrapped) = parentBase.addingReportingOverflow(address &- childBase)
+                    return wrapped ? nil : mapped
+                }
                 offset &+= stride
             }
             return nil

@@ -8,8 +8,7 @@ import KeelMachine
 public enum BootDeviceTree {
     /// The blob in `path`; an error naming the file when it is missing or not a DTB.
     public static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw KeelError("\(path): no such file") }
-        let bytes = [UInt8](data)
+        let bytes = [UInt8](try InputFile.read(path, what: "device tree"))
         let valid = DeviceTreeMachine(bytes.span) != nil
         guard valid else {
             throw KeelError("\(path) is not a device tree blob (no FDT header of version 17, or a damaged structure block); `dtc -I dts -O dtb` makes one")

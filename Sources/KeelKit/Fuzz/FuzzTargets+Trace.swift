@@ -15,8 +15,11 @@ extension FuzzTargets {
         var log = TraceLog.decode(stream)
         log.check(elfBuildID: Array(input.prefix(20)))
         let reports = TraceReports(log)
-        _ = (reports.decodeLines, reports.decodeJSONLines, reports.rows, reports.vcpuTimes, reports.histogram)
-        _ = (reports.statsText, reports.statsJSONLines, reports.chromeJSON, log.lossSummary, log.origin, log.counterHz)
+        _ = (reports.decodeLines, reports.rows, reports.vcpuTimes, reports.histogram, reports.statsText)
+        _ = (log.lossSummary, log.origin, log.counterHz)
+        // The JSON reports cost 20 times the rest (about 1 ms a record in a debug build): one input
+        // in four, chosen by its length, so the fuzzer keeps its pace and still reaches them.
+        if input.count % 4 == 0 { _ = (reports.decodeJSONLines, reports.statsJSONLines, reports.chromeJSON) }
 
         // The streaming path: the same bytes fed in two pieces, cut where the input says.
         var demux = FrameDemux()

@@ -44,12 +44,12 @@ public struct SDCardFolder {
     public static func write(_ image: SystemImage, board: KnownBoard, to path: String) throws -> SDCardFolder {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw KeelError("'\(path)' is a file; for \(board.name) the output is a folder (the SD card's boot files)")
+            throw KeelError("'\(path)' is a file; for \(board.name) the output is a folder (the SD card's boot files)", status: .cannotCreate)
         }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw KeelError("cannot create the folder '\(path)': \(error.localizedDescription)")
+            throw KeelError("cannot create the folder '\(path)': \(InputFile.reason(of: error))", status: .cannotCreate)
         }
         let folder = URL(fileURLWithPath: path)
         try SystemPack.write(image.bytes, to: folder.appendingPathComponent(kernelName).path)

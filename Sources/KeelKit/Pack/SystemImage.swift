@@ -9,6 +9,9 @@ import KeelCore
 /// Pi firmware) loads and keeps the whole file.
 public struct SystemImage {
     public static let bundleAlignment: UInt64 = 4096
+    /// The most image_size (file and BSS) a Keel firmware may claim: it is under 1 MiB. A larger
+    /// one is not Keel's, and one near 2^64 would wrap the bundle's offset.
+    public static let maxFirmwareFootprint: UInt64 = 64 << 20
 
     public var bytes: Data
     /// Offset of the bundle in `bytes`.
@@ -20,6 +23,9 @@ public struct SystemImage {
         let header = try LinuxBoot.Header(firmware, name: firmwareName)
         guard header.imageSize >= UInt64(firmware.count) else {
             throw KeelError("'\(firmwareName)' says its image is \(header.imageSize) bytes but the file has \(firmware.count): is it already packed?")
+        }
+        guard header.imageSize <= SystemImage.maxFirmwareFootprint else {
+            throw KeelError("'\(firmwareName)' says its image is \(header.imageSize) bytes, more than a Keel firmware's \(SystemImage.maxFirmwareFootprint >> 20) MiB: is it Keel's keel.bin?")
         }
         guard !SystemImage.holdsBundle(firmware) else {
             throw KeelError("'\(firmwareName)' already carries a boot bundle (it is a packed image); pack from keel.bin")

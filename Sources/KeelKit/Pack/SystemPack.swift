@@ -28,12 +28,9 @@ public enum SystemPack {
         return image
     }
 
-    /// Writes `data` to `path` through a temporary file, so a failed write leaves what was there.
+    /// Writes `data` to `path` (`OutputFile`: through a temporary file for a regular file, so
+    /// a failed write leaves what was there; through the path for a device or FIFO).
     public static func write(_ data: Data, to path: String) throws {
-        do {
-            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw KeelError("cannot write '\(path)': \(error.localizedDescription)")
-        }
+        try OutputFile.write(data, to: path, what: "output")
     }
 }

@@ -119,6 +119,15 @@ struct FirmwareSupportTests {
         #expect(throws: KeelError("'short.bin' says its image is 16 bytes but the file has 4096: is it already packed?")) {
             try SystemImage(system: system, firmware: ConfigFixture.linuxImage(imageSize: 16), firmwareName: "short.bin")
         }
+        // A crafted image_size near 2^64 wrapped the bundle's offset (a crash); 64 MiB is the most taken.
+        #expect(throws: KeelError("'huge.bin' says its image is 18446744073709551615 bytes, more than a Keel firmware's 64 MiB: is it Keel's keel.bin?")) {
+            try SystemImage(system: system, firmware: ConfigFixture.linuxImage(imageSize: .max), firmwareName: "huge.bin")
+        }
+        #expect(throws: KeelError.self) {
+            try SystemImage(system: system, firmware: ConfigFixture.linuxImage(imageSize: SystemImage.maxFirmwareFootprint + 1), firmwareName: "big.bin")
+        }
+        #expect(try SystemImage(system: system, firmware: ConfigFixture.linuxImage(imageSize: SystemImage.maxFirmwareFootprint), firmwareName: "edge.bin")
+            .bundleOffset == SystemImage.maxFirmwareFootprint)
     }
 }
 
