@@ -106,6 +106,16 @@ struct TraceTests {
         #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)  // still a FIFO
     }
 
+    @Test("--trace to a full device: the run finishes, says why the trace stopped and exits 74; the device stays a device")
+    func traceToFullDevice() throws {
+        let run = try boot("hvc", ["--trace", "/dev/full"])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.lines.contains("hvc: done"))
+        #expect(run.stderr.contains("keel: trace: cannot write the trace file '/dev/full': No space left on device"))
+        var info = stat()
+        #expect(stat("/dev/full", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+    }
+
     @Test("without --trace the console carries no frames")
     func offByDefault() throws {
         let run = try boot("demo")
