@@ -98,8 +98,10 @@ extension Trace {
             try reportingFailures {
                 let log = try input.load()
                 let reports = TraceReports(log)
-                try TraceReportFile.write(to: chrome) { (file) throws(TraceFailure) in
+                try OutputFile.write(to: chrome, what: "trace export") { descriptor in
+                    let file = TraceOutput(descriptor: descriptor, name: "trace export '\(chrome)'")
                     try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) }
+                    try file.flush()
                 }
                 let output = TraceOutput()
                 try output.line("wrote \(log.records.count) events to \(chrome)")
@@ -110,13 +112,14 @@ extension Trace {
     }
 }
 
-/// A trace failure is its message on standard error and its exit status: no usage text.
+/// A trace failure is `keel: MESSAGE` on standard error and its exit status: no usage text.
 private func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let failure as TraceFailure {
-        FileHandle.standardError.write(Data("Error: \(failure.message)\n".utf8))
-        throw ExitCode(failure.status)
+    } catch let error as TraceFailure {
+        throw failure(error.message, ExitStatus(rawValue: error.status) ?? .failure)
+    } catch let error as KeelError {
+        throw failure(error)
     }
 }
 
@@ -124,5 +127,5 @@ private func reportingFailures(_ body: () throws -> Void) throws {
 private func warn(_ summary: String, _ warnings: [String]) {
     var lines = [summary]
     lines += warnings.map { "warning: \($0)" }
-    FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    printError(lines.joined(separator: "\n"))
 }
