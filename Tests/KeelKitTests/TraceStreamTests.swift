@@ -166,6 +166,13 @@ struct TraceStreamTests {
         #expect(reports.rows.byReason.first?.total == .max)
         #expect(reports.vcpuTimes.first?.handling == .max)
         #expect(!reports.statsText.isEmpty)
+        // The fuzzer's second one: a handling time of 2^64 - 1, then guest time after an
+        // overlapping exit; guest + handling (the "handling %" column) passed 2^64.
+        let overlap = TraceReports(TraceLog.decode(Self.frames([
+            Self.exit(0, exit: 0, entry: .max), Self.exit(1, exit: 1, entry: 2), Self.exit(2, exit: 10, entry: 11),
+        ])))
+        #expect(overlap.vcpuTimes.first?.guest == 8 && overlap.vcpuTimes.first?.handling == .max)
+        #expect(overlap.statsText.contains("vm0/vcpu0"))
     }
 }
 
