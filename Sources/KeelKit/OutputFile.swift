@@ -8,13 +8,23 @@ import Foundation
 /// no permission), 74 when writing fails (a full disk, /dev/full).
 public enum OutputFile {
     public static func write(_ data: Data, to path: String, what: String = "output") throws {
+        try write(to: path, what: what) { descriptor in
+            let failure = RunCleanup.write(data, to: descriptor)
+            if failure != 0 { throw KeelError("cannot write \(what) '\(path)': \(reason(failure))", status: .ioError) }
+        }
+    }
+
+    /// The same, with `body` writing the file through its descriptor as it goes (a report too
+    /// large to hold whole: `keel trace export`). When `body` throws, a regular file is left
+    /// as it was and the error is passed on.
+    public static func write(to path: String, what: String = "output", _ body: (Int32) throws -> Void) throws {
         var info = stat()
         // stat, not lstat: a symlink is judged by (and writes reach) what it points to.
         if stat(path, &info) == 0 {
             switch info.st_mode & S_IFMT {
             case S_IFREG: break
             case S_IFDIR: throw KeelError("\(what) '\(path)' is a directory; give a file name (e.g. \(path)/keel.img)", status: .cannotCreate)
-            default: return try writeThrough(data, to: path, what: what)
+            default: return try writeThrough(to: path, what: what, body)
             }
         }
         let target = resolvedPath(path)
@@ -26,11 +36,17 @@ public enum OutputFile {
             let code = errno
             throw KeelError("cannot create \(what) '\(path)': \(code == ENOENT ? "its folder \(directory) does not exist" : reason(code))", status: .cannotCreate)
         }
-        let failure = RunCleanup.write(data, to: descriptor)
-        let closed = close(descriptor) == 0 ? 0 : errno
-        guard failure == 0, closed == 0 else {
+        do {
+            try body(descriptor)
+        } catch {
+            close(descriptor)
             unlink(temporary)
-            throw KeelError("cannot write \(what) '\(path)': \(reason(failure != 0 ? failure : closed)); it is left as it was", status: .ioError)
+            throw error
+        }
+        guard close(descriptor) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw KeelError("cannot write \(what) '\(path)': \(reason(code)); it is left as it was", status: .ioError)
         }
         guard rename(temporary, target) == 0 else {
             let code = errno
@@ -40,15 +56,19 @@ public enum OutputFile {
     }
 
     /// A FIFO, device node or other non-regular file: opened and written as it is.
-    static func writeThrough(_ data: Data, to path: String, what: String) throws {
+    static func writeThrough(to path: String, what: String, _ body: (Int32) throws -> Void) throws {
         let descriptor = open(path, O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw KeelError("cannot open \(what) '\(path)' for writing: \(reason(errno))", status: .cannotCreate)
         }
-        let failure = RunCleanup.write(data, to: descriptor)
-        let closed = close(descriptor) == 0 ? 0 : errno
-        guard failure == 0, closed == 0 else {
-            throw KeelError("cannot write \(what) '\(path)': \(reason(failure != 0 ? failure : closed))", status: .ioError)
+        do {
+            try body(descriptor)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+        guard close(descriptor) == 0 else {
+            throw KeelError("cannot write \(what) '\(path)': \(reason(errno))", status: .ioError)
         }
     }
 

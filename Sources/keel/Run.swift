@@ -270,9 +270,14 @@ struct Run: ParsableCommand {
             printError("keel: Keel cannot run on the machine its DTB describes (see its message above); no guest ran\n")
             throw ExitCode(ExitStatus.refused)
         }
+        var traceWriteFailed = false
         if let capture, let trace {
             let (frames, damaged) = capture.finish()
             printError("keel: trace: \(frames) frames written to \(trace)\(damaged > 0 ? ", \(damaged) damaged frames dropped" : "")\n")
+            if let error = capture.writeError {
+                printError("keel: trace: \(error); the trace stops there\n")
+                traceWriteFailed = true
+            }
         }
         // VMs Keel stopped after a fault of its own: named on the last line, whatever else
         // happened; status 71 when the run otherwise ended well.
@@ -280,7 +285,10 @@ struct Run: ParsableCommand {
         let stoppedLines = stopped.map { $0.summary(name: vmNames[$0.vm]) + "\n" }.joined()
         switch outcome {
         case .exited(0):
-            guard !stopped.isEmpty else { return }
+            guard !stopped.isEmpty else {
+                if traceWriteFailed { throw ExitCode(ExitStatus.ioError) }  // the run was fine, its trace is not
+                return
+            }
             printError(stoppedLines)
             throw ExitCode(ExitStatus.vmStopped)
         case .exited(let status) where gdb && !stubListened.isSet:

@@ -83,7 +83,7 @@ extension Trace {
             try reportingFailures {
                 let reports = TraceReports(try input.load())
                 let output = TraceOutput()
-                if json { try reports.statsJSONLines.forEach { line throws(TraceFailure) in try output.line(line) } } else { try output.line(reports.statsText) }
+                for line in json ? reports.statsJSONLines : [reports.statsText] { try output.line(line) }
                 try output.flush()
             }
         }
@@ -98,7 +98,11 @@ extension Trace {
             try reportingFailures {
                 let log = try input.load()
                 let reports = TraceReports(log)
-                try TraceReportFile.write(to: chrome) { (file) throws(TraceFailure) in try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) } }
+                try OutputFile.write(to: chrome, what: "trace export") { descriptor in
+                    let file = TraceOutput(descriptor: descriptor, name: "trace export '\(chrome)'")
+                    try reports.writeChrome { (piece) throws(TraceFailure) in try file.text(piece) }
+                    try file.flush()
+                }
                 let output = TraceOutput()
                 try output.line("wrote \(log.records.count) events to \(chrome)")
                 try output.flush()
@@ -108,13 +112,14 @@ extension Trace {
     }
 }
 
-/// A trace failure is its message on standard error and its exit status: no usage text.
+/// A trace failure is `keel: MESSAGE` on standard error and its exit status: no usage text.
 private func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let failure as TraceFailure {
-        FileHandle.standardError.write(Data("Error: \(failure.message)\n".utf8))
-        throw ExitCode(failure.status)
+    } catch let error as TraceFailure {
+        throw failure(error.message, ExitStatus(rawValue: error.status) ?? .failure)
+    } catch let error as KeelError {
+        throw failure(error)
     }
 }
 
@@ -122,5 +127,5 @@ private func reportingFailures(_ body: () throws -> Void) throws {
 private func warn(_ summary: String, _ warnings: [String]) {
     var lines = [summary]
     lines += warnings.map { "warning: \($0)" }
-    FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    printError(lines.joined(separator: "\n"))
 }

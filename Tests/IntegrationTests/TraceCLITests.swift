@@ -39,7 +39,7 @@ struct TraceCLITests {
 
     /// One line, no usage block, no Foundation error dump.
     func isShort(_ run: KeelRun) -> Bool {
-        run.stderr.hasPrefix("Error: ") && run.stderr.split(separator: "\n").count == 1
+        run.stderr.hasPrefix("keel: ") && run.stderr.split(separator: "\n").count == 1
             && !run.stderr.contains("Usage:") && !run.stderr.contains("Error Domain")
     }
 
@@ -68,7 +68,7 @@ struct TraceCLITests {
         for subcommand in ["decode", "stats"] {
             let run = try keel(["trace", subcommand, trace], stdout: try #require(FileHandle(forWritingAtPath: "/dev/full")))
             #expect(run.status == 74, "\(subcommand): \(run.stderr)")
-            #expect(run.stderr.contains("Error: cannot write standard output: No space left on device"))
+            #expect(run.stderr.contains("keel: cannot write standard output: No space left on device"))
         }
     }
 

@@ -80,6 +80,42 @@ struct TraceTests {
         #expect((object["traceEvents"] as! [Any]).count > 100)
     }
 
+    @Test("a live decode: keel trace decode reads a FIFO while keel run --trace writes into it")
+    func liveThroughFIFO() throws {
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("keel-live-\(UUID().uuidString).trace").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { try? FileManager.default.removeItem(atPath: fifo) }
+        let out = fifo + ".out"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let decoder = Process()
+        decoder.executableURL = URL(fileURLWithPath: Repo.keel)
+        decoder.arguments = ["trace", "decode", fifo]
+        decoder.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        decoder.standardError = FileHandle.nullDevice
+        try decoder.run()
+        let run = try boot("hvc", ["--trace", fifo])
+        // A run that replaced the FIFO instead of writing into it leaves the decoder waiting.
+        for _ in 0..<300 where decoder.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        if decoder.isRunning { decoder.terminate() }
+        decoder.waitUntilExit()
+        #expect(run.status == 0 && decoder.terminationStatus == 0)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("HVC PSCI_VERSION") }.count == 2)
+        var info = stat()
+        #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)  // still a FIFO
+    }
+
+    @Test("--trace to a full device: the run finishes, says why the trace stopped and exits 74; the device stays a device")
+    func traceToFullDevice() throws {
+        let run = try boot("hvc", ["--trace", "/dev/full"])
+        #expect(run.status == 74, "\(run.stderr)")
+        #expect(run.lines.contains("hvc: done"))
+        #expect(run.stderr.contains("keel: trace: cannot write the trace file '/dev/full': No space left on device"))
+        var info = stat()
+        #expect(stat("/dev/full", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)
+    }
+
     @Test("without --trace the console carries no frames")
     func offByDefault() throws {
         let run = try boot("demo")

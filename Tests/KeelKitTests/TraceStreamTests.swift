@@ -166,5 +166,48 @@ struct TraceStreamTests {
         #expect(reports.rows.byReason.first?.total == .max)
         #expect(reports.vcpuTimes.first?.handling == .max)
         #expect(!reports.statsText.isEmpty)
+        // The fuzzer's second one: a handling time of 2^64 - 1, then guest time after an
+        // overlapping exit; guest + handling (the "handling %" column) passed 2^64.
+        let overlap = TraceReports(TraceLog.decode(Self.frames([
+            Self.exit(0, exit: 0, entry: .max), Self.exit(1, exit: 1, entry: 2), Self.exit(2, exit: 10, entry: 11),
+        ])))
+        #expect(overlap.vcpuTimes.first?.guest == 8 && overlap.vcpuTimes.first?.handling == .max)
+        #expect(overlap.statsText.contains("vm0/vcpu0"))
+    }
+}
+
+/// `keel run --trace FILE`'s side: the capture writes through what FILE is.
+@Suite("Trace capture: the trace file is written through, never replaced")
+struct TraceCaptureTests {
+    static let frames = TraceGenerator.stream(records: 20)
+
+    @Test("a symlink stays a symlink and its target gets the frames (it was replaced by a regular file)")
+    func symlink() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("keel-capture-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let target = directory + "/target.trace", link = directory + "/link.trace"
+        #expect(FileManager.default.createFile(atPath: target, contents: nil))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        let capture = try TraceCapture(path: link, text: { _ in })
+        capture.feed(Data("console text\n".utf8) + Self.frames)
+        #expect(capture.finish().frames == 21)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
+        #expect(TraceLog.decode(try Data(contentsOf: URL(fileURLWithPath: target))).records.count == 20)
+    }
+
+    @Test("a full device: the capture says why it stopped, the run is not brought down")
+    func fullDevice() throws {
+        let capture = try TraceCapture(path: "/dev/full", text: { _ in })
+        capture.feed(Self.frames)
+        #expect(capture.writeError == "cannot write the trace file '/dev/full': No space left on device")
+        #expect(capture.finish().frames == 0)
+        var info = stat()
+        #expect(stat("/dev/full", &info) == 0 && info.st_mode & S_IFMT == S_IFCHR)  // still the device
+    }
+
+    @Test("a directory is refused with a message")
+    func directory() {
+        #expect(throws: KeelError("cannot write the trace file '/tmp': it is a directory")) { try TraceCapture(path: "/tmp", text: { _ in }) }
     }
 }

@@ -27,6 +27,21 @@ extension FuzzTargets {
         _ = demux.feed(stream.prefix(cut))
         _ = demux.feed(stream.dropFirst(cut))
         demux.finish()
+
+        // `keel trace decode` of a pipe: the stream decoder in the same two pieces, time 0 at
+        // the first record (later records may be older: negative times), text and JSON lines.
+        var decoder = TraceStreamDecoder()
+        var formatter: TraceLineFormatter?
+        for piece in [stream.prefix(cut), stream.dropFirst(cut)] {
+            decoder.feed(piece) { record, header in
+                let lines = formatter ?? TraceLineFormatter(header: header, origin: record.exitTime)
+                formatter = lines
+                let event = TraceEvent(record)
+                _ = (lines.text(event), lines.json(event), lines.microseconds(record.checkedHandlingTicks))
+            }
+        }
+        decoder.finish()
+        _ = decoder.lossSummary
     }
 
     static let recordKinds: [UInt8] = (0...255).filter { TraceRecord.Kind(rawValue: $0) != nil }

@@ -12,11 +12,11 @@ public struct TraceFailure: Error, CustomStringConvertible, Equatable {
     public var description: String { message }
 
     /// The input is missing, a directory, or empty.
-    public static func noInput(_ message: String) -> TraceFailure { TraceFailure(message, status: 66) }  // ExitStatus.noInput
+    public static func noInput(_ message: String) -> TraceFailure { TraceFailure(message, status: ExitStatus.noInput.rawValue) }
     /// The input is not a trace, or an ELF is damaged or crafted.
-    public static func dataError(_ message: String) -> TraceFailure { TraceFailure(message, status: 65) }  // ExitStatus.dataError
+    public static func dataError(_ message: String) -> TraceFailure { TraceFailure(message, status: ExitStatus.dataError.rawValue) }
     /// The output file cannot be created.
-    public static func cannotCreate(_ message: String) -> TraceFailure { TraceFailure(message, status: 73) }  // ExitStatus.cannotCreate
+    public static func cannotCreate(_ message: String) -> TraceFailure { TraceFailure(message, status: ExitStatus.cannotCreate.rawValue) }
     /// Reading or writing failed part way.
-    public static func ioError(_ message: String) -> TraceFailure { TraceFailure(message, status: 74) }  // ExitStatus.ioError
+    public static func ioError(_ message: String) -> TraceFailure { TraceFailure(message, status: ExitStatus.ioError.rawValue) }
 }

@@ -172,7 +172,7 @@ public struct TraceReports {
         out.append("per vCPU")
         var cells = [["vcpu", "exits", "guest", "handling", "trace flush", "handling %"]]
         for t in vcpuTimes {
-            let busy = t.guest + t.handling
+            let busy = saturatingAdd(t.guest, t.handling)  // each is the trace's, and may be near 2^64
             cells.append(["vm\(t.vm)/vcpu\(t.vcpu)", "\(t.exits)", formatNanoseconds(nanoseconds(t.guest)),
                           formatNanoseconds(nanoseconds(t.handling)), formatNanoseconds(nanoseconds(t.flush)),
                           busy == 0 ? "-" : String(format: "%.2f", Double(t.handling) * 100 / Double(busy))])
