@@ -32,8 +32,9 @@ public enum FuzzTargets {
 
     /// FDT, DeviceTreeMachine and MachineCheck against every board, as the firmware's boot reads
     /// a DTB, and, for one input in four, `keel dtb`'s report for one board (the input's length
-    /// picks them: the report's text costs more than all the rest). A blob whose header does not read is tried again with a valid
-    /// one (magic, total size), so mutations of the structure get past the header.
+    /// picks them: the report's text costs more than all the rest). A blob whose header does not
+    /// read is tried again with a valid one (magic, total size), so mutations of the structure
+    /// get past the header.
     static func fdt(_ input: [UInt8]) {
         if FDT(input.span) == nil, input.count >= 40 {
             var framed = input
