@@ -107,6 +107,22 @@ struct CraftedInputTests {
         #expect(!run.stdout.contains("Hello from a bare-metal guest"))
     }
 
+    @Test("a shared region rewritten onto the packed images themselves (which VMs would then write) is refused")
+    func regionOverTheImages() throws {
+        let scratch = try PackTests.Scratch()
+        let appended = try PackTests.appendedBundleAddress()
+        let image = try Self.craftedImage(scratch) { bytes, table in
+            Self.put(appended, &bytes, at: Self.regionIPA(table, region: 0) - 16)  // the region's PA
+        }
+        let run = try runKeel(["run", image, "--smp", "2", "--timeout", "60"])
+        #expect(!run.stdout.contains("[keel] PANIC"), "\(run.stdout)")
+        #expect(run.status != Self.panicStatus && run.status != 0, "\(run.stderr)\n\(run.stdout)")
+        let address = "0x" + String(appended, radix: 16)
+        #expect(run.lines.contains("[keel] ERROR: the VM table appended to Keel's image (\(address)) is unusable: "
+                                   + "a shared region overlaps Keel, the images, a VM's RAM or another region; no VM is started"), "\(run.stdout)")
+        #expect(!run.stdout.contains("hvc: done"))
+    }
+
     // MARK: DTBs
 
     static let dtcAvailable = DeviceTreeBootTests.dtc != nil

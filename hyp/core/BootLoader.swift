@@ -107,6 +107,11 @@ enum BootLoader {
                 let r = manifest.record(i)
                 if Interval.overlap(r.ramPA, r.ramSize, appended, end - appended) { throw SystemManifest.Problem.ramOverKeel(i) }
             }
+            // Nor through a shared region, which VMs write.
+            for k in 0..<manifest.regionCount {
+                let g = manifest.region(k)
+                if Interval.overlap(g.pa, g.size, appended, end - appended) { throw SystemManifest.Problem.regionOverlap(k) }
+            }
             return manifest
         } catch {
             Console.begin()
