@@ -1,22 +1,23 @@
 import Foundation
 
 /// `keel run --gdb`: QEMU waits halted at the first instruction with its gdb stub on
-/// 127.0.0.1:1234 (`-gdb tcp:127.0.0.1:1234 -S`: not on every interface, where anyone who
-/// reaches the machine could drive it); this is the one command that attaches with Keel's
-/// symbols.
+/// 127.0.0.1:1234, or the port `--gdb-port` gives (`-gdb tcp:127.0.0.1:PORT -S`: not on every
+/// interface, where anyone who reaches the machine could drive it); this is the one command
+/// that attaches with Keel's symbols.
 public enum GDBAttach {
-    public static let port = 1234
+    /// QEMU's own default (`-s`), where gdb users look first.
+    public static let defaultPort = 1234
     public static let address = "127.0.0.1"
 
     /// QEMU's arguments for the stub.
-    public static var qemuArguments: [String] { ["-gdb", "tcp:\(address):\(port)", "-S"] }
+    public static func qemuArguments(port: Int = defaultPort) -> [String] { ["-gdb", "tcp:\(address):\(port)", "-S"] }
 
-    public static func command(elf: String) -> String {
+    public static func command(elf: String, port: Int = defaultPort) -> String {
         "gdb-multiarch -q \(shellQuoted(elf)) -ex 'target remote :\(port)'"
     }
 
-    public static func instructions(elf: String) -> String {
-        "keel: QEMU is halted with its gdb stub on \(address):\(port); attach with:\n  \(command(elf: elf))"
+    public static func instructions(elf: String, port: Int = defaultPort) -> String {
+        "keel: QEMU is halted with its gdb stub on \(address):\(port); attach with:\n  \(command(elf: elf, port: port))"
     }
 
     /// True when process `pid` holds a socket listening on 127.0.0.1:`port` (read from /proc,

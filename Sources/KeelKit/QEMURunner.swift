@@ -87,9 +87,10 @@ public struct QEMURunner {
         let timedOut = !exit.wait(seconds: timeout)
         RunCleanup.shared.holdIfExiting()
         if timedOut { Self.stop(process, exit: exit) }
-        // What QEMU wrote last is still in the pipe; a child it left behind may hold the pipe
-        // open, so wait for the end of output only briefly.
-        _ = endOfOutput.wait(timeout: .now() + 2)
+        // What QEMU wrote last is still in the pipe, read by a dispatch thread that a loaded
+        // machine may run late (2 s cut off a test's last lines on a busy 2-core host); a child
+        // QEMU left behind may hold the pipe open, so the wait is bounded all the same.
+        _ = endOfOutput.wait(timeout: .now() + 10)
         if state.sawPanic { return .hypervisorPanic }
         if timedOut { return .timedOut(seconds: timeout) }
         if process.terminationReason == .uncaughtSignal { return .killed(signal: process.terminationStatus) }

@@ -65,8 +65,11 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "A device tree for QEMU to hand Keel instead of its own (QEMU still fills in /chosen and /memory); on xlnx-zcu102 the only way to give Keel one.")
     var dtb: String?
 
-    @Flag(help: "Start QEMU halted with its gdb stub on :1234 and print the gdb-multiarch command that attaches.")
+    @Flag(help: "Start QEMU halted with its gdb stub on 127.0.0.1:1234 and print the gdb-multiarch command that attaches.")
     var gdb = false
+
+    @Option(help: "The gdb stub's port on 127.0.0.1, with --gdb (several runs at once each need their own).")
+    var gdbPort: Int = GDBAttach.defaultPort
 
     /// The longest --timeout, in seconds: a week.
     static let maxTimeout: Double = 604_800
@@ -88,6 +91,8 @@ struct Run: ParsableCommand {
         guard timeout > 0, timeout <= Self.maxTimeout else {
             throw ValidationError("--timeout \(timeout) is not possible: give more than 0 and at most \(Int(Self.maxTimeout)) seconds (a week)")
         }
+        guard (1...65535).contains(gdbPort) else { throw ValidationError("--gdb-port \(gdbPort) is not a TCP port: give 1 to 65535") }
+        if gdbPort != GDBAttach.defaultPort && !gdb { throw ValidationError("--gdb-port goes with --gdb") }
         if let memory { guard memory >= 16 && memory <= 64 << 10 else { throw ValidationError("--memory \(memory) is not possible: give 16 to 65536 MiB") } }
         if let dtb {
             do { try BootDeviceTree.check(dtb) } catch let error as KeelError { throw failure(error) }
@@ -137,6 +142,7 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(keepAlive) {} }
         command.executable = qemu
         command.gdb = gdb
+        command.gdbPort = gdbPort
         command.memoryMiB = memory
         command.dtb = dtb
         try boot(command, vmNames: vmNames)
@@ -251,8 +257,8 @@ struct Run: ParsableCommand {
             ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); RunCleanup.shared.writeToStandardOutput($0) })
         if gdb {
             // Said once QEMU's stub listens; a QEMU that cannot bind it says why and exits.
-            let instructions = GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin"))
-            runner.whenListening = (GDBAttach.port, {
+            let instructions = GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin"), port: gdbPort)
+            runner.whenListening = (gdbPort, {
                 stubListened.mark()
                 RunCleanup.shared.writeToStandardOutput(Data((instructions + "\n").utf8))
             })
@@ -292,7 +298,7 @@ struct Run: ParsableCommand {
             printError(stoppedLines)
             throw ExitCode(ExitStatus.vmStopped)
         case .exited(let status) where gdb && !stubListened.isSet:
-            printError("keel: QEMU could not start its gdb stub on \(GDBAttach.address):\(GDBAttach.port) (see its message above); status \(status)\n" + stoppedLines)
+            printError("keel: QEMU could not start its gdb stub on \(GDBAttach.address):\(gdbPort) (see its message above); status \(status)\n" + stoppedLines)
             throw ExitCode(status == 0 ? ExitStatus.failure.rawValue : status)
         case .exited(let status):
             printError("keel: QEMU exited with status \(status)\n" + stoppedLines)

@@ -1,18 +1,14 @@
 import Foundation
 import KeelCore
+import KeelKit
 import Testing
 
 /// Crafted inputs the firmware and the host tool must refuse with a message, never crash on
 /// (issue 17): a packed image whose VM table is rewritten with valid CRCs, and DTBs whose GIC
 /// frame or memory range sums wrap.
-///
-/// The status of a refusal by the firmware: 65 today (`Run.refusedStatus`), 76 once the exit
-/// codes get their own table (issue 17, another change). No shared constant exists yet, so these
-/// tests assert neither a panic (70) nor a clean run (0), plus the refusal's own words.
+/// The firmware's refusal is `keel run`'s status 76 (`ExitStatus.refused`), never a panic (70).
 @Suite("Crafted images and DTBs: refused, never a panic or a crash")
 struct CraftedInputTests {
-    static let panicStatus: Int32 = 70
-
     /// Two raw VMs sharing a 64 KiB region, packed; `edit` then rewrites the VM table (at
     /// `table`, the offset of its header in the image) before the header CRC is made valid again.
     static func craftedImage(_ scratch: PackTests.Scratch, board: String = "qemu-virt",
@@ -99,7 +95,7 @@ struct CraftedInputTests {
         }
         let run = try runKeel(["run", image, "--board", crafted.board, "--smp", "2", "--timeout", "60"])
         #expect(!run.stdout.contains("[keel] PANIC"), "\(run.stdout)")
-        #expect(run.status != Self.panicStatus && run.status != 0, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.status == ExitStatus.refused.rawValue, "\(run.stderr)\n\(run.stdout)")
         let address = "0x" + String(try PackTests.appendedBundleAddress(), radix: 16)
         #expect(run.lines.contains("[keel] ERROR: the VM table appended to Keel's image (\(address)) is unusable: \(crafted.message); no VM is started"),
                 "\(run.stdout)")
@@ -116,7 +112,7 @@ struct CraftedInputTests {
         }
         let run = try runKeel(["run", image, "--smp", "2", "--timeout", "60"])
         #expect(!run.stdout.contains("[keel] PANIC"), "\(run.stdout)")
-        #expect(run.status != Self.panicStatus && run.status != 0, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.status == ExitStatus.refused.rawValue, "\(run.stderr)\n\(run.stdout)")
         let address = "0x" + String(appended, radix: 16)
         #expect(run.lines.contains("[keel] ERROR: the VM table appended to Keel's image (\(address)) is unusable: "
                                    + "a shared region overlaps Keel, the images, a VM's RAM or another region; no VM is started"), "\(run.stdout)")
@@ -153,13 +149,13 @@ struct CraftedInputTests {
         let dtb = try Self.topGICC()
         let run = try boot("hvc", ["--gic", "2", "--smp", "2", "--dtb", dtb])
         #expect(!run.stdout.contains("[keel] PANIC"), "\(run.stdout)")
-        #expect(run.status != Self.panicStatus && run.status != 0, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.status == ExitStatus.refused.rawValue, "\(run.stderr)\n\(run.stdout)")
         #expect(run.lines.contains("[keel] ERROR: DTB: \(Self.gicMessage): Keel cannot run here"), "\(run.stdout)")
         #expect(run.stderr.contains("Keel cannot run on the machine its DTB describes"), "\(run.stderr)")
         #expect(!run.stdout.contains("hvc: done"))
 
         let described = try runKeel(["dtb", dtb])
-        #expect(described.status == 65, "\(described.stderr)\n\(described.stdout)")
+        #expect(described.status == ExitStatus.dataError.rawValue, "\(described.stderr)\n\(described.stdout)")
         #expect(described.lines.contains("ERROR: \(Self.gicMessage)"), "\(described.stdout)")
         #expect(described.lines.contains("Keel cannot run on this machine as qemu-virt"), "\(described.stdout)")
     }
@@ -170,12 +166,12 @@ struct CraftedInputTests {
         let dtb = try Self.wrappingMemory()
         let run = try boot("hvc", ["--smp", "2", "--dtb", dtb])
         #expect(!run.stdout.contains("[keel] PANIC"), "\(run.stdout)")
-        #expect(run.status != Self.panicStatus && run.status != 0, "\(run.stderr)\n\(run.stdout)")
+        #expect(run.status == ExitStatus.refused.rawValue, "\(run.stderr)\n\(run.stdout)")
         #expect(run.lines.contains("[keel] ERROR: DTB: \(Self.memoryMessage): Keel cannot run here"), "\(run.stdout)")
         #expect(!run.stdout.contains("17592186044415 MiB"), "\(run.stdout)")
 
         let described = try runKeel(["dtb", dtb])
-        #expect(described.status == 65, "\(described.stderr)\n\(described.stdout)")
+        #expect(described.status == ExitStatus.dataError.rawValue, "\(described.stderr)\n\(described.stdout)")
         #expect(described.lines.contains("ERROR: \(Self.memoryMessage)"), "\(described.stdout)")
     }
 
@@ -185,7 +181,7 @@ struct CraftedInputTests {
           arguments: ["1e10", "604800.5", "0", "-1", "nan", "inf"])
     func timeoutOutOfRange(_ value: String) throws {
         let run = try runKeel(["run", "--guest", Repo.guest("demo"), "--timeout=\(value)"])
-        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.status == ExitStatus.usage.rawValue, "\(run.stderr)")
         #expect(run.stderr.contains("is not possible: give more than 0 and at most 604800 seconds (a week)"), "\(run.stderr)")
         #expect(!run.stdout.contains("Hello from a bare-metal guest"))
     }

@@ -87,4 +87,13 @@ struct GDBTests {
         #expect(run.stdout.contains("Address already in use") || run.stderr.contains("Address already in use"), "\(run.stdout)\(run.stderr)")
         #expect(run.stderr.contains("keel: QEMU could not start its gdb stub on 127.0.0.1:1234 (see its message above)"), "\(run.stderr)")
     }
+
+    @Test("--gdb-port takes a TCP port and goes with --gdb (usage errors, 64)")
+    func gdbPortChecked() throws {
+        for arguments in [["--gdb", "--gdb-port", "0"], ["--gdb", "--gdb-port", "65536"], ["--gdb-port", "4321"]] {
+            let run = try runKeel(["run", "--guest", Repo.guest("demo")] + arguments)
+            #expect(run.status == 64, "\(arguments): \(run.stderr)")
+            #expect(run.stderr.contains("--gdb-port"), "\(run.stderr)")
+        }
+    }
 }

@@ -53,16 +53,11 @@ struct MitigationTests {
         #expect(run.lines.contains(model.keel), "\(run.stdout)")
     }
 
-    /// A stand-in for qemu-system-aarch64 (`keel run --qemu`): QEMU with `extra` arguments, and
-    /// its gdb stub (`-s`) on `gdbPort` rather than :1234, so tests cannot collide on the port.
-    static func qemuWrapper(_ scratch: PackTests.Scratch, gdbPort: Int = 1234, extra: [String] = []) throws -> String {
-        let path = scratch.path("qemu-\(gdbPort).sh")
+    /// A stand-in for qemu-system-aarch64 (`keel run --qemu`): QEMU with `extra` arguments.
+    static func qemuWrapper(_ scratch: PackTests.Scratch, extra: [String] = []) throws -> String {
+        let path = scratch.path("qemu.sh")
         let script = """
             #!/bin/sh
-            for a in "$@"; do
-                shift
-                if [ "$a" = "-s" ]; then set -- "$@" -gdb tcp::\(gdbPort); else set -- "$@" "$a"; fi
-            done
             exec qemu-system-aarch64 "$@" \(extra.map { "'\($0)'" }.joined(separator: " "))
 
             """
@@ -158,11 +153,10 @@ struct MitigationTests {
         let memset = try #require(symbols["memset"])
         let scratch = try PackTests.Scratch()
         let port = Self.freePort()
-        let qemu = try Self.qemuWrapper(scratch, gdbPort: port)
 
         let keel = Process()
         keel.executableURL = URL(fileURLWithPath: Repo.keel)
-        keel.arguments = ["run", "--guest", Repo.guest("hvc"), "--gdb", "--qemu", qemu]
+        keel.arguments = ["run", "--guest", Repo.guest("hvc"), "--gdb", "--gdb-port", "\(port)"]
         keel.currentDirectoryURL = Repo.root
         let out = Pipe()
         keel.standardOutput = out
