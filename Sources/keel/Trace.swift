@@ -19,15 +19,14 @@ struct TraceInput: ParsableArguments {
     var elf: String?
 
     func load() throws -> TraceLog {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read the trace file '\(file)'")
-        }
+        let data: Data
+        do { data = try InputFile.read(file, what: "trace file") } catch let error as KeelError { throw failure(error) }
         var log = TraceLog.decode(data)
         if let elf {
             do { log.check(elfBuildID: try ELFBuildID.read(elf)) } catch let error as KeelError { throw failure(error) }
         }
         if log.records.isEmpty && log.header == nil {
-            throw ValidationError("'\(file)' holds no Keel trace frames (\(log.lossSummary))")
+            throw failure("'\(file)' holds no Keel trace frames (\(log.lossSummary))", .dataError)
         }
         return log
     }
