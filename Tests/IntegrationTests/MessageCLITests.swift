@@ -124,4 +124,17 @@ struct MessageCLITests {
         let id = try ELFBuildID.read(Repo.path("build/hyp/keel.elf")).map { String(format: "%02x", $0) }.joined()
         #expect(run.lines.contains("firmware \(Repo.firmware): build id \(id)"), "\(run.stdout)")
     }
+
+    @Test("keel run --help lists every exit status of the table, with the brief's numbers")
+    func exitStatusHelp() throws {
+        let run = try runKeel(["run", "--help"])
+        #expect(run.status == 0)
+        let expected: [Int32] = [0, 1, 64, 65, 66, 70, 71, 73, 74, 75, 76, 124]
+        #expect(ExitStatus.allCases.map(\.rawValue) == expected)
+        let help = run.stdout.replacingOccurrences(of: "\n", with: " ").split(separator: " ").joined(separator: " ")
+        for status in ExitStatus.allCases {
+            #expect(help.contains("\(status.rawValue) \(status.meaning)"), "\(status) missing from:\n\(run.stdout)")
+        }
+        #expect(help.contains("128+N keel got signal N"))
+    }
 }
