@@ -200,7 +200,7 @@ public enum LinuxBench {
             }
             text.withLock { $0.append(data) }
         }
-        do { try process.run() } catch { throw KeelError("cannot start \(executable): \(error.localizedDescription)") }
+        do { try process.run() } catch { throw KeelError("cannot start \(executable): \(InputFile.reason(of: error))") }
         let finished = exit.wait(seconds: timeout)
         if !finished { QEMURunner.stop(process, exit: exit) }
         _ = endOfOutput.wait(timeout: .now() + 2)

@@ -23,11 +23,22 @@ public enum InputFile {
     /// The bytes of `path`, or an error saying why not.
     public static func read(_ path: String, what: String) throws -> Data {
         if let problem = problem(path, what: what) { throw problem }
+        let data: Data
         do {
-            return try Data(contentsOf: URL(fileURLWithPath: path))
+            // A FileHandle reads a device or FIFO too (Data(contentsOf:) refuses them).
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw KeelError("\(what) '\(path)' \(reason(errno))", status: .noInput)
+            }
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
+        } catch let error as KeelError {
+            throw error
         } catch {
             throw KeelError("\(what) '\(path)' cannot be read: \(reason(of: error))", status: .ioError)
         }
+        // A device or FIFO shows its size only once read (/dev/null: nothing).
+        guard !data.isEmpty else { throw KeelError("\(what) '\(path)' is empty", status: .noInput) }
+        return data
     }
 
     /// A short reason for an errno: "does not exist", "is not readable (permission denied)"...

@@ -71,11 +71,15 @@ public struct QEMURunner {
         }
         // A signal to keel, or a closed output, ends QEMU with it.
         let pid = process.processIdentifier
-        RunCleanup.shared.setChild(stop: {
-            kill(pid, SIGKILL)
-            _ = exit.wait(seconds: 5)
+        // SIGTERM first: QEMU then puts a terminal it set raw (-serial stdio) back as it was.
+        RunCleanup.shared.setChild(pid, stop: {
+            kill(pid, SIGTERM)
+            if !exit.wait(seconds: 1) {
+                kill(pid, SIGKILL)
+                _ = exit.wait(seconds: 5)
+            }
         })
-        defer { RunCleanup.shared.setChild(stop: nil) }
+        defer { RunCleanup.shared.setChild(pid, stop: nil) }
         if let (port, action) = whenListening {
             DispatchQueue.global().async {
                 while !exit.isOpen {

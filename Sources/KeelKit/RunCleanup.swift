@@ -9,7 +9,8 @@ public final class RunCleanup: @unchecked Sendable {
 
     private let lock = NSLock()
     private var paths: Set<String> = []
-    private var stopChild: (() -> Void)?
+    /// How to stop each running child (`keel bench linux` runs several QEMUs at once).
+    private var children: [pid_t: () -> Void] = [:]
     private var sources: [DispatchSourceSignal] = []
     private var exiting = false
 
@@ -44,18 +45,18 @@ public final class RunCleanup: @unchecked Sendable {
     public func register(path: String) { lock.withLock { _ = paths.insert(path) } }
     public func unregister(path: String) { lock.withLock { _ = paths.remove(path) } }
 
-    /// `stop` ends the running child and returns once it is gone; nil once it has exited.
-    public func setChild(stop: (() -> Void)?) { lock.withLock { stopChild = stop } }
+    /// `stop` ends child `pid` and returns once it is gone; nil once it has exited.
+    public func setChild(_ pid: pid_t, stop: (() -> Void)?) { lock.withLock { children[pid] = stop } }
 
     /// Stop the child, remove the files, exit with `status`. The first caller wins; any other
     /// thread that gets here waits for the exit.
     public func exit(status: Int32, saying message: String? = nil) -> Never {
-        let (stop, files, first) = lock.withLock { () -> ((() -> Void)?, Set<String>, Bool) in
-            defer { exiting = true; stopChild = nil; paths = [] }
-            return (stopChild, paths, !exiting)
+        let (stops, files, first) = lock.withLock { () -> ([() -> Void], Set<String>, Bool) in
+            defer { exiting = true; children = [:]; paths = [] }
+            return (Array(children.values), paths, !exiting)
         }
         guard first else { parkForever() }
-        stop?()
+        for stop in stops { stop() }
         for path in files { unlink(path) }
         if let message { Self.writeToStandardError(message + "\n") }
         Foundation.exit(status)

@@ -47,7 +47,7 @@ struct BenchGuest: ParsableCommand {
 
         let counters = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .counters))
         let full = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .full))
-        guard let hz = counters.counterHz, !counters.figures.isEmpty else { throw ValidationError("the bench guest printed no figures") }
+        guard let hz = counters.counterHz, !counters.figures.isEmpty else { throw failure("the bench guest printed no figures", .dataError) }
         let base = Bench.instructionsPerIteration(counters.figures, counterHz: hz)
         let traced = Bench.instructionsPerIteration(full.figures, counterHz: full.counterHz ?? hz)
         var round: [String: Any] = [:]
@@ -152,7 +152,7 @@ struct BenchLinux: ParsableCommand {
         let chosen = parsed.isEmpty ? LinuxBench.defaultConfigs : parsed
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         for (what, path) in [("kernel", kernel), ("initramfs", initrd)] where !FileManager.default.fileExists(atPath: path) {
-            throw ValidationError("no \(what) at \(path): run `make linux` (or `keel linux fetch`) first")
+            throw failure("no \(what) at \(path): run `make linux` (or `keel linux fetch`) first", .noInput)
         }
         let firmwarePath: String
         do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw failure(error) }

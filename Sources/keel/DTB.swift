@@ -8,7 +8,7 @@ import KeelKit
 struct DTB: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what Keel reads from a device tree blob (memory, CPUs, GIC, UART, PSCI) and check it against a board file.",
-        discussion: "Exits 65 (data error) when Keel would refuse to run on the machine the DTB describes."
+        discussion: "Exits 65 when Keel would refuse to run on the machine the DTB describes (or the file is not a DTB), 66 when the file is missing, a directory or empty."
     )
 
     @Argument(help: "The device tree blob (dtc -I dts -O dtb makes one from source).")
@@ -27,7 +27,6 @@ struct DTB: ParsableCommand {
         let gicv2 = board == qemuVirt.name.description ? qemuVirtGICv2 : nil
         let (lines, refused) = BootDeviceTree.describe(bytes, board: known.board, boardGICv2: gicv2)
         print(lines.joined(separator: "\n"))
-        // 65: the sysexits data error (ExitStatus in the issue 17 table).
-        if refused { throw ExitCode(65) }
+        if refused { throw ExitCode(ExitStatus.dataError) }
     }
 }

@@ -112,7 +112,7 @@ struct Run: ParsableCommand {
     /// --trace asks Keel for its trace through the bootargs of the DTB QEMU passes it.
     private func checkTrace(on board: KnownBoard) throws {
         if trace != nil, !board.qemuPassesDTB, dtb == nil {
-            throw ValidationError("--trace is not possible on \(board.name): QEMU gives Keel no device tree there, so keel.trace=full cannot reach it")
+            throw ValidationError("--trace is not possible on \(board.name): QEMU gives Keel no device tree there, so keel.trace=full cannot reach it (give one with --dtb FILE, e.g. the board's DTB, and --trace works)")
         }
     }
 

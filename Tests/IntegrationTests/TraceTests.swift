@@ -126,8 +126,15 @@ struct TraceTests {
     @Test("a file with no frames is a clear error")
     func notATrace() throws {
         let run = try runKeel(["trace", "stats", Repo.path("README.md")])
-        #expect(run.status != 0)
+        #expect(run.status == 65)
         #expect(run.stderr.contains("holds no Keel trace frames"))
+        #expect(!run.stderr.contains("Usage:"))
+        // No file, a directory: no input (66).
+        for path in ["/nonexistent.trace", "/tmp"] {
+            let missing = try runKeel(["trace", "decode", path])
+            #expect(missing.status == 66, "\(missing.stderr)")
+            #expect(missing.stderr.contains("keel: trace file '\(path)'"), "\(missing.stderr)")
+        }
     }
 
     @Test("the FDT reader on the DTB QEMU itself builds for virt")

@@ -27,7 +27,10 @@ public enum ConfigValidator {
         var seenNames: Set<String> = []
         for (index, vm) in config.vms.enumerated() {
             let scope = vmScope(vm.name, index: index)
-            if !seenNames.insert(vm.name).inserted {
+            if vm.name.trimmingCharacters(in: .whitespaces).isEmpty {
+                problems.add(scope, "name", "is empty; a VM's name prefixes its console lines and names it in messages",
+                             fix: "give the VM a name, e.g. name = \"vm\(index)\"")
+            } else if !seenNames.insert(vm.name).inserted {
                 problems.add(scope, "name", "a second VM is called \"\(vm.name)\"", fix: "give every VM its own name")
             }
             checkCPUs(vm, scope: scope, board: board.board, owners: &cpuOwner, into: &problems)
@@ -167,9 +170,8 @@ public enum ConfigValidator {
             var initrdSize: Int?
             if let initrd = vm.initrd {
                 let path = resolve(initrd, in: directory)
-                var isDirectory: ObjCBool = false
-                if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue {
-                    problems.add(scope, "initrd", "\"\(initrd)\" does not exist (looked at \(path))", fix: "give a path relative to the config file")
+                if let problem = fileProblem(path, written: initrd, key: "initrd") {
+                    problems.add(scope, "initrd", problem.message, fix: problem.fix)
                 } else {
                     initrdPath = path
                     initrdSize = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
@@ -259,20 +261,36 @@ public enum ConfigValidator {
     }
 
     static func readFile(_ path: String, written: String, scope: String, key: String, into problems: inout ProblemList) -> Data? {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            problems.add(scope, key, "\"\(written)\" does not exist (looked at \(path))", fix: "give a path relative to the config file")
+        if let problem = fileProblem(path, written: written, key: key) {
+            problems.add(scope, key, problem.message, fix: problem.fix)
             return nil
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             problems.add(scope, key, "\"\(written)\" cannot be read", fix: "check its permissions")
             return nil
         }
-        guard !data.isEmpty else {
-            problems.add(scope, key, "\"\(written)\" is empty", fix: "point \(key) at the image itself")
-            return nil
-        }
         return data
+    }
+
+    /// What is wrong with the file a key names, and the fix: missing, a directory, or empty.
+    static func fileProblem(_ path: String, written: String, key: String) -> (message: String, fix: String)? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return ("\"\(written)\" does not exist (looked at \(path))", "give a path relative to the config file")
+        }
+        if isDirectory.boolValue {
+            return ("\"\(written)\" is a directory (\(path))", "point \(key) at a file in it")
+        }
+        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        guard size > 0 else {
+            let fix = switch key {
+            case "dtb": "compile the device tree with dtc -O dtb, or write dtb = \"generate\""
+            case "initrd": "build the initramfs again (keel linux fetch --force), or remove initrd"
+            default: "build the image again, or point \(key) at the one you meant"
+            }
+            return ("\"\(written)\" is empty (\(path))", fix)
+        }
+        return nil
     }
 }
 

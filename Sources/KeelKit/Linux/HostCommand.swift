@@ -51,7 +51,7 @@ public struct HostCommand: Equatable, Sendable {
         do {
             try process.run()
         } catch {
-            throw KeelError("cannot start \(executable): \(error.localizedDescription)")
+            throw KeelError("cannot start \(executable): \(InputFile.reason(of: error))")
         }
         // Standard error is drained on another thread so that neither pipe can fill up and
         // stall the child while this thread reads the other.

@@ -7,6 +7,10 @@ import KeelBoards
 public enum SystemPack {
     /// Reads and checks `configPath`; `board` overrides the file's `board =`.
     public static func load(_ configPath: String, board: String? = nil) throws -> ValidatedSystem {
+        // --board is the flag's word, not the file's: a wrong one is the flag's fault.
+        if let board, BoardCatalog.named(board) == nil {
+            throw KeelError("--board \(board): no such board; the boards are \(BoardCatalog.names.joined(separator: ", ")) (keel boards lists them)", status: .usage)
+        }
         var config = try ConfigReader.load(configPath)
         if let board { config.board = board }
         let system = try ConfigValidator.validate(config)

@@ -131,7 +131,7 @@ struct ConfigValidatorTests {
         #expect(missing.first?.hasPrefix("system.toml: vm \"demo\" key kernel: \"nope.bin\" does not exist (looked at \(fixture.directory.path)/nope.bin)") == true, "\(missing)")
         try fixture.write("empty.bin", Data())
         #expect(fixture.problems(rawVM.replacingOccurrences(of: "raw.bin", with: "empty.bin")) == [
-            "system.toml: vm \"demo\" key kernel: \"empty.bin\" is empty (fix: point kernel at the image itself)",
+            "system.toml: vm \"demo\" key kernel: \"empty.bin\" is empty (\(fixture.directory.path)/empty.bin) (fix: build the image again, or point kernel at the one you meant)",
         ])
         #expect(fixture.problems(rawVM.replacingOccurrences(of: "kind = \"raw\"", with: "kind = \"linux\"")) == [
             "system.toml: vm \"demo\" key kind: \"raw.bin\" has no arm64 Image header (\"ARM\\x64\" at 0x38), so it is not a Linux kernel (fix: set kind = \"raw\" for a bare binary, or point kernel at a Linux Image)",
