@@ -73,8 +73,14 @@ public struct TraceLog {
 
     /// `decoded N records; lost ...` for the end of every report.
     public var lossSummary: String {
-        var parts = ["decoded \(records.count) records"]
-        parts.append("lost \(lostRecords) records (sequence gaps)")
+        Self.lossSummary(records: records.count, lost: lostRecords, corruptFrames: corruptFrames,
+                         corruptBytes: corruptBytes, badPayloads: badPayloads)
+    }
+
+    /// The loss line of a whole log and of a stream decoded as it comes: one wording for both.
+    static func lossSummary(records: Int, lost: Int, corruptFrames: Int, corruptBytes: Int, badPayloads: Int) -> String {
+        var parts = ["decoded \(records) records"]
+        parts.append("lost \(lost) records (sequence gaps)")
         parts.append("\(corruptFrames) damaged frames (\(corruptBytes) bytes)")
         if badPayloads > 0 { parts.append("\(badPayloads) unreadable payloads") }
         return parts.joined(separator: "; ")

@@ -112,11 +112,8 @@ public struct TraceStreamDecoder {
 
     /// `decoded N records; lost ...` for the end of every report.
     public var lossSummary: String {
-        var parts = ["decoded \(records) records"]
-        parts.append("lost \(lostRecords) records (sequence gaps)")
-        parts.append("\(corruptFrames) damaged frames (\(corruptBytes) bytes)")
-        if badPayloads > 0 { parts.append("\(badPayloads) unreadable payloads") }
-        return parts.joined(separator: "; ")
+        TraceLog.lossSummary(records: records, lost: lostRecords, corruptFrames: corruptFrames,
+                             corruptBytes: corruptBytes, badPayloads: badPayloads)
     }
 }
 
