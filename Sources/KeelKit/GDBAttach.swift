@@ -9,14 +9,14 @@ public enum GDBAttach {
     public static let address = "127.0.0.1"
 
     /// QEMU's arguments for the stub.
-    public static var qemuArguments: [String] { ["-gdb", "tcp:\(address):\(port)", "-S"] }
+    public static func qemuArguments(port: Int = port) -> [String] { ["-gdb", "tcp:\(address):\(port)", "-S"] }
 
-    public static func command(elf: String) -> String {
+    public static func command(elf: String, port: Int = port) -> String {
         "gdb-multiarch -q \(shellQuoted(elf)) -ex 'target remote :\(port)'"
     }
 
-    public static func instructions(elf: String) -> String {
-        "keel: QEMU is halted with its gdb stub on \(address):\(port); attach with:\n  \(command(elf: elf))"
+    public static func instructions(elf: String, port: Int = port) -> String {
+        "keel: QEMU is halted with its gdb stub on \(address):\(port); attach with:\n  \(command(elf: elf, port: port))"
     }
 
     /// True when process `pid` holds a socket listening on 127.0.0.1:`port` (read from /proc,

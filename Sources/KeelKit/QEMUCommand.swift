@@ -26,6 +26,8 @@ public struct QEMUCommand {
 
     /// Halt at the first instruction with QEMU's gdb stub on 127.0.0.1:1234 (`GDBAttach`).
     public var gdb = false
+    /// The stub's TCP port on 127.0.0.1 (`keel run --gdb-port`).
+    public var gdbPort = GDBAttach.port
 
     public init(firmware: String, bundle: String?, board: Board, layout: VMLayout, gicVersion: Int? = nil, cpu: String? = nil, smp: Int = 1) {
         self.firmware = firmware
@@ -55,7 +57,7 @@ public struct QEMUCommand {
             arguments += ["-device", "loader,file=\(bundle),addr=\(hex(board.bundlePA)),force-raw=on"]
         }
         if let dtb { arguments += ["-dtb", dtb] }
-        if gdb { arguments += GDBAttach.qemuArguments }
+        if gdb { arguments += GDBAttach.qemuArguments(port: gdbPort) }
         return arguments + extraArguments
     }
 

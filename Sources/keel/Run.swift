@@ -65,8 +65,11 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "A device tree for QEMU to hand Keel instead of its own (QEMU still fills in /chosen and /memory); on xlnx-zcu102 the only way to give Keel one.")
     var dtb: String?
 
-    @Flag(help: "Start QEMU halted with its gdb stub on :1234 and print the gdb-multiarch command that attaches.")
+    @Flag(help: "Start QEMU halted with its gdb stub on 127.0.0.1:1234 and print the gdb-multiarch command that attaches.")
     var gdb = false
+
+    @Option(name: .customLong("gdb-port"), help: "The gdb stub's TCP port on 127.0.0.1 (with --gdb).")
+    var gdbPort: Int = GDBAttach.port
 
 
     func validate() throws {
@@ -82,6 +85,7 @@ struct Run: ParsableCommand {
             throw ValidationError("--gic goes with --guest; a packed image takes --board qemu-virt-gicv2 for GICv2")
         }
         if let gic { guard gic == 2 || gic == 3 else { throw ValidationError("--gic must be 2 or 3, not \(gic)") } }
+        guard (1...65535).contains(gdbPort) else { throw ValidationError("--gdb-port \(gdbPort) is not a TCP port: give 1 to 65535") }
         guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
         if let memory { guard memory >= 16 && memory <= 64 << 10 else { throw ValidationError("--memory \(memory) is not possible: give 16 to 65536 MiB") } }
         if let dtb {
@@ -132,6 +136,7 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(keepAlive) {} }
         command.executable = qemu
         command.gdb = gdb
+        command.gdbPort = gdbPort
         command.memoryMiB = memory
         command.dtb = dtb
         try boot(command, vmNames: vmNames)
@@ -246,8 +251,8 @@ struct Run: ParsableCommand {
             ?? QEMURunner(command: command, timeout: gdb ? .infinity : timeout, output: { watch($0); RunCleanup.shared.writeToStandardOutput($0) })
         if gdb {
             // Said once QEMU's stub listens; a QEMU that cannot bind it says why and exits.
-            let instructions = GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin"))
-            runner.whenListening = (GDBAttach.port, {
+            let instructions = GDBAttach.instructions(elf: Firmware.elf(for: (try? Firmware.locate(explicit: firmware, directory: gdbFirmwareDirectory)) ?? "build/hyp/keel.bin"), port: gdbPort)
+            runner.whenListening = (gdbPort, {
                 stubListened.mark()
                 RunCleanup.shared.writeToStandardOutput(Data((instructions + "\n").utf8))
             })
@@ -279,7 +284,7 @@ struct Run: ParsableCommand {
             printError(stoppedLines)
             throw ExitCode(ExitStatus.vmStopped)
         case .exited(let status) where gdb && !stubListened.isSet:
-            printError("keel: QEMU could not start its gdb stub on \(GDBAttach.address):\(GDBAttach.port) (see its message above); status \(status)\n" + stoppedLines)
+            printError("keel: QEMU could not start its gdb stub on \(GDBAttach.address):\(gdbPort) (see its message above); status \(status)\n" + stoppedLines)
             throw ExitCode(status == 0 ? ExitStatus.failure.rawValue : status)
         case .exited(let status):
             printError("keel: QEMU exited with status \(status)\n" + stoppedLines)

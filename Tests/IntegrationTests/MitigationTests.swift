@@ -53,8 +53,9 @@ struct MitigationTests {
         #expect(run.lines.contains(model.keel), "\(run.stdout)")
     }
 
-    /// A stand-in for qemu-system-aarch64 (`keel run --qemu`): QEMU with `extra` arguments, and
-    /// its gdb stub (`-s`) on `gdbPort` rather than :1234, so tests cannot collide on the port.
+    /// A stand-in for qemu-system-aarch64 (`keel run --qemu`): QEMU with `extra` arguments. Its
+    /// gdb stub goes on a port of the test's with `keel run --gdb-port`; a `-s` (all interfaces,
+    /// :1234) would be moved to `gdbPort` too, so tests cannot collide on the port.
     static func qemuWrapper(_ scratch: PackTests.Scratch, gdbPort: Int = 1234, extra: [String] = []) throws -> String {
         let path = scratch.path("qemu-\(gdbPort).sh")
         let script = """
@@ -162,7 +163,7 @@ struct MitigationTests {
 
         let keel = Process()
         keel.executableURL = URL(fileURLWithPath: Repo.keel)
-        keel.arguments = ["run", "--guest", Repo.guest("hvc"), "--gdb", "--qemu", qemu]
+        keel.arguments = ["run", "--guest", Repo.guest("hvc"), "--gdb", "--gdb-port", String(port), "--qemu", qemu]
         keel.currentDirectoryURL = Repo.root
         let out = Pipe()
         keel.standardOutput = out
