@@ -19,7 +19,9 @@ struct GDBTests {
         try #require(FileManager.default.isExecutableFile(atPath: Repo.keel), "build/bin/keel is missing: run `make`")
         let keel = Process()
         keel.executableURL = URL(fileURLWithPath: Repo.keel)
-        keel.arguments = ["run", "--config", Repo.path("boards/examples/demo.toml"), "--gdb"]
+        // A free port of its own: other runs (tests in other checkouts) may hold :1234.
+        let port = MitigationTests.freePort()
+        keel.arguments = ["run", "--config", Repo.path("boards/examples/demo.toml"), "--gdb", "--gdb-port", String(port)]
         keel.currentDirectoryURL = Repo.root
         let out = Pipe()
         keel.standardOutput = out
@@ -40,10 +42,10 @@ struct GDBTests {
             }
         }
         let attach = try #require(command, "no gdb command printed:\n\(console.text)")
-        #expect(attach == "gdb-multiarch -q \(Repo.path("build/hyp/keel.elf")) -ex 'target remote :1234'")
-        #expect(console.text.contains("keel: QEMU is halted with its gdb stub on 127.0.0.1:1234; attach with:"))
+        #expect(attach == "gdb-multiarch -q \(Repo.path("build/hyp/keel.elf")) -ex 'target remote :\(port)'")
+        #expect(console.text.contains("keel: QEMU is halted with its gdb stub on 127.0.0.1:\(port); attach with:"))
         // On loopback only, not on every interface (0.0.0.0, ::).
-        #expect(Self.listeners(port: 1234) == ["0100007F:04D2"], "\(Self.listeners(port: 1234))")
+        #expect(Self.listeners(port: port) == [String(format: "0100007F:%04X", port)], "\(Self.listeners(port: port))")
         Thread.sleep(forTimeInterval: 0.5)
         #expect(!console.text.contains("Hello from a bare-metal guest"))  // halted until gdb continues
 
