@@ -184,7 +184,8 @@ FUZZ_SCRATCH := .build/fuzz
 FUZZ_BIN := $(FUZZ_SCRATCH)/debug/keel-fuzz
 
 fuzz-build:
-	KEEL_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product keel-fuzz
+	$(call step,SWIFT,$(FUZZ_BIN))
+	$(Q)KEEL_FUZZ=1 $(SWIFT) build $(if $(filter 1,$(V)),,--quiet) --scratch-path $(FUZZ_SCRATCH) -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --product keel-fuzz
 
 fuzz: fuzz-build
 	@mkdir -p $(BUILD)/fuzz; failed=""; \
