@@ -26,6 +26,8 @@ public struct FrameDemux {
     /// A candidate frame that started in an earlier buffer.
     private var pending: [UInt8] = []
     private var scratch = [UInt8](repeating: 0, count: FrameDemux.maxBody + 8)
+    /// The CRC tables, read once here rather than through the global per frame.
+    private let crcTables = FastCRC32.tables
     /// Longest body a frame can have; anything longer is not a frame.
     static let maxBody = TraceFraming.maxEncoded + 8
 
@@ -112,18 +114,22 @@ public struct FrameDemux {
     }
 
     private mutating func decode(_ candidate: UnsafeRawBufferPointer, _ frame: (UInt8, UnsafeRawBufferPointer) -> Void) -> Bool {
-        guard candidate.count <= Self.maxBody else { return false }
+        let count = candidate.count
+        guard count <= Self.maxBody, count >= 6, let input = candidate.baseAddress else { return false }
+        let tables = crcTables
         var unknown = false
         let ok = scratch.withUnsafeMutableBytes { plain -> Bool in
-            // Candidates never hold a zero: the scan split the stream at zeros.
-            guard let length = FastCRC32.cobsDecodeZeroFree(candidate, into: plain.baseAddress!, capacity: plain.count),
-                  length >= 5 else { return false }
+            // Candidates never hold a zero (the scan split the stream at zeros) and are at most
+            // maxBody (< 255) bytes; the scratch buffer holds maxBody + 8.
+            guard let output = plain.baseAddress,
+                  let length = FastCRC32.cobsDecodeShort(input, count: count, into: output) else { return false }
+            // length = count - 1 >= 5: a type byte and the 4-byte CRC at least, all in plain.
             let body = length - 4
-            let crc = FastCRC32.checksum(plain.baseAddress!, count: body)
-            guard crc == UInt32(truncatingIfNeeded: UnsafeRawBufferPointer(plain).withSpan { LittleEndian.load(4, at: body, in: $0) }) else { return false }
-            let type = plain[0]
+            let crc = FastCRC32.checksum(output, count: body, tables: tables)
+            guard crc == UInt32(littleEndian: output.loadUnaligned(fromByteOffset: body, as: UInt32.self)) else { return false }
+            let type = output.load(as: UInt8.self)
             unknown = FrameType(rawValue: type) == nil
-            frame(type, UnsafeRawBufferPointer(start: plain.baseAddress! + 1, count: body - 1))
+            frame(type, UnsafeRawBufferPointer(start: output + 1, count: body - 1))
             return true
         }
         if ok && unknown { unknownFrames += 1 }
