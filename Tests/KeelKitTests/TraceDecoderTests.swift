@@ -262,4 +262,43 @@ struct FastPathTests {
         }
         #expect([UInt8]([0x05, 0x11]).withUnsafeBytes { FastCRC32.cobsDecodeZeroFree($0, into: UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 1), capacity: 8) } == nil)
     }
+
+    @Test("in-place COBS decoding with code templates equals the firmware-side decoder, damaged codes included")
+    func cobsInPlace() {
+        var state: UInt64 = 5
+        func next() -> UInt64 { state = state &* 6_364_136_223_846_793_005 &+ 1; return state >> 33 }
+        var templates = [UInt64](repeating: 0, count: FastCRC32.templateEntries * FastCRC32.templateStride)
+        // A few shapes (zeros in fixed places), so that templates are made, hit and missed.
+        let shapes: [[Bool]] = (0..<6).map { _ in (0..<90).map { _ in next() % 3 == 0 } }
+        for round in 0..<3000 {
+            let shape = shapes[round % shapes.count]
+            let length = 1 + Int(next() % 90)
+            let input = (0..<length).map { i -> UInt8 in shape[i] ? 0 : UInt8(1 + next() % 255) }
+            var encoded = [UInt8](repeating: 0, count: length + 2)
+            var output = encoded.mutableSpan
+            let n = TraceFraming.cobsEncode(input.span, into: &output)
+            _ = consume output
+            var frame = Array(encoded[0..<n])
+            if round % 4 == 3 {  // damage a byte: it stays nonzero, it may be a code
+                let at = Int(next()) % n
+                frame[at] = UInt8(1 + (Int(frame[at]) + Int(next() % 254)) % 255)
+            }
+            var plain = [UInt8](repeating: 0, count: n + 2)
+            var span = plain.mutableSpan
+            let slow = TraceFraming.cobsDecode(frame.span, into: &span)
+            _ = consume span
+            for _ in 0..<2 {  // the second time through, the template (if any) is used
+                var words = [UInt64](repeating: 0xA5A5_A5A5_A5A5_A5A5, count: FastCRC32.templateWords + 1)
+                let fast = words.withUnsafeMutableBytes { s in
+                    s.copyMemory(from: UnsafeRawBufferPointer(start: frame, count: n))
+                    return templates.withUnsafeMutableBufferPointer { FastCRC32.cobsDecodeInPlace(s.baseAddress!, count: n, templates: $0.baseAddress!) }
+                }
+                #expect(fast == (slow != nil))
+                if let slow, fast {
+                    let decoded = words.withUnsafeBytes { Array($0[1..<n]) }
+                    #expect(decoded == Array(plain[0..<slow]))
+                }
+            }
+        }
+    }
 }

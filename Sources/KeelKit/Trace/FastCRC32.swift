@@ -56,26 +56,68 @@ enum FastCRC32 {
         return ~crc
     }
 
-    /// COBS decoding of a zero-free candidate of 1 to 254 bytes (every frame: a record's is
-    /// 86). No block can hold 254 data bytes, so every code but the first stands for a zero:
-    /// the decoded bytes are the input shifted by one with those zeros put back, count - 1 of
-    /// them. One bulk copy, then a walk along the codes. Nil when a code runs past the end.
+    /// Templates of the COBS codes of recent frames, for `cobsDecodeInPlace`: `templateEntries`
+    /// entries of `templateStride` words each: the candidate's length (0: empty), then
+    /// `templateWords` words of mask (0xFF at each code's offset) and as many of the codes there.
+    static let templateEntries = 64
+    static let templateWords = 12
+    static let templateStride = 1 + 2 * templateWords
+    /// Longest candidate `cobsDecodeInPlace` takes: what the template words hold.
+    static let inPlaceLimit = 8 * templateWords
+
+    /// Decodes a zero-free COBS candidate of 1 to `inPlaceLimit` bytes in place: the bytes
+    /// stay where they are and each code becomes a zero, so the decoded bytes are
+    /// `s[1 ..< count]` (no block can hold 254 data bytes, so every code but the first stands
+    /// for a zero). False when a code runs past the end.
     ///
-    /// Invariant: `input` points at `count` readable bytes (1 ... 254, none zero), `output` at
-    /// `count` writable ones; every write below is at an index below count - 1.
+    /// Walking from code to code is a chain of dependent loads, one per zero of the frame
+    /// (about 60 in a record), which was most of the decoder's time. Records of one kind put
+    /// their zeros in the same places, so the codes of a frame decoded before are kept as a
+    /// template under a key read from a few bytes; when the candidate has the same codes at
+    /// the template's places (word-wide checks, none depending on another), its chain is the
+    /// template's, and the codes are cleared with a mask. Otherwise the chain is walked and
+    /// becomes the template.
+    ///
+    /// Invariant: `s` points at `count` bytes (1 ... inPlaceLimit, none zero) followed by slack
+    /// up to `inPlaceLimit` bytes in all, 8-byte aligned; `templates` at `templateEntries *
+    /// templateStride` words. Word reads and writes stay below `inPlaceLimit` bytes; the mask
+    /// is 0 past `count`, so the bytes there are neither checked nor changed.
     @inline(__always)
-    static func cobsDecodeShort(_ input: UnsafeRawPointer, count: Int, into output: UnsafeMutableRawPointer) -> Int? {
-        var i = Int(input.load(as: UInt8.self))
-        guard i <= count else { return nil }
-        output.copyMemory(from: input + 1, byteCount: count - 1)
-        while i < count {
-            // A code of 0xFF cannot fit in fewer than 255 bytes: the guard refuses it.
-            let code = Int(input.load(fromByteOffset: i, as: UInt8.self))
-            guard code <= count - i else { return nil }
-            output.storeBytes(of: 0, toByteOffset: i - 1, as: UInt8.self)
-            i += code
+    static func cobsDecodeInPlace(_ s: UnsafeMutableRawPointer, count: Int, templates: UnsafeMutablePointer<UInt64>) -> Bool {
+        let words = (count + 7) >> 3
+        let bytes = s.assumingMemoryBound(to: UInt8.self)
+        // The key: the length, the first code, the frame type's and record kind's places, and
+        // the record's action byte's place (a code or the action: the same for one shape).
+        var key = count &* 0x9E37 ^ Int(bytes[0]) &* 0x61 ^ Int(bytes[2]) &* 0x3B
+        if count > 59 { key ^= Int(bytes[58]) &* 0x11 ^ Int(bytes[59]) }
+        let entry = templates + (key & (templateEntries - 1)) * templateStride
+        let mask = entry + 1, codes = entry + 1 + templateWords
+        let w = s.assumingMemoryBound(to: UInt64.self)
+        if entry[0] == UInt64(count) {
+            var differ: UInt64 = 0
+            for k in 0..<words { differ |= (w[k] & mask[k]) ^ codes[k] }
+            if differ == 0 {
+                for k in 0..<words { w[k] &= ~mask[k] }
+                return true
+            }
         }
-        return count - 1
+        // Walk the chain; it becomes this key's template if it is sound.
+        entry[0] = 0
+        for k in 0..<templateWords { mask[k] = 0; codes[k] = 0 }
+        let maskBytes = UnsafeMutableRawPointer(mask).assumingMemoryBound(to: UInt8.self)
+        let codeBytes = UnsafeMutableRawPointer(codes).assumingMemoryBound(to: UInt8.self)
+        var i = 0
+        while i < count {
+            let code = bytes[i]
+            // A code of 0xFF cannot fit in fewer than 255 bytes: the guard refuses it.
+            guard Int(code) <= count - i else { return false }
+            maskBytes[i] = 0xFF
+            codeBytes[i] = code
+            bytes[i] = 0
+            i += Int(code)
+        }
+        entry[0] = UInt64(count)
+        return true
     }
 
     /// COBS decoding for input known to hold no zero byte (the demux split it at zeros): each

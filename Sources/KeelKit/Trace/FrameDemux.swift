@@ -25,7 +25,9 @@ public struct FrameDemux {
     private var inFrame = false
     /// A candidate frame that started in an earlier buffer.
     private var pending: [UInt8] = []
-    private var scratch = [UInt8](repeating: 0, count: FrameDemux.maxBody + 8)
+    /// One candidate, decoded in place (8-byte aligned words, for the COBS templates).
+    private var scratch = [UInt64](repeating: 0, count: FastCRC32.templateWords + 1)
+    private var templates = [UInt64](repeating: 0, count: FastCRC32.templateEntries * FastCRC32.templateStride)
     /// The CRC tables, read once here rather than through the global per frame.
     private let crcTables = FastCRC32.tables
     /// Longest body a frame can have; anything longer is not a frame.
@@ -118,19 +120,22 @@ public struct FrameDemux {
         guard count <= Self.maxBody, count >= 6, let input = candidate.baseAddress else { return false }
         let tables = crcTables
         var unknown = false
-        let ok = scratch.withUnsafeMutableBytes { plain -> Bool in
-            // Candidates never hold a zero (the scan split the stream at zeros) and are at most
-            // maxBody (< 255) bytes; the scratch buffer holds maxBody + 8.
-            guard let output = plain.baseAddress,
-                  let length = FastCRC32.cobsDecodeShort(input, count: count, into: output) else { return false }
-            // length = count - 1 >= 5: a type byte and the 4-byte CRC at least, all in plain.
-            let body = length - 4
-            let crc = FastCRC32.checksum(output, count: body, tables: tables)
-            guard crc == UInt32(littleEndian: output.loadUnaligned(fromByteOffset: body, as: UInt32.self)) else { return false }
-            let type = output.load(as: UInt8.self)
-            unknown = FrameType(rawValue: type) == nil
-            frame(type, UnsafeRawBufferPointer(start: output + 1, count: body - 1))
-            return true
+        let ok = templates.withUnsafeMutableBufferPointer { templates in
+            scratch.withUnsafeMutableBytes { scratch -> Bool in
+                // Candidates never hold a zero (the scan split the stream at zeros) and are 6 to
+                // maxBody (<= inPlaceLimit) bytes; the scratch buffer holds inPlaceLimit + 8.
+                guard let s = scratch.baseAddress, let t = templates.baseAddress else { return false }
+                s.copyMemory(from: input, byteCount: count)
+                guard FastCRC32.cobsDecodeInPlace(s, count: count, templates: t) else { return false }
+                // The decoded frame is s[1 ..< count]: a type byte, the body, the 4-byte CRC.
+                let body = count - 5
+                let crc = FastCRC32.checksum(s + 1, count: body, tables: tables)
+                guard crc == UInt32(littleEndian: s.loadUnaligned(fromByteOffset: 1 + body, as: UInt32.self)) else { return false }
+                let type = s.load(fromByteOffset: 1, as: UInt8.self)
+                unknown = FrameType(rawValue: type) == nil
+                frame(type, UnsafeRawBufferPointer(start: s + 2, count: body - 1))
+                return true
+            }
         }
         if ok && unknown { unknownFrames += 1 }
         return ok
