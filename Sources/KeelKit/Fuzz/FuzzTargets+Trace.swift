@@ -32,12 +32,18 @@ extension FuzzTargets {
         // the first record (later records may be older: negative times), text and JSON lines.
         var decoder = TraceStreamDecoder()
         var formatter: TraceLineFormatter?
+        var textLines: TraceTextLines?
         for piece in [stream.prefix(cut), stream.dropFirst(cut)] {
             decoder.feed(piece) { record, header in
                 let lines = formatter ?? TraceLineFormatter(header: header, origin: record.exitTime)
                 formatter = lines
                 let event = TraceEvent(record)
-                _ = (lines.text(event), lines.json(event), lines.microseconds(record.checkedHandlingTicks))
+                let text = lines.text(event)
+                _ = (lines.json(event), lines.microseconds(record.checkedHandlingTicks))
+                // The byte writer `keel trace decode` uses spells every line as `text` does,
+                // the second time from its cache at the latest.
+                if textLines == nil { textLines = TraceTextLines(lines) }
+                precondition(textLines!.text(record) == text && textLines!.text(record) == text, "the byte line writer differs from TraceLineFormatter.text")
             }
         }
         decoder.finish()

@@ -131,3 +131,110 @@ struct JSONObjectWriter {
         return out + "\""
     }
 }
+
+/// The text lines of `keel trace decode` written as bytes straight into the output buffer:
+/// the same bytes as `TraceLineFormatter.text`, without building a String per line. The
+/// description of a record (`TraceEvent.text`) depends only on its kind, action, access,
+/// ESR, IPA and arguments, and a trace repeats a few hundred of those millions of times, so
+/// it is kept in a small cache rather than built again for every record.
+public struct TraceTextLines {
+    public let formatter: TraceLineFormatter
+    private var cache: [Entry?]
+
+    /// What `TraceEvent.text` reads from a record, and the text it made.
+    private struct Entry {
+        var kind: UInt8, action: UInt8, width: UInt8, register: UInt8, flags: UInt8
+        var esr: UInt64, ipa: UInt64, arg0: UInt64, arg1: UInt64
+        var text: [UInt8]
+
+        init(_ r: TraceRecord, text: [UInt8]) {
+            (kind, action, width, register, flags) = (r.kind.rawValue, r.action.rawValue, r.width, r.register, r.flags)
+            (esr, ipa, arg0, arg1) = (r.esr, r.ipa, r.arg0, r.arg1)
+            self.text = text
+        }
+
+        func describes(_ r: TraceRecord) -> Bool {
+            esr == r.esr && arg0 == r.arg0 && ipa == r.ipa && arg1 == r.arg1 && kind == r.kind.rawValue
+                && action == r.action.rawValue && width == r.width && register == r.register && flags == r.flags
+        }
+    }
+
+    static let cacheSize = 4096
+
+    public init(_ formatter: TraceLineFormatter) {
+        self.formatter = formatter
+        cache = Array(repeating: nil, count: Self.cacheSize)
+    }
+
+    /// Appends the record's line (without its newline) to `out`.
+    public mutating func append(_ r: TraceRecord, to out: inout [UInt8]) {
+        formatter.appendTime(r.exitTime, to: &out)
+        out.append(contentsOf: " vm".utf8)
+        Self.appendDecimal(UInt64(r.vm), to: &out)
+        out.append(contentsOf: "/vcpu".utf8)
+        Self.appendDecimal(UInt64(r.vcpu), to: &out)
+        out.append(0x20)
+        var h = r.esr &* 0x9E37_79B9_7F4A_7C15 ^ r.arg0 &* 0xC2B2_AE3D_27D4_EB4F ^ r.ipa &* 0x1656_67B1_9E37_79F9
+        h ^= r.arg1 &* 0x27D4_EB2F_1656_67C5 ^ UInt64(r.action.rawValue) << 8 ^ UInt64(r.kind.rawValue) ^ UInt64(r.width) << 16
+        h ^= UInt64(r.register) << 24 ^ UInt64(r.flags) << 32
+        let slot = Int(truncatingIfNeeded: (h ^ h >> 29) & UInt64(Self.cacheSize - 1))
+        if let entry = cache[slot], entry.describes(r) {
+            out.append(contentsOf: entry.text)
+        } else {
+            let text = Array(TraceEvent(r).text.utf8)
+            out.append(contentsOf: text)
+            cache[slot] = Entry(r, text: text)
+        }
+        if r.hasHandlingTime {
+            out.append(0x20)
+            Self.appendDecimal(r.checkedHandlingTicks, to: &out)
+            out.append(contentsOf: " ticks".utf8)
+        }
+    }
+
+    /// The line as a String (what `TraceLineFormatter.text` returns).
+    public mutating func text(_ r: TraceRecord) -> String {
+        var out: [UInt8] = []
+        append(r, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `value` in decimal, as `String(value)` spells it.
+    @inline(__always)
+    static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
+        if value < 10 { out.append(0x30 + UInt8(value)); return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var v = value, i = 20
+            while v > 0 {
+                i -= 1
+                digits[i] = 0x30 + UInt8(v % 10)
+                v /= 10
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
+        }
+    }
+}
+
+extension TraceLineFormatter {
+    /// `time(counter)` as bytes appended to `out`.
+    public func appendTime(_ counter: UInt64, to out: inout [UInt8]) {
+        let ticks: UInt64
+        if counter >= origin {
+            ticks = counter - origin
+        } else {
+            out.append(0x2D)  // "-"
+            ticks = origin - counter
+        }
+        let (whole, nanos) = Self.split(ticks, hz: counterHz)
+        TraceTextLines.appendDecimal(whole, to: &out)
+        out.append(0x2E)  // "."
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 9) { digits in
+            var n = nanos
+            for i in stride(from: 8, through: 0, by: -1) {
+                digits[i] = 0x30 + UInt8(n % 10)
+                n /= 10
+            }
+            out.append(contentsOf: UnsafeBufferPointer(digits))
+        }
+    }
+}
