@@ -122,11 +122,11 @@ struct TraceStreamTests {
         #expect(TraceLineFormatter(counterHz: 1, origin: 0).microseconds(3) == "3000000.000")
     }
 
-    @Test("the byte line writer of `keel trace decode` spells every line as TraceLineFormatter.text does")
+    @Test("the byte line writer of `keel trace decode` spells every line as TraceLineFormatter.text and .json do")
     func byteLines() {
         for (hz, origin) in [(UInt64(62_500_000), UInt64(1000)), (0, 0), (3, 5), (1, UInt64.max - 2)] {
             let f = TraceLineFormatter(counterHz: hz, origin: origin)
-            var lines = TraceTextLines(f)
+            var lines = TraceLineWriter(f)
             var state: UInt64 = 3
             for i in 0..<2000 {
                 state = state &* 6_364_136_223_846_793_005 &+ 1
@@ -139,6 +139,7 @@ struct TraceStreamTests {
                 if i % 13 == 0 { r.arg0 = state >> 3 }
                 #expect(lines.text(r) == f.text(TraceEvent(r)))
                 #expect(lines.text(r) == f.text(TraceEvent(r)))  // now from the cache
+                #expect(lines.json(r) == f.json(TraceEvent(r)))
             }
             for counter: UInt64 in [0, 1, 999, 1000, 1001, .max, .max - 1, 62_500_000 * 7 + 3] {
                 var bytes: [UInt8] = []

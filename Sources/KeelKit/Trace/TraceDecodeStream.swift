@@ -19,7 +19,7 @@ public enum TraceDecodeStream {
     public static func run(_ input: TraceInputFile, json: Bool, output: TraceOutput) throws -> Outcome {
         var visited = 0
         var formatter: TraceLineFormatter?
-        var textLines: TraceTextLines?
+        var writer: TraceLineWriter?
         var schemaWritten = false
         if input.isRegularFile {
             var first = TraceStreamDecoder()
@@ -43,12 +43,12 @@ public enum TraceDecodeStream {
                     try output.line(TraceReports.schemaLine("decode", header: header))
                     schemaWritten = true
                 }
+                // Lines go into the output buffer as bytes (what `lines.text` and `.json` spell).
+                if writer == nil { writer = TraceLineWriter(lines) }
                 if json {
-                    try output.line(lines.json(TraceEvent(record)))
+                    try output.line { writer!.appendJSON(record, to: &$0) }
                 } else {
-                    // Text lines go into the output buffer as bytes (what `lines.text` spells).
-                    if textLines == nil { textLines = TraceTextLines(lines) }
-                    try output.line { textLines!.append(record, to: &$0) }
+                    try output.line { writer!.append(record, to: &$0) }
                 }
             }
             // A live input shows each chunk's records now; a file fills the buffer first.
