@@ -138,25 +138,4 @@ enum FastCRC32 {
         entry[0] = UInt64(count)
         return true
     }
-
-    /// COBS decoding for input known to hold no zero byte (the demux split it at zeros): each
-    /// block is one bulk copy. Nil when a code runs past the end or the output would not fit.
-    static func cobsDecodeZeroFree(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer, capacity: Int) -> Int? {
-        guard let base = input.baseAddress else { return 0 }
-        let count = input.count
-        var i = 0
-        var out = 0
-        while i < count {
-            let code = Int(base.load(fromByteOffset: i, as: UInt8.self))
-            guard i + code <= count, out + code <= capacity else { return nil }
-            (output + out).copyMemory(from: base + i + 1, byteCount: code - 1)
-            out += code - 1
-            i += code
-            if code != 0xFF && i < count {
-                output.storeBytes(of: 0, toByteOffset: out, as: UInt8.self)
-                out += 1
-            }
-        }
-        return out
-    }
 }
