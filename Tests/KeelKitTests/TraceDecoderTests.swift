@@ -226,7 +226,7 @@ struct BenchParseTests {
 
 @Suite("The host decoder's fast paths agree with the firmware's framing")
 struct FastPathTests {
-    @Test("slicing-by-8 CRC-32 equals the table-per-byte CRC-32 at every length and alignment")
+    @Test("slicing-by-16 CRC-32 equals the table-per-byte CRC-32 at every length and alignment")
     func crc() {
         var state: UInt64 = 7
         let bytes = (0..<700).map { _ -> UInt8 in state = state &* 6_364_136_223_846_793_005 &+ 1; return UInt8(truncatingIfNeeded: state >> 40) }
@@ -242,24 +242,44 @@ struct FastPathTests {
         #expect(Array("123456789".utf8).withUnsafeBytes { FastCRC32.checksum($0.baseAddress!, count: 9) } == 0xCBF4_3926)
     }
 
-    @Test("block-copy COBS decoding equals the firmware-side decoder on zero-free input")
-    func cobs() {
-        var state: UInt64 = 99
-        for length in 0..<400 {
-            let input = (0..<length).map { _ -> UInt8 in state = state &* 6_364_136_223_846_793_005 &+ 1; return (state >> 61) == 0 ? 0 : UInt8(truncatingIfNeeded: state >> 30) }
-            var encoded = [UInt8](repeating: 0, count: length + length / 254 + 2)
+    @Test("in-place COBS decoding with code templates equals the firmware-side decoder, damaged codes included")
+    func cobsInPlace() {
+        var state: UInt64 = 5
+        func next() -> UInt64 { state = state &* 6_364_136_223_846_793_005 &+ 1; return state >> 33 }
+        // Every candidate the demux decodes fits the template words (and has no room for a 0xFF code).
+        #expect(FrameDemux.maxBody <= FastCRC32.inPlaceLimit && FastCRC32.inPlaceLimit < 255)
+        var templates = [UInt64](repeating: 0, count: FastCRC32.templateEntries * FastCRC32.templateStride)
+        // A few shapes (zeros in fixed places), so that templates are made, hit and missed.
+        let shapes: [[Bool]] = (0..<6).map { _ in (0..<90).map { _ in next() % 3 == 0 } }
+        for round in 0..<3000 {
+            let shape = shapes[round % shapes.count]
+            let length = 1 + Int(next() % 90)
+            let input = (0..<length).map { i -> UInt8 in shape[i] ? 0 : UInt8(1 + next() % 255) }
+            var encoded = [UInt8](repeating: 0, count: length + 2)
             var output = encoded.mutableSpan
             let n = TraceFraming.cobsEncode(input.span, into: &output)
             _ = consume output
-            var a = [UInt8](repeating: 0, count: length + 2), b = a
-            let fast = Array(encoded[0..<n]).withUnsafeBytes { e in a.withUnsafeMutableBytes { FastCRC32.cobsDecodeZeroFree(e, into: $0.baseAddress!, capacity: $0.count) } }
-            let frame = Array(encoded[0..<n])
-            var plain = b.mutableSpan
-            let slow = TraceFraming.cobsDecode(frame.span, into: &plain)
-            _ = consume plain
-            #expect(fast == slow && fast == length)
-            #expect(Array(a.prefix(length)) == input)
+            var frame = Array(encoded[0..<n])
+            if round % 4 == 3 {  // damage a byte: it stays nonzero, it may be a code
+                let at = Int(next()) % n
+                frame[at] = UInt8(1 + (Int(frame[at]) + Int(next() % 254)) % 255)
+            }
+            var plain = [UInt8](repeating: 0, count: n + 2)
+            var span = plain.mutableSpan
+            let slow = TraceFraming.cobsDecode(frame.span, into: &span)
+            _ = consume span
+            for _ in 0..<2 {  // the second time through, the template (if any) is used
+                var words = [UInt64](repeating: 0xA5A5_A5A5_A5A5_A5A5, count: FastCRC32.templateWords + 1)
+                let fast = words.withUnsafeMutableBytes { s in
+                    s.copyMemory(from: UnsafeRawBufferPointer(start: frame, count: n))
+                    return templates.withUnsafeMutableBufferPointer { FastCRC32.cobsDecodeInPlace(s.baseAddress!, count: n, templates: $0.baseAddress!) }
+                }
+                #expect(fast == (slow != nil))
+                if let slow, fast {
+                    let decoded = words.withUnsafeBytes { Array($0[1..<n]) }
+                    #expect(decoded == Array(plain[0..<slow]))
+                }
+            }
         }
-        #expect([UInt8]([0x05, 0x11]).withUnsafeBytes { FastCRC32.cobsDecodeZeroFree($0, into: UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 1), capacity: 8) } == nil)
     }
 }

@@ -122,6 +122,33 @@ struct TraceStreamTests {
         #expect(TraceLineFormatter(counterHz: 1, origin: 0).microseconds(3) == "3000000.000")
     }
 
+    @Test("the byte line writer of `keel trace decode` spells every line as TraceLineFormatter.text and .json do")
+    func byteLines() {
+        for (hz, origin) in [(UInt64(62_500_000), UInt64(1000)), (0, 0), (3, 5), (1, UInt64.max - 2)] {
+            let f = TraceLineFormatter(counterHz: hz, origin: origin)
+            var lines = TraceLineWriter(f)
+            var state: UInt64 = 3
+            for i in 0..<2000 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1
+                var r = TraceGenerator.record(i % 7 == 6 ? Int(state >> 60) : i)
+                r.kind = [.exit, .interrupt, .vmCreated, .vcpuStarted, .vmPoweredOff, .flush, .vmStopped][Int(state >> 20) % 7]
+                r.vm = UInt8(truncatingIfNeeded: state >> 40)
+                r.vcpu = UInt8(i % 3)
+                r.exitTime = i % 5 == 0 ? state : UInt64(i) * 977
+                r.entryTime = i % 11 == 0 ? r.exitTime &- 1 : r.exitTime &+ (state >> 50)
+                if i % 13 == 0 { r.arg0 = state >> 3 }
+                #expect(lines.text(r) == f.text(TraceEvent(r)))
+                #expect(lines.text(r) == f.text(TraceEvent(r)))  // now from the cache
+                #expect(lines.json(r) == f.json(TraceEvent(r)))
+            }
+            for counter: UInt64 in [0, 1, 999, 1000, 1001, .max, .max - 1, 62_500_000 * 7 + 3] {
+                var bytes: [UInt8] = []
+                f.appendTime(counter, to: &bytes)
+                #expect(String(decoding: bytes, as: UTF8.self) == f.time(counter))
+            }
+        }
+    }
+
     /// An exit whose re-entry counter is `entry` and exit counter `exit`.
     static func exit(_ sequence: UInt32, exit: UInt64, entry: UInt64) -> TraceRecord {
         var r = TraceGenerator.record(1)

@@ -32,12 +32,19 @@ extension FuzzTargets {
         // the first record (later records may be older: negative times), text and JSON lines.
         var decoder = TraceStreamDecoder()
         var formatter: TraceLineFormatter?
+        var writer: TraceLineWriter?
         for piece in [stream.prefix(cut), stream.dropFirst(cut)] {
             decoder.feed(piece) { record, header in
                 let lines = formatter ?? TraceLineFormatter(header: header, origin: record.exitTime)
                 formatter = lines
                 let event = TraceEvent(record)
-                _ = (lines.text(event), lines.json(event), lines.microseconds(record.checkedHandlingTicks))
+                let (text, json) = (lines.text(event), lines.json(event))
+                _ = lines.microseconds(record.checkedHandlingTicks)
+                // The byte writer `keel trace decode` uses spells every line as `text` and
+                // `json` do, the second time from its cache at the latest.
+                if writer == nil { writer = TraceLineWriter(lines) }
+                precondition(writer!.text(record) == text && writer!.text(record) == text, "the byte line writer differs from TraceLineFormatter.text")
+                precondition(writer!.json(record) == json, "the byte line writer differs from TraceLineFormatter.json")
             }
         }
         decoder.finish()

@@ -25,7 +25,11 @@ public struct FrameDemux {
     private var inFrame = false
     /// A candidate frame that started in an earlier buffer.
     private var pending: [UInt8] = []
-    private var scratch = [UInt8](repeating: 0, count: FrameDemux.maxBody + 8)
+    /// One candidate, decoded in place (8-byte aligned words, for the COBS templates).
+    private var scratch = [UInt64](repeating: 0, count: FastCRC32.templateWords + 1)
+    private var templates = [UInt64](repeating: 0, count: FastCRC32.templateEntries * FastCRC32.templateStride)
+    /// The CRC tables, read once here rather than through the global per frame.
+    private let crcTables = FastCRC32.tables
     /// Longest body a frame can have; anything longer is not a frame.
     static let maxBody = TraceFraming.maxEncoded + 8
 
@@ -112,19 +116,26 @@ public struct FrameDemux {
     }
 
     private mutating func decode(_ candidate: UnsafeRawBufferPointer, _ frame: (UInt8, UnsafeRawBufferPointer) -> Void) -> Bool {
-        guard candidate.count <= Self.maxBody else { return false }
+        let count = candidate.count
+        guard count <= Self.maxBody, count >= 6, let input = candidate.baseAddress else { return false }
+        let tables = crcTables
         var unknown = false
-        let ok = scratch.withUnsafeMutableBytes { plain -> Bool in
-            // Candidates never hold a zero: the scan split the stream at zeros.
-            guard let length = FastCRC32.cobsDecodeZeroFree(candidate, into: plain.baseAddress!, capacity: plain.count),
-                  length >= 5 else { return false }
-            let body = length - 4
-            let crc = FastCRC32.checksum(plain.baseAddress!, count: body)
-            guard crc == UInt32(truncatingIfNeeded: UnsafeRawBufferPointer(plain).withSpan { LittleEndian.load(4, at: body, in: $0) }) else { return false }
-            let type = plain[0]
-            unknown = FrameType(rawValue: type) == nil
-            frame(type, UnsafeRawBufferPointer(start: plain.baseAddress! + 1, count: body - 1))
-            return true
+        let ok = templates.withUnsafeMutableBufferPointer { templates in
+            scratch.withUnsafeMutableBytes { scratch -> Bool in
+                // Candidates never hold a zero (the scan split the stream at zeros) and are 6 to
+                // maxBody (<= inPlaceLimit) bytes; the scratch buffer holds inPlaceLimit + 8.
+                guard let s = scratch.baseAddress, let t = templates.baseAddress else { return false }
+                s.copyMemory(from: input, byteCount: count)
+                guard FastCRC32.cobsDecodeInPlace(s, count: count, templates: t) else { return false }
+                // The decoded frame is s[1 ..< count]: a type byte, the body, the 4-byte CRC.
+                let body = count - 5
+                let crc = FastCRC32.checksum(s + 1, count: body, tables: tables)
+                guard crc == UInt32(littleEndian: s.loadUnaligned(fromByteOffset: 1 + body, as: UInt32.self)) else { return false }
+                let type = s.load(fromByteOffset: 1, as: UInt8.self)
+                unknown = FrameType(rawValue: type) == nil
+                frame(type, UnsafeRawBufferPointer(start: s + 2, count: body - 1))
+                return true
+            }
         }
         if ok && unknown { unknownFrames += 1 }
         return ok

@@ -19,6 +19,7 @@ public enum TraceDecodeStream {
     public static func run(_ input: TraceInputFile, json: Bool, output: TraceOutput) throws -> Outcome {
         var visited = 0
         var formatter: TraceLineFormatter?
+        var writer: TraceLineWriter?
         var schemaWritten = false
         if input.isRegularFile {
             var first = TraceStreamDecoder()
@@ -42,8 +43,13 @@ public enum TraceDecodeStream {
                     try output.line(TraceReports.schemaLine("decode", header: header))
                     schemaWritten = true
                 }
-                let event = TraceEvent(record)
-                try output.line(json ? lines.json(event) : lines.text(event))
+                // Lines go into the output buffer as bytes (what `lines.text` and `.json` spell).
+                if writer == nil { writer = TraceLineWriter(lines) }
+                if json {
+                    try output.line { writer!.appendJSON(record, to: &$0) }
+                } else {
+                    try output.line { writer!.append(record, to: &$0) }
+                }
             }
             // A live input shows each chunk's records now; a file fills the buffer first.
             if !input.isRegularFile { try output.flush() }

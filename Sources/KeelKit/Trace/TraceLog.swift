@@ -24,7 +24,9 @@ public struct TraceLog {
     public static func decode(_ data: Data) -> TraceLog {
         var decoder = TraceStreamDecoder()
         var log = TraceLog()
-        log.records.reserveCapacity(data.count / 96)
+        // A record's frame is at least 87 bytes (86 and a delimiter): room for all of them at
+        // once, so the array is never copied as it grows (pages not written cost nothing).
+        log.records.reserveCapacity(data.count / 87 + 1)
         decoder.feed(data) { record, _ in log.records.append(record) }
         decoder.finish()
         log.take(decoder)

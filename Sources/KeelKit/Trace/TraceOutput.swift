@@ -27,6 +27,13 @@ public final class TraceOutput {
         if buffer.count >= Self.flushThreshold { try flush() }
     }
 
+    /// Appends a line that `body` writes straight into the buffer (a newline is added).
+    public func line(_ body: (inout [UInt8]) -> Void) throws(TraceFailure) {
+        body(&buffer)
+        buffer.append(0x0A)
+        if buffer.count >= Self.flushThreshold { try flush() }
+    }
+
     /// Appends text as it is (no newline).
     public func text(_ text: String) throws(TraceFailure) {
         var text = text
