@@ -14,26 +14,13 @@ struct CraftedInputTests {
     static func craftedImage(_ scratch: PackTests.Scratch, board: String = "qemu-virt",
                              _ edit: (_ bytes: inout Data, _ table: Int) -> Void) throws -> String {
         let image = scratch.path("crafted.img")
-        let config = try scratch.config("""
-            board = "\(board)"
-            [[vm]]
-            name = "a"
-            cpus = [0]
-            memory = { base = 0x4000_0000, size = "16M" }
-            kernel = "\(Repo.guest("hvc"))"
-            kind = "raw"
-            [[vm]]
-            name = "b"
-            cpus = [1]
-            memory = { base = 0x4000_0000, size = "16M" }
-            kernel = "\(Repo.guest("demo"))"
-            kind = "raw"
+        let config = try scratch.config(PackTests.twoRawVMsConfig(board: board, extra: """
             [[shared_memory]]
             name = "ring"
             size = "64K"
             ipa = 0x7000_0000
             vms = ["a", "b"]
-            """)
+            """))
         let pack = try runKeel(["pack", "--config", config, "-o", image])
         try #require(pack.status == 0, "\(pack.stderr)")
         var bytes = try Data(contentsOf: URL(fileURLWithPath: image))

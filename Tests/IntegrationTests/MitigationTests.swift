@@ -203,25 +203,11 @@ struct MitigationTests {
 
     // MARK: VM RAM in Normal memory
 
-    @Test("a VM table whose VM has RAM beyond the 1 GiB EL2 maps Normal (QEMU -m 2048, RAM at 0x80000000) is refused, status 65")
+    @Test("a VM table whose VM has RAM beyond the 1 GiB EL2 maps Normal (QEMU -m 2048, RAM at 0x80000000) is refused, status 76")
     func ramOutsideNormalMemory() throws {
         let scratch = try PackTests.Scratch()
         let image = scratch.path("two.img")
-        let config = try scratch.config("""
-            board = "qemu-virt"
-            [[vm]]
-            name = "a"
-            cpus = [0]
-            memory = { base = 0x4000_0000, size = "16M" }
-            kernel = "\(Repo.guest("hvc"))"
-            kind = "raw"
-            [[vm]]
-            name = "b"
-            cpus = [1]
-            memory = { base = 0x4000_0000, size = "16M" }
-            kernel = "\(Repo.guest("demo"))"
-            kind = "raw"
-            """)
+        let config = try scratch.config(PackTests.twoRawVMsConfig())
         #expect(try runKeel(["pack", "--config", config, "-o", image]).status == 0)
         // VM b's RAM moved to 0x8000_0000: in the machine's DRAM, outside the Normal block.
         var bytes = try Data(contentsOf: URL(fileURLWithPath: image))

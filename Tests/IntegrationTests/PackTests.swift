@@ -35,6 +35,27 @@ struct PackTests {
         """
     }
 
+    /// Two raw VMs of 16 MiB on CPUs 0 and 1 (hvc as "a", demo as "b"), with `extra` TOML
+    /// after them (a shared region, say): the smallest VM table of several VMs.
+    static func twoRawVMsConfig(board: String = "qemu-virt", extra: String = "") -> String {
+        """
+        board = "\(board)"
+        [[vm]]
+        name = "a"
+        cpus = [0]
+        memory = { base = 0x4000_0000, size = "16M" }
+        kernel = "\(Repo.guest("hvc"))"
+        kind = "raw"
+        [[vm]]
+        name = "b"
+        cpus = [1]
+        memory = { base = 0x4000_0000, size = "16M" }
+        kernel = "\(Repo.guest("demo"))"
+        kind = "raw"
+        \(extra)
+        """
+    }
+
     static func linuxConfig(board: String) -> String {
         """
         board = "\(board)"
