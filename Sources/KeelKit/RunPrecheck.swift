@@ -28,13 +28,12 @@ public enum RunPrecheck {
 
     /// The arm64 Image header, Keel's link address in it, and that address against `board`'s.
     static func checkLinked(_ bytes: Data, name: String, what: String, board: KnownBoard, fix: (String) -> String) throws {
-        let header: LinuxBoot.Header
+        // The header's own checks (magic, sizes) say what is wrong with a file that is no Image.
         do {
-            header = try LinuxBoot.Header(bytes, name: name)
+            _ = try LinuxBoot.Header(bytes, name: name)
         } catch let error as KeelError {
             throw KeelError("\(what) \(error.message), so not a Keel \(what == "image" ? "image (keel pack writes one)" : "firmware (make builds build/hyp/keel.bin)")")
         }
-        _ = header
         var link: UInt64 = 0
         for i in 0..<8 { link |= UInt64(bytes[bytes.startIndex + linkAddressOffset + i]) << (8 * UInt64(i)) }
         guard link != 0 else {
