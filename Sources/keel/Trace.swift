@@ -25,11 +25,8 @@ struct TraceInput: ParsableArguments {
     /// The ELF's build id, or nil without --elf: a missing ELF is 66, a damaged one 65.
     func elfBuildID() throws(TraceFailure) -> [UInt8]? {
         guard let elf else { return nil }
-        var info = stat()
-        guard stat(elf, &info) == 0 else { throw .noInput("cannot read the ELF '\(elf)': no such file") }
-        if info.st_mode & S_IFMT == S_IFDIR { throw .noInput("'\(elf)' is a directory, not an ELF file") }
-        guard let data = FileManager.default.contents(atPath: elf) else { throw .noInput("cannot read the ELF '\(elf)'") }
-        if data.isEmpty { throw .noInput("the ELF '\(elf)' is empty") }
+        let data: Data
+        do { data = try InputFile.read(elf, what: "ELF") } catch let error as KeelError { throw TraceFailure(error) } catch { throw .ioError("\(error)") }
         do { return try ELFBuildID.read(data, path: elf) } catch { throw .dataError(error.message) }
     }
 

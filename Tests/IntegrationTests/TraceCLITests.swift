@@ -47,7 +47,7 @@ struct TraceCLITests {
           arguments: [["decode"], ["stats"], ["export", "--chrome", "/dev/null"]])
     func noInput(_ subcommand: [String]) throws {
         let empty = file("empty.trace", Data())
-        for (input, says) in [(scratch + "/missing.trace", "no such file"), (scratch, "is a directory"), (empty, "is empty")] {
+        for (input, says) in [(scratch + "/missing.trace", "does not exist"), (scratch, "is a directory"), (empty, "is empty")] {
             let run = try keel(["trace", subcommand[0], input] + subcommand.dropFirst())
             #expect(run.status == 66, "\(input): \(run.stderr)")
             #expect(isShort(run) && run.stderr.contains(says), "\(run.stderr)")

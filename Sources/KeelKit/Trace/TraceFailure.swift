@@ -11,6 +11,11 @@ public struct TraceFailure: Error, CustomStringConvertible, Equatable {
 
     public var description: String { message }
 
+    /// A failure the shared file checks (`InputFile`, `OutputFile`) reported, with its status.
+    public init(_ error: KeelError) {
+        self.init(error.message, status: error.status.rawValue)
+    }
+
     /// The input is missing, a directory, or empty.
     public static func noInput(_ message: String) -> TraceFailure { TraceFailure(message, status: ExitStatus.noInput.rawValue) }
     /// The input is not a trace, or an ELF is damaged or crafted.

@@ -23,13 +23,8 @@ public final class TraceInputFile {
             (descriptor, ownsDescriptor, name) = (STDIN_FILENO, false, "standard input")
         } else {
             name = "'\(path)'"
-            var info = stat()
-            guard stat(path, &info) == 0 else {
-                let reason = errno == ENOENT ? "no such file" : String(cString: strerror(errno))
-                throw .noInput("cannot read the trace \(name): \(reason)")
-            }
-            if info.st_mode & S_IFMT == S_IFDIR { throw .noInput("\(name) is a directory, not a trace file") }
-            if info.st_mode & S_IFMT == S_IFREG && info.st_size == 0 { throw .noInput("the trace file \(name) is empty") }
+            // Missing, a directory, empty: said as for every input file keel reads.
+            if let problem = InputFile.problem(path, what: "trace file") { throw TraceFailure(problem) }
             let fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw .noInput("cannot read the trace \(name): \(String(cString: strerror(errno)))") }
             (descriptor, ownsDescriptor) = (fd, true)
