@@ -159,9 +159,7 @@ struct TraceCLITests {
             r.entryTime = entry
             r.esr = 0x5A00_0000
             r.action = .hypercall
-            var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-            do { var span = bytes.mutableSpan; r.encode(into: &span) }
-            data += FrameDemux.encode(type: .record, payload: Data(bytes))
+            data += FrameDemux.encode(r)
         }
         let trace = file("backward.trace", data)
         let stats = try keel(["trace", "stats", trace])

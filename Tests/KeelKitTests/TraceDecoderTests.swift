@@ -12,9 +12,7 @@ struct TraceDecoderTests {
         var h = TraceHeader()
         h.counterHz = 62_500_000
         h.buildID = buildID
-        var bytes = [UInt8](repeating: 0, count: TraceHeader.size)
-        do { var span = bytes.mutableSpan; h.encode(into: &span) }
-        return FrameDemux.encode(type: .header, payload: Data(bytes))
+        return FrameDemux.encode(h)
     }
 
     /// An HVC PSCI_VERSION exit taking `ticks`, or an MMIO write to the UART's DR.
@@ -40,11 +38,7 @@ struct TraceDecoderTests {
         return r
     }
 
-    static func frame(_ r: TraceRecord) -> Data {
-        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-        do { var span = bytes.mutableSpan; r.encode(into: &span) }
-        return FrameDemux.encode(type: .record, payload: Data(bytes))
-    }
+    static func frame(_ r: TraceRecord) -> Data { FrameDemux.encode(r) }
 
     /// Header, then 20 records (even ones HVC, odd ones MMIO) with console text between.
     static func stream() -> (Data, [Data]) {

@@ -56,9 +56,7 @@ struct TraceStreamTests {
         early.cpu = 1
         early.exitTime = 0
         early.entryTime = 5
-        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-        do { var span = bytes.mutableSpan; early.encode(into: &span) }
-        data += FrameDemux.encode(type: .record, payload: Data(bytes))
+        data += FrameDemux.encode(early)
         #expect(FileManager.default.createFile(atPath: path, contents: data))
         for json in [false, true] {
             #expect(FileManager.default.createFile(atPath: outPath, contents: nil))
@@ -159,11 +157,7 @@ struct TraceStreamTests {
     }
 
     static func frames(_ records: [TraceRecord]) -> Data {
-        records.reduce(into: Data()) { data, r in
-            var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
-            do { var span = bytes.mutableSpan; r.encode(into: &span) }
-            data += FrameDemux.encode(type: .record, payload: Data(bytes))
-        }
+        records.reduce(into: Data()) { data, r in data += FrameDemux.encode(r) }
     }
 
     @Test("an exit whose entry counter precedes its exit counter: 0 ticks and a warning count in every report, no crash")

@@ -151,4 +151,18 @@ public struct FrameDemux {
         let length = TraceFraming.cobsEncode(plain.span, into: &output)
         return Data([0]) + Data(encoded[0..<length]) + Data([0])
     }
+
+    /// A record as the firmware frames it (for the generator, the fuzz seeds and tests).
+    public static func encode(_ record: TraceRecord) -> Data {
+        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+        do { var span = bytes.mutableSpan; record.encode(into: &span) }
+        return encode(type: .record, payload: Data(bytes))
+    }
+
+    /// The stream's header as the firmware frames it.
+    public static func encode(_ header: TraceHeader) -> Data {
+        var bytes = [UInt8](repeating: 0, count: TraceHeader.size)
+        do { var span = bytes.mutableSpan; header.encode(into: &span) }
+        return encode(type: .header, payload: Data(bytes))
+    }
 }

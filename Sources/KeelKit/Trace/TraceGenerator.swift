@@ -11,17 +11,13 @@ public enum TraceGenerator {
         stream.reserveCapacity(records * 100 + 64)
         var header = TraceHeader()
         header.counterHz = counterHz
-        var headerBytes = [UInt8](repeating: 0, count: TraceHeader.size)
-        do { var span = headerBytes.mutableSpan; header.encode(into: &span) }
-        stream += FrameDemux.encode(type: .header, payload: Data(headerBytes))
-        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+        stream += FrameDemux.encode(header)
         for i in 0..<records {
             var record = self.record(i)
             record.sequence = UInt32(truncatingIfNeeded: i)
             record.exitTime = UInt64(i) * 100
             record.entryTime = record.exitTime + 37
-            do { var span = bytes.mutableSpan; record.encode(into: &span) }
-            stream += FrameDemux.encode(type: .record, payload: Data(bytes))
+            stream += FrameDemux.encode(record)
         }
         return stream
     }
