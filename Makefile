@@ -2,7 +2,7 @@
 # `make run` boots the demo guest; `make test` runs every test. Both install what is missing.
 #
 # Tools: the Swift toolchain's own swiftc, clang (assembler, C), ld.lld and llvm-objcopy;
-# QEMU from Debian (installed by `make deps`).
+# QEMU 10 from Debian's <codename>-backports and the rest from Debian (installed by `make deps`).
 
 SWIFTC    ?= $(shell command -v swiftc)
 TOOLBIN   := $(dir $(SWIFTC))
@@ -207,6 +207,7 @@ DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:c
 DEB_FILES := /usr/lib/u-boot/qemu_arm64/u-boot.bin:u-boot-qemu
 
 deps:
+	@scripts/qemu-from-backports
 	@missing=""; for pair in $(DEB_TOOLS); do \
 		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	for pair in $(DEB_FILES); do [ -e "$${pair%%:*}" ] || missing="$$missing $${pair#*:}"; done; \
