@@ -20,8 +20,14 @@ public struct QEMUCommand {
     /// A device tree QEMU hands Keel instead of its own (`-dtb`; QEMU still sets its /chosen
     /// and /memory). On boards where QEMU makes none (xlnx-zcu102), the only way to give one.
     public var dtb: String?
+    /// `-serial` for each of the board's UARTs in QEMU's order, up to the console's
+    /// (`KnownBoard.qemuSerials`): "stdio" is the console.
+    public var serials = ["stdio"]
+    /// The machine's own extra options (`KnownBoard.qemuOptions`), before `-kernel`.
+    public var machineOptions: [String] = []
     /// Set for QEMU on top of this process's environment: no host audio, which the ZynqMP's
-    /// DisplayPort audio device would otherwise try (and complain about on the console).
+    /// DisplayPort audio device would otherwise try (and complain about on the console). QEMU 10
+    /// reads only `-audio none` (`KnownBoard.qemuOptions`); this is for older ones.
     public var environment = ["QEMU_AUDIO_DRV": "none"]
 
     /// Halt at the first instruction with QEMU's gdb stub on 127.0.0.1:1234 (`GDBAttach`).
@@ -50,7 +56,10 @@ public struct QEMUCommand {
             "-m", "\(memoryMiB ?? board.ramSize >> 20)M",
             "-display", "none",
             "-monitor", "none",
-            "-serial", "stdio",
+        ]
+        for serial in serials { arguments += ["-serial", serial] }
+        arguments += machineOptions
+        arguments += [
             "-kernel", firmware,
         ]
         if let bundle {

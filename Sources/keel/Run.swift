@@ -145,7 +145,22 @@ struct Run: ParsableCommand {
         command.gdbPort = gdbPort
         command.memoryMiB = memory
         command.dtb = dtb
+        if let known = BoardCatalog.named(command.board.name.description) {
+            command.serials = known.qemuSerials
+            command.machineOptions = known.qemuOptions
+            if dtb == nil, let boardDTB = known.qemuDTB { command.dtb = try Self.boardDTB(boardDTB, of: known) }
+        }
         try boot(command, vmNames: vmNames)
+    }
+
+    /// The board's own DTB from the Linux cache (`keel linux fetch`), for boards QEMU boots
+    /// only with it.
+    static func boardDTB(_ name: String, of board: KnownBoard) throws -> String {
+        let path = LinuxFetch(cache: LinuxFetch.defaultCache).dtbPath(name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw KeelError("\(board.name) boots with its own device tree, \(path), which is not there: run `keel linux fetch` (or `make linux`), or give one with --dtb FILE", status: .noInput)
+        }
+        return path
     }
 
     /// What can be checked before QEMU starts: a wrong file would otherwise run silently into

@@ -140,6 +140,10 @@ main:
     ldr     x20, [x10, #ST_HAS_SSBS]
     PRINT_KV "entry: has_pan=", x19
     PRINT_KV "entry: has_ssbs=", x20
+    /* FEAT_NMI (PFR1[39:36], QEMU 9 and later's max): entry sets ALLINT = !SCTLR_EL1.SPINTMASK. */
+    mrs     x21, id_aa64pfr1_el1
+    ubfx    x21, x21, #36, #4
+    PRINT_KV "entry: has_nmi=", x21
 
     /* span0: SPAN=0 sets PAN on entry; DSSBS=1 sets SSBS; UAO is cleared. */
     SCTLR   0, 1

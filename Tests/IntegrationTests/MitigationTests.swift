@@ -31,9 +31,11 @@ struct MitigationTests {
         // Cortex-A53: unaffected by all three.
         Model(cpu: "cortex-a53", lines: answers(wa1: "0x1", wa2: notRequired, wa3: "0x1", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
               keel: "[keel] CPU 0 (MIDR 0x410fd034): Spectre v2 unaffected, v4 unaffected, BHB unaffected; on entry from a guest: nothing"),
-        // QEMU's max: CSV2 = 2 and SSBS, but no loop count, CLRBHB or ECBHB for BHB.
-        Model(cpu: "max", lines: answers(wa1: "0x1", wa2: notSupported, wa3: notSupported, calls: ["0x0", notSupported, notSupported, "0x0", notSupported]),
-              keel: "[keel] CPU 0 (MIDR 0xf0510): Spectre v2 unaffected, v4 mitigated (SSBS), BHB vulnerable; on entry from a guest: nothing"),
+        // QEMU 10's max: SSBS, and CSV2 = 3 (FEAT_CSV2_3: branch history cannot steer a
+        // branch), so BHB needs nothing. (QEMU 7.2's had CSV2 = 2 and no CLRBHB or ECBHB: BHB
+        // vulnerable, ARCH_WORKAROUND_3 NOT_SUPPORTED.)
+        Model(cpu: "max", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x1", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
+              keel: "[keel] CPU 0 (MIDR 0xf0510): Spectre v2 unaffected, v4 mitigated (SSBS), BHB unaffected; on entry from a guest: nothing"),
         // Cortex-A76: CSV2 and SSBS; BHB loop of 24.
         Model(cpu: "cortex-a76", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x0", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
               keel: "[keel] CPU 0 (MIDR 0x414fd0b1): Spectre v2 unaffected, v4 mitigated (SSBS), BHB mitigated; on entry from a guest: a branch loop of 24"),

@@ -159,6 +159,15 @@ struct LinuxFetchTests {
                     _ = manager.createFile(atPath: command.directory! + "/\(package)_1.0_arm64.deb", contents: Data("deb".utf8))
                 }
                 return ""
+            case ("sh", _):
+                // dpkg-deb --fsys-tarfile DEB | tar -x -C DIR PATTERN...: leave the DTBs.
+                let directory = command.arguments[3]
+                for pattern in command.arguments.dropFirst(4) {
+                    let path = directory + "/usr/lib/linux-image-6.1.0-56-arm64/" + pattern.dropFirst(2)
+                    try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    _ = manager.createFile(atPath: path, contents: Data("dtb \(pattern)".utf8))
+                }
+                return ""
             case ("dpkg-deb", _):
                 let target = command.arguments[2]
                 if target.hasSuffix("/busybox-static") {
@@ -196,10 +205,13 @@ struct LinuxFetchTests {
         #expect(tools.commands.map(\.shellLine).map { $0.replacingOccurrences(of: cache, with: "C") } == [
             "APT_CONFIG=C/apt/apt.conf apt-get -q update",
             "APT_CONFIG=C/apt/apt.conf apt-cache show --no-all-versions linux-image-cloud-arm64",
-            "APT_CONFIG=C/apt/apt.conf apt-get -q download linux-image-6.1.0-56-cloud-arm64 busybox-static",
+            "APT_CONFIG=C/apt/apt.conf apt-get -q download linux-image-6.1.0-56-cloud-arm64 busybox-static linux-image-6.1.0-56-arm64-unsigned",
             "dpkg-deb -x C/debs/linux-image-6.1.0-56-cloud-arm64_1.0_arm64.deb C/unpacked/linux-image-6.1.0-56-cloud-arm64",
             "dpkg-deb -x C/debs/busybox-static_1.0_arm64.deb C/unpacked/busybox-static",
+            "sh -c 'dir=\"$1\"; shift; dpkg-deb --fsys-tarfile \"$0\" | tar -x -C \"$dir\" --wildcards \"$@\"' C/debs/linux-image-6.1.0-56-arm64-unsigned_1.0_arm64.deb C/unpacked/linux-image-6.1.0-56-arm64-unsigned */broadcom/bcm2711-rpi-4-b.dtb */freescale/imx8mp-evk.dtb",
         ])
+        #expect(FileManager.default.contents(atPath: cache + "/dtb/bcm2711-rpi-4-b.dtb") == Data("dtb */broadcom/bcm2711-rpi-4-b.dtb".utf8))
+        #expect(FileManager.default.contents(atPath: cache + "/dtb/imx8mp-evk.dtb") == Data("dtb */freescale/imx8mp-evk.dtb".utf8))
         let manager = FileManager.default
         #expect(manager.contents(atPath: cache + "/Image") == Data(Self.fakeImage))
         #expect(manager.contents(atPath: cache + "/initramfs.cpio") == (try Initramfs.archive(busybox: Data("busybox".utf8))).encoded())
@@ -223,7 +235,7 @@ struct LinuxFetchTests {
         var forced = fetch(cache, tools: tools)
         forced.force = true
         #expect(try forced.run().fetched)
-        #expect(tools.commands.count == 5)
+        #expect(tools.commands.count == 6)
     }
 
     @Test("a failed fetch leaves no Image or initramfs behind, so the next one starts over")

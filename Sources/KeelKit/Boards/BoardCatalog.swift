@@ -13,14 +13,28 @@ public struct KnownBoard: Sendable {
     /// QEMU hands the firmware a device tree, whose /chosen/bootargs (`-append`) is how Keel is
     /// told `keel.trace=` (virt writes one; the ZynqMP model has none without `-dtb`).
     public var qemuPassesDTB: Bool
+    /// The board's own device tree that `keel run` hands QEMU (`-dtb`) when none is given: a
+    /// file of `LinuxFetch.boardDTBs`, by its name in `<cache>/dtb` (`keel linux fetch` takes it
+    /// from Debian's kernel package). For machines whose DTB QEMU does not write itself (raspi4b
+    /// and imx8mp-evk boot Linux only with the real board's).
+    public var qemuDTB: String?
+    /// QEMU's `-serial` options: the first is the UART the board's console is, so a board whose
+    /// console is its second UART (imx8mp-evk: UART2) gives `null` first.
+    public var qemuSerials: [String]
+    /// More QEMU options the machine needs (`-audio none` where it has a sound device: QEMU 10
+    /// no longer reads QEMU_AUDIO_DRV and would open the host's ALSA).
+    public var qemuOptions: [String]
 
     public init(board: Board, devices: BoardDevices, firmwareVM: VMLayout? = nil, firmwareDirectory: String? = nil,
-                qemuPassesDTB: Bool = false) {
+                qemuPassesDTB: Bool = false, qemuDTB: String? = nil, qemuSerials: [String] = ["stdio"], qemuOptions: [String] = []) {
         self.board = board
         self.devices = devices
         self.firmwareVM = firmwareVM
         self.firmwareDirectory = firmwareDirectory
-        self.qemuPassesDTB = qemuPassesDTB
+        self.qemuPassesDTB = qemuPassesDTB || qemuDTB != nil
+        self.qemuDTB = qemuDTB
+        self.qemuSerials = qemuSerials
+        self.qemuOptions = qemuOptions
     }
 
     public var name: String { board.name.description }
@@ -45,7 +59,8 @@ public enum BoardCatalog {
                    qemuPassesDTB: true),
         KnownBoard(board: qemuVirtGICv2, devices: qemuVirtDevices, firmwareVM: qemuVirtDefaultVM, firmwareDirectory: "hyp",
                    qemuPassesDTB: true),
-        KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices, firmwareVM: xlnxZCU102DefaultVM, firmwareDirectory: "hyp-xlnx-zcu102"),
+        KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices, firmwareVM: xlnxZCU102DefaultVM, firmwareDirectory: "hyp-xlnx-zcu102",
+                   qemuOptions: ["-audio", "none"]),
         KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices),
     ]
 

@@ -6,11 +6,25 @@ import Foundation
 /// The cloud kernel is chosen because it is an uncompressed arm64 Image with everything a QEMU
 /// virt guest needs built in (PL011 console, GICv2 and v3, PSCI), so it boots with no modules.
 /// Packages come from Debian through a `PrivateApt` under the cache, never the machine's apt.
+///
+/// The boards' own device trees (`<cache>/dtb/bcm2711-rpi-4-b.dtb`, `imx8mp-evk.dtb`), which QEMU's
+/// raspi4b and imx8mp-evk machines boot Keel with, come from the same release's generic kernel
+/// package (`linux-image-6.1.0-N-arm64-unsigned`): the cloud one ships no DTBs. Only those files
+/// are taken out of it.
 public struct LinuxFetch {
     public static let defaultCache = ".cache/linux"
     /// Resolved to the versioned package it depends on (linux-image-6.1.0-N-cloud-arm64).
     public static let kernelMetapackage = "linux-image-cloud-arm64"
     public static let busyboxPackage = "busybox-static"
+    /// The DTBs taken from the generic kernel package, by their path under its dtbs folder.
+    public static let boardDTBs = ["broadcom/bcm2711-rpi-4-b.dtb", "freescale/imx8mp-evk.dtb"]
+
+    /// The generic kernel package of the cloud one's ABI (`linux-image-6.1.0-56-cloud-arm64` ->
+    /// `linux-image-6.1.0-56-arm64-unsigned`): the same source build, with the DTBs.
+    public static func dtbPackage(forCloudKernel package: String) -> String {
+        let stem = package.hasSuffix("-cloud-arm64") ? String(package.dropLast("-cloud-arm64".count)) : package
+        return stem + "-arm64-unsigned"
+    }
 
     public struct Result: Equatable {
         public var image: String
@@ -38,6 +52,9 @@ public struct LinuxFetch {
     public var imagePath: String { cache + "/Image" }
     public var initramfsPath: String { cache + "/initramfs.cpio" }
     public var kernelVersionPath: String { cache + "/kernel-version" }
+    /// Where a board DTB of `boardDTBs` is kept: `<cache>/dtb/<file name>`.
+    public func dtbPath(_ name: String) -> String { cache + "/dtb/" + (name as NSString).lastPathComponent }
+    var dtbsPresent: Bool { Self.boardDTBs.allSatisfy { FileManager.default.fileExists(atPath: dtbPath($0)) } }
     /// The busybox and /init the initramfs was made from, kept so a changed /init only
     /// rebuilds the archive.
     var busyboxPath: String { cache + "/busybox" }
@@ -60,7 +77,7 @@ public struct LinuxFetch {
 
     public func run() throws -> Result {
         let manager = FileManager.default
-        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath) {
+        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath), dtbsPresent {
             let cached = Result(image: imagePath, initramfs: initramfsPath, kernelRelease: Self.release(in: kernelVersionPath), fetched: false)
             if manager.contents(atPath: initPath) == Data(Initramfs.initScript.utf8) { return cached }
             // /init changed since the initramfs was made: make it again from the kept busybox.
@@ -71,7 +88,7 @@ public struct LinuxFetch {
             }
         }
         // Gone first, so an interrupted fetch never leaves a pair that looks complete.
-        for path in [imagePath, initramfsPath, kernelVersionPath] { try? manager.removeItem(atPath: path) }
+        for path in [imagePath, initramfsPath, kernelVersionPath] + Self.boardDTBs.map(dtbPath) { try? manager.removeItem(atPath: path) }
         try manager.createDirectory(atPath: absoluteCache, withIntermediateDirectories: true)
 
         let apt = PrivateApt(root: absoluteCache + "/apt", sources: sources)
@@ -86,8 +103,9 @@ public struct LinuxFetch {
         let debs = absoluteCache + "/debs"
         try? manager.removeItem(atPath: debs)
         try manager.createDirectory(atPath: debs, withIntermediateDirectories: true)
-        progress("linux: apt-get download \(kernel.package) \(Self.busyboxPackage)")
-        _ = try runCommand(apt.download([kernel.package, Self.busyboxPackage], into: debs))
+        let dtbPackage = Self.dtbPackage(forCloudKernel: kernel.package)
+        progress("linux: apt-get download \(kernel.package) \(Self.busyboxPackage) \(dtbPackage)")
+        _ = try runCommand(apt.download([kernel.package, Self.busyboxPackage, dtbPackage], into: debs))
 
         // dpkg-deb -x unpacks a package as plain files; the dpkg database is not involved.
         let unpacked = absoluteCache + "/unpacked"
@@ -104,6 +122,8 @@ public struct LinuxFetch {
             _ = try runCommand(HostCommand("dpkg-deb", ["-x", deb, unpacked + "/" + package]))
         }
 
+        try extractDTBs(from: try Self.downloaded(dtbPackage, in: debs), into: unpacked + "/" + dtbPackage)
+
         let (vmlinuz, release) = try KernelImage.find(in: unpacked + "/" + kernel.package + "/boot")
         let busyboxPath = unpacked + "/" + Self.busyboxPackage + "/bin/busybox"
         guard let busybox = manager.contents(atPath: busyboxPath) else {
@@ -119,6 +139,28 @@ public struct LinuxFetch {
         try writeInitramfs(busybox: busybox, archive: archive)
         progress("linux: kernel \(release), initramfs with busybox (\(busybox.count) bytes) and /init")
         return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: release, fetched: true)
+    }
+
+    /// Takes `boardDTBs` out of the generic kernel package (only them: it unpacks to 350 MB) and
+    /// puts them in `<cache>/dtb`, each written aside and renamed.
+    func extractDTBs(from deb: String, into directory: String) throws {
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        progress("linux: board DTBs from \((deb as NSString).lastPathComponent)")
+        let patterns = Self.boardDTBs.map { "*/" + $0 }
+        _ = try runCommand(HostCommand("sh", ["-c", "dir=\"$1\"; shift; dpkg-deb --fsys-tarfile \"$0\" | tar -x -C \"$dir\" --wildcards \"$@\"", deb, directory] + patterns))
+        try manager.createDirectory(atPath: cache + "/dtb", withIntermediateDirectories: true)
+        let found = manager.enumerator(atPath: directory)?.compactMap { $0 as? String } ?? []
+        for dtb in Self.boardDTBs {
+            guard let relative = found.first(where: { $0.hasSuffix("/" + dtb) }) else {
+                throw KeelError("\((deb as NSString).lastPathComponent) has no \(dtb)")
+            }
+            let destination = dtbPath(dtb)
+            try? manager.removeItem(atPath: destination + ".partial")
+            try manager.copyItem(atPath: directory + "/" + relative, toPath: destination + ".partial")
+            try? manager.removeItem(atPath: destination)
+            try manager.moveItem(atPath: destination + ".partial", toPath: destination)
+        }
     }
 
     /// The .deb `apt-get download` left for `package` (named `package_VERSION_arm64.deb`).
