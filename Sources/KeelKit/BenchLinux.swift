@@ -88,9 +88,13 @@ public enum LinuxBench {
     /// The device tree both sides boot with (GuestDeviceTree, for the VM's RAM, `config`'s CPUs
     /// and GIC, the VM's UART). No initrd properties: natively QEMU adds them for `-initrd`,
     /// under Keel `LinuxGuest` does.
-    public static func deviceTree(_ config: Config, bootargs: String = bootargs) throws -> [UInt8] {
-        try GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: config.smp, gic: gic(config),
-                            uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs).blob()
+    /// `rngSeed`: none for the -icount runs (both sides boot without one, as they must to
+    /// repeat exactly); a fresh one for the wall-time runs (`LinuxWallBench`).
+    public static func deviceTree(_ config: Config, bootargs: String = bootargs, rngSeed: [UInt8]? = nil) throws -> [UInt8] {
+        var tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: config.smp, gic: gic(config),
+                                   uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs)
+        tree.rngSeed = rngSeed
+        return try tree.blob()
     }
 
     static func gic(_ config: Config) -> GuestDeviceTree.GIC {
@@ -111,14 +115,15 @@ public enum LinuxBench {
         return paths
     }
 
-    /// The native QEMU command line (without the executable).
-    public static func nativeArguments(_ config: Config, dtb: String, kernel: String, initrd: String, bootargs: String = bootargs) -> [String] {
+    /// The native QEMU command line (without the executable); `icount: false` for wall time.
+    public static func nativeArguments(_ config: Config, dtb: String, kernel: String, initrd: String, bootargs: String = bootargs,
+                                       icount: Bool = true) -> [String] {
         [
             "-M", "virt,gic-version=\(config.gic),dtb-randomness=off",
             "-cpu", qemuVirt.qemuCPU.description,
             "-smp", String(config.smp),
             "-m", "\(layout.ramSize >> 20)M",
-        ] + determinism + [
+        ] + (icount ? determinism : []) + [
             "-display", "none",
             "-monitor", "none",
             "-serial", "stdio",
@@ -132,13 +137,14 @@ public enum LinuxBench {
     /// A boot under Keel: its QEMU command and the bundle it loads (keep it alive while QEMU
     /// runs).
     public static func keelCommand(_ config: Config, firmware: String, kernel: String, initrd: String,
-                                   bootargs: String = bootargs) throws -> (QEMUCommand, TemporaryBundle) {
+                                   bootargs: String = bootargs, icount: Bool = true,
+                                   rngSeed: [UInt8]? = nil) throws -> (QEMUCommand, TemporaryBundle) {
         let bundle = try LinuxGuest.bundle(kernel: kernel, initrd: initrd, bootargs: bootargs, vcpus: config.smp,
-                                           gic: gic(config), layout: layout, board: qemuVirt)
+                                           gic: gic(config), layout: layout, board: qemuVirt, rngSeed: rngSeed)
         var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: layout,
                                   gicVersion: config.gic, smp: config.smp)
         // QEMU merges -M options into one machine.
-        command.extraArguments = ["-M", "dtb-randomness=off"] + determinism
+        command.extraArguments = ["-M", "dtb-randomness=off"] + (icount ? determinism : [])
         return (command, bundle)
     }
 

@@ -121,13 +121,16 @@ extension BenchGuest {
 struct BenchLinux: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "linux",
-        abstract: "Boot the same Linux kernel and initramfs natively and under Keel (QEMU -icount); compare the time to /init.",
+        abstract: "Boot the same Linux kernel and initramfs natively and under Keel (QEMU -icount, then wall time); compare.",
         discussion: """
             Both sides run qemu-system-aarch64 -M virt with -icount shift=0,sleep=off (one \
             instruction, guest or Keel, is 1 ns of virtual time), the same device tree \
             (GuestDeviceTree), kernel, initramfs and bootargs "\(LinuxBench.bootargs)". The figures \
             are the kernel's printk timestamps of "\(Initramfs.Marker.kernelLog)" and of \
-            "reboot: Power down".
+            "reboot: Power down". Then the wall-time figures: the same boots without -icount \
+            (multi-threaded TCG), one at a time, each side with a fresh rng-seed: the guest's \
+            uptime at "reboot: Power down" and the host's wall clock, the median of --wall-runs \
+            boots of each side.
             """
     )
 
@@ -140,6 +143,11 @@ struct BenchLinux: ParsableCommand {
     @Option(help: "QEMUs at a time (default: the host's cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Seconds before a boot that has not powered off is stopped.") var timeout: Double = 600
     @Option(help: "The QEMU executable.") var qemu = "qemu-system-aarch64"
+    @Option(help: "Wall-time boots (no -icount) of each side of each wall-time configuration, one QEMU at a time; 0: none.")
+    var wallRuns = 3
+    @Option(name: .customLong("wall-config"), help: "CPUS:GIC for the wall-time figures, repeatable (default: 1:3, 2:3, 4:3).")
+    var wallConfigs: [String] = []
+    @Flag(help: "Only the wall-time figures (no -icount boots).") var wallOnly = false
 
     func run() throws {
         var parsed: [LinuxBench.Config] = []
@@ -150,18 +158,35 @@ struct BenchLinux: ParsableCommand {
             parsed.append(config)
         }
         let chosen = parsed.isEmpty ? LinuxBench.defaultConfigs : parsed
+        var wallParsed: [LinuxBench.Config] = []
+        for argument in wallConfigs {
+            guard let config = LinuxBench.Config(argument: argument) else {
+                throw ValidationError("--wall-config \(argument): expected CPUS:GIC, CPUS 1 to \(GuestDeviceTree.maxVCPUs), GIC 2 or 3")
+            }
+            wallParsed.append(config)
+        }
+        let wallChosen = wallParsed.isEmpty ? LinuxWallBench.defaultConfigs : wallParsed
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard wallRuns >= 0 else { throw ValidationError("--wall-runs must be 0 or more") }
+        guard !wallOnly || wallRuns >= 1 else { throw ValidationError("--wall-only needs --wall-runs of 1 or more") }
         for (what, path) in [("kernel", kernel), ("initramfs", initrd)] where !FileManager.default.fileExists(atPath: path) {
             throw failure("no \(what) at \(path): run `make linux` (or `keel linux fetch`) first", .noInput)
         }
         let firmwarePath: String
         do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw failure(error) }
 
+        let scratch = { let d = (json as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }()
+        if !wallOnly { try icountFigures(chosen, firmware: firmwarePath, scratch: scratch) }
+        if wallRuns > 0 { try wallFigures(wallChosen, firmware: firmwarePath, scratch: scratch) }
+    }
+
+    /// The -icount figures: time to /init, the workload and power-off, exactly repeatable.
+    private func icountFigures(_ chosen: [LinuxBench.Config], firmware firmwarePath: String, scratch: String) throws {
         let start = Date()
         let results: [LinuxBench.Figures]
         do {
             results = try LinuxBench.measure(chosen, runs: runs, jobs: jobs, kernel: kernel, initrd: initrd, firmware: firmwarePath,
-                                             dtbDirectory: { let d = (json as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }(), qemu: qemu, timeout: timeout, progress: { print("  \($0)") })
+                                             dtbDirectory: scratch, qemu: qemu, timeout: timeout, progress: { print("  \($0)") })
         } catch let error as KeelError {
             throw failure(error)
         }
@@ -193,6 +218,22 @@ struct BenchLinux: ParsableCommand {
         section["goal_met"] = met
         section["wall_seconds"] = wall
         try Bench.mergeResults(["linux_boot": section], into: json)
+        print("results: \(json)")
+    }
+
+    /// The wall-time figures: the same boots without -icount, one at a time (LinuxWallBench).
+    private func wallFigures(_ chosen: [LinuxBench.Config], firmware firmwarePath: String, scratch: String) throws {
+        print("wall time, no -icount (multi-threaded TCG), \(ProcessInfo.processInfo.activeProcessorCount) host cores, median of \(wallRuns) runs:")
+        let results: [LinuxWallBench.Figures]
+        do {
+            results = try LinuxWallBench.measure(chosen, runs: wallRuns, kernel: kernel, initrd: initrd, firmware: firmwarePath,
+                                                 scratch: scratch, qemu: qemu, timeout: timeout, progress: { print("  \($0)") })
+        } catch let error as KeelError {
+            throw failure(error)
+        }
+        printTable([LinuxWallBench.header] + results.map(\.row))
+        print(LinuxWallBench.summary(results))
+        try Bench.mergeResults(["linux_wall": LinuxWallBench.jsonSection(results)], into: json)
         print("results: \(json)")
     }
 }

@@ -192,8 +192,10 @@ struct Run: ParsableCommand {
                 let dtbGIC: GuestDeviceTree.GIC = gic == 3
                     ? .v3(distributor: layout.gicDistributorIPA, redistributors: layout.gicRedistributorIPA)
                     : .v2(distributor: layout.gicDistributorIPA, cpuInterface: layout.gicCPUInterfaceIPA)
+                // A fresh entropy seed for this boot, as QEMU gives its own guests.
                 bundle = try LinuxGuest.bundle(kernel: image.path, initrd: initrd, bootargs: LinuxGuest.bootargs(append),
-                                               vcpus: smp, gic: dtbGIC, layout: layout, board: board)
+                                               vcpus: smp, gic: dtbGIC, layout: layout, board: board,
+                                               rngSeed: LinuxGuest.freshRNGSeed())
             case .raw:
                 guard initrd == nil, append == nil else {
                     throw KeelError("--initrd and --append are for Linux guests; '\(guest)' is a raw binary (no arm64 Image header)")

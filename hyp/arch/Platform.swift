@@ -15,8 +15,9 @@ enum Platform {
         park()
     }
 
-    /// Stop this CPU for good.
+    /// Stop this CPU for good. WFI rather than WFE: under QEMU's multi-threaded TCG a WFE
+    /// does not wait at all, and a parked CPU would keep a host thread busy.
     static func park() -> Never {
-        while true { keel_wfe() }
+        while true { keel_wfi() }
     }
 }

@@ -149,7 +149,7 @@ private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: In
     } else {
         // Its CPU waits in SMP.idle for exactly this.
         vcpu.powerWord.storeRelease(PowerState.onPending.rawValue)
-        keel_sev()
+        SMP.wake(vcpu)
     }
     return vcpu
 }

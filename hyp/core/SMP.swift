@@ -28,7 +28,10 @@ enum SMP {
         return count
     }
 
-    /// Waits until this CPU's vCPU has been started (PSCI CPU_ON), then enters it.
+    /// Waits until this CPU's vCPU has been started (PSCI CPU_ON), then enters it. The wait is
+    /// a WFI that the starter's kick ends (`wake`): a CPU with no vCPU to run gives its core
+    /// back (under QEMU's multi-threaded TCG, WFE and YIELD are no-ops, so a WFE loop here
+    /// kept a host thread busy for the whole life of an idle CPU).
     static func idle(_ cpu: UInt64) -> Never {
         let vcpu = VCPUHandle(index: Int(cpu))
         while true {
@@ -36,8 +39,34 @@ enum SMP {
                 Trace.event(.vcpuStarted, vm: vcpu.state.vm, vcpu: vcpu.state.id, arg0: vcpu.state.pc)
                 EL2.run(vcpu)
             }
-            keel_wfe()
+            waitForKick()
         }
+    }
+
+    /// One wait of an idle CPU: WFI (an interrupt ends it even though EL2 runs with IRQs masked;
+    /// the kick is never lost, since it stays pending until acknowledged), then whatever ended
+    /// it is acknowledged and deactivated, so that the next WFI waits again. The timer of a
+    /// vCPU that went off with its timer running is stopped here (`EL2.run` resets both timers
+    /// on the next start anyway), or its level interrupt would end every wait at once.
+    private static func waitForKick() {
+        keel_wfi()
+        while true {
+            let iar = GIC.acknowledge()
+            let intid = GIC.intid(of: iar)
+            guard intid < GIC.spurious else { return }
+            if intid == GIC.virtualTimerPPI { write_cntv_ctl_el0(0) }
+            if intid == GIC.physicalTimerPPI { write_cntp_ctl_el0(0) }
+            if intid == GIC.maintenancePPI { GIC.setUnderflowInterrupt(false) }
+            GIC.dropPriority(iar)
+            GIC.deactivate(iar)
+        }
+    }
+
+    /// Tells `vcpu`'s CPU that its vCPU is ready to start (its power word says onPending): the
+    /// kick ends that CPU's wait in `idle`.
+    static func wake(_ vcpu: VCPUHandle) {
+        keel_sev()
+        GIC.kick(cpu: vcpu.state.physicalCPU)
     }
 
     /// Leaves the guest for good on this CPU (CPU_OFF): drop the exception's stack and idle.

@@ -83,7 +83,7 @@ enum VirtualPSCI {
         }
         vcpu.state.reset(entry: entry, x0: context)
         vcpu.powerWord.storeRelease(PowerState.onPending.rawValue)
-        keel_sev()
+        SMP.wake(vcpu)
         return PSCI.success
     }
 

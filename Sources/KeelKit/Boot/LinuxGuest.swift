@@ -12,17 +12,31 @@ public enum LinuxGuest {
     /// meaning an empty command line; nil (nothing given) the default.
     public static func bootargs(_ given: String?) -> String { given ?? defaultBootargs }
 
+    /// A bundle for one boot (`keel run`, `keel bench linux`); `rngSeed` goes to the guest's
+    /// `/chosen/rng-seed` (`GuestDeviceTree.rngSeed`).
     public static func bundle(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
-                              gic: GuestDeviceTree.GIC, layout: VMLayout, board: Board) throws -> TemporaryBundle {
-        let writer = try writer(kernel: kernelPath, initrd: initrdPath, bootargs: bootargs, vcpus: vcpus, gic: gic, layout: layout)
+                              gic: GuestDeviceTree.GIC, layout: VMLayout, board: Board, rngSeed: [UInt8]? = nil) throws -> TemporaryBundle {
+        let writer = try writer(kernel: kernelPath, initrd: initrdPath, bootargs: bootargs, vcpus: vcpus, gic: gic, layout: layout,
+                                rngSeed: rngSeed)
         return try TemporaryBundle(writer, board: board)
+    }
+
+    /// The size of the seed QEMU virt gives its own guests (`rng-seed`, 32 bytes) doubled: 512
+    /// bits, more than the 256 Linux needs to call its generator ready.
+    public static let rngSeedSize = 64
+
+    /// A seed for one boot, from the host's cryptographic generator.
+    public static func freshRNGSeed() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<rngSeedSize).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
     /// The bundle's contents; `deviceTree` replaces the one Keel writes (a DTB file from the
     /// config, passed as is).
     public static func writer(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
                               gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil,
-                              vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = []) throws -> BootBundleWriter {
+                              vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = [],
+                              rngSeed: [UInt8]? = nil) throws -> BootBundleWriter {
         guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
@@ -49,6 +63,7 @@ public enum LinuxGuest {
                                    initrd: placement.initrd)
         tree.vmIndex = vmIndex
         tree.sharedRegions = sharedRegions
+        tree.rngSeed = rngSeed
         return try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: try deviceTree ?? Data(try tree.blob()))
     }
 }

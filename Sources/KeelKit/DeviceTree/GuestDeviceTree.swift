@@ -27,6 +27,14 @@ public struct GuestDeviceTree {
     /// `keel,shared-memory` node per region.
     public var vmIndex: Int?
     public var sharedRegions: [(ipa: UInt64, size: UInt64)] = []
+    /// Bytes for `/chosen/rng-seed`, as QEMU and U-Boot give their guests: Linux mixes them into
+    /// its entropy pool at boot (and, as Debian's kernel trusts the boot loader, credits them),
+    /// so its random number generator is ready before user space starts. Without one, every
+    /// exec takes the generator's not-ready path under one global lock: a Linux with several
+    /// vCPUs on fewer host cores (QEMU's multi-threaded TCG) then spends most of its time
+    /// spinning on that lock behind a preempted holder. Fresh for each boot, or none: a seed
+    /// written into an image that boots again and again would be no secret.
+    public var rngSeed: [UInt8]?
 
     public static let maxVCPUs = 8
     public static let uartSize: UInt64 = 0x1000
@@ -228,6 +236,7 @@ public struct GuestDeviceTree {
             chosen.set("linux,initrd-start", .u64([initrd.start]))
             chosen.set("linux,initrd-end", .u64([initrd.end]))
         }
+        if let rngSeed { chosen.set("rng-seed", .bytes(rngSeed)) }
         root.add(chosen)
         return root
     }
