@@ -375,4 +375,15 @@ struct GuestDeviceTreeTests {
         let shm = try #require(root.children.first { $0.name == "shm@70000000" })
         #expect(shm.properties.first { $0.name == "reg" }?.value == .u64([0x7000_0000, 0x1_0000]))
     }
+
+    @Test("an rng-seed in /chosen exactly as given, none when none is given; fresh seeds differ")
+    func rngSeed() throws {
+        var spec = Self.spec()
+        #expect(ParsedDTB(try spec.blob()).property("/chosen", "rng-seed") == nil)
+        let seed = (0..<LinuxGuest.rngSeedSize).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        spec.rngSeed = seed
+        #expect(ParsedDTB(try spec.blob()).property("/chosen", "rng-seed") == seed)
+        let a = LinuxGuest.freshRNGSeed(), b = LinuxGuest.freshRNGSeed()
+        #expect(a.count == 64 && b.count == 64 && a != b)
+    }
 }
