@@ -48,3 +48,15 @@ public let raspberryPi4Devices = BoardDevices([
     BoardDevice("mailbox", "brcm,bcm2835-mbox", base: 0xFE00_B880, size: 0x40, intid: 65),
 ])
 #endif
+
+/// The default VM: 256 MiB of guest RAM at the same IPA as on qemu-virt (so the same guests
+/// run), backed by DRAM at 256 MiB: above Keel's image at 0x8_0000 and the DTB QEMU puts at
+/// 128 MiB, below the boot bundle at 512 MiB; all of it in the first 1 GiB, the block Keel's EL2
+/// map makes normal memory.
+public let raspberryPi4DefaultVM = VMLayout(
+    ramIPA: 0x4000_0000,
+    ramPA: 0x1000_0000,
+    ramSize: 0x1000_0000,
+    uartIPA: 0x0900_0000,
+    entryOffset: 0
+)

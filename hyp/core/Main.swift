@@ -29,7 +29,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     GIC.detect()
     GIC.initDistributor()
     GIC.initCPU(0)
-    let cpus = SMP.startSecondaries(limit: machine.hasPSCI ? machine.cpuCount : 1)
+    let cpus = SMP.startSecondaries(limit: machine.hasPSCI || machine.cpuStart == .spinTable ? machine.cpuCount : 1)
     Trace.start(mode: BootDTB.traceMode(dtb))
     Console.begin()
     Console.print("GICv")
