@@ -149,10 +149,10 @@ struct DeviceTreeBootTests {
     func keelDTB() throws {
         let run = try runKeel(["dtb", Repo.path("Tests/KeelKitTests/DeviceTrees/bcm2711-rpi-4-b.dtb"), "--board", "raspberry-pi-4"])
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
-        #expect(run.lines.contains("CPUs: 4 (MPIDR 0x0 0x1 0x2 0x3), enable-method spin-table"), "\(run.stdout)")
+        #expect(run.lines.contains("CPUs: 4 (MPIDR 0x0 0x1 0x2 0x3), enable-method spin-table, cpu-release-addr 0xd8 0xe0 0xe8 0xf0"), "\(run.stdout)")
         #expect(run.lines.contains("GIC: GICv2, GICD 0xff841000, GICC 0xff842000 (8 KiB), GICH 0xff844000, GICV 0xff846000 (8 KiB), maintenance INTID 25"))
-        #expect(run.lines.contains("no /psci: one CPU, and halting for power-off; CPUs listed 4"))
-        #expect(run.lines.contains("Keel on raspberry-pi-4: 948 MiB RAM at 0x0, 1 CPU, no PSCI, GICv2 at 0xff841000, console at 0xfe201000"))
+        #expect(run.lines.contains("no /psci: CPUs only from a spin table, no power-off but the Pi's watchdog; CPUs listed 4"))
+        #expect(run.lines.contains("Keel on raspberry-pi-4: 948 MiB RAM at 0x0, 4 CPUs by spin table, no PSCI, GICv2 at 0xff841000, console at 0xfe201000"))
         // A board file that is not the tree's: every field that differs is named.
         let wrong = try runKeel(["dtb", Repo.path("Tests/KeelKitTests/DeviceTrees/zynqmp-zcu102-rev1.0.dtb"), "--board", "qemu-virt"])
         #expect(wrong.status == 0, "\(wrong.stdout)")

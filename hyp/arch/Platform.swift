@@ -8,9 +8,11 @@ enum Platform {
     static func powerOff(_ why: StaticString = "all VMs are off: powering off") -> Never {
         Console.log(why)
         guard machine.hasPSCI else {
-            if machine.powerWatchdog != 0 {
+            guard machine.powerWatchdog == 0 else {
+                // The watchdog resets the SoC into halt a few ticks later; wait for it parked.
                 Console.log("no PSCI: powering off through the power management watchdog")
                 BCM2835Watchdog(base: UInt(machine.powerWatchdog)).powerOff()
+                park()
             }
             Console.log("no PSCI firmware to power off with: halting")
             park()
