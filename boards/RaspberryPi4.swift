@@ -7,8 +7,15 @@
 /// (bcm2711.dtsi, bcm2711-rpi-4-b.dts): 4 Cortex-A72, the first 948 MiB of DRAM below the
 /// VideoCore's share, GIC-400 (GICv2) with the distributor at 0xFF84_1000, CPU interface
 /// 0xFF84_2000, GICH 0xFF84_4000 and GICV 0xFF84_6000; PL011 UART0 at 0xFE20_1000 (SPI 121; on
-/// GPIO 14/15 once Bluetooth is moved off it with `dtoverlay=disable-bt`). QEMU 9 has a
-/// `raspi4b` machine; older ones do not.
+/// GPIO 14/15 once Bluetooth is moved off it with `dtoverlay=disable-bt`). `make` builds Keel's
+/// firmware for it (build/hyp-raspberry-pi-4).
+///
+/// Checked against QEMU 10's `raspi4b` (`info mtree`): the distributor 4 KiB at 0xFF84_1000,
+/// the CPU interface 8 KiB at 0xFF84_2000, GICH 4 KiB at 0xFF84_4000, GICV 8 KiB at 0xFF84_6000
+/// (contiguous frames, no 64 KiB aliasing), the PL011 at 0xFE20_1000, the power management
+/// watchdog Keel powers off with at 0xFE10_0000. The machine takes only `-m 2G` and `-smp 4`; with
+/// Debian's bcm2711-rpi-4-b.dtb its `/memory` says 960 MiB from 0 (the DTB's own is empty until
+/// the Pi firmware fills it in). Secondary CPUs wait on the DTB's spin table, not PSCI.
 public let raspberryPi4 = Board(
     name: "raspberry-pi-4",
     qemuMachine: "raspi4b",
@@ -48,3 +55,15 @@ public let raspberryPi4Devices = BoardDevices([
     BoardDevice("mailbox", "brcm,bcm2835-mbox", base: 0xFE00_B880, size: 0x40, intid: 65),
 ])
 #endif
+
+/// The default VM: 256 MiB of guest RAM at the same IPA as on qemu-virt (so the same guests
+/// run), backed by DRAM at 256 MiB: above Keel's image at 0x8_0000 and the DTB QEMU puts at
+/// 128 MiB, below the boot bundle at 512 MiB; all of it in the first 1 GiB, the block Keel's EL2
+/// map makes normal memory.
+public let raspberryPi4DefaultVM = VMLayout(
+    ramIPA: 0x4000_0000,
+    ramPA: 0x1000_0000,
+    ramSize: 0x1000_0000,
+    uartIPA: 0x0900_0000,
+    entryOffset: 0
+)

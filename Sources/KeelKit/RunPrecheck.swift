@@ -39,12 +39,24 @@ public enum RunPrecheck {
         guard link != 0 else {
             throw KeelError("'\(name)' is an arm64 Image but not a Keel \(what): its header names no Keel link address (a Linux kernel goes with --guest; make builds Keel's firmware)")
         }
-        guard link != board.board.loadAddress else { return }
-        let owners = BoardCatalog.all.filter { $0.firmwareVM != nil && $0.board.loadAddress == link }.map(\.name)
+        // Boards that load Keel at the same address (xlnx-zcu102 and raspberry-pi-4: 0x80000) are
+        // told apart by the board name each firmware prints in its banner ("Keel 0.1.0 on NAME").
+        let sameLink = BoardCatalog.all.filter { $0.firmwareVM != nil && $0.board.loadAddress == link }
+        let named = sameLink.filter { candidate in
+            sameLink.contains { $0.firmwareDirectory == candidate.firmwareDirectory && names(bytes, $0.name) }
+        }
+        let owners = (named.isEmpty ? sameLink : named).map(\.name)
+        guard link != board.board.loadAddress || !owners.isEmpty && !owners.contains(board.name) else { return }
         guard let owner = owners.first else {
             throw KeelError("'\(name)' is linked at \(hex(link)), where no board Keel's firmware runs on loads it (\(board.name) loads at \(hex(board.board.loadAddress))): rebuild it with make")
         }
         throw KeelError("'\(name)' is built for \(owners.joined(separator: " or ")) (linked at \(hex(link))), not \(board.name) (which loads Keel at \(hex(board.board.loadAddress))): \(fix(owner))")
+    }
+
+    /// True when `bytes` hold `name` as a NUL-terminated string of its own (a board's name in a
+    /// firmware's read-only data).
+    static func names(_ bytes: Data, _ name: String) -> Bool {
+        bytes.range(of: Data([0] + Array(name.utf8) + [0])) != nil
     }
 
     /// A boot bundle ("KEELBOOT") or VM table ("KEELSYST") at a 4 KiB boundary past the header,

@@ -17,10 +17,22 @@ public struct Machine {
     public var gicVersion: Int
     public var gic: GICFrames
     public var uartBase: UInt64
-    /// PSCI 0.2 or later over SMC: CPU_ON for the other CPUs, SYSTEM_OFF at the end.
+    /// PSCI 0.2 or later over SMC: CPU_ON for the other CPUs (unless they are on a spin
+    /// table), SYSTEM_OFF at the end.
     public var hasPSCI: Bool
+    /// How the other CPUs are started: PSCI CPU_ON, or (`enable-method = "spin-table"`, the
+    /// Raspberry Pi's firmware) by writing the entry address to each CPU's release address.
+    public var cpuStart: CPUStart
+    /// CPU i's `cpu-release-addr` for `.spinTable`, checked by `resolve`: 8-byte aligned, in
+    /// DRAM and outside Keel's image (index 0, the boot CPU, is unused).
+    public var releaseAddress: InlineArray<8, UInt64>
+    /// The BCM2835-family power management watchdog (Raspberry Pi): how Keel powers off
+    /// without PSCI; 0 when there is none.
+    public var powerWatchdog: UInt64
     /// True when the DTB, not the board file, gave these values.
     public var fromDTB: Bool
+
+    public enum CPUStart: UInt8 { case psci, spinTable }
 
     @inline(__always)
     public init(board: Board) {
@@ -31,6 +43,9 @@ public struct Machine {
         gic = board.gic
         uartBase = board.uartBase
         hasPSCI = true
+        cpuStart = .psci
+        releaseAddress = InlineArray(repeating: 0)
+        powerWatchdog = 0
         fromDTB = false
     }
 
@@ -95,7 +110,7 @@ public enum MachineField: Int, CaseIterable {
 /// it, and what Keel cannot run on (`isRefusal`). Each comes with one number (`value`).
 public enum MachineNote: UInt8 {
     case noMemory, noPSCI, psciNotSMC, psciTooOld, cpusUnnumbered, cpusNotPSCI, noCPUs, noGIC, noUART,
-         stdoutWithoutDriver, timerINTID
+         stdoutWithoutDriver, timerINTID, releaseAddressRefused
     case imageOutsideMemory, gicv3WithoutSystemRegisters, gicv2WithoutVirtualization, memoryWraps, deviceOutsideMap
 
     public var isRefusal: Bool { rawValue >= MachineNote.imageOutsideMemory.rawValue }
@@ -103,21 +118,25 @@ public enum MachineNote: UInt8 {
     /// Its value is a number (of CPUs, an INTID) rather than an address.
     public var isCount: Bool { rawValue >= MachineNote.noPSCI.rawValue && rawValue <= MachineNote.noCPUs.rawValue || self == .timerINTID }
 
+    /// Why a spin-table CPU's release address is not written to (`MachineCheck.releaseAddressProblem`).
+    public enum ReleaseProblem: UInt8, Sendable { case missing, unaligned, outsideRAM, insideKeel }
+
     /// The message; `value` follows it.
     @_optimize(size)
     public var message: StaticString {
         switch self {
         case .noMemory: "no memory node with a size; DRAM from the board file at"
-        case .noPSCI: "no /psci: one CPU, and halting for power-off; CPUs listed"
+        case .noPSCI: "no /psci: CPUs only from a spin table, no power-off but the Pi's watchdog; CPUs listed"
         case .psciNotSMC: "PSCI not over SMC, the one way from EL2: one CPU; CPUs listed"
         case .psciTooOld: "PSCI 0.1 has no standard function IDs: one CPU; CPUs listed"
         case .cpusUnnumbered: "CPUs past the first whose MPIDR is not its index, or past the board's maximum, are left off; CPUs used"
-        case .cpusNotPSCI: "enable-method is not psci: one CPU; CPUs listed"
+        case .cpusNotPSCI: "enable-method is neither psci nor spin-table: one CPU; CPUs listed"
         case .noCPUs: "no CPU nodes: CPUs start until PSCI refuses, at most"
         case .noGIC: "no GICv2/v3 node: the board file's GIC at"
         case .noUART: "no enabled UART of the board's kind: the board file's at"
         case .stdoutWithoutDriver: "stdout-path names a UART without a Keel driver: console on the board's kind at"
         case .timerINTID: "timer INTIDs differ from the board file's; Keel forwards virtual"
+        case .releaseAddressRefused: "a spin-table CPU's cpu-release-addr is missing, unaligned, outside DRAM or inside Keel: not written, CPUs from there left off; it is"
         case .imageOutsideMemory: "no memory range holds Keel's image at"
         case .gicv3WithoutSystemRegisters: "a GICv3, but this CPU has no GIC system registers; GICD at"
         case .gicv2WithoutVirtualization: "a GICv2 without GICH/GICV frames; GICD at"
@@ -156,7 +175,7 @@ public enum MachineCheck {
     /// whether ID_AA64PFR0_EL1.GIC shows the GICv3 system registers. The board file's values
     /// it differs from: `MachineField.value(in:)` of this and of `Machine(board:)`.
     @_optimize(size)
-    public static func resolve(_ dtb: DeviceTreeMachine, board: Board, imageBase: UInt64, cpuHasGICv3: Bool,
+    public static func resolve(_ dtb: DeviceTreeMachine, board: Board, imageBase: UInt64, imageSize: UInt64 = 0, cpuHasGICv3: Bool,
                                note: (MachineNote, UInt64) -> Void) -> Machine? {
         var machine = Machine(board: board)
         machine.fromDTB = true
@@ -179,8 +198,9 @@ public enum MachineCheck {
             return nil
         }
 
-        // CPUs: Keel numbers them by MPIDR Aff0 (CPU i has affinity i) and starts them with PSCI,
-        // which Keel at EL2 reaches only with SMC; PSCI 0.1 has no standard function IDs.
+        // CPUs: Keel numbers them by MPIDR Aff0 (CPU i has affinity i). PSCI (CPU_ON, SYSTEM_OFF)
+        // Keel at EL2 reaches only with SMC; PSCI 0.1 has no standard function IDs. CPUs on a
+        // spin table (the Raspberry Pi's firmware) need no PSCI: each waits on its release address.
         let listed = UInt64(dtb.cpuCount)
         if dtb.psciVersion == 0 {
             note(.noPSCI, listed)
@@ -192,7 +212,25 @@ public enum MachineCheck {
             note(.psciTooOld, listed)
             machine.hasPSCI = false
         }
-        if !machine.hasPSCI {
+        machine.powerWatchdog = dtb.powerWatchdog
+        let limit = min(dtb.cpuCount, DeviceTreeMachine.cpuCapacity, board.maxCPUs)
+        if dtb.cpuCount > 1 && dtb.enableMethod == .spinTable {
+            machine.cpuStart = .spinTable
+            let image = DeviceTreeMachine.Region(base: imageBase, size: imageSize)
+            var usable = 1, refused = false
+            while usable < limit && dtb.mpidr[usable] & 0xFF_00FF_FFFF == UInt64(usable) {
+                let release = dtb.releaseAddress[usable]
+                guard releaseAddressProblem(release, ram: machine, image: image) == nil else {
+                    note(.releaseAddressRefused, release)
+                    refused = true
+                    break
+                }
+                machine.releaseAddress[usable] = release
+                usable &+= 1
+            }
+            if usable < dtb.cpuCount && !refused { note(.cpusUnnumbered, UInt64(usable)) }
+            machine.cpuCount = usable
+        } else if !machine.hasPSCI {
             machine.cpuCount = 1
         } else if dtb.cpuCount == 0 {
             note(.noCPUs, UInt64(board.maxCPUs))
@@ -201,7 +239,6 @@ public enum MachineCheck {
             machine.cpuCount = 1
         } else {
             var usable = 0
-            let limit = min(dtb.cpuCount, DeviceTreeMachine.cpuCapacity, board.maxCPUs)
             while usable < limit && dtb.mpidr[usable] & 0xFF_00FF_FFFF == UInt64(usable) { usable &+= 1 }
             if usable < dtb.cpuCount { note(.cpusUnnumbered, UInt64(usable)) }
             machine.cpuCount = max(usable, 1)
@@ -271,5 +308,18 @@ public enum MachineCheck {
             note(.timerINTID, UInt64(board.timers.virtual))
         }
         return machine
+    }
+
+    /// Why Keel will not write a spin-table CPU's entry address to `address`, or nil when it
+    /// may: the 8 bytes must be aligned (a single-copy atomic store the waiting CPU reads
+    /// whole), in the DRAM range `ram` holds Keel in, inside Keel's EL2 map, and outside Keel's
+    /// own `image` (a DTB must not make Keel overwrite itself).
+    @_optimize(size)
+    public static func releaseAddressProblem(_ address: UInt64, ram: Machine, image: DeviceTreeMachine.Region) -> MachineNote.ReleaseProblem? {
+        if address == 0 { return .missing }
+        if address & 7 != 0 { return .unaligned }
+        if !ram.ramHolds(address, size: 8) || !isMapped(address, span: 8) { return .outsideRAM }
+        if image.size > 0 && address < image.base &+ image.size && image.base < address &+ 8 { return .insideKeel }
+        return nil
     }
 }

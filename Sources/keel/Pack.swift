@@ -10,7 +10,8 @@ struct Pack: ParsableCommand {
         discussion: """
             The image is keel.bin (a Linux arm64 Image) with the VM's checksummed boot bundle \
             appended; QEMU -kernel, U-Boot booti or a board's boot firmware load it whole. With \
-            --board raspberry-pi-4, OUTPUT is a folder: kernel8.img and config.txt for the SD card.
+            --board raspberry-pi-4, OUTPUT is a folder: kernel8.img (Keel's raspberry-pi-4 \
+            firmware with the VMs packed in) and config.txt for the SD card.
             """
     )
 
@@ -33,7 +34,6 @@ struct Pack: ParsableCommand {
             if FirmwareSupport.bootFolderBoards.contains(validated.board.name) {
                 let folder = try SDCardFolder.write(image, board: validated.board, to: output)
                 print("keel: packed \(what) for \(validated.board.name) into \(output)/: \(folder.files.joined(separator: ", "))")
-                print("keel: note: keel.bin is built for qemu-virt; this folder shows the layout, it does not boot a Pi yet")
             } else {
                 try SystemPack.write(image.bytes, to: output)
                 print("keel: packed \(what) for \(validated.board.name) into \(output): \(image.bytes.count) bytes, boot bundle at offset \(hexString(image.bundleOffset))")

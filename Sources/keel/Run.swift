@@ -148,6 +148,13 @@ struct Run: ParsableCommand {
         if let known = BoardCatalog.named(command.board.name.description) {
             command.serials = known.qemuSerials
             command.machineOptions = known.qemuOptions
+            if memory == nil, let required = known.qemuMemoryMiB { command.memoryMiB = required }
+            if let cpus = known.qemuCPUCount, command.smp != cpus {
+                if system.config == nil {
+                    printError("keel: note: QEMU's \(known.qemuMachineType ?? known.name) always has \(cpus) CPUs: Keel starts all \(cpus), and a --guest VM gets \(cpus) vCPUs\n")
+                }
+                command.smp = cpus
+            }
             if dtb == nil, let boardDTB = known.qemuDTB { command.dtb = try Self.boardDTB(boardDTB, of: known) }
         }
         try boot(command, vmNames: vmNames)

@@ -113,10 +113,10 @@ struct ZCU102Tests {
         #expect(run.exitCounters["irq"] ?? 0 > 0, "\(run.exitCounters)")
     }
 
-    @Test("--board refusals: a board without Keel's firmware, a GIC the SoC does not have, more CPUs than it has")
+    @Test("--board refusals: a board Keel has no firmware for, a GIC the SoC does not have, more CPUs than it has")
     func refusals() throws {
-        let pi = try runKeel(["run", "--board", "raspberry-pi-4", "--guest", Repo.guest("demo")])
-        #expect(pi.status != 0 && pi.stderr.contains("--board raspberry-pi-4: Keel's firmware runs under QEMU on qemu-virt, qemu-virt-gicv2, xlnx-zcu102"), "\(pi.stderr)")
+        let unknown = try runKeel(["run", "--board", "no-such-board", "--guest", Repo.guest("demo")])
+        #expect(unknown.status == 64 && unknown.stderr.contains("--board no-such-board: Keel's firmware runs under QEMU on qemu-virt, qemu-virt-gicv2, xlnx-zcu102"), "\(unknown.stderr)")
         let gic = try runKeel(["run", "--board", "xlnx-zcu102", "--guest", Repo.guest("demo"), "--gic", "3"])
         #expect(gic.status != 0 && gic.stderr.contains("--gic 3 is not possible: xlnx-zcu102 has a GICv2"), "\(gic.stderr)")
         let smp = try runKeel(["run", "--board", "xlnx-zcu102", "--guest", Repo.guest("demo"), "--smp", "5"])

@@ -110,7 +110,7 @@ struct DeviceTreeMachineTests {
         #expect(machine?.ramBase == 0 && machine?.ramSize == 0x8000_0000)
     }
 
-    @Test("Raspberry Pi 4 (Debian's DTB): addresses through /soc's ranges, spin-table CPUs, no PSCI, stdout on the mini UART")
+    @Test("Raspberry Pi 4 (Debian's DTB): addresses through /soc's ranges, spin-table CPUs (SpinTableTests), no PSCI, stdout on the mini UART")
     func raspberryPi4Tree() throws {
         let m = try Self.machine(file: "bcm2711-rpi-4-b.dtb")
         #expect(m.memoryCount == 0, "the Pi firmware fills in the memory node")
@@ -126,7 +126,7 @@ struct DeviceTreeMachineTests {
 
         let (machine, findings, differences) = Self.resolve(m, raspberryPi4)
         let r = try #require(machine)
-        #expect(r.cpuCount == 1 && !r.hasPSCI)
+        #expect(r.cpuCount == 4 && r.cpuStart == .spinTable && !r.hasPSCI)
         #expect(r.uartBase == 0xFE20_1000 && r.gic.distributor == 0xFF84_1000)
         #expect(findings == [Finding(note: .noMemory, value: 0), Finding(note: .noPSCI, value: 4),
                              Finding(note: .stdoutWithoutDriver, value: 0xFE20_1000)])
@@ -147,10 +147,10 @@ struct DeviceTreeMachineTests {
         bare.gicHypervisorControl = 0
         #expect(Self.resolve(bare, qemuVirtGICv2).1 == [Finding(note: .gicv2WithoutVirtualization, value: 0x0800_0000)])
         // Every message names its subject; refusals are the last five.
-        for raw in 0...UInt8(15) {
+        for raw in 0...UInt8(16) {
             let note = try #require(MachineNote(rawValue: raw))
             #expect(!Self.text(note.message).isEmpty)
-            #expect(note.isRefusal == (raw >= 11))
+            #expect(note.isRefusal == (raw >= 12))
         }
     }
 
@@ -174,7 +174,7 @@ struct DeviceTreeMachineTests {
         m.psciVersion = 0x1
         #expect(Self.resolve(m, qemuVirt).1 == [Finding(note: .psciTooOld, value: 4)])
         m.psciVersion = 0x2
-        m.enableMethod = .spinTable
+        m.enableMethod = .other
         #expect(Self.resolve(m, qemuVirt).0?.cpuCount == 1)
         #expect(Self.resolve(m, qemuVirt).1 == [Finding(note: .cpusNotPSCI, value: 4)])
         m.cpuCount = 0

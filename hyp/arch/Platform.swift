@@ -1,12 +1,19 @@
 import KeelHW
 
 /// The machine below Keel: its firmware (PSCI over SMC, as QEMU virt's DTB and Arm's TF-A
-/// provide), and what to do with a CPU that has nothing left to run.
+/// provide; a Raspberry Pi has none and powers off through its watchdog), and what to do with a
+/// CPU that has nothing left to run.
 enum Platform {
     /// PSCI SYSTEM_OFF to the real firmware. On QEMU this ends QEMU with status 0.
     static func powerOff(_ why: StaticString = "all VMs are off: powering off") -> Never {
         Console.log(why)
         guard machine.hasPSCI else {
+            guard machine.powerWatchdog == 0 else {
+                // The watchdog resets the SoC into halt a few ticks later; wait for it parked.
+                Console.log("no PSCI: powering off through the power management watchdog")
+                BCM2835Watchdog(base: UInt(machine.powerWatchdog)).powerOff()
+                park()
+            }
             Console.log("no PSCI firmware to power off with: halting")
             park()
         }

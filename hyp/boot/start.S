@@ -117,6 +117,24 @@ keel_secondary_entry:
     bl      keel_secondary_main
     b       park
 
+/*
+ * A secondary CPU released from a spin table (the Raspberry Pi's firmware, QEMU's raspi boot
+ * stub): at EL2, MMU off, x0 = 0, not a context id. Keel released only CPUs whose MPIDR is their
+ * index (MachineCheck), so Aff0 is the index; anything else (a CPU Keel never released, sent
+ * here by a wrong table) parks rather than take another CPU's stack.
+ */
+    .globl keel_spin_table_entry
+keel_spin_table_entry:
+    mrs     x0, mpidr_el1
+    ubfx    x1, x0, #8, #16         /* Aff1, Aff2 */
+    ubfx    x2, x0, #32, #8         /* Aff3 */
+    orr     x1, x1, x2
+    cbnz    x1, park
+    and     x0, x0, #0xff
+    cmp     x0, #KEEL_MAX_CPUS
+    b.hs    park
+    b       keel_secondary_entry
+
 /* keel_appended_bundle(): where `keel pack` puts the boot bundle after Keel's image (the linker
  * script's _keel_appended_bundle, 4 KiB aligned). */
     .globl keel_appended_bundle

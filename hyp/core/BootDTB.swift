@@ -32,7 +32,9 @@ enum BootDTB {
             return true
         }
         let cpuHasGICv3 = (read_id_aa64pfr0_el1() >> 24) & 0xF != 0
-        guard let resolved = MachineCheck.resolve(dtb, board: activeBoard, imageBase: UInt64(keelImageStart()),
+        let imageBase = UInt64(keelImageStart())
+        guard let resolved = MachineCheck.resolve(dtb, board: activeBoard, imageBase: imageBase,
+                                                  imageSize: UInt64(keelImageEnd()) - imageBase,
                                                   cpuHasGICv3: cpuHasGICv3, note: note) else { return false }
         // What differs from the board file (which the DTB overrides).
         let board = Machine(board: resolved.gicVersion == 2 ? activeBoardGICv2 : activeBoard)
@@ -59,7 +61,8 @@ enum BootDTB {
         Console.print(", ")
         Console.dec(machine.cpuCount)
         Console.print(machine.cpuCount == 1 ? " CPU" : " CPUs")
-        Console.print(machine.hasPSCI ? " by PSCI, GICv" : ", no PSCI, GICv")
+        Console.print(machine.cpuStart == .spinTable ? " by spin table" : machine.hasPSCI ? " by PSCI" : "")
+        Console.print(machine.hasPSCI ? ", GICv" : ", no PSCI, GICv")
         Console.dec(machine.gicVersion)
         Console.print(" at ")
         Console.hex(machine.gic.distributor)

@@ -201,3 +201,6 @@ private func keelAppendedBundle() -> UInt
 /// Where Keel's image starts (its load address): no VM's RAM may reach below the manifest.
 @_silgen_name("keel_image_start")
 func keelImageStart() -> UInt
+
+/// Where Keel's image ends, BSS included (4 KiB aligned: where `keel pack` appends a bundle).
+func keelImageEnd() -> UInt { keelAppendedBundle() }

@@ -8,6 +8,10 @@
 let activeBoard = xlnxZCU102
 let activeBoardGICv2 = xlnxZCU102
 let defaultVMLayout = xlnxZCU102DefaultVM
+#elseif KEEL_BOARD_RASPBERRY_PI_4
+let activeBoard = raspberryPi4
+let activeBoardGICv2 = raspberryPi4
+let defaultVMLayout = raspberryPi4DefaultVM
 #else
 let activeBoard = qemuVirt
 /// One firmware runs both virt boards: a GICv2 machine is held against this board file.

@@ -29,7 +29,18 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     GIC.detect()
     GIC.initDistributor()
     GIC.initCPU(0)
-    let cpus = SMP.startSecondaries(limit: machine.hasPSCI ? machine.cpuCount : 1)
+    let cpus = SMP.startSecondaries(limit: machine.hasPSCI || machine.cpuStart == .spinTable ? machine.cpuCount : 1)
+    if machine.cpuStart == .spinTable && cpus > 1 {
+        Console.begin()
+        if cpus == 2 {
+            Console.print("CPU 1 started from its spin table (cpu-release-addr)")
+        } else {
+            Console.print("CPUs 1 to ")
+            Console.dec(UInt64(cpus - 1))
+            Console.print(" started from their spin table (cpu-release-addr)")
+        }
+        Console.newline()
+    }
     Trace.start(mode: BootDTB.traceMode(dtb))
     Console.begin()
     Console.print("GICv")

@@ -1,8 +1,9 @@
 import KeelHW
 
-/// Physical CPUs. Keel starts every CPU of the board at boot through the firmware's PSCI
-/// (CPU_ON over SMC, as QEMU virt's DTB says); each runs `el2_cpu_init`, configures its traps
-/// and waits in `idle` for its vCPU (vCPU n is pinned to CPU n).
+/// Physical CPUs. Keel starts every CPU of the board at boot, the way the DTB says: through the
+/// firmware's PSCI (CPU_ON over SMC, as QEMU virt's DTB says), or from a spin table (each CPU's
+/// `cpu-release-addr`, the Raspberry Pi's firmware); each runs `el2_cpu_init`, configures its
+/// traps and waits in `idle` for its vCPU (vCPU n is pinned to CPU n).
 enum SMP {
 
     static var currentCPU: Int { Int(read_mpidr_el1() & 0xFF) }
@@ -14,13 +15,18 @@ enum SMP {
         StaticWords.online(0).storeRelease(1)
         var count = 1
         while count < limit {
-            // Affinity fields only: QEMU's PSCI refuses a raw MPIDR (bit 31 set).
-            let result = Int64(bitPattern: keel_smc(UInt64(PSCI.cpuOn64), UInt64(count), UInt64(keel_secondary_entry_address()), UInt64(count)))
-            guard result == PSCI.success else { break }
+            if machine.cpuStart == .spinTable {
+                SpinTable.release(machine.releaseAddress[count])
+            } else {
+                // Affinity fields only: QEMU's PSCI refuses a raw MPIDR (bit 31 set).
+                let result = Int64(bitPattern: keel_smc(UInt64(PSCI.cpuOn64), UInt64(count), UInt64(keel_secondary_entry_address()), UInt64(count)))
+                guard result == PSCI.success else { break }
+            }
             var spins = 0
             while StaticWords.online(count).loadAcquire() == 0 && spins < 50_000_000 { spins += 1 }
             guard StaticWords.online(count).loadAcquire() != 0 else {
-                Console.log("a secondary CPU accepted CPU_ON but never came up")
+                Console.log(machine.cpuStart == .spinTable ? "a secondary CPU was released from its spin table but never came up"
+                                                           : "a secondary CPU accepted CPU_ON but never came up")
                 break
             }
             count += 1

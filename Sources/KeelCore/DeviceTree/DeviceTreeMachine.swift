@@ -44,6 +44,14 @@ public struct DeviceTreeMachine {
     public var mpidr = InlineArray<8, UInt64>(repeating: 0)
     /// How the CPUs are started: `.psci` when every CPU says so, else the first other method.
     public var enableMethod: EnableMethod = .none
+    /// Each of the first `cpuCapacity` CPUs' `cpu-release-addr` (a 64-bit value, as Linux reads
+    /// it): where a spin-table CPU waits for its entry address; 0 when it has none.
+    public var releaseAddress = InlineArray<8, UInt64>(repeating: 0)
+
+    /// The BCM2835/BCM2711 power management block's watchdog (`brcm,bcm2835-pm-wdt`): on a
+    /// Raspberry Pi, without PSCI, the one way to power off (as Linux's bcm2835_wdt does); 0
+    /// when absent.
+    public var powerWatchdog: UInt64 = 0
 
     public var gic: GICKind = .none
     public var gicDistributor: UInt64 = 0
@@ -120,7 +128,13 @@ public struct DeviceTreeMachine {
         }
         if node.depth == 2 && FDT.nodeName(node.ancestorName(1), matches: "cpus") && node.string("device_type", is: "cpu") {
             guard node.isEnabled, let (mpidr, _) = node.rawReg(0) else { return }
-            if cpuCount < DeviceTreeMachine.cpuCapacity { self.mpidr[cpuCount] = mpidr }
+            if cpuCount < DeviceTreeMachine.cpuCapacity {
+                self.mpidr[cpuCount] = mpidr
+                // Two cells (Devicetree Specification 3.8.1: cpu-release-addr is a <u64>).
+                if let release = node.property("cpu-release-addr"), release.count == 8 {
+                    releaseAddress[cpuCount] = FDT.cells(release, 0, 2)
+                }
+            }
             cpuCount += 1
             let method: EnableMethod = node.string("enable-method", is: "psci") ? .psci
                 : node.string("enable-method", is: "spin-table") ? .spinTable : node.property("enable-method") == nil ? .none : .other
@@ -138,6 +152,10 @@ public struct DeviceTreeMachine {
             return
         }
         guard node.isEnabled else { return }
+        if powerWatchdog == 0 && node.isCompatible(with: "brcm,bcm2835-pm-wdt"), let (base, _) = node.reg(0) {
+            powerWatchdog = base
+            return
+        }
         if gic == .none && node.property("interrupt-controller") != nil { readGIC(node) }
         let kind: UARTKind = node.isCompatible(with: "arm,pl011") ? .pl011
             : node.isCompatible(with: "cdns,uart-r1p12") || node.isCompatible(with: "cdns,uart-r1p8") || node.isCompatible(with: "xlnx,xuartps") ? .cadence

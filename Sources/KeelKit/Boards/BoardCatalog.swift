@@ -24,9 +24,17 @@ public struct KnownBoard: Sendable {
     /// More QEMU options the machine needs (`-audio none` where it has a sound device: QEMU 10
     /// no longer reads QEMU_AUDIO_DRV and would open the host's ALSA).
     public var qemuOptions: [String]
+    /// The RAM QEMU's machine must be given (`-m`, MiB) when it is not the board file's: raspi4b
+    /// takes only 2 GiB, of which its DTB then gives the ARM the 960 MiB below the VideoCore's.
+    public var qemuMemoryMiB: UInt64?
+    /// The CPUs QEMU's machine must be given (`-smp`) whatever the run asks for: raspi4b has
+    /// exactly 4, as the SoC does. Keel starts them all; the VM gets as many vCPUs as its
+    /// config (or, with --guest, the CPUs Keel started).
+    public var qemuCPUCount: Int?
 
     public init(board: Board, devices: BoardDevices, firmwareVM: VMLayout? = nil, firmwareDirectory: String? = nil,
-                qemuPassesDTB: Bool = false, qemuDTB: String? = nil, qemuSerials: [String] = ["stdio"], qemuOptions: [String] = []) {
+                qemuPassesDTB: Bool = false, qemuDTB: String? = nil, qemuSerials: [String] = ["stdio"], qemuOptions: [String] = [],
+                qemuMemoryMiB: UInt64? = nil, qemuCPUCount: Int? = nil) {
         self.board = board
         self.devices = devices
         self.firmwareVM = firmwareVM
@@ -35,6 +43,8 @@ public struct KnownBoard: Sendable {
         self.qemuDTB = qemuDTB
         self.qemuSerials = qemuSerials
         self.qemuOptions = qemuOptions
+        self.qemuMemoryMiB = qemuMemoryMiB
+        self.qemuCPUCount = qemuCPUCount
     }
 
     public var name: String { board.name.description }
@@ -61,7 +71,8 @@ public enum BoardCatalog {
                    qemuPassesDTB: true),
         KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices, firmwareVM: xlnxZCU102DefaultVM, firmwareDirectory: "hyp-xlnx-zcu102",
                    qemuOptions: ["-audio", "none"]),
-        KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices),
+        KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices, firmwareVM: raspberryPi4DefaultVM, firmwareDirectory: "hyp-raspberry-pi-4",
+                   qemuDTB: "bcm2711-rpi-4-b.dtb", qemuMemoryMiB: 2048, qemuCPUCount: 4),
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -30,7 +30,8 @@ public enum BootDeviceTree {
             var notes: [String] = []
             var refused = false
             // The host cannot ask the board's CPU (ID_AA64PFR0_EL1.GIC): take it to match its GIC.
-            let machine = MachineCheck.resolve(dtb, board: board, imageBase: board.loadAddress, cpuHasGICv3: dtb.gic == .v3 || board.gicVersion == 3) { note, value in
+            // Keel's image: from the load address, at most the 2 MiB block Keel's EL2 map gives it.
+            let machine = MachineCheck.resolve(dtb, board: board, imageBase: board.loadAddress, imageSize: 0x20_0000, cpuHasGICv3: dtb.gic == .v3 || board.gicVersion == 3) { note, value in
                 let number = note.isCount ? String(value) : hex(value)
                 notes.append("\(note.isRefusal ? "ERROR: " : "")\(string(note.message)) \(number)")
                 refused = refused || note.isRefusal
@@ -43,7 +44,7 @@ public enum BootDeviceTree {
                 lines.append("\(string(field.name)) \(show(field.value(in: machine))); the board file says \(show(field.value(in: expected)))")
             }
             lines.append("Keel on \(board.name): \(machine.ramSize >> 20) MiB RAM at \(hex(machine.ramBase)), \(machine.cpuCount) CPU\(machine.cpuCount == 1 ? "" : "s")"
-                + "\(machine.hasPSCI ? " by PSCI" : ", no PSCI"), GICv\(machine.gicVersion) at \(hex(machine.gic.distributor)), console at \(hex(machine.uartBase))")
+                + "\(machine.cpuStart == .spinTable ? " by spin table" : machine.hasPSCI ? " by PSCI" : "")\(machine.hasPSCI ? "" : ", no PSCI"), GICv\(machine.gicVersion) at \(hex(machine.gic.distributor)), console at \(hex(machine.uartBase))")
             return (lines, refused)
         }
     }
@@ -52,6 +53,7 @@ public enum BootDeviceTree {
     static func describe(_ m: DeviceTreeMachine) -> [String] {
         let memory = (0..<m.memoryCount).map { "\(m.memory[$0].size >> 20) MiB at \(hex(m.memory[$0].base))" }
         let mpidrs = (0..<min(m.cpuCount, DeviceTreeMachine.cpuCapacity)).map { hex(m.mpidr[$0]) }
+        let releases = (0..<min(m.cpuCount, DeviceTreeMachine.cpuCapacity)).map { hex(m.releaseAddress[$0]) }
         let methods: [DeviceTreeMachine.EnableMethod: String] = [.none: "none", .psci: "psci", .spinTable: "spin-table", .other: "other"]
         var gic = "none"
         switch m.gic {
@@ -66,7 +68,8 @@ public enum BootDeviceTree {
         let psci = m.psciVersion == 0 ? "none" : "\(m.psciVersion >> 16).\(m.psciVersion & 0xFFFF) over \(m.psciMethod == .smc ? "SMC" : m.psciMethod == .hvc ? "HVC" : "?")"
         return [
             "memory: \(memory.isEmpty ? "none" : memory.joined(separator: ", "))",
-            "CPUs: \(m.cpuCount) (MPIDR \(mpidrs.joined(separator: " "))), enable-method \(methods[m.enableMethod]!)",
+            "CPUs: \(m.cpuCount) (MPIDR \(mpidrs.joined(separator: " "))), enable-method \(methods[m.enableMethod]!)"
+                + (m.enableMethod == .spinTable ? ", cpu-release-addr \(releases.joined(separator: " "))" : ""),
             "GIC: \(gic)",
             "stdout: \(m.stdout.kind == .none ? "none" : "\(kinds[m.stdout.kind]!) at \(hex(m.stdout.base))"); UARTs: \(uarts.isEmpty ? "none" : uarts.joined(separator: ", "))",
             "PSCI: \(psci)",

@@ -67,8 +67,17 @@ public enum FuzzTargets {
             _ = dtb.memoryRegion(holding: known.board.loadAddress)
             // The firmware asks the CPU; the host cannot: both answers.
             for hasGICv3 in [false, true] {
-                guard let machine = MachineCheck.resolve(dtb, board: known.board, imageBase: known.board.loadAddress,
+                guard let machine = MachineCheck.resolve(dtb, board: known.board, imageBase: known.board.loadAddress, imageSize: 0x20_0000,
                                                          cpuHasGICv3: hasGICv3, note: { _, _ in }) else { continue }
+                // Every release address the firmware would write to: in RAM, aligned, outside Keel.
+                if machine.cpuStart == .spinTable {
+                    for cpu in 1..<min(machine.cpuCount, DeviceTreeMachine.cpuCapacity) {
+                        let release = machine.releaseAddress[cpu]
+                        precondition(release & 7 == 0 && machine.ramHolds(release, size: 8)
+                                     && (release + 8 <= known.board.loadAddress || release >= known.board.loadAddress + 0x20_0000),
+                                     "a release address Keel would write to is not safe: \(release)")
+                    }
+                }
                 let expected = Machine(board: known.board)
                 for field in MachineField.allCases { _ = field.differs(in: machine, from: expected); _ = field.value(in: machine) }
                 _ = machine.ramHolds(machine.ramBase, size: machine.ramSize)

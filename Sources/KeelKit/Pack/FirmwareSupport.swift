@@ -9,11 +9,11 @@ import KeelCore
 public enum FirmwareSupport {
     /// The boards a firmware is built for (qemu-virt's serves the same machine with either GIC).
     public static let firmwareBoards = BoardCatalog.all.filter { $0.firmwareVM != nil }.map(\.name)
-    /// Boards for which `keel pack` writes a boot folder for the board's own boot firmware.
+    /// Boards for which `keel pack` writes a boot folder for the board's own boot firmware (the
+    /// folder's kernel8.img is the board's own Keel firmware).
     public static let bootFolderBoards = ["raspberry-pi-4"]
 
-    /// The VM slot of `board`'s firmware; qemu-virt's for a board without one of its own (the
-    /// Raspberry Pi's boot folder carries qemu-virt's keel.bin today).
+    /// The VM slot of `board`'s firmware; qemu-virt's for a board without one of its own.
     public static func layout(for board: String) -> VMLayout {
         BoardCatalog.named(board)?.firmwareVM ?? qemuVirtDefaultVM
     }

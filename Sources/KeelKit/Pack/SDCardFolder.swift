@@ -1,10 +1,12 @@
 import Foundation
 import KeelBoards
 
-/// The Raspberry Pi 4's SD card boot folder for a packed image: `kernel8.img` (the image, Image
-/// header kept), `config.txt` for the Pi's boot firmware, and a README.txt saying what else the
-/// card needs. The Pi's firmware (start4.elf) enters a 64-bit kernel at EL2 through its built-in
-/// armstub, at `kernel_address`, with the DTB in x0: the booti protocol Keel's stub expects.
+/// The Raspberry Pi 4's SD card boot folder for a packed image: `kernel8.img` (Keel's
+/// raspberry-pi-4 firmware with the VMs' boot bundle appended, Image header kept), `config.txt`
+/// for the Pi's boot firmware, and a README.txt saying what else the card needs. The Pi's
+/// firmware (start4.elf) enters a 64-bit kernel at EL2 through its built-in armstub, at
+/// `kernel_address`, with the DTB in x0 (the booti protocol Keel's stub expects), and parks the
+/// other cores on the spin table its DTB names (`cpu-release-addr`), from where Keel starts them.
 public struct SDCardFolder {
     public static let kernelName = "kernel8.img"
 
@@ -14,7 +16,9 @@ public struct SDCardFolder {
     public static func configText(board: Board) -> String {
         """
         # Keel on the \(board.name), written by `keel pack`.
-        # A 64-bit kernel: start4.elf's built-in armstub enters it at EL2 on every core, DTB in x0.
+        # A 64-bit kernel: start4.elf's built-in armstub (no armstub= line) enters it at EL2, DTB
+        # (bcm2711-rpi-4-b.dtb from this partition, memory filled in) in x0; the other cores wait
+        # on the DTB's spin table (cpu-release-addr), where Keel releases them.
         arm_64bit=1
         kernel=\(kernelName)
         # Keel's load address: DRAM base + the Image header's text_offset.
@@ -35,7 +39,10 @@ public struct SDCardFolder {
         Copy these files to the FAT boot partition of an SD card that already holds the
         Raspberry Pi 4 boot firmware: start4.elf, fixup4.dat, bcm2711-rpi-4-b.dtb and the
         overlays/ folder (from Raspberry Pi OS's boot partition, or the Raspberry Pi firmware
-        release). Keel's console is the PL011 on GPIO 14 (TX) and 15 (RX), 115200 8N1.
+        release; overlays/disable-bt.dtbo is the one config.txt uses). Keel's console is the
+        PL011 on GPIO 14 (TXD, header pin 8) and 15 (RXD, pin 10), ground on pin 6: a 3.3 V
+        USB-serial adapter at 115200 8N1. kernel8.img is Keel with its VMs packed in; try it
+        first with `keel run --board raspberry-pi-4 kernel8.img` (QEMU's raspi4b).
 
         """
 

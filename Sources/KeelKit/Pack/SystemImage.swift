@@ -32,9 +32,12 @@ public struct SystemImage {
         }
         guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
         // One VM without a containment policy: its bundle alone, as every firmware reads it. Else
-        // the VM table, which also carries each VM's limits.
+        // the VM table, which also carries each VM's limits and CPUs: also for one VM on a board
+        // whose CPUs are all started whatever the run asks (the Pi's four), so that the VM gets
+        // the vCPUs its config names, not one per CPU.
         let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil } || system.config.powerOffWith != nil
-        let bundle = system.vms.count == 1 && !policy
+        let allCPUsRun = system.board.qemuCPUCount != nil && vm.config.cpus.count < system.board.board.maxCPUs
+        let bundle = system.vms.count == 1 && !policy && !allCPUsRun
             ? try SystemImage.bundle(for: vm, board: system.board.board).bytes()
             : try SystemImage.manifest(for: system).bytes()
         bundleOffset = (header.imageSize + SystemImage.bundleAlignment - 1) / SystemImage.bundleAlignment * SystemImage.bundleAlignment

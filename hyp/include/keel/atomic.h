@@ -70,4 +70,8 @@ __attribute__((noreturn)) void keel_switch_stack(uintptr_t top, void (*fn)(uint6
 /* Where the firmware starts a secondary CPU (PSCI CPU_ON), MMU off, x0 = its index. */
 void keel_secondary_entry(void);
 static inline uintptr_t keel_secondary_entry_address(void) { return (uintptr_t)keel_secondary_entry; }
+/* Where a spin-table CPU is sent (its release address), MMU off, x0 = 0: it finds its index in
+ * MPIDR_EL1.Aff0. */
+void keel_spin_table_entry(void);
+static inline uintptr_t keel_spin_table_entry_address(void) { return (uintptr_t)keel_spin_table_entry; }
 #endif

@@ -97,6 +97,14 @@ static inline void keel_clean_dcache_range(uintptr_t start, uintptr_t size) {
     }
     __asm__ volatile("dsb ish; ic ialluis; dsb ish; isb" ::: "memory");
 }
+/*
+ * Clean and invalidate the line holding `va` to the point of coherency, wait for it (dsb sy),
+ * then wake CPUs in WFE: how a spin-table release reaches a CPU that polls with its MMU and
+ * caches off (as Linux's smp_spin_table.c does).
+ */
+static inline void keel_clean_to_poc_and_sev(uintptr_t va) {
+    __asm__ volatile("dc civac, %0; dsb sy; sev" :: "r"(va) : "memory");
+}
 /* Invalidate all stage-1 and stage-2 EL1&0 TLB entries of the current VMID, all CPUs. */
 static inline void keel_tlbi_vmalls12e1is(void) { __asm__ volatile("tlbi vmalls12e1is" ::: "memory"); }
 
