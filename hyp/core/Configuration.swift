@@ -8,6 +8,10 @@
 let activeBoard = xlnxZCU102
 let activeBoardGICv2 = xlnxZCU102
 let defaultVMLayout = xlnxZCU102DefaultVM
+#elseif KEEL_BOARD_IMX8MP_EVK
+let activeBoard = imx8mpEVK
+let activeBoardGICv2 = imx8mpEVK
+let defaultVMLayout = imx8mpEVKDefaultVM
 #else
 let activeBoard = qemuVirt
 /// One firmware runs both virt boards: a GICv2 machine is held against this board file.

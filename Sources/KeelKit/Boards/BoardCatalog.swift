@@ -62,6 +62,8 @@ public enum BoardCatalog {
         KnownBoard(board: xlnxZCU102, devices: xlnxZCU102Devices, firmwareVM: xlnxZCU102DefaultVM, firmwareDirectory: "hyp-xlnx-zcu102",
                    qemuOptions: ["-audio", "none"]),
         KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices),
+        KnownBoard(board: imx8mpEVK, devices: imx8mpEVKDevices, firmwareVM: imx8mpEVKDefaultVM, firmwareDirectory: "hyp-imx8mp-evk",
+                   qemuDTB: "imx8mp-evk.dtb", qemuSerials: ["null", "stdio"]),
     ]
 
     public static var names: [String] { all.map(\.name) }
