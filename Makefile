@@ -32,15 +32,17 @@ GUEST_OUT := $(BUILD)/guests
 # board's load address (DRAM base + text_offset) must agree with its file in boards/ (a test
 # checks the built images against it); -D KEEL_BOARD_<NAME> picks `activeBoard` in
 # hyp/core/Configuration.swift. Guests are linked at the VM's RAM IPA, the same on every board.
-BOARDS    := qemu-virt xlnx-zcu102 raspberry-pi-4
+BOARDS    := qemu-virt xlnx-zcu102 raspberry-pi-4 imx8mp-evk
 BOARD     ?= qemu-virt
 KEEL_LOAD_ADDR_qemu-virt   := 0x40080000
 KEEL_LOAD_ADDR_xlnx-zcu102 := 0x00080000
 KEEL_LOAD_ADDR_raspberry-pi-4 := 0x00080000
+KEEL_LOAD_ADDR_imx8mp-evk  := 0x40080000
 KEEL_LOAD_ADDR   := $(KEEL_LOAD_ADDR_$(BOARD))
 BOARD_FILE_qemu-virt   := boards/QEMUVirt.swift
 BOARD_FILE_xlnx-zcu102 := boards/XilinxZCU102.swift
 BOARD_FILE_raspberry-pi-4 := boards/RaspberryPi4.swift
+BOARD_FILE_imx8mp-evk  := boards/IMX8MPlusEVK.swift
 KEEL_TEXT_OFFSET := 0x80000
 BOARD_DEFINE     := KEEL_BOARD_$(subst -,_,$(shell echo $(BOARD) | tr a-z A-Z))
 HYP_OUT   := $(if $(filter qemu-virt,$(BOARD)),$(BUILD)/hyp,$(BUILD)/hyp-$(BOARD))

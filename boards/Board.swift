@@ -3,8 +3,9 @@
 /// Plain data: compiled into the firmware and into the host tools alike, so it must stay free of
 /// Foundation and of anything that allocates.
 public struct Board: Sendable {
-    /// The UART Keel's console drives: Arm's PL011 (qemu-virt, BCM2711) or Cadence's (ZynqMP).
-    public enum UARTKind: Sendable { case pl011, cadence }
+    /// The UART Keel's console drives: Arm's PL011 (qemu-virt, BCM2711), Cadence's (ZynqMP) or
+    /// NXP's i.MX UART (i.MX 8M Plus).
+    public enum UARTKind: Sendable { case pl011, cadence, imx }
 
     /// Short name used on the command line (`--board`).
     public var name: StaticString

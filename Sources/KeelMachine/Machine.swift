@@ -170,6 +170,16 @@ public enum MachineCheck {
     @inline(__always)
     public static func isMapped(_ base: UInt64, span: UInt64) -> Bool { span <= mappedEnd && base <= mappedEnd - span }
 
+    /// How the DTB reader names the board's kind of console UART.
+    @inline(__always)
+    public static func deviceTreeKind(of kind: Board.UARTKind) -> DeviceTreeMachine.UARTKind {
+        switch kind {
+        case .pl011: .pl011
+        case .cadence: .cadence
+        case .imx: .imx
+        }
+    }
+
     /// The machine `dtb` describes, with the board file filling in what the DTB lacks. Notes go
     /// to `note`; nil after a refusal. `imageBase` is where Keel's image is; `cpuHasGICv3`
     /// whether ID_AA64PFR0_EL1.GIC shows the GICv3 system registers. The board file's values
@@ -291,8 +301,10 @@ public enum MachineCheck {
         if dtb.gicMaintenanceINTID != 0 { machine.gic.maintenanceINTID = dtb.gicMaintenanceINTID }
 
         // The console: the firmware has the board's UART driver; find that UART in the DTB.
-        if let uart = dtb.uart(board.uartKind == .pl011 ? .pl011 : .cadence) {
-            if dtb.stdout.kind == .other { note(.stdoutWithoutDriver, uart.base) }
+        let kind = MachineCheck.deviceTreeKind(of: board.uartKind)
+        if let uart = dtb.uart(kind) {
+            // stdout-path names a UART this firmware has no driver for (none, or another kind's).
+            if dtb.stdout.kind != .none && dtb.stdout.kind != kind { note(.stdoutWithoutDriver, uart.base) }
             guard isMapped(uart.base, span: pageSpan) else {
                 note(.deviceOutsideMap, uart.base)
                 return nil

@@ -12,6 +12,10 @@ let defaultVMLayout = xlnxZCU102DefaultVM
 let activeBoard = raspberryPi4
 let activeBoardGICv2 = raspberryPi4
 let defaultVMLayout = raspberryPi4DefaultVM
+#elseif KEEL_BOARD_IMX8MP_EVK
+let activeBoard = imx8mpEVK
+let activeBoardGICv2 = imx8mpEVK
+let defaultVMLayout = imx8mpEVKDefaultVM
 #else
 let activeBoard = qemuVirt
 /// One firmware runs both virt boards: a GICv2 machine is held against this board file.

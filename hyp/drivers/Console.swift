@@ -43,6 +43,7 @@ enum Console {
             switch activeBoard.uartKind {
             case .pl011: PL011(base: UInt(machine.uartBase)).put(byte)
             case .cadence: CadenceUART(base: UInt(machine.uartBase)).put(byte)
+            case .imx: IMXUART(base: UInt(machine.uartBase)).put(byte)
             }
         }
         /// Bytes back to back, the UART's address read once (trace frames go out this way).
@@ -51,12 +52,29 @@ enum Console {
             switch activeBoard.uartKind {
             case .pl011: for i in bytes.indices { PL011(base: base).put(bytes[i]) }
             case .cadence: for i in bytes.indices { CadenceUART(base: base).put(bytes[i]) }
+            case .imx: for i in bytes.indices { IMXUART(base: base).put(bytes[i]) }
             }
         }
         static func start() {
             switch activeBoard.uartKind {
             case .pl011: PL011(base: UInt(machine.uartBase)).start()
             case .cadence: CadenceUART(base: UInt(machine.uartBase)).start()
+            case .imx: IMXUART(base: UInt(machine.uartBase)).start()
+            }
+        }
+        /// Received bytes, for `ConsoleInput` (the Cadence UART's input is not read yet).
+        static var hasInput: Bool {
+            switch activeBoard.uartKind {
+            case .pl011: PL011(base: UInt(machine.uartBase)).hasInput
+            case .cadence: false
+            case .imx: IMXUART(base: UInt(machine.uartBase)).hasInput
+            }
+        }
+        static func receive() -> UInt8? {
+            switch activeBoard.uartKind {
+            case .pl011: PL011(base: UInt(machine.uartBase)).receive()
+            case .cadence: nil
+            case .imx: IMXUART(base: UInt(machine.uartBase)).receive()
             }
         }
     }
@@ -69,6 +87,13 @@ enum Console {
     }
 
     static func start() { UART.start() }
+
+    /// True when the board's UART holds a received byte (one register read; false where Keel
+    /// does not read the board's kind of UART).
+    @inline(__always)
+    static var hasInput: Bool { UART.hasInput }
+    /// The next byte the board's UART received, or nil.
+    static func receive() -> UInt8? { UART.receive() }
 
     /// A byte as it is, for binary trace frames (no newline translation, no line tracking).
     static func putRaw(_ byte: UInt8) { UART.put(byte) }

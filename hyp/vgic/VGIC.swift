@@ -85,6 +85,7 @@ enum VGIC {
             ))
             bank.state.active &= ~bit
             bank.state.hardware |= bit
+            VirtualIRQLine.update(vcpu)
             vcpu.state.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
             return true
         }
@@ -247,6 +248,7 @@ enum VGIC {
             vcpu.state.vgic.underflow = overflow
             GIC.setUnderflowInterrupt(overflow)
         }
+        VirtualIRQLine.update(vcpu)
         unlock(vm)
         if elsewhere != 0 { notify(vm, targets: elsewhere, from: vcpu) }
     }
@@ -461,6 +463,7 @@ enum VGIC {
             vcpu.state.vgic.underflow = false
             GIC.setUnderflowInterrupt(false)
         }
+        VirtualIRQLine.clear()
         unlock(vm)
         if targets != 0 { notify(vm, targets: targets, from: vcpu) }
     }
@@ -506,6 +509,7 @@ enum VGIC {
         // SPIs of the VM may already wait for it (raised while it was off): look on entry.
         vcpu.state.vgic.dirty = 1
         GIC.setUnderflowInterrupt(false)
+        VirtualIRQLine.clear()
         GIC.resetVirtualCPUInterface()
         GIC.deactivatePrivate(timerPPIs)
         unlock(vm)

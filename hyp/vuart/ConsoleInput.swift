@@ -4,7 +4,7 @@ import KeelHW
 /// the focus (VM 0 at boot). `Ctrl-A` then a digit gives the focus to that VM (`[keel] console
 /// input: vmN`); `Ctrl-A Ctrl-A` sends one `Ctrl-A`. Keel polls the UART whenever a guest reads
 /// its own (a guest waiting for input reads it), so nothing is taken while no guest looks; the
-/// bytes wait in the real UART's FIFO meanwhile. Boards with a PL011 only, today.
+/// bytes wait in the real UART's FIFO meanwhile. Boards with a PL011 or an i.MX UART, today.
 enum ConsoleInput {
     static let escape: UInt8 = 0x01
 
@@ -15,18 +15,17 @@ enum ConsoleInput {
 
     /// Moves what the UART received into the focused VM's FIFO. `caller` is the vCPU whose
     /// UART read polls, of any VM: the focused VM's vCPUs other than it are kicked when their
-    /// UART interrupt rises. Nothing waiting (the common case): one read of FR, no lock.
+    /// UART interrupt rises. Nothing waiting (the common case): one read of the UART's status, no lock.
     @inline(__always)  // on every UART read
     static func poll(from caller: VCPUHandle) {
-        guard activeBoard.uartKind == .pl011, PL011(base: UInt(machine.uartBase)).hasInput else { return }
+        guard Console.hasInput else { return }
         drain(from: caller)
     }
 
     @inline(never)
     private static func drain(from caller: VCPUHandle) {
-        let uart = PL011(base: UInt(machine.uartBase))
         StaticWords.consoleInputLock.locked {
-            while let byte = uart.receive() { take(byte, from: caller) }
+            while let byte = Console.receive() { take(byte, from: caller) }
         }
     }
 

@@ -18,7 +18,7 @@ public struct DeviceTreeMachine {
     }
 
     public enum GICKind: UInt8 { case none = 0, v2 = 2, v3 = 3 }
-    public enum UARTKind: UInt8 { case none, pl011, cadence, other }
+    public enum UARTKind: UInt8 { case none, pl011, cadence, other, imx }
     public enum PSCIMethod: UInt8 { case none, smc, hvc }
     public enum EnableMethod: UInt8 { case none, psci, spinTable, other }
 
@@ -69,7 +69,7 @@ public struct DeviceTreeMachine {
 
     /// The UART `/chosen/stdout-path` names (through `/aliases`), if any.
     public var stdout = UART()
-    /// Enabled PL011 and Cadence UARTs, in order.
+    /// Enabled PL011, Cadence and i.MX UARTs, in order.
     public var uarts = InlineArray<4, UART>(repeating: UART())
     public var uartCount = 0
 
@@ -159,6 +159,7 @@ public struct DeviceTreeMachine {
         if gic == .none && node.property("interrupt-controller") != nil { readGIC(node) }
         let kind: UARTKind = node.isCompatible(with: "arm,pl011") ? .pl011
             : node.isCompatible(with: "cdns,uart-r1p12") || node.isCompatible(with: "cdns,uart-r1p8") || node.isCompatible(with: "xlnx,xuartps") ? .cadence
+            : node.isCompatible(with: "fsl,imx6q-uart") || node.isCompatible(with: "fsl,imx21-uart") ? .imx
             : .other
         let isStdout = stdoutPath.count > 0 && node.hasPath(stdoutPath)
         guard kind != .other || isStdout, let (base, _) = node.reg(0) else { return }

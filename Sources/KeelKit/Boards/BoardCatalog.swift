@@ -73,6 +73,8 @@ public enum BoardCatalog {
                    qemuOptions: ["-audio", "none"]),
         KnownBoard(board: raspberryPi4, devices: raspberryPi4Devices, firmwareVM: raspberryPi4DefaultVM, firmwareDirectory: "hyp-raspberry-pi-4",
                    qemuDTB: "bcm2711-rpi-4-b.dtb", qemuMemoryMiB: 2048, qemuCPUCount: 4),
+        KnownBoard(board: imx8mpEVK, devices: imx8mpEVKDevices, firmwareVM: imx8mpEVKDefaultVM, firmwareDirectory: "hyp-imx8mp-evk",
+                   qemuDTB: "imx8mp-evk.dtb", qemuSerials: ["null", "stdio"]),
     ]
 
     public static var names: [String] { all.map(\.name) }

@@ -53,11 +53,19 @@ public struct BoardListing {
         var lines = [pad("board", 16) + pad("CPUs", 18) + pad("GIC", 6) + pad("console", 24) + pad("load at", 12) + "runs under QEMU here"]
         for row in rows {
             let b = row.board.board
-            let uart = (b.uartKind == .pl011 ? "PL011" : "Cadence") + " " + hex(b.uartBase)
+            let uart = Self.uartName(b.uartKind) + " " + hex(b.uartBase)
             lines.append(pad(row.board.name, 16) + pad("\(b.maxCPUs) x \(b.qemuCPU)", 18) + pad("v\(b.gicVersion)", 6)
                          + pad(uart, 24) + pad(hex(b.loadAddress), 12) + row.qemu.text)
         }
         return lines.joined(separator: "\n")
+    }
+
+    static func uartName(_ kind: Board.UARTKind) -> String {
+        switch kind {
+        case .pl011: "PL011"
+        case .cadence: "Cadence"
+        case .imx: "i.MX"
+        }
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

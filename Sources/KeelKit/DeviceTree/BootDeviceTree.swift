@@ -63,7 +63,7 @@ public enum BootDeviceTree {
             + "GICH \(hex(m.gicHypervisorControl)), GICV \(hex(m.gicVirtualCPUInterface)) (\(m.gicVirtualCPUInterfaceSize >> 10) KiB)"
         }
         if m.gic != .none { gic += ", maintenance INTID \(m.gicMaintenanceINTID)" }
-        let kinds: [DeviceTreeMachine.UARTKind: String] = [.none: "none", .pl011: "PL011", .cadence: "Cadence", .other: "no Keel driver"]
+        let kinds: [DeviceTreeMachine.UARTKind: String] = [.none: "none", .pl011: "PL011", .cadence: "Cadence", .imx: "i.MX", .other: "no Keel driver"]
         let uarts = (0..<m.uartCount).map { "\(kinds[m.uarts[$0].kind]!) at \(hex(m.uarts[$0].base))" }
         let psci = m.psciVersion == 0 ? "none" : "\(m.psciVersion >> 16).\(m.psciVersion & 0xFFFF) over \(m.psciMethod == .smc ? "SMC" : m.psciMethod == .hvc ? "HVC" : "?")"
         return [
