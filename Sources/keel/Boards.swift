@@ -18,6 +18,8 @@ struct Boards: ParsableCommand {
             let path = "build/\(directory)/keel.bin"
             print("\(known.name): firmware \(path)\((try? Firmware.locate(explicit: nil, directory: directory)) == nil ? " (not built: run make)" : "")")
         }
-        print("\nThe other boards' data is used to check configs.")
+        if BoardCatalog.all.contains(where: { $0.firmwareDirectory == nil }) {
+            print("\nThe other boards' data is used to check configs.")
+        }
     }
 }

@@ -50,7 +50,7 @@ struct BoardTests {
         let machines = BoardListing.machineTypes(helpOutput: help)
         #expect(machines == ["virt", "xlnx-zcu102"])
         let listing = BoardListing(machines: machines)
-        #expect(listing.rows.map(\.qemu) == [.yes, .yes, .yes, .machineMissing("raspi4b")])
+        #expect(listing.rows.map(\.qemu) == [.yes, .yes, .yes, .machineMissing("raspi4b"), .machineMissing("imx8mp-evk")])
         #expect(listing.text.contains("raspberry-pi-4  4 x cortex-a72    v2    PL011 0xfe201000        0x80000     no (this QEMU has no raspi4b machine)"))
         #expect(BoardListing(machines: nil).rows.allSatisfy { $0.qemu == .noQEMU("qemu-system-aarch64") })
     }
