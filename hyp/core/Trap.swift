@@ -173,7 +173,8 @@ func trapUndefined(_ vcpu: VCPUHandle, _ esr: UInt64) {
 /// as the guest is re-entered. A WFE, or a WFI of a guest with no interrupt enabled (nothing
 /// could end the wait), completes at once, as WFx may; a WFE also executes YIELD, since its
 /// guest is most likely spinning on another vCPU (a hint on hardware; under QEMU's
-/// round-robin TCG, as with -icount, it lets the other CPUs run instead of this spin).
+/// round-robin TCG, as with -icount, it lets the other CPUs run instead of this spin; QEMU's
+/// multi-threaded TCG neither traps WFE nor waits on it).
 /// An AArch32 WFx that failed its condition (it may trap anyway) is only stepped over.
 func trapWFx(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let syndrome = ESR(rawValue: esr)

@@ -80,6 +80,10 @@ public enum FrameType: UInt8, Sendable {
 /// is a literal, so in the firmware it is static read-only data.
 public enum CRC32 {
     public static func checksum(_ bytes: Span<UInt8>, initial: UInt32 = 0) -> UInt32 {
+#if KEEL_FIRMWARE
+        // The firmware (one module with hyp/): the CPU's CRC32 instructions for long inputs.
+        if bytes.count >= HardwareCRC.threshold && HardwareCRC.available { return HardwareCRC.checksum(bytes, initial: initial) }
+#endif
         // The table bound once per call: indexing the global in the loop would cost an accessor
         // per byte. The index is masked to 8 bits, so its bounds check folds away.
         let t = table.span
