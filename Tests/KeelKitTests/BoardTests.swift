@@ -38,6 +38,7 @@ struct BoardTests {
         #expect(qemuVirtGICv2.gicVersion == 2)
         #expect(xlnxZCU102.gicVersion == 2 && xlnxZCU102.uartKind == .cadence && xlnxZCU102.maxCPUs == 4)
         #expect(raspberryPi4.gicVersion == 2 && raspberryPi4.uartKind == .pl011 && raspberryPi4.loadAddress == 0x80000)
+        #expect(imx8mpEVK.gicVersion == 3 && imx8mpEVK.uartKind == .imx && imx8mpEVK.loadAddress == 0x4008_0000)
     }
 
     @Test("QEMU's machine list decides which boards run here")
@@ -50,7 +51,7 @@ struct BoardTests {
         let machines = BoardListing.machineTypes(helpOutput: help)
         #expect(machines == ["virt", "xlnx-zcu102"])
         let listing = BoardListing(machines: machines)
-        #expect(listing.rows.map(\.qemu) == [.yes, .yes, .yes, .machineMissing("raspi4b")])
+        #expect(listing.rows.map(\.qemu) == [.yes, .yes, .yes, .machineMissing("raspi4b"), .machineMissing("imx8mp-evk")])
         #expect(listing.text.contains("raspberry-pi-4  4 x cortex-a72    v2    PL011 0xfe201000        0x80000     no (this QEMU has no raspi4b machine)"))
         #expect(BoardListing(machines: nil).rows.allSatisfy { $0.qemu == .noQEMU("qemu-system-aarch64") })
     }
