@@ -16,7 +16,7 @@ struct ConfigValidatorTests {
     func unknownBoard() throws {
         let fixture = try ConfigFixture()
         #expect(fixture.problems(rawVM.replacingOccurrences(of: "\"qemu-virt\"", with: "\"qemu-virtt\"")) == [
-            "system.toml: key board: there is no board \"qemu-virtt\" (fix: did you mean \"qemu-virt\"? the boards are qemu-virt, qemu-virt-gicv2, xlnx-zcu102, raspberry-pi-4 (keel boards lists them))",
+            "system.toml: key board: there is no board \"qemu-virtt\" (fix: did you mean \"qemu-virt\"? the boards are qemu-virt, qemu-virt-gicv2, xlnx-zcu102, raspberry-pi-4, imx8mp-evk (keel boards lists them))",
         ])
     }
 
