@@ -165,6 +165,22 @@ struct IMX8MPTests {
         #expect(run.exitCounters["irq"] ?? 0 > 0, "\(run.exitCounters)")
     }
 
+    @Test("keel dtb on Debian's imx8mp-evk.dtb: what the firmware reads, and no disagreement with the board file")
+    func dtbCommand() throws {
+        let run = try runKeel(["dtb", Repo.path("Tests/KeelKitTests/DeviceTrees/imx8mp-evk.dtb"), "--board", "imx8mp-evk"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let expected = [
+            "memory: 3072 MiB at 0x40000000, 3072 MiB at 0x100000000",
+            "CPUs: 4 (MPIDR 0x0 0x1 0x2 0x3), enable-method psci",
+            "GIC: GICv3, GICD 0x38800000, GICR 0x38880000, maintenance INTID 25",
+            "stdout: i.MX at 0x30890000; UARTs: i.MX at 0x30890000",
+            "PSCI: 1.0 over SMC",
+            "Keel on imx8mp-evk: 3072 MiB RAM at 0x40000000, 4 CPUs by PSCI, GICv3 at 0x38800000, console at 0x30890000",
+        ]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        #expect(!run.stdout.contains("the board file says"), "\(run.stdout)")
+    }
+
     @Test("--board refusals: a GIC the SoC does not have, more CPUs than it has")
     func refusals() throws {
         let gic = try runKeel(["run", "--board", "imx8mp-evk", "--guest", Repo.guest("demo"), "--gic", "2"])
