@@ -9,7 +9,7 @@ struct BoardsTests {
     func listsBoards() throws {
         let run = try runKeel(["boards"])
         #expect(run.status == 0, "\(run.stderr)")
-        for name in ["qemu-virt", "qemu-virt-gicv2", "xlnx-zcu102", "raspberry-pi-4"] {
+        for name in ["qemu-virt", "qemu-virt-gicv2", "xlnx-zcu102", "raspberry-pi-4", "imx8mp-evk"] {
             #expect(run.lines.contains { $0.hasPrefix(name + " ") }, "\(name) missing:\n\(run.stdout)")
         }
         // QEMU 10 (make deps) has raspi4b; an older QEMU says it lacks the machine.
@@ -18,6 +18,11 @@ struct BoardsTests {
         let machines = BoardListing.queryMachines(qemu: "qemu-system-aarch64") ?? []
         let pi = run.lines.first { $0.hasPrefix("raspberry-pi-4 ") } ?? ""
         #expect(pi.hasSuffix(machines.contains("raspi4b") ? " yes" : " no (this QEMU has no raspi4b machine)"), "\(pi)")
+        // QEMU 10 has imx8mp-evk, which Keel's firmware is built for.
+        let imx = run.lines.first { $0.hasPrefix("imx8mp-evk ") } ?? ""
+        #expect(imx.hasSuffix(machines.contains("imx8mp-evk") ? " yes" : " no (this QEMU has no imx8mp-evk machine)"), "\(imx)")
+        #expect(imx.contains("i.MX 0x30890000"), "\(imx)")
+        #expect(run.lines.contains("imx8mp-evk: firmware build/hyp-imx8mp-evk/keel.bin"), "\(run.stdout)")
     }
 
     /// The qemu-virt data against QEMU's own device tree for the machine: each device's node

@@ -38,6 +38,7 @@ struct BoardTests {
         #expect(qemuVirtGICv2.gicVersion == 2)
         #expect(xlnxZCU102.gicVersion == 2 && xlnxZCU102.uartKind == .cadence && xlnxZCU102.maxCPUs == 4)
         #expect(raspberryPi4.gicVersion == 2 && raspberryPi4.uartKind == .pl011 && raspberryPi4.loadAddress == 0x80000)
+        #expect(imx8mpEVK.gicVersion == 3 && imx8mpEVK.uartKind == .imx && imx8mpEVK.loadAddress == 0x4008_0000)
     }
 
     @Test("QEMU's machine list decides which boards run here")
