@@ -22,7 +22,8 @@ public enum LinuxGuest {
     /// config, passed as is).
     public static func writer(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
                               gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil,
-                              vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = []) throws -> BootBundleWriter {
+                              vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = [],
+                              devices: [GuestDeviceTree.Device] = []) throws -> BootBundleWriter {
         guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
@@ -49,6 +50,7 @@ public enum LinuxGuest {
                                    initrd: placement.initrd)
         tree.vmIndex = vmIndex
         tree.sharedRegions = sharedRegions
+        tree.devices = devices
         return try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: try deviceTree ?? Data(try tree.blob()))
     }
 }

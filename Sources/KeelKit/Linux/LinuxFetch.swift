@@ -38,6 +38,8 @@ public struct LinuxFetch {
     public var imagePath: String { cache + "/Image" }
     public var initramfsPath: String { cache + "/initramfs.cpio" }
     public var kernelVersionPath: String { cache + "/kernel-version" }
+    /// The kernel's virtio modules (`VirtioModules`), for guests given a virtio-mmio device.
+    public var modulesPath: String { cache + "/modules" }
     /// The busybox and /init the initramfs was made from, kept so a changed /init only
     /// rebuilds the archive.
     var busyboxPath: String { cache + "/busybox" }
@@ -60,7 +62,7 @@ public struct LinuxFetch {
 
     public func run() throws -> Result {
         let manager = FileManager.default
-        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath) {
+        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath), VirtioModules.present(in: modulesPath) {
             let cached = Result(image: imagePath, initramfs: initramfsPath, kernelRelease: Self.release(in: kernelVersionPath), fetched: false)
             if manager.contents(atPath: initPath) == Data(Initramfs.initScript.utf8) { return cached }
             // /init changed since the initramfs was made: make it again from the kept busybox.
@@ -117,6 +119,7 @@ public struct LinuxFetch {
         try KernelImage.install(vmlinuz, to: imagePath + ".partial")
         try manager.moveItem(atPath: imagePath + ".partial", toPath: imagePath)
         try writeInitramfs(busybox: busybox, archive: archive)
+        try VirtioModules.keep(from: unpacked + "/" + kernel.package, release: release, into: modulesPath)
         progress("linux: kernel \(release), initramfs with busybox (\(busybox.count) bytes) and /init")
         return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: release, fetched: true)
     }

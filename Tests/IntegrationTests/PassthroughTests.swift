@@ -1,0 +1,90 @@
+import Foundation
+import KeelKit
+import Testing
+
+/// Device passthrough on QEMU virt: QEMU's own virtio-mmio disk (the last transport,
+/// 0x0A003E00, INTID 79) given to a Linux VM with identity-mapped RAM, beside a bare-metal VM
+/// that reads the same address.
+@Suite("Devices passed through to a VM")
+struct PassthroughTests {
+    static let modules = Repo.path(".cache/linux/modules")
+    static let busybox = Repo.path(".cache/linux/busybox")
+
+    /// A 1 MiB disk of bytes from a fixed xorshift sequence, and its SHA-256 as `sha256sum` says.
+    static func disk(at path: String) throws -> String {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        for i in stride(from: 0, to: bytes.count, by: 8) {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            for k in 0..<8 { bytes[i + k] = UInt8(truncatingIfNeeded: state >> (8 * UInt64(k))) }
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(output.prefix { $0 != " " })
+    }
+
+    static func config(board: String, initrd: String) -> String {
+        """
+        board = "\(board)"
+
+        [qemu]
+        args = ["-drive", "if=none,id=disk,file=disk.img,format=raw", "-device", "virtio-blk-device,drive=disk"]
+
+        [[vm]]
+        name = "linux"
+        cpus = [0]
+        memory = { base = 0x6000_0000, size = "192M", identity = true }
+        kernel = "\(LinuxTests.kernel)"
+        initrd = "\(initrd)"
+        bootargs = "console=ttyAMA0 panic=-1"
+        devices = [{ name = "virtio-mmio", mmio = [{ base = 0x0A00_3000, size = 0x1000 }], interrupts = [79] }]
+
+        [[vm]]
+        name = "probe"
+        cpus = [1]
+        memory = { base = 0x4000_0000, size = "16M" }
+        kernel = "\(Repo.guest("passthru_probe"))"
+        kind = "raw"
+
+        """
+    }
+
+    @Test("Linux reads the passed-through virtio disk (its hash matches, through its interrupt); the other VM's read of it is an external abort",
+          arguments: ["qemu-virt", "qemu-virt-gicv2"])
+    func virtioDisk(board: String) throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        try #require(VirtioModules.present(in: Self.modules), "no virtio modules in .cache/linux/modules: run `make linux`")
+        let scratch = try PackTests.Scratch()
+        let hash = try Self.disk(at: scratch.path("disk.img"))
+        let busybox = try Data(contentsOf: URL(fileURLWithPath: Self.busybox))
+        let archive = try PassthroughInitramfs.archive(busybox: busybox, modules: try VirtioModules.load(from: Self.modules))
+        try archive.encoded().write(to: URL(fileURLWithPath: scratch.path("pt.cpio")))
+        let run = try runKeel(["run", "--config", try scratch.config(Self.config(board: board, initrd: "pt.cpio")), "--timeout", "300"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(4000))")
+        #expect(!run.stdout.contains("PANIC"))
+        // Keel maps the page and forwards the interrupt, and places Linux's RAM at IPA = PA.
+        #expect(run.lines.contains("[keel] vm0: device at IPA 0xa003000 (PA 0xa003000, 4 KiB) passed through"), "\(run.stdout.prefix(3000))")
+        #expect(run.lines.contains("[keel] vm0: INTID 79 passed through to CPU 0"))
+        #expect(run.lines.contains { $0.hasPrefix("[keel] vm0: 1 vCPU on CPU 0, 192 MiB RAM at IPA 0x60000000 (PA 0x60000000)") })
+        // Linux found the disk and read back exactly what the host wrote.
+        #expect(run.containsInOrder(["[vm0] \(PassthroughInitramfs.Marker.started)",
+                                     "[vm0] \(PassthroughInitramfs.Marker.sectors)2048",
+                                     "[vm0] \(PassthroughInitramfs.Marker.sha256)\(hash)",
+                                     "[vm0] \(PassthroughInitramfs.Marker.done)"]), "\(run.stdout.suffix(4000))")
+        // Through its interrupt: the virtio line of /proc/interrupts counts some.
+        let irq = run.lines.first { $0.hasPrefix("[vm0] \(PassthroughInitramfs.Marker.interrupts)") && $0.contains("virtio0") } ?? ""
+        let count = irq.dropFirst("[vm0] \(PassthroughInitramfs.Marker.interrupts)".count).split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        #expect(count > 0, "no virtio interrupt counted: \(irq)\n\(run.stdout.suffix(3000))")
+        // The other VM: a synchronous external abort at EL1 (EC 0x25, DFSC 0x10), FAR the address.
+        #expect(run.containsInOrder(["[vm1] probe: start", "[vm1] probe: faults=0x1", "[vm1] probe: esr=0x96000010",
+                                     "[vm1] probe: far=0xa003e00", "[vm1] probe: w3=0x5a5a", "[vm1] probe: still running"]),
+                "\(run.lines.filter { $0.hasPrefix("[vm1]") })")
+    }
+}
