@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 import KeelKit
 import Testing
 
@@ -86,5 +87,57 @@ struct PassthroughTests {
         #expect(run.containsInOrder(["[vm1] probe: start", "[vm1] probe: faults=0x1", "[vm1] probe: esr=0x96000010",
                                      "[vm1] probe: far=0xa003e00", "[vm1] probe: w3=0x5a5a", "[vm1] probe: still running"]),
                 "\(run.lines.filter { $0.hasPrefix("[vm1]") })")
+    }
+
+    /// Two raw VMs, the first given the RTC (0x0901_0000, INTID 34).
+    static let rtcConfig = """
+        board = "qemu-virt"
+
+        [[vm]]
+        name = "a"
+        cpus = [0]
+        memory = { base = 0x4000_0000, size = "16M" }
+        kernel = "\(Repo.guest("hvc"))"
+        kind = "raw"
+        devices = ["rtc"]
+
+        [[vm]]
+        name = "b"
+        cpus = [1]
+        memory = { base = 0x4000_0000, size = "16M" }
+        kernel = "\(Repo.guest("demo"))"
+        kind = "raw"
+
+        """
+
+    @Test("a VM table whose device lies over the GIC, or whose interrupt is Keel's, is refused by the firmware, status 76",
+          arguments: [(field: 0, value: UInt64(0x0800_0000), reason: "a passed-through device range overlaps Keel's console or the GIC"),
+                      (field: 1, value: UInt64(47), reason: "a passed-through interrupt is not an SPI Keel can give a VM (INTIDs 32-95, not 33 or 47, which Keel uses)")])
+    func refusedTable(_ damage: (field: Int, value: UInt64, reason: String)) throws {
+        let scratch = try PackTests.Scratch()
+        let image = scratch.path("two.img")
+        #expect(try runKeel(["pack", "--config", try scratch.config(Self.rtcConfig), "-o", image]).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: image))
+        let manifest = Int(try PackTests.appendedBundleAddress() - 0x4008_0000)
+        #expect(bytes[manifest..<(manifest + 8)] == Data("KEELSYST".utf8))
+        // The device table follows the two VM records; the interrupt table the one range.
+        let devices = manifest + SystemManifest.tablesSize(count: 2, regions: 0)
+        let at = damage.field == 0 ? devices : devices + SystemManifest.deviceSize
+        let width = damage.field == 0 ? 8 : 4
+        if damage.field == 0 {
+            #expect(bytes[at..<(at + 4)] == Data([0x00, 0x00, 0x01, 0x09]))  // PA 0x0901_0000
+        } else {
+            #expect(bytes[at] == 34)
+        }
+        for i in 0..<width { bytes[at + i] = UInt8(truncatingIfNeeded: damage.value >> (8 * UInt64(i))) }
+        let crc = SystemManifest.headerChecksum([UInt8](bytes[manifest...]).span, count: 2, devices: 1, interrupts: 1)
+        for i in 0..<4 { bytes[manifest + 28 + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
+        try bytes.write(to: URL(fileURLWithPath: image))
+
+        let run = try runKeel(["run", image, "--smp", "2", "--timeout", "60"])
+        #expect(run.status == 76, "\(run.stderr)\n\(run.stdout)")
+        let address = "0x" + String(try PackTests.appendedBundleAddress(), radix: 16)
+        #expect(run.lines.contains("[keel] ERROR: the VM table appended to Keel's image (\(address)) is unusable: \(damage.reason); no VM is started"), "\(run.stdout)")
+        #expect(!run.lines.contains { $0.hasPrefix("[vm") })
     }
 }
