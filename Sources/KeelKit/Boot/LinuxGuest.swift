@@ -35,8 +35,7 @@ public enum LinuxGuest {
                 throw KeelError("initrd '\(initrdPath)' does not exist or is not a file")
             }
             // Size first: an initrd that cannot fit is refused without reading it.
-            let attributes = try? FileManager.default.attributesOfItem(atPath: initrdPath)
-            initrdSize = (attributes?[.size] as? NSNumber)?.intValue
+            initrdSize = fileSize(atPath: initrdPath)
         }
         // Placement (and its errors) before reading a possibly huge initrd.
         let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrdSize ?? (initrdPath == nil ? nil : 0), layout: layout)

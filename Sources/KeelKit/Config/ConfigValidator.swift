@@ -246,7 +246,7 @@ public enum ConfigValidator {
                     problems.add(scope, "initrd", problem.message, fix: problem.fix)
                 } else {
                     initrdPath = path
-                    initrdSize = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+                    initrdSize = fileSize(atPath: path) ?? 0
                 }
             }
             if hasImageHeader, problems.problems.count == before, vm.memory.size > LinuxBoot.deviceTreeReserve {
@@ -353,7 +353,7 @@ public enum ConfigValidator {
         if isDirectory.boolValue {
             return ("\"\(written)\" is a directory (\(path))", "point \(key) at a file in it")
         }
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        let size = fileSize(atPath: path) ?? 0
         guard size > 0 else {
             let fix = switch key {
             case "dtb": "compile the device tree with dtc -O dtb, or write dtb = \"generate\""
