@@ -140,4 +140,29 @@ struct PassthroughTests {
         #expect(run.lines.contains("[keel] ERROR: the VM table appended to Keel's image (\(address)) is unusable: \(damage.reason); no VM is started"), "\(run.stdout)")
         #expect(!run.lines.contains { $0.hasPrefix("[vm") })
     }
+
+    @Test("a bare-metal guest given the RTC takes its alarm as a hardware interrupt, twice (its EOI deactivates the line), none while it has the SPI disabled, and the held one once it enables it",
+          arguments: ["qemu-virt", "qemu-virt-gicv2"])
+    func rtcAlarm(board: String) throws {
+        let scratch = try PackTests.Scratch()
+        let config = try scratch.config("""
+            board = "\(board)"
+
+            [[vm]]
+            name = "rtc"
+            cpus = [0]
+            memory = { base = 0x4000_0000, size = "16M" }
+            kernel = "\(Repo.guest("passthru_rtc"))"
+            kind = "raw"
+            devices = ["rtc"]
+            """)
+        let run = try runKeel(["run", "--config", config, "--timeout", "120"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
+        let expected = ["[keel] vm0: device at IPA 0x9010000 (PA 0x9010000, 4 KiB) passed through",
+                        "[keel] vm0: INTID 34 passed through to CPU 0",
+                        "rtc: start", "rtc: first=0x1", "rtc: second=0x1", "rtc: while_disabled=0x0", "rtc: after_enable=0x1",
+                        "rtc: exceptions=0x0", "rtc: done", "[keel] vm0: PSCI SYSTEM_OFF"]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+        #expect(!run.stdout.contains("PANIC"))
+    }
 }
