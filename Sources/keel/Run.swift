@@ -53,6 +53,10 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "The QEMU executable.")
     var qemu: String = "qemu-system-aarch64"
 
+    @Option(name: .customLong("qemu-arg"), parsing: .unconditionalSingleValue,
+            help: "One more word for QEMU's command line (repeatable), after the board's and a config's [qemu] args: e.g. --qemu-arg -device --qemu-arg virtio-blk-device,drive=d.")
+    var qemuArguments: [String] = []
+
     @Flag(name: .customLong("print-cmd"), help: "Print the QEMU command line before running it.")
     var printCommand = false
 
@@ -145,6 +149,7 @@ struct Run: ParsableCommand {
         command.gdbPort = gdbPort
         command.memoryMiB = memory
         command.dtb = dtb
+        command.extraArguments += qemuArguments
         if let known = BoardCatalog.named(command.board.name.description) {
             command.serials = known.qemuSerials
             command.machineOptions = known.qemuOptions
@@ -228,8 +233,10 @@ struct Run: ParsableCommand {
             if let firmware { try RunPrecheck.firmware(firmware, board: validated.board) }
             let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!))
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
-            let command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
+            var command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
                                       cpu: cpu, smp: validated.vms.map { ($0.config.cpus.max() ?? 0) + 1 }.max() ?? 1)
+            // The config's [qemu] args: the devices its VMs are given, which the board lacks.
+            command.extraArguments += validated.config.qemuArguments
             let names = Dictionary(uniqueKeysWithValues: validated.vms.enumerated().map { ($0.offset, $0.element.config.name) })
             return (command, file, names)
         } catch let error as KeelError {

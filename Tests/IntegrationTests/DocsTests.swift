@@ -53,7 +53,9 @@ import Testing
         }
         #expect(keys("Top level") == Set(ConfigReader.topKeys))
         #expect(keys("`[[vm]]`") == Set(ConfigReader.vmKeys))
-        #expect(keys("`memory`") == Set(ConfigReader.memoryKeys))
+        #expect(keys("`memory`") == Set(ConfigReader.vmMemoryKeys))
+        #expect(Set(ConfigReader.memoryKeys).isSubset(of: Set(ConfigReader.vmMemoryKeys)))
+        #expect(keys("`[qemu]`") == Set(ConfigReader.qemuKeys))
         #expect(keys("A device") == Set(ConfigReader.deviceKeys))
         #expect(keys("`emulated`") == Set(ConfigReader.emulatedKeys))
         #expect(keys("`[[shared_memory]]`") == Set(ConfigReader.sharedKeys))

@@ -177,6 +177,11 @@ struct LinuxFetchTests {
                     try manager.createDirectory(atPath: target + "/boot", withIntermediateDirectories: true)
                     _ = manager.createFile(atPath: target + "/boot/vmlinuz-6.1.0-56-cloud-arm64", contents: Data(LinuxFetchTests.fakeImage))
                     _ = manager.createFile(atPath: target + "/boot/config-6.1.0-56-cloud-arm64", contents: Data())
+                    let modules = target + "/lib/modules/6.1.0-56-cloud-arm64/kernel/"
+                    for path in ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko", "drivers/block/virtio_blk.ko"] {
+                        try manager.createDirectory(atPath: modules + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                        _ = manager.createFile(atPath: modules + path, contents: Data(path.utf8))
+                    }
                 }
                 return ""
             default:
@@ -218,6 +223,21 @@ struct LinuxFetchTests {
         #expect(manager.contents(atPath: cache + "/kernel-version") == Data("6.1.0-56-cloud-arm64\nlinux-image-6.1.0-56-cloud-arm64 6.1.192-2\n".utf8))
         #expect(!manager.fileExists(atPath: cache + "/unpacked") && !manager.fileExists(atPath: cache + "/debs"))
         #expect(manager.fileExists(atPath: cache + "/apt/apt.conf"))
+        // The virtio modules, kept for guests given a virtio-mmio device.
+        #expect(manager.contents(atPath: cache + "/modules/virtio_blk.ko") == Data("drivers/block/virtio_blk.ko".utf8))
+        #expect(VirtioModules.present(in: cache + "/modules"))
+    }
+
+    @Test("a cache without the virtio modules (from before they were kept) is fetched again")
+    func modulesMissing() throws {
+        let scratch = try Scratch()
+        let cache = scratch.url.path + "/cache"
+        _ = try fetch(cache, tools: FakeTools()).run()
+        try FileManager.default.removeItem(atPath: cache + "/modules")
+        let tools = FakeTools()
+        #expect(try fetch(cache, tools: tools).run().fetched)
+        #expect(tools.commands.count == 5)
+        #expect(VirtioModules.present(in: cache + "/modules"))
     }
 
     @Test("with Image and initramfs in the cache nothing runs, unless forced")

@@ -90,6 +90,24 @@ enum BootLoader {
             limits.deviceIPABase = defaultVMLayout.gicCPUInterfaceIPA
             limits.deviceIPASize = VMs.gicCPUInterfaceSize
         }
+        // Devices passed through: never over what Keel drives itself (its console, the GIC),
+        // nor at the guest addresses of the devices it emulates (virtual GIC up to the console).
+        limits.paLimit = limits.ipaLimit
+        let gic = machine.gic
+        limits.keelDevices[0] = (machine.uartBase, 0x1000)
+        limits.keelDevices[1] = (gic.distributor, 0x1_0000)
+        if GIC.version == .v3 {
+            limits.keelDevices[2] = (gic.redistributors, UInt64(max(cpus, 1)) * 0x2_0000)
+            limits.keelDeviceCount = 3
+        } else {
+            limits.keelDevices[2] = (gic.cpuInterface, 0x2000)
+            limits.keelDevices[3] = (gic.hypervisorControl, 0x1000)
+            limits.keelDevices[4] = (gic.virtualCPUInterface, 0x2000)
+            limits.keelDeviceCount = 5
+        }
+        let emulated = defaultVMLayout
+        limits.emulatedIPABase = emulated.gicDistributorIPA
+        limits.emulatedIPASize = emulated.uartIPA + 0x1000 - emulated.gicDistributorIPA
         do throws(SystemManifest.Problem) {
             let opened = BootMemory.withNormalBytes(at: appended, count: end > appended ? end - appended : 0) {
                 bytes -> Result<SystemManifest, SystemManifest.Problem> in

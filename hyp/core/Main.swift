@@ -108,6 +108,7 @@ private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: In
             Console.newline()
         }
     }
+    if let shared { passThrough(shared, to: vm, firstCPU: firstCPU) }
     BootLoader.load(images, into: layout)
     let bundle = images.bundle
     vm.state.entry = bundle.entryIPA
@@ -163,6 +164,43 @@ private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: In
         SMP.wake(vcpu)
     }
     return vcpu
+}
+
+/// The devices the VM table passes through to VM `vm` (checked by `SystemManifest`): each MMIO
+/// range mapped Device-nGnRE, read-write, never executable, each SPI routed to the VM's first
+/// CPU and forwarded to it (`Passthrough`).
+@_optimize(size)
+private func passThrough(_ manifest: SystemManifest, to vm: VMHandle, firstCPU: Int) {
+    let id = vm.state.id
+    for k in 0..<manifest.deviceCount where manifest.device(k).vm == UInt32(id) {
+        let d = manifest.device(k)
+        guard vm.state.stage2.map(ipa: d.ipa, pa: d.pa, size: d.size, memory: .device, access: .readWrite, executable: false) else {
+            panic("cannot map a passed-through device: the stage-2 page pool is spent")
+        }
+        Console.begin()
+        Console.print("vm")
+        Console.dec(UInt64(id))
+        Console.print(": device at IPA ")
+        Console.hex(d.ipa)
+        Console.print(" (PA ")
+        Console.hex(d.pa)
+        Console.print(", ")
+        Console.dec(d.size >> 10)
+        Console.print(" KiB) passed through")
+        Console.newline()
+    }
+    for k in 0..<manifest.interruptCount where manifest.interrupt(k).vm == UInt32(id) {
+        let intid = manifest.interrupt(k).intid
+        Passthrough.give(vm, intid: intid, cpu: firstCPU)
+        Console.begin()
+        Console.print("vm")
+        Console.dec(UInt64(id))
+        Console.print(": INTID ")
+        Console.dec(UInt64(intid))
+        Console.print(" passed through to CPU ")
+        Console.dec(UInt64(firstCPU))
+        Console.newline()
+    }
 }
 
 /// Embedded Swift's `print` ends here; Keel itself uses `Console`.

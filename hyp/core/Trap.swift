@@ -111,6 +111,7 @@ private func beforeEntry(_ vcpu: VCPUHandle) {
 /// A physical IRQ while the guest ran (HCR_EL2.IMO routes them all to Keel):
 ///   - the virtual or EL1 physical timer: forwarded to the vCPU as the same INTID, linked to
 ///     the physical interrupt, which stays active until the guest deactivates the virtual one;
+///   - a passed-through device's SPI: forwarded the same way to the VM that owns it;
 ///   - list-register maintenance and Keel's kick SGI: deactivated at once; the list registers
 ///     are refilled on the way back into the guest when they need it.
 func handleLowerIRQ(_ vcpu: VCPUHandle) {
@@ -122,6 +123,9 @@ func handleLowerIRQ(_ vcpu: VCPUHandle) {
         GIC.dropPriority(iar)
         if intid == GIC.virtualTimerPPI || intid == GIC.physicalTimerPPI {
             if !VGIC.raiseHardwareFast(vcpu, intid) { VGIC.raiseHardware(vcpu, intid) }
+        } else if intid >= 32, let owner = Passthrough.owner(of: intid, running: vcpu) {
+            // A passed-through device's SPI: it stays active until its guest deactivates it.
+            VGIC.raiseShared(owner, intid: intid, from: vcpu)
         } else {
             GIC.deactivate(iar)
             // Maintenance: list registers to retire or refill. Keel's kick needs nothing here:

@@ -34,6 +34,9 @@ struct VM {
     /// The VMs it may ring with Keel's doorbell, one bit each (`SystemManifest.doorbellPeers`):
     /// itself, and those the config lets it talk to.
     var doorbellPeers: UInt32 = 0
+    /// The physical SPIs passed through to it (`Passthrough`), one bit each: word b holds
+    /// INTIDs 32 + 32b to 63 + 32b.
+    var passedSPIs: [2 of UInt32] = [0, 0]
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> VCPUHandle { VCPUHandle(index: firstVCPU + index) }

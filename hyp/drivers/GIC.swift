@@ -42,6 +42,9 @@ enum GIC {
     @inline(__always) static func read64(_ address: UInt64) -> UInt64 {
         unsafe VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(address)).load()
     }
+    @inline(__always) static func write64(_ address: UInt64, _ value: UInt64) {
+        unsafe VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(address)).store(value)
+    }
     @inline(__always) static func write8(_ address: UInt64, _ value: UInt8) {
         unsafe VolatileMappedRegister<UInt8>(unsafeBitPattern: UInt(address)).store(value)
     }
@@ -237,6 +240,44 @@ enum GIC {
         case .v2:
             write32(frames.distributor + Reg.icactiver, mask)  // banked per CPU
         }
+    }
+
+    // MARK: Passed-through SPIs
+
+    /// Prepare SPI `intid` (32...1019, checked by the VM table) for a VM on physical CPU `cpu`:
+    /// group 1 (GICv3; GICv2 keeps group 0, which Keel's CPU interface signals as IRQ), Keel's
+    /// priority, level-sensitive (a device line; the guest's ICFGR is its own), routed to that
+    /// CPU only, inactive and disabled until the guest enables it (`setSharedEnabled`).
+    static func routeShared(_ intid: UInt32, toCPU cpu: Int) {
+        let d = frames.distributor
+        let word = UInt64(intid / 32) * 4, bit = UInt32(1) << (intid & 31)
+        write32(d + Reg.icenabler + word, bit)
+        write32(d + Reg.icactiver + word, bit)
+        write8(d + Reg.ipriorityr + UInt64(intid), priority)
+        let cfg = d + Reg.icfgr + UInt64(intid / 16) * 4
+        write32(cfg, read32(cfg) & ~(UInt32(3) << ((intid & 15) * 2)))
+        switch version {
+        case .v3:
+            let group = d + Reg.igroupr + word
+            write32(group, read32(group) | bit)
+            // GICD_IROUTER<n>: affinity routing to one PE (Aff0 = cpu; Keel's CPUs are one cluster).
+            write64(d + 0x6000 + UInt64(intid) * 8, UInt64(cpu & 0xFF))
+        case .v2:
+            write8(d + 0x800 + UInt64(intid), UInt8(truncatingIfNeeded: 1 << (cpu & 7)))  // GICD_ITARGETSR
+        }
+        if version == .v3 { waitForRWP(d) }
+    }
+
+    /// Enable or disable physical SPI `intid`: the guest's own enable of its virtual twin.
+    static func setSharedEnabled(_ intid: UInt32, _ on: Bool) {
+        let word = UInt64(intid / 32) * 4
+        write32(frames.distributor + (on ? Reg.isenabler : Reg.icenabler) + word, UInt32(1) << (intid & 31))
+    }
+
+    /// Clear the active state of physical SPI `intid` (one forwarded to a guest that will never
+    /// deactivate it: withdrawn, or its VM reset).
+    static func deactivateShared(_ intid: UInt32) {
+        write32(frames.distributor + Reg.icactiver + UInt64(intid / 32) * 4, UInt32(1) << (intid & 31))
     }
 
     /// The virtual CPU interface as a vCPU finds it at reset, for one that (re)starts (CPU_ON,

@@ -92,6 +92,20 @@ enum VGIC {
         return false
     }
 
+    /// A passed-through SPI Keel acknowledged (its physical twin now active until the guest
+    /// deactivates this one): pending in `vm`, linked to the physical INTID, and the vCPUs it
+    /// targets told, if the guest enabled it.
+    static func raiseShared(_ vm: VMHandle, intid: UInt32, from caller: VCPUHandle) {
+        let bank = spiBank(vm, Int(intid))
+        let bit = UInt32(1) << (intid & 31)
+        lock(vm)
+        bank.state.pending |= bit
+        bank.state.hardware |= bit
+        let targets = enabledTargets(bank, bit: bit, slot: Int(intid & 31))
+        unlock(vm)
+        notify(vm, targets: targets, from: caller)
+    }
+
     /// SGI `intid` from vCPU `source` to every vCPU of the VM in `targets` (one bit each).
     static func raiseSGI(_ source: VCPUHandle, intid: UInt32, targets: UInt32) {
         let vm = source.state.vmHandle
@@ -306,7 +320,7 @@ enum VGIC {
         if drop {
             if lr.hardware {
                 bank.state.hardware &= ~bit
-                GIC.deactivatePrivate(bit)
+                if intid < 32 { GIC.deactivatePrivate(bit) } else { GIC.deactivateShared(lr.physicalID) }
             }
         } else if !lr.maintenanceOnEOI {  // a latched one (a level line is still in `level`)
             bank.state.pending |= bit
@@ -483,7 +497,8 @@ enum VGIC {
             bank.state.active &= ~bit
             if lr.hardware {
                 bank.state.hardware &= ~bit
-                deactivate |= 1 << (lr.physicalID & 31)  // Keel forwards only PPIs
+                // A passed-through device's SPI, or a timer PPI.
+                if lr.physicalID >= 32 { GIC.deactivateShared(lr.physicalID) } else { deactivate |= 1 << (lr.physicalID & 31) }
             } else if intid >= 32 && lr.state.isPending && !lr.maintenanceOnEOI && bank.state.withdrawn & bit == 0 {
                 bank.state.pending |= bit
             }
@@ -519,6 +534,7 @@ enum VGIC {
     /// caller holds (a whole-struct assignment would release it under the caller, letting a
     /// doorbell from another VM in while the banks are rewritten). Caller holds the lock.
     static func resetDistributor(_ vm: VMHandle) {
+        Passthrough.reset(vm)
         let fresh = VirtualDistributor.reset(v3: GIC.version == .v3)
         vm.state.vgic.ctlr = fresh.ctlr
         vm.state.vgic.spis = fresh.spis

@@ -77,6 +77,9 @@ enum VirtualGICD {
                   !(v3 && kind == .targets), let bank = VGIC.guestBank(vcpu, intid) else { return }
             VGIC.lock(vm)
             let changed = IRQRegisters.write(kind, intid: intid, bytes: bytes, value: value, bank: &bank.state)
+            if intid >= 32 && (kind == .setEnable || kind == .clearEnable || kind == .clearPending) {
+                Passthrough.mirrorEnables(vm, bank: bank, firstINTID: intid & ~31)
+            }
             VGIC.unlock(vm)
             if changed {
                 if intid < 32 { VGIC.notify(vm, targets: 1 << UInt32(vcpu.state.id), from: vcpu) } else { VGIC.notifyAll(vm, from: vcpu) }

@@ -10,6 +10,7 @@
 ///
 ///    32  shared region count      36  the VM whose power-off powers the machine off, plus 1
 ///                                   (0: the last VM's)
+///    40  device range count       44  passed-through interrupt count
 ///
 /// VM record (80 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
 /// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
@@ -18,22 +19,60 @@
 /// config's `doorbell_peers`; clear: the VMs it shares a region with, and the peers field is
 /// zero). Version 2 added the doorbell fields (version 1 had 8 reserved bytes there). Then the
 /// shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
-/// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. The checksum covers
-/// both tables.
+/// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. Then the devices
+/// passed through (version 3): MMIO ranges (32 bytes each): PA u64, size u64, IPA u64, owning VM
+/// u32, reserved u32; and interrupts (8 bytes each): INTID u32, owning VM u32. The checksum
+/// covers every table.
 ///
 /// The checks are the firmware's defence against a damaged or hand-made image: every bundle
 /// inside the manifest, each VM's CPUs on the board and no CPU given twice, RAM inside the
-/// board's DRAM, away from Keel and the manifest, and no two VMs' RAM overlapping. Reading is
-/// bounds-checked and never allocates.
+/// board's DRAM, away from Keel and the manifest, and no two VMs' RAM overlapping; each device
+/// range page aligned, in the physical address space, outside DRAM, Keel's console and the GIC
+/// (`Limits.keelDevices`), no other range, and at a guest address clear of its VM's RAM, shared
+/// regions and Keel's emulated devices; each interrupt an SPI the vGIC has, not Keel's, given
+/// once. Reading is bounds-checked and never allocates.
 public struct SystemManifest {
     public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     public static let headerSize = 64
     public static let recordSize = 80
     public static let maxVMs = 4
     public static let nameSize = 16
     public static let regionSize = 32
     public static let maxRegions = 4
+    public static let deviceSize = 32
+    public static let maxDevices = 8
+    public static let interruptSize = 8
+    public static let maxInterrupts = 16
+    /// The SPIs a device may bring: those the vGIC has (`VirtualDistributor.intidLimit`), less
+    /// the INTIDs Keel uses in every VM (`reservedINTIDs`).
+    public static let interruptLimit: UInt32 = 96
+    /// The emulated console's SPI (INTID 33, also Keel's own UART's line) and the doorbell's.
+    public static let reservedINTIDs: [2 of UInt32] = [33, SMCCC.doorbellINTID]
+
+    /// A device range passed through to VM `vm`: `[pa, pa + size)` at `ipa` in its stage 2.
+    public struct DeviceRange: Equatable, Sendable {
+        public var pa: UInt64
+        public var size: UInt64
+        public var ipa: UInt64
+        public var vm: UInt32
+        public init(pa: UInt64, size: UInt64, ipa: UInt64, vm: UInt32) {
+            self.pa = pa
+            self.size = size
+            self.ipa = ipa
+            self.vm = vm
+        }
+    }
+
+    /// A physical SPI delivered to VM `vm` as a hardware interrupt of the same INTID.
+    public struct Interrupt: Equatable, Sendable {
+        public var intid: UInt32
+        public var vm: UInt32
+        public init(intid: UInt32, vm: UInt32) {
+            self.intid = intid
+            self.vm = vm
+        }
+    }
 
     /// Memory several VMs map, for rings and mailboxes beside the doorbell hypercall.
     public struct Region: Equatable, Sendable {
@@ -96,6 +135,16 @@ public struct SystemManifest {
         /// which no VM's RAM or shared region may cover; size 0 for none.
         public var deviceIPABase: UInt64 = 0
         public var deviceIPASize: UInt64 = 0
+        /// The end of the physical address space: no device range reaches past it.
+        public var paLimit: UInt64 = .max
+        /// Physical ranges Keel drives itself (its console, the GIC's frames), which no device
+        /// range may cover: `keelDeviceCount` of them.
+        public var keelDevices: [6 of (base: UInt64, size: UInt64)] = .init(repeating: (0, 0))
+        public var keelDeviceCount = 0
+        /// Guest addresses of the devices Keel emulates in every VM (the virtual GIC, the
+        /// console), which no device range's guest address may cover; size 0 for none.
+        public var emulatedIPABase: UInt64 = 0
+        public var emulatedIPASize: UInt64 = 0
 
         /// `normalBase`/`normalSize` default to all of DRAM (a host check without the firmware's map).
         public init(cpus: Int, dramBase: UInt64, dramSize: UInt64, reservedStart: UInt64, reservedEnd: UInt64,
@@ -123,6 +172,9 @@ public struct SystemManifest {
         case doorbellPeers(Int)
         case ramIPAOverflow(Int)
         case regionIPAOverflow(Int), regionIPAOverlap(Int), ipaOverDevice(Int)
+        case badDeviceCount, deviceNotAligned(Int), deviceVM(Int), deviceOutsidePA(Int), deviceInDRAM(Int)
+        case deviceOverKeel(Int), deviceOverlap(Int), deviceIPAOverlap(Int)
+        case interruptNotPassable(Int), interruptVM(Int), interruptTwice(Int)
 
         public var message: StaticString {
             switch self {
@@ -152,6 +204,17 @@ public struct SystemManifest {
             case .regionIPAOverflow: "a shared region reaches past the end of the IPA space"
             case .regionIPAOverlap: "two shared regions overlap in the address space of a VM that maps both"
             case .ipaOverDevice: "a VM's RAM or shared region covers the guest address of the virtual GIC's CPU interface"
+            case .badDeviceCount: "more passed-through device ranges or interrupts than Keel has room for"
+            case .deviceNotAligned: "a passed-through device range is empty or not 4 KiB aligned"
+            case .deviceVM: "a passed-through device range names a VM that does not exist"
+            case .deviceOutsidePA: "a passed-through device range reaches past the physical or guest address space"
+            case .deviceInDRAM: "a passed-through device range lies in the machine's DRAM"
+            case .deviceOverKeel: "a passed-through device range overlaps Keel's console or the GIC"
+            case .deviceOverlap: "two passed-through device ranges overlap"
+            case .deviceIPAOverlap: "a passed-through device's guest address overlaps its VM's RAM, a shared region or a device Keel emulates"
+            case .interruptNotPassable: "a passed-through interrupt is not an SPI Keel can give a VM (INTIDs 32-95, not 33 or 47, which Keel uses)"
+            case .interruptVM: "a passed-through interrupt names a VM that does not exist"
+            case .interruptTwice: "an interrupt is passed through twice"
             }
         }
     }
@@ -161,9 +224,13 @@ public struct SystemManifest {
     public let totalSize: UInt64
     public let count: Int
     public let regionCount: Int
+    public let deviceCount: Int
+    public let interruptCount: Int
     let powerOffPlusOne: Int
     var records = InlineArray<4, VMRecord>(repeating: VMRecord(firstCPU: 0, cpuCount: 0, ramIPA: 0, ramPA: 0, ramSize: 0, bundleOffset: 0, bundleSize: 0))
     var regions = InlineArray<4, Region>(repeating: Region(pa: 0, size: 0, ipa: 0, vms: 0))
+    var devices = InlineArray<8, DeviceRange>(repeating: DeviceRange(pa: 0, size: 0, ipa: 0, vm: 0))
+    var interrupts = InlineArray<16, Interrupt>(repeating: Interrupt(intid: 0, vm: 0))
     /// Each VM's name field (NUL-padded), `nameSize` bytes per VM.
     var names = InlineArray<64, UInt8>(repeating: 0)
 
@@ -182,6 +249,8 @@ public struct SystemManifest {
         count = min(Int(SystemManifest.u32(bytes, 24)), SystemManifest.maxVMs)
         regionCount = min(Int(SystemManifest.u32(bytes, 32)), SystemManifest.maxRegions)
         powerOffPlusOne = Int(SystemManifest.u32(bytes, 36))
+        deviceCount = min(Int(SystemManifest.u32(bytes, 40)), SystemManifest.maxDevices)
+        interruptCount = min(Int(SystemManifest.u32(bytes, 44)), SystemManifest.maxInterrupts)
         for i in 0..<count {
             let at = SystemManifest.headerSize + i * SystemManifest.recordSize
             var r = VMRecord(firstCPU: Int(SystemManifest.u32(bytes, at + 16)), cpuCount: Int(SystemManifest.u32(bytes, at + 20)),
@@ -199,10 +268,29 @@ public struct SystemManifest {
             regions[k] = Region(pa: SystemManifest.u64(bytes, at), size: SystemManifest.u64(bytes, at + 8),
                                 ipa: SystemManifest.u64(bytes, at + 16), vms: SystemManifest.u32(bytes, at + 24))
         }
+        let devicesAt = SystemManifest.tablesSize(count: count, regions: regionCount)
+        for k in 0..<deviceCount {
+            let at = devicesAt + k * SystemManifest.deviceSize
+            devices[k] = DeviceRange(pa: SystemManifest.u64(bytes, at), size: SystemManifest.u64(bytes, at + 8),
+                                     ipa: SystemManifest.u64(bytes, at + 16), vm: SystemManifest.u32(bytes, at + 24))
+        }
+        let interruptsAt = devicesAt + deviceCount * SystemManifest.deviceSize
+        for k in 0..<interruptCount {
+            let at = interruptsAt + k * SystemManifest.interruptSize
+            interrupts[k] = Interrupt(intid: SystemManifest.u32(bytes, at), vm: SystemManifest.u32(bytes, at + 4))
+        }
     }
 
-    /// Bytes of header, VM table and region table.
-    public static func tablesSize(count: Int, regions: Int) -> Int { headerSize + count * recordSize + regions * regionSize }
+    /// Bytes of header, VM table, region table and the device and interrupt tables.
+    public static func tablesSize(count: Int, regions: Int, devices: Int = 0, interrupts: Int = 0) -> Int {
+        headerSize + count * recordSize + regions * regionSize + devices * deviceSize + interrupts * interruptSize
+    }
+
+    /// Passed-through device range `index` (below `deviceCount`).
+    public func device(_ index: Int) -> DeviceRange { devices[index] }
+
+    /// Passed-through interrupt `index` (below `interruptCount`).
+    public func interrupt(_ index: Int) -> Interrupt { interrupts[index] }
 
     /// Shared region `index` (below `regionCount`).
     public func region(_ index: Int) -> Region { regions[index] }
@@ -266,9 +354,11 @@ public struct SystemManifest {
         let regions = Int(u32(bytes, 32))
         guard regions <= maxRegions else { return .badRegionCount }
         guard Int(u32(bytes, 36)) <= count else { return .badCount }
-        let tableEnd = UInt64(tablesSize(count: count, regions: regions))
+        let devices = Int(u32(bytes, 40)), interrupts = Int(u32(bytes, 44))
+        guard devices <= maxDevices, interrupts <= maxInterrupts else { return .badDeviceCount }
+        let tableEnd = UInt64(tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts))
         guard total <= UInt64(bytes.count), total >= tableEnd else { return .tooSmall }
-        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions) else { return .badChecksum }
+        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions, devices: devices, interrupts: interrupts) else { return .badChecksum }
         let manifest = SystemManifest(bytes)
         let dramEnd = limits.dramBase &+ limits.dramSize
         for i in 0..<count {
@@ -321,15 +411,55 @@ public struct SystemManifest {
                 if g.vms & o.vms != 0 && Interval.overlap(g.ipa, g.size, o.ipa, o.size) { return .regionIPAOverlap(k) }
             }
         }
+        if let problem = checkDevices(manifest, limits) { return problem }
+        return nil
+    }
+
+    /// The passed-through device ranges and interrupts (`check` has read the tables).
+    @_optimize(size)
+    private static func checkDevices(_ manifest: SystemManifest, _ limits: Limits) -> Problem? {
+        let dramEnd = limits.dramBase &+ limits.dramSize
+        for k in 0..<manifest.deviceCount {
+            let d = manifest.device(k)
+            guard d.size > 0, (d.pa | d.size | d.ipa) % 4096 == 0 else { return .deviceNotAligned(k) }
+            guard d.vm < UInt32(manifest.count) else { return .deviceVM(k) }
+            guard d.size <= limits.paLimit, d.pa <= limits.paLimit - d.size,
+                  d.size <= limits.ipaLimit, d.ipa <= limits.ipaLimit - d.size else { return .deviceOutsidePA(k) }
+            if Interval.overlap(d.pa, d.size, limits.dramBase, dramEnd - limits.dramBase) { return .deviceInDRAM(k) }
+            for n in 0..<min(limits.keelDeviceCount, 6) where limits.keelDevices[n].size > 0 {
+                if Interval.overlap(d.pa, d.size, limits.keelDevices[n].base, limits.keelDevices[n].size) { return .deviceOverKeel(k) }
+            }
+            // Its guest address: clear of what stage 2 maps or Keel emulates in its VM.
+            let r = manifest.record(Int(d.vm))
+            if Interval.overlap(d.ipa, d.size, r.ramIPA, r.ramSize) { return .deviceIPAOverlap(k) }
+            if limits.emulatedIPASize > 0 && Interval.overlap(d.ipa, d.size, limits.emulatedIPABase, limits.emulatedIPASize) { return .deviceIPAOverlap(k) }
+            if limits.deviceIPASize > 0 && Interval.overlap(d.ipa, d.size, limits.deviceIPABase, limits.deviceIPASize) { return .deviceIPAOverlap(k) }
+            for g in 0..<manifest.regionCount where manifest.region(g).vms & (1 << d.vm) != 0 {
+                if Interval.overlap(d.ipa, d.size, manifest.region(g).ipa, manifest.region(g).size) { return .deviceIPAOverlap(k) }
+            }
+            for l in 0..<k {
+                let o = manifest.device(l)
+                if Interval.overlap(d.pa, d.size, o.pa, o.size) { return .deviceOverlap(k) }
+                if o.vm == d.vm && Interval.overlap(d.ipa, d.size, o.ipa, o.size) { return .deviceIPAOverlap(k) }
+            }
+        }
+        for k in 0..<manifest.interruptCount {
+            let q = manifest.interrupt(k)
+            guard q.intid >= 32, q.intid < interruptLimit, q.intid != reservedINTIDs[0], q.intid != reservedINTIDs[1] else {
+                return .interruptNotPassable(k)
+            }
+            guard q.vm < UInt32(manifest.count) else { return .interruptVM(k) }
+            for l in 0..<k where manifest.interrupt(l).intid == q.intid { return .interruptTwice(k) }
+        }
         return nil
     }
 
     /// CRC-32 of the header with its checksum field read as zero, then the VM and region tables
-    /// (`bytes` holds at least all three).
-    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0) -> UInt32 {
+    /// and the device tables (`bytes` holds at least all of them).
+    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0, devices: Int = 0, interrupts: Int = 0) -> UInt32 {
         var crc = CRC32.checksum(bytes.extracting(0..<28))
         crc = CRC32.checksumOfZeros(4, initial: crc)
-        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions)), initial: crc)
+        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts)), initial: crc)
     }
 
     static func u64(_ bytes: Span<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: bytes) }

@@ -36,7 +36,7 @@ public enum LinuxGuest {
     public static func writer(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
                               gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil,
                               vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = [],
-                              rngSeed: [UInt8]? = nil) throws -> BootBundleWriter {
+                              rngSeed: [UInt8]? = nil, devices: [GuestDeviceTree.Device] = []) throws -> BootBundleWriter {
         guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
@@ -48,8 +48,7 @@ public enum LinuxGuest {
                 throw KeelError("initrd '\(initrdPath)' does not exist or is not a file")
             }
             // Size first: an initrd that cannot fit is refused without reading it.
-            let attributes = try? FileManager.default.attributesOfItem(atPath: initrdPath)
-            initrdSize = (attributes?[.size] as? NSNumber)?.intValue
+            initrdSize = fileSize(atPath: initrdPath)
         }
         // Placement (and its errors) before reading a possibly huge initrd.
         let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrdSize ?? (initrdPath == nil ? nil : 0), layout: layout)
@@ -64,6 +63,7 @@ public enum LinuxGuest {
         tree.vmIndex = vmIndex
         tree.sharedRegions = sharedRegions
         tree.rngSeed = rngSeed
+        tree.devices = devices
         return try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: try deviceTree ?? Data(try tree.blob()))
     }
 }

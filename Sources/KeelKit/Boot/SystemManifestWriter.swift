@@ -31,6 +31,9 @@ public struct SystemManifestWriter {
 
     public var vms: [VM] = []
     public var regions: [SystemManifest.Region] = []
+    /// Devices passed through: their MMIO ranges and SPIs, each with its VM.
+    public var devices: [SystemManifest.DeviceRange] = []
+    public var interrupts: [SystemManifest.Interrupt] = []
     /// The VM whose power-off powers the machine off; nil for the last VM's.
     public var powerOffWith: Int? = nil
     public init() {}
@@ -39,7 +42,8 @@ public struct SystemManifestWriter {
         let alignment = UInt64(BootBundle.alignment)
         func align(_ v: UInt64) -> UInt64 { (v + alignment - 1) / alignment * alignment }
         var offsets: [UInt64] = []
-        var cursor = align(UInt64(SystemManifest.tablesSize(count: vms.count, regions: regions.count)))
+        let tables = SystemManifest.tablesSize(count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count)
+        var cursor = align(UInt64(tables))
         for vm in vms {
             offsets.append(cursor)
             cursor = align(cursor + UInt64(vm.bundle.count))
@@ -55,6 +59,21 @@ public struct SystemManifestWriter {
         put(UInt64(vms.count), 4, at: 24)
         put(UInt64(regions.count), 4, at: 32)
         put(UInt64(powerOffWith.map { $0 + 1 } ?? 0), 4, at: 36)
+        put(UInt64(devices.count), 4, at: 40)
+        put(UInt64(interrupts.count), 4, at: 44)
+        let devicesAt = SystemManifest.tablesSize(count: vms.count, regions: regions.count)
+        for (k, device) in devices.enumerated() {
+            let at = devicesAt + k * SystemManifest.deviceSize
+            put(device.pa, 8, at: at)
+            put(device.size, 8, at: at + 8)
+            put(device.ipa, 8, at: at + 16)
+            put(UInt64(device.vm), 4, at: at + 24)
+        }
+        for (k, interrupt) in interrupts.enumerated() {
+            let at = devicesAt + devices.count * SystemManifest.deviceSize + k * SystemManifest.interruptSize
+            put(UInt64(interrupt.intid), 4, at: at)
+            put(UInt64(interrupt.vm), 4, at: at + 4)
+        }
         for (k, region) in regions.enumerated() {
             let at = SystemManifest.headerSize + vms.count * SystemManifest.recordSize + k * SystemManifest.regionSize
             put(region.pa, 8, at: at)
@@ -79,7 +98,7 @@ public struct SystemManifestWriter {
             put(UInt64(vm.doorbellPeers == nil ? 0 : SystemManifest.doorbellExplicit), 4, at: at + 76)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
-        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count)
+        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count)
         put(UInt64(crc), 4, at: 28)
         return Data(out)
     }

@@ -5,10 +5,12 @@ import TOMLKit
 /// type of every value and unknown keys. What the values mean for the board is
 /// `ConfigValidator`'s job.
 public enum ConfigReader {
-    static let topKeys = ["board", "vm", "shared_memory", "power_off_with"]
+    static let topKeys = ["board", "vm", "shared_memory", "power_off_with", "qemu"]
+    static let qemuKeys = ["args"]
     static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated",
                          "fault_limit", "reset_limit", "doorbell_peers"]
     static let memoryKeys = ["base", "size"]
+    static let vmMemoryKeys = ["base", "size", "identity"]
     static let deviceKeys = ["name", "mmio", "interrupts"]
     static let emulatedKeys = ["kind", "base", "interrupt"]
     static let sharedKeys = ["name", "size", "ipa", "vms"]
@@ -88,9 +90,11 @@ public enum ConfigReader {
         if let name = powerOffWith, !vms.contains(where: { $0.name == name }) {
             problems.add(nil, "power_off_with", "no VM is named \"\(name)\"", fix: "name one of the [[vm]] tables: \(vms.map { "\"\($0.name)\"" }.joined(separator: ", "))")
         }
+        let qemuArguments = readQEMU(top, directory: directory, into: &problems)
         try problems.throwIfAny()
         var config = SystemConfig(file: file, directory: directory, board: board, vms: vms, sharedMemory: shared)
         config.powerOffWith = powerOffWith
+        config.qemuArguments = qemuArguments
         return config
     }
 
@@ -114,11 +118,13 @@ public enum ConfigReader {
         }
 
         var memory = MemoryRange(base: 0, size: 0)
+        var identity = false
         if let sub = fields.subtable("memory", example: "{ base = 0x4000_0000, size = \"256M\" }", into: &problems) {
-            let m = TOMLFields(sub, scope: scope, prefix: "memory.", known: memoryKeys)
+            let m = TOMLFields(sub, scope: scope, prefix: "memory.", known: vmMemoryKeys)
             m.unknownKeys(into: &problems)
             memory.base = m.integer("base", required: true, example: "0x4000_0000", into: &problems) ?? 0
             memory.size = m.size("size", required: true, example: "\"256M\"", into: &problems) ?? 0
+            identity = m.bool("identity", example: "true", into: &problems) ?? false
         } else if !fields.has("memory") {
             problems.add(scope, "memory", "missing", fix: "add memory = { base = 0x4000_0000, size = \"256M\" }")
         }
@@ -183,6 +189,7 @@ public enum ConfigReader {
         guard problems.problems.count == before, let name else { return nil }
         var config = VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
                               initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
+        config.identityMemory = identity
         if let array = fields.array("doorbell_peers", example: "[\"rtos\"]", into: &problems) {
             var peers: [String] = []
             for (i, element) in array.enumerated() {
@@ -201,6 +208,33 @@ public enum ConfigReader {
             }
         }
         return config
+    }
+
+    /// `[qemu] args = ["-drive", "if=none,id=d,file=disk.img,format=raw", ...]`: words added to
+    /// QEMU's command line by `keel run`. A `file=PATH` option with a relative PATH is made
+    /// relative to the config file, as every path of the file is.
+    private static func readQEMU(_ top: TOMLFields, directory: String, into problems: inout ProblemList) -> [String] {
+        guard let table = top.subtable("qemu", example: "{ args = [\"-device\", \"virtio-blk-device,drive=d\"] }", into: &problems) else { return [] }
+        let q = TOMLFields(table, scope: "qemu", known: qemuKeys)
+        q.unknownKeys(into: &problems)
+        guard let array = q.array("args", example: "[\"-device\", \"virtio-blk-device,drive=d\"]", into: &problems) else { return [] }
+        var words: [String] = []
+        for (i, element) in array.enumerated() {
+            guard let word = element.string else {
+                problems.add("qemu", "args[\(i)]", "\(describe(element)) is not a string", fix: "write QEMU's words as strings, e.g. args = [\"-device\", \"virtio-blk-device,drive=d\"]")
+                continue
+            }
+            words.append(resolvingFiles(in: word, directory: directory))
+        }
+        return words
+    }
+
+    /// `word` with the PATH of each comma-separated `file=PATH` made absolute against `directory`.
+    static func resolvingFiles(in word: String, directory: String) -> String {
+        word.split(separator: ",", omittingEmptySubsequences: false).map { option -> String in
+            guard option.hasPrefix("file="), !option.dropFirst(5).hasPrefix("/"), option.count > 5 else { return String(option) }
+            return "file=" + URL(fileURLWithPath: directory).appendingPathComponent(String(option.dropFirst(5))).standardized.path
+        }.joined(separator: ",")
     }
 
     private static func readDevice(_ table: TOMLTable, scope: String, prefix: String, into problems: inout ProblemList) -> DeviceAssignment? {

@@ -43,6 +43,7 @@ public enum ConfigValidator {
         }
         checkSharedMemory(config, into: &problems)
         checkDoorbellPeers(config, into: &problems)
+        checkPassthrough(config, board: board, into: &problems)
         // Saturating: sizes come from the file, and a sum that wrapped would look small.
         let total = (config.vms.map(\.memory.size) + config.sharedMemory.map(\.size)).reduce(UInt64(0), saturatingSum)
         if total > board.board.ramSize {
@@ -108,14 +109,85 @@ public enum ConfigValidator {
             }
             owners[assignment.name] = vm.name
             let window = MemoryRange(base: device.base, size: device.size)
-            for (j, range) in (assignment.mmio ?? []).enumerated() where !window.contains(range) || range.size == 0 {
-                problems.add(scope, "\(key).mmio[\(j)]", "\(hexString(range.base)) + \(hexString(range.size)) is not inside \(assignment.name)'s registers (\(hexString(device.base)) + \(hexString(device.size)))",
-                             fix: "remove mmio to take the whole device, or stay inside its registers")
+            for (j, range) in (assignment.mmio ?? []).enumerated() {
+                if !window.contains(range) || range.size == 0 {
+                    problems.add(scope, "\(key).mmio[\(j)]", "\(hexString(range.base)) + \(hexString(range.size)) is not inside \(assignment.name)'s registers (\(hexString(device.base)) + \(hexString(device.size)))",
+                                 fix: "remove mmio to take the whole device, or stay inside its registers")
+                } else if (range.base | range.size) % page != 0 {
+                    // Stage 2 maps whole 4 KiB pages: a part of one would hand the VM the rest.
+                    problems.add(scope, "\(key).mmio[\(j)]", "\(hexString(range.base)) + \(hexString(range.size)) is not 4 KiB aligned; Keel maps a device in whole pages",
+                                 fix: "use the 4 KiB pages that hold it, e.g. { base = \(hexString(range.base & ~(page - 1))), size = \(hexString(roundedToPage(range.end - (range.base & ~(page - 1))))) }")
+                }
             }
             let own = device.intid == 0 ? [] : Array(device.intid..<(device.intid + device.interruptCount))
             for (j, intid) in (assignment.interrupts ?? []).enumerated() where !own.contains(intid) {
                 problems.add(scope, "\(key).interrupts[\(j)]", "INTID \(intid) is not \(assignment.name)'s (\(own.isEmpty ? "it has none" : own.map(String.init).joined(separator: ", ")))",
                              fix: "remove interrupts to take the device's own")
+            }
+        }
+    }
+
+    /// The pieces of the board a device range must not cover: Keel's console and the GIC's frames.
+    static func keelOwned(_ board: Board) -> [(what: String, range: MemoryRange)] {
+        var owned: [(String, MemoryRange)] = [("Keel's console", MemoryRange(base: board.uartBase, size: 0x1000)),
+                                              ("the GIC distributor", MemoryRange(base: board.gic.distributor, size: 0x1_0000))]
+        if board.gicVersion == 3 || board.gic.redistributors != 0 {
+            owned.append(("the GIC redistributors", MemoryRange(base: board.gic.redistributors, size: UInt64(board.maxCPUs) * 0x2_0000)))
+        }
+        for (what, base, size) in [("the GIC CPU interface", board.gic.cpuInterface, UInt64(0x2000)),
+                                   ("the GIC hypervisor interface", board.gic.hypervisorControl, UInt64(0x1000)),
+                                   ("the GIC virtual CPU interface", board.gic.virtualCPUInterface, UInt64(0x2000))] where base != 0 {
+            owned.append((what, MemoryRange(base: base, size: size)))
+        }
+        return owned
+    }
+
+    /// Devices passed through, across the VMs: no range over Keel's console, the GIC, the DRAM
+    /// or another VM's device; interrupts that are SPIs the vGIC has and Keel does not use; and
+    /// identity-mapped memory (`memory.identity`) inside the DRAM, clear of other identity RAM.
+    static func checkPassthrough(_ config: SystemConfig, board known: KnownBoard, into problems: inout ProblemList) {
+        let board = known.board
+        let dram = MemoryRange(base: board.ramBase, size: board.ramSize)
+        var taken: [(vm: String, device: String, range: MemoryRange)] = []
+        var identity: [(vm: String, range: MemoryRange)] = []
+        for (index, vm) in config.vms.enumerated() {
+            let scope = vmScope(vm.name, index: index)
+            if vm.identityMemory {
+                if !dram.contains(vm.memory) {
+                    problems.add(scope, "memory.identity", "IPA = PA puts the VM's RAM at \(rangeString(vm.memory)), outside \(known.name)'s DRAM (\(rangeString(dram)))",
+                                 fix: "give memory.base and memory.size inside the DRAM")
+                }
+                for other in identity where other.range.overlaps(vm.memory) {
+                    problems.add(scope, "memory.identity", "the VM's RAM (\(rangeString(vm.memory))) is also vm \"\(other.vm)\"'s identity-mapped RAM", fix: "give each VM its own physical memory")
+                }
+                identity.append((vm.name, vm.memory))
+            }
+            var seen: Set<String> = []
+            for (i, assignment) in vm.devices.enumerated() where seen.insert(assignment.name).inserted {
+                guard let device = known.device(named: assignment.name), !device.hypervisorOwned else { continue }
+                let key = "devices[\(i)]"
+                for range in assignment.mmio ?? [MemoryRange(base: device.base, size: device.size)] {
+                    for owned in keelOwned(board) where owned.range.overlaps(range) {
+                        problems.add(scope, key, "\"\(assignment.name)\" (\(rangeString(range))) overlaps \(owned.what) (\(rangeString(owned.range))), which Keel keeps", fix: "pass through another device")
+                    }
+                    if range.overlaps(dram) {
+                        problems.add(scope, key, "\"\(assignment.name)\" (\(rangeString(range))) overlaps the DRAM (\(rangeString(dram)))", fix: "pass through device registers, not memory")
+                    }
+                    for other in taken where other.vm != vm.name && other.range.overlaps(range) {
+                        problems.add(scope, key, "\"\(assignment.name)\" (\(rangeString(range))) overlaps vm \"\(other.vm)\"'s \"\(other.device)\" (\(rangeString(other.range)))", fix: "give each device to one VM")
+                    }
+                    taken.append((vm.name, assignment.name, range))
+                }
+                let own = device.intid == 0 ? [] : Array(device.intid..<(device.intid + device.interruptCount))
+                for (j, intid) in (assignment.interrupts ?? own).enumerated() {
+                    let reserved = SystemManifest.reservedINTIDs[0] == intid || SystemManifest.reservedINTIDs[1] == intid
+                    guard intid < 32 || intid >= SystemManifest.interruptLimit || reserved else { continue }
+                    let why = intid < 32 ? "is not an SPI (INTIDs 0-31 are each CPU's own)"
+                        : reserved ? "is one Keel uses itself (\(intid == SMCCC.doorbellINTID ? "its doorbell" : "its console"))"
+                        : "is beyond the SPIs Keel's virtual GIC has (32-\(SystemManifest.interruptLimit - 1))"
+                    problems.add(scope, assignment.interrupts == nil ? key : "\(key).interrupts[\(j)]", "INTID \(intid) of \"\(assignment.name)\" \(why)",
+                                 fix: "list the device's other interrupts in interrupts = [...], or pass through another device")
+                }
             }
         }
     }
@@ -174,7 +246,7 @@ public enum ConfigValidator {
                     problems.add(scope, "initrd", problem.message, fix: problem.fix)
                 } else {
                     initrdPath = path
-                    initrdSize = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+                    initrdSize = fileSize(atPath: path) ?? 0
                 }
             }
             if hasImageHeader, problems.problems.count == before, vm.memory.size > LinuxBoot.deviceTreeReserve {
@@ -281,7 +353,7 @@ public enum ConfigValidator {
         if isDirectory.boolValue {
             return ("\"\(written)\" is a directory (\(path))", "point \(key) at a file in it")
         }
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        let size = fileSize(atPath: path) ?? 0
         guard size > 0 else {
             let fix = switch key {
             case "dtb": "compile the device tree with dtc -O dtb, or write dtb = \"generate\""

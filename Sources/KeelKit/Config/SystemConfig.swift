@@ -11,6 +11,9 @@ public struct SystemConfig: Equatable, Sendable {
     public var sharedMemory: [SharedMemoryConfig]
     /// The VM whose power-off powers the machine off (`power_off_with`); nil: the last VM's.
     public var powerOffWith: String? = nil
+    /// `[qemu] args`: more of QEMU's command line for `keel run` (devices to pass through,
+    /// their disks), with every `file=PATH` option's relative PATH resolved against `directory`.
+    public var qemuArguments: [String] = []
 
     public init(file: String, directory: String, board: String, vms: [VMConfig], sharedMemory: [SharedMemoryConfig]) {
         self.file = file
@@ -59,6 +62,9 @@ public struct VMConfig: Equatable, Sendable {
     /// Physical CPUs the VM's vCPUs are pinned to, vCPU i on `cpus[i]`.
     public var cpus: [Int]
     public var memory: MemoryRange
+    /// `memory.identity`: the VM's RAM at the physical address equal to its guest address
+    /// (IPA = PA), for devices that master the bus (DMA) with no SMMU to translate for them.
+    public var identityMemory = false
     /// Paths as written in the file, resolved against `SystemConfig.directory`.
     public var kernel: String
     /// nil: from the file (an arm64 Image header means Linux).

@@ -75,6 +75,15 @@ struct TOMLFields {
         return nil
     }
 
+    func bool(_ key: String, example: String, into problems: inout ProblemList) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let bool = value.bool else {
+            problems.add(scope, prefix + key, "must be true or false, not \(describe(value))", fix: "write \(key) = \(example)")
+            return nil
+        }
+        return bool
+    }
+
     func array(_ key: String, example: String, into problems: inout ProblemList) -> TOMLArray? {
         guard let value = table[key] else { return nil }
         guard let array = value.array else {

@@ -35,6 +35,50 @@ public struct GuestDeviceTree {
     /// spinning on that lock behind a preempted holder. Fresh for each boot, or none: a seed
     /// written into an image that boots again and again would be no secret.
     public var rngSeed: [UInt8]?
+    /// Board devices passed through to the VM, described at their guest addresses.
+    public var devices: [Device] = []
+
+    /// A device passed through: its `compatible`, its MMIO ranges and its SPIs (as INTIDs).
+    public struct Device: Equatable, Sendable {
+        public var compatible: String
+        public var ranges: [(base: UInt64, size: UInt64)]
+        public var intids: [UInt32]
+        /// For a bank of identical devices (QEMU virt's virtio-mmio transports): the bytes each
+        /// takes; they get one node each, interrupt `firstINTID + n` for the n-th from `bankBase`.
+        public var bank: (base: UInt64, stride: UInt64, firstINTID: UInt32)?
+
+        public init(compatible: String, ranges: [(base: UInt64, size: UInt64)], intids: [UInt32],
+                    bank: (base: UInt64, stride: UInt64, firstINTID: UInt32)? = nil) {
+            self.compatible = compatible
+            self.ranges = ranges
+            self.intids = intids
+            self.bank = bank
+        }
+
+        public static func == (a: Device, b: Device) -> Bool {
+            a.compatible == b.compatible && a.intids == b.intids && a.ranges.map(\.base) == b.ranges.map(\.base)
+                && a.ranges.map(\.size) == b.ranges.map(\.size) && a.bank?.base == b.bank?.base
+                && a.bank?.stride == b.bank?.stride && a.bank?.firstINTID == b.bank?.firstINTID
+        }
+
+        /// The nodes it needs: (unit address, reg, INTIDs). A bank gives one node per member
+        /// inside the ranges whose interrupt the VM has (the others' lines it does not own).
+        var nodes: [(address: UInt64, reg: [UInt64], intids: [UInt32])] {
+            guard let bank else {
+                return [(ranges.first?.base ?? 0, ranges.flatMap { [$0.base, $0.size] }, intids)]
+            }
+            var nodes: [(address: UInt64, reg: [UInt64], intids: [UInt32])] = []
+            for range in ranges {
+                var at = range.base
+                while at + bank.stride <= range.base + range.size {
+                    let intid = bank.firstINTID + UInt32((at - bank.base) / bank.stride)
+                    if intids.contains(intid) { nodes.append((at, [at, bank.stride], [intid])) }
+                    at += bank.stride
+                }
+            }
+            return nodes
+        }
+    }
 
     public static let maxVCPUs = 8
     public static let uartSize: UInt64 = 0x1000
@@ -226,6 +270,22 @@ public struct GuestDeviceTree {
                 shm.set("compatible", strings: "keel,shared-memory", "generic-uio")
                 shm.set("reg", .u64([region.ipa, region.size]))
                 root.add(shm)
+            }
+        }
+
+        for device in devices {
+            let name = device.compatible.split(separator: ",").last.map(String.init) ?? "device"
+            for node in device.nodes {
+                var n = FDTNode(name.replacingOccurrences(of: "-", with: "_") + "@" + String(node.address, radix: 16))
+                n.set("compatible", string: device.compatible)
+                n.set("reg", .u64(node.reg))
+                if !node.intids.isEmpty {
+                    // virtio-mmio as QEMU virt describes it (edge); other devices level-high.
+                    let flags = device.compatible == "virtio,mmio" ? Interrupt.edgeRising : Interrupt.levelHigh
+                    n.set("interrupts", .u32(node.intids.flatMap { [Interrupt.spi, $0 - 32, flags] }))
+                }
+                if device.compatible == "virtio,mmio" { n.set(flag: "dma-coherent") }
+                root.add(n)
             }
         }
 

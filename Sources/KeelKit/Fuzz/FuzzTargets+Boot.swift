@@ -65,7 +65,9 @@ extension FuzzTargets {
         guard bytes.count >= SystemManifest.headerSize else { return }
         let count = min(Int(u32(bytes, 24)), SystemManifest.maxVMs)
         let regions = min(Int(u32(bytes, 32)), SystemManifest.maxRegions)
-        let tableEnd = SystemManifest.tablesSize(count: count, regions: regions)
+        let devices = min(Int(u32(bytes, 40)), SystemManifest.maxDevices)
+        let interrupts = min(Int(u32(bytes, 44)), SystemManifest.maxInterrupts)
+        let tableEnd = SystemManifest.tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts)
         guard tableEnd <= bytes.count else { return }
         for i in 0..<count {
             let at = SystemManifest.headerSize + i * SystemManifest.recordSize
@@ -73,7 +75,7 @@ extension FuzzTargets {
             guard offset <= UInt64(bytes.count), size <= UInt64(bytes.count) - offset else { continue }
             sealBundle(&bytes, Int(offset)..<Int(offset + size))
         }
-        let crc = SystemManifest.headerChecksum(bytes.span, count: count, regions: regions)
+        let crc = SystemManifest.headerChecksum(bytes.span, count: count, regions: regions, devices: devices, interrupts: interrupts)
         LittleEndian.storeLittle(UInt64(crc), 4, at: 28, in: &bytes)
     }
 

@@ -55,6 +55,8 @@ public struct LinuxFetch {
     /// Where a board DTB of `boardDTBs` is kept: `<cache>/dtb/<file name>`.
     public func dtbPath(_ name: String) -> String { cache + "/dtb/" + (name as NSString).lastPathComponent }
     var dtbsPresent: Bool { Self.boardDTBs.allSatisfy { FileManager.default.fileExists(atPath: dtbPath($0)) } }
+    /// The kernel's virtio modules (`VirtioModules`), for guests given a virtio-mmio device.
+    public var modulesPath: String { cache + "/modules" }
     /// The busybox and /init the initramfs was made from, kept so a changed /init only
     /// rebuilds the archive.
     var busyboxPath: String { cache + "/busybox" }
@@ -77,7 +79,7 @@ public struct LinuxFetch {
 
     public func run() throws -> Result {
         let manager = FileManager.default
-        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath), dtbsPresent {
+        if !force, manager.fileExists(atPath: imagePath), manager.fileExists(atPath: initramfsPath), dtbsPresent, VirtioModules.present(in: modulesPath) {
             let cached = Result(image: imagePath, initramfs: initramfsPath, kernelRelease: Self.release(in: kernelVersionPath), fetched: false)
             if manager.contents(atPath: initPath) == Data(Initramfs.initScript.utf8) { return cached }
             // /init changed since the initramfs was made: make it again from the kept busybox.
@@ -137,6 +139,7 @@ public struct LinuxFetch {
         try KernelImage.install(vmlinuz, to: imagePath + ".partial")
         try manager.moveItem(atPath: imagePath + ".partial", toPath: imagePath)
         try writeInitramfs(busybox: busybox, archive: archive)
+        try VirtioModules.keep(from: unpacked + "/" + kernel.package, release: release, into: modulesPath)
         progress("linux: kernel \(release), initramfs with busybox (\(busybox.count) bytes) and /init")
         return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: release, fetched: true)
     }

@@ -32,10 +32,11 @@ public struct SystemImage {
         }
         guard let vm = system.vms.first else { throw KeelError("\(system.config.file): no VM to pack") }
         // One VM without a containment policy: its bundle alone, as every firmware reads it. Else
-        // the VM table, which also carries each VM's limits and CPUs: also for one VM on a board
+        // the VM table, which also carries each VM's limits, devices and CPUs: also for one VM on a board
         // whose CPUs are all started whatever the run asks (the Pi's four), so that the VM gets
         // the vCPUs its config names, not one per CPU.
-        let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil } || system.config.powerOffWith != nil
+        let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil || !$0.config.devices.isEmpty || $0.config.identityMemory }
+            || system.config.powerOffWith != nil
         let allCPUsRun = system.board.qemuCPUCount != nil && vm.config.cpus.count < system.board.board.maxCPUs
         let bundle = system.vms.count == 1 && !policy && !allCPUsRun
             ? try SystemImage.bundle(for: vm, board: system.board.board).bytes()
@@ -70,14 +71,24 @@ public struct SystemImage {
         let blockEnd = (board.loadAddress & ~(block - 1)) + block
         var cursor = slot.ramPA
         var writer = SystemManifestWriter()
+        let twoMiB: UInt64 = 2 << 20
+        func rounded(_ size: UInt64, to alignment: UInt64) -> UInt64 { (size + alignment - 1) & ~(alignment - 1) }
+        // Identity-mapped RAM is where the config says; everything else is placed around it.
+        let fixed = system.vms.filter(\.config.identityMemory).map { MemoryRange(base: $0.config.memory.base, size: rounded($0.config.memory.size, to: twoMiB)) }
+        func place(_ size: UInt64) -> UInt64 {
+            while let hit = fixed.first(where: { $0.overlaps(MemoryRange(base: cursor, size: size)) }) { cursor = rounded(hit.end, to: twoMiB) }
+            defer { cursor += size }
+            return cursor
+        }
         for vm in system.vms {
-            let size = (vm.config.memory.size + (2 << 20) - 1) & ~((2 << 20) - 1)
-            guard cursor + size <= blockEnd else {
-                throw KeelError("\(system.config.file): the VMs' RAM does not fit: vm \"\(vm.name)\" would end at \(hexString(cursor + size)), past \(hexString(blockEnd)), where \(board.name)'s firmware maps normal memory (fix: give the VMs less memory)")
+            let size = rounded(vm.config.memory.size, to: twoMiB)
+            let pa = vm.config.identityMemory ? vm.config.memory.base : place(size)
+            guard pa + size <= blockEnd else {
+                throw KeelError("\(system.config.file): the VMs' RAM does not fit: vm \"\(vm.name)\" would end at \(hexString(pa + size)), past \(hexString(blockEnd)), where \(board.name)'s firmware maps normal memory (fix: give the VMs less memory)")
             }
             var record = SystemManifestWriter.VM(
                 name: vm.name, firstCPU: vm.config.cpus.min() ?? 0, cpuCount: vm.config.cpus.count,
-                ramIPA: vm.config.memory.base, ramPA: cursor, ramSize: size,
+                ramIPA: vm.config.memory.base, ramPA: pa, ramSize: size,
                 bundle: try bundle(for: vm, board: board, in: system).bytes())
             record.faultLimit = UInt32(truncatingIfNeeded: vm.config.faultLimit ?? 0)
             record.resetLimit = UInt32(truncatingIfNeeded: vm.config.resetLimit ?? 0)
@@ -85,23 +96,39 @@ public struct SystemImage {
                 names.reduce(UInt32(0)) { mask, name in mask | (system.vms.firstIndex { $0.name == name }.map { 1 << UInt32($0) } ?? 0) }
             }
             writer.vms.append(record)
-            cursor += size
         }
+        (writer.devices, writer.interrupts) = FirmwareSupport.passthrough(system)
         writer.powerOffWith = system.config.powerOffWith.flatMap { name in system.vms.firstIndex { $0.name == name } }
         // Shared regions after the VMs' RAM, each mapped at its IPA in the VMs it names.
         for region in system.config.sharedMemory {
             let size = (region.size + 4095) & ~4095
-            guard cursor + size <= blockEnd else {
+            let pa = place(size)
+            guard pa + size <= blockEnd else {
                 throw KeelError("\(system.config.file): shared region \"\(region.name)\" does not fit after the VMs' RAM (fix: give the VMs less memory)")
             }
             var mask: UInt32 = 0
             for name in region.vms {
                 if let index = system.vms.firstIndex(where: { $0.name == name }) { mask |= 1 << UInt32(index) }
             }
-            writer.regions.append(SystemManifest.Region(pa: cursor, size: size, ipa: region.ipa, vms: mask))
-            cursor += size
+            writer.regions.append(SystemManifest.Region(pa: pa, size: size, ipa: region.ipa, vms: mask))
         }
         return writer
+    }
+
+    /// The board devices passed through to `vm`, as its device tree describes them (at their
+    /// physical addresses: Keel maps them there).
+    static func guestDevices(of vm: ValidatedVM, board: KnownBoard?) -> [GuestDeviceTree.Device] {
+        guard let board else { return [] }
+        return vm.config.devices.compactMap { assignment in
+            guard let device = board.device(named: assignment.name), !device.hypervisorOwned else { return nil }
+            let own = device.intid == 0 ? [] : Array(device.intid..<(device.intid + device.interruptCount))
+            let ranges = (assignment.mmio ?? [MemoryRange(base: device.base, size: device.size)]).map { (base: $0.base, size: $0.size) }
+            // A bank of transports, one interrupt each (QEMU virt's virtio-mmio).
+            let bank = device.interruptCount > 1 && device.size % UInt64(device.interruptCount) == 0
+                ? (base: device.base, stride: device.size / UInt64(device.interruptCount), firstINTID: device.intid) : nil
+            return GuestDeviceTree.Device(compatible: device.compatible.description, ranges: ranges,
+                                          intids: assignment.interrupts ?? own, bank: device.compatible.description == "virtio,mmio" ? bank : nil)
+        }
     }
 
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device
@@ -125,7 +152,7 @@ public struct SystemImage {
             let regions = (system?.config.sharedMemory ?? []).filter { $0.vms.contains(vm.name) }.map { (ipa: $0.ipa, size: ($0.size + 4095) & ~4095) }
             return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: LinuxGuest.bootargs(vm.config.bootargs),
                                          vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree,
-                                         vmIndex: index, sharedRegions: regions)
+                                         vmIndex: index, sharedRegions: regions, devices: guestDevices(of: vm, board: system?.board))
         case .raw:
             guard let data = FileManager.default.contents(atPath: vm.kernelPath) else { throw KeelError("kernel '\(vm.kernelPath)' cannot be read") }
             var writer = BootBundleWriter(entryIPA: vm.entry)

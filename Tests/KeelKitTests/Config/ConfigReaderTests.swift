@@ -83,7 +83,7 @@ struct ConfigReaderTests {
             "system.toml: vm \"demo\" key memory.bsae: unknown key (fix: did you mean \"base\"?)",
         ])
         #expect(fixture.problems("colour = 3\n" + rawVM) == [
-            "system.toml: key colour: unknown key (fix: remove it; the keys here are board, vm, shared_memory, power_off_with)",
+            "system.toml: key colour: unknown key (fix: remove it; the keys here are board, vm, shared_memory, power_off_with, qemu)",
         ])
         #expect(fixture.problems(rawVM + "\ndevices = [{ name = \"rtc\", irq = [34] }]\n") == [
             "system.toml: vm \"demo\" key devices[0].irq: unknown key (fix: remove it; the keys here are name, mmio, interrupts)",
