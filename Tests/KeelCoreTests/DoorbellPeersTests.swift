@@ -39,10 +39,10 @@ struct DoorbellPeersTests {
     static let limits = SystemManifest.Limits(cpus: 4, dramBase: 0x4000_0000, dramSize: 0x4000_0000,
                                               reservedStart: 0x4008_0000, reservedEnd: 0x4010_0000)
 
-    /// A version-2 table of `count` one-CPU VMs (16 MiB each from PA 0x5000_0000, empty
+    /// A table of the current version (no devices: a version-2 table with version 3 in it) of `count` one-CPU VMs (16 MiB each from PA 0x5000_0000, empty
     /// bundles), `regions` (VM masks; 4 KiB each after the VMs' RAM, at IPA 0x7000_0000 + k MiB)
     /// and each VM's doorbell (peers, flags) words.
-    static func table(count: Int, regions: [UInt32] = [], doorbell: [(UInt32, UInt32)] = [], version: UInt32 = 2) -> [UInt8] {
+    static func table(count: Int, regions: [UInt32] = [], doorbell: [(UInt32, UInt32)] = [], version: UInt32 = SystemManifest.version) -> [UInt8] {
         let tables = SystemManifest.tablesSize(count: count, regions: regions.count)
         var out = [UInt8](repeating: 0, count: tables)
         func put(_ value: UInt64, _ width: Int, at offset: Int) {

@@ -236,8 +236,20 @@ struct LinuxFetchTests {
         try FileManager.default.removeItem(atPath: cache + "/modules")
         let tools = FakeTools()
         #expect(try fetch(cache, tools: tools).run().fetched)
-        #expect(tools.commands.count == 5)
+        #expect(tools.commands.count == 6)
         #expect(VirtioModules.present(in: cache + "/modules"))
+    }
+
+    @Test("a cache without the board DTBs (from before they were kept) is fetched again")
+    func dtbsMissing() throws {
+        let scratch = try Scratch()
+        let cache = scratch.url.path + "/cache"
+        _ = try fetch(cache, tools: FakeTools()).run()
+        try FileManager.default.removeItem(atPath: cache + "/dtb/imx8mp-evk.dtb")
+        let tools = FakeTools()
+        #expect(try fetch(cache, tools: tools).run().fetched)
+        #expect(tools.commands.count == 6)
+        #expect(FileManager.default.fileExists(atPath: cache + "/dtb/imx8mp-evk.dtb"))
     }
 
     @Test("with Image and initramfs in the cache nothing runs, unless forced")

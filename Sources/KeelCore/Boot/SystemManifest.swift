@@ -5,7 +5,7 @@
 /// All fields little-endian. Header (64 bytes):
 ///
 ///     0  magic "KEELSYST"       16  total size (header, table and every bundle)
-///     8  version (2)            24  VM count
+///     8  version (3)            24  VM count
 ///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
 ///
 ///    32  shared region count      36  the VM whose power-off powers the machine off, plus 1
