@@ -274,9 +274,10 @@ public struct GuestDeviceTree {
         }
 
         for device in devices {
-            let name = device.compatible.split(separator: ",").last.map(String.init) ?? "device"
+            // Named as QEMU names them: virtio_mmio@..., pl031@...
+            let name = device.compatible == "virtio,mmio" ? "virtio_mmio" : device.compatible.split(separator: ",").last.map(String.init) ?? "device"
             for node in device.nodes {
-                var n = FDTNode(name.replacingOccurrences(of: "-", with: "_") + "@" + String(node.address, radix: 16))
+                var n = FDTNode(name + "@" + String(node.address, radix: 16))
                 n.set("compatible", string: device.compatible)
                 n.set("reg", .u64(node.reg))
                 if !node.intids.isEmpty {
