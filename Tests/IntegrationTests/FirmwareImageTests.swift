@@ -21,11 +21,19 @@ struct FirmwareImageTests {
         #expect(littleEndian(bin, 0, 4) >> 26 == 0b000101)
     }
 
-    @Test("keel.elf is linked where QEMU and booti load it: DRAM base + text_offset")
-    func loadAddress() throws {
-        let elf = try Data(contentsOf: URL(fileURLWithPath: Repo.path("build/hyp/keel.elf")))
+    @Test("every board's keel.elf is linked where its boot loader puts it: 2 MiB aligned DRAM base + text_offset (the Pi's firmware and QEMU at 0x80000, the others' booti alike)",
+          arguments: BoardCatalog.all.filter { $0.firmwareDirectory != nil })
+    func loadAddress(board: KnownBoard) throws {
+        let elf = try Data(contentsOf: URL(fileURLWithPath: Repo.path("build/\(board.firmwareDirectory!)/keel.elf")))
         #expect(Array(elf[0..<4]) == [0x7F, 0x45, 0x4C, 0x46])
-        #expect(littleEndian(elf, 0x18, 8) == qemuVirt.ramBase + qemuVirt.textOffset)  // e_entry
+        #expect(littleEndian(elf, 0x18, 8) == board.board.loadAddress, "\(board.name)")  // e_entry
+    }
+
+    @Test("the load addresses are the boards' documented ones")
+    func documentedLoadAddresses() {
+        let expected: [String: UInt64] = ["qemu-virt": 0x4008_0000, "qemu-virt-gicv2": 0x4008_0000, "xlnx-zcu102": 0x8_0000,
+                                          "raspberry-pi-4": 0x8_0000, "imx8mp-evk": 0x4008_0000]
+        #expect(Dictionary(uniqueKeysWithValues: BoardCatalog.all.map { ($0.name, $0.board.loadAddress) }) == expected)
     }
 
     @Test("started at EL1 (no virtualization=on), Keel says why and stops")
@@ -47,4 +55,8 @@ final class Output: @unchecked Sendable {
     private var data = Data()
     func append(_ more: Data) { lock.withLock { data.append(more) } }
     var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}
+
+extension KnownBoard: CustomTestStringConvertible {
+    public var testDescription: String { name }
 }

@@ -31,13 +31,6 @@ struct IMX8MPTests {
         try #require(FileManager.default.fileExists(atPath: dtb), "run `make linux` (keel linux fetch takes the board's DTB)")
     }
 
-    @Test("keel.elf for the board is linked where a boot loader puts it: DRAM base 0x40000000 + text_offset")
-    func loadAddress() throws {
-        let elf = try Data(contentsOf: URL(fileURLWithPath: Repo.path("build/hyp-imx8mp-evk/keel.elf")))
-        let entry = (0..<8).reduce(UInt64(0)) { $0 | UInt64(elf[0x18 + $1]) << (8 * UInt64($1)) }
-        #expect(entry == imx8mpEVK.loadAddress && entry == 0x4008_0000)
-    }
-
     @Test("keel run --board imx8mp-evk --guest: the demo guest; Debian's DTB and -serial null -serial stdio on the command line")
     func demo() throws {
         try Self.requireBuilt()

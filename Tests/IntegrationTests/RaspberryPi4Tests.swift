@@ -44,13 +44,6 @@ struct RaspberryPi4Tests {
         return counters
     }
 
-    @Test("keel.elf for the board is linked where the Pi's firmware and QEMU load a 64-bit kernel: 0x80000")
-    func loadAddress() throws {
-        let elf = try Data(contentsOf: URL(fileURLWithPath: Repo.path("build/hyp-raspberry-pi-4/keel.elf")))
-        let entry = (0..<8).reduce(UInt64(0)) { $0 | UInt64(elf[0x18 + $1]) << (8 * UInt64($1)) }
-        #expect(entry == raspberryPi4.loadAddress && entry == 0x8_0000)
-    }
-
     @Test("keel run --board raspberry-pi-4 --guest: the demo guest on raspi4b with Debian's DTB, QEMU's exit 0 from the watchdog")
     func demo() throws {
         try Self.requireBuilt()

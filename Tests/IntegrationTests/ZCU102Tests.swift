@@ -31,13 +31,6 @@ struct ZCU102Tests {
         ]
     }
 
-    @Test("keel.elf for the board is linked where QEMU loads it: DDR base 0 + text_offset")
-    func loadAddress() throws {
-        let elf = try Data(contentsOf: URL(fileURLWithPath: Repo.path("build/hyp-xlnx-zcu102/keel.elf")))
-        let entry = (0..<8).reduce(UInt64(0)) { $0 | UInt64(elf[0x18 + $1]) << (8 * UInt64($1)) }
-        #expect(entry == xlnxZCU102.loadAddress && entry == 0x8_0000)
-    }
-
     @Test("keel run --board xlnx-zcu102 --guest: the demo guest, its bundle at the board's address")
     func demo() throws {
         try #require(FileManager.default.fileExists(atPath: Self.firmware), "run `make`")

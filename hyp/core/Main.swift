@@ -95,17 +95,7 @@ private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: In
             guard vm.state.stage2.map(ipa: g.ipa, pa: g.pa, size: g.size, memory: .normal, access: .readWrite, executable: false) else {
                 panic("cannot map a shared region: the stage-2 page pool is spent")
             }
-            Console.begin()
-            Console.print("vm")
-            Console.dec(UInt64(id))
-            Console.print(": shared memory at IPA ")
-            Console.hex(g.ipa)
-            Console.print(" (PA ")
-            Console.hex(g.pa)
-            Console.print(", ")
-            Console.dec(g.size >> 10)
-            Console.print(" KiB)")
-            Console.newline()
+            logMapping(vm: id, ": shared memory at IPA ", ipa: g.ipa, pa: g.pa, size: g.size, " KiB)")
         }
     }
     if let shared { passThrough(shared, to: vm, firstCPU: firstCPU) }
@@ -177,17 +167,7 @@ private func passThrough(_ manifest: SystemManifest, to vm: VMHandle, firstCPU: 
         guard vm.state.stage2.map(ipa: d.ipa, pa: d.pa, size: d.size, memory: .device, access: .readWrite, executable: false) else {
             panic("cannot map a passed-through device: the stage-2 page pool is spent")
         }
-        Console.begin()
-        Console.print("vm")
-        Console.dec(UInt64(id))
-        Console.print(": device at IPA ")
-        Console.hex(d.ipa)
-        Console.print(" (PA ")
-        Console.hex(d.pa)
-        Console.print(", ")
-        Console.dec(d.size >> 10)
-        Console.print(" KiB) passed through")
-        Console.newline()
+        logMapping(vm: id, ": device at IPA ", ipa: d.ipa, pa: d.pa, size: d.size, " KiB) passed through")
     }
     for k in 0..<manifest.interruptCount where manifest.interrupt(k).vm == UInt32(id) {
         let intid = manifest.interrupt(k).intid
@@ -201,6 +181,22 @@ private func passThrough(_ manifest: SystemManifest, to vm: VMHandle, firstCPU: 
         Console.dec(UInt64(firstCPU))
         Console.newline()
     }
+}
+
+/// One line for a region mapped into VM `id`: "vmN<what>IPA (PA pa, size<tail>".
+@_optimize(size)
+private func logMapping(vm id: Int, _ what: StaticString, ipa: UInt64, pa: UInt64, size: UInt64, _ tail: StaticString) {
+    Console.begin()
+    Console.print("vm")
+    Console.dec(UInt64(id))
+    Console.print(what)
+    Console.hex(ipa)
+    Console.print(" (PA ")
+    Console.hex(pa)
+    Console.print(", ")
+    Console.dec(size >> 10)
+    Console.print(tail)
+    Console.newline()
 }
 
 /// Embedded Swift's `print` ends here; Keel itself uses `Console`.
