@@ -49,7 +49,7 @@ struct PassthroughTests {
         kernel = "\(LinuxTests.kernel)"
         initrd = "\(initrd)"
         bootargs = "console=ttyAMA0 panic=-1"
-        devices = [{ name = "virtio-mmio", mmio = [{ base = 0x0A00_3000, size = 0x1000 }], interrupts = [79] }]
+        devices = [{ name = "virtio-mmio", mmio = [{ base = 0x0A00_3000, size = 0x1000 }], interrupts = [79] }, "rtc"]
 
         [[vm]]
         name = "probe"
@@ -89,6 +89,8 @@ struct PassthroughTests {
                                      "[vm0] \(PassthroughInitramfs.Marker.sectors)2048",
                                      "[vm0] \(PassthroughInitramfs.Marker.sha256)\(hash)",
                                      "[vm0] \(PassthroughInitramfs.Marker.done)"]), "\(run.stdout.suffix(4000))")
+        // Its PL031 RTC too (an AMBA PrimeCell in its device tree), bound by Linux's driver.
+        #expect(run.lines.contains { $0.hasPrefix("[vm0] [") && $0.hasSuffix("rtc-pl031 9010000.pl031: registered as rtc0") }, "\(run.stdout.suffix(3000))")
         // Through its interrupt: the virtio line of /proc/interrupts counts some.
         let irq = run.lines.first { $0.hasPrefix("[vm0] \(PassthroughInitramfs.Marker.interrupts)") && $0.contains("virtio0") } ?? ""
         let count = irq.dropFirst("[vm0] \(PassthroughInitramfs.Marker.interrupts)".count).split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
