@@ -191,6 +191,7 @@ func trapWFx(_ vcpu: VCPUHandle, _ esr: UInt64) {
     } else if !isWFI {
         keel_yield()
     } else if VGIC.mayWait(vcpu) {
+        GIC.refreshBeforeWait()
         keel_wfi()
     }
 }

@@ -218,6 +218,17 @@ enum GIC {
         }
     }
 
+    /// Before Keel waits for an interrupt on behalf of a vCPU (its WFI), on a GICv2: the private
+    /// enables rewritten with the bits already set, a no-op for the GIC itself. QEMU's GICv2
+    /// re-evaluates its CPU interfaces on that write but not when a guest's deactivation of a
+    /// hardware-linked virtual interrupt (GICV_EOIR, HW bit) deactivates the physical one: a
+    /// level interrupt whose line was still high (the timer, a passed-through device) then sat
+    /// pending and enabled in the distributor while GICC_HPPIR read 1023, and the CPU slept for
+    /// good (Linux hanging in poweroff under load; seen with gdb: GICD_ISPENDR0 holding PPI 27).
+    static func refreshBeforeWait() {
+        if version == .v2 { write32(frames.distributor + Reg.isenabler, privateEnables) }
+    }
+
     /// Send Keel's kick SGI to physical CPU `cpu` (Aff0 = cpu; Keel's CPUs are one cluster).
     static func kick(cpu: Int) {
         keel_dsb_ish()

@@ -112,6 +112,9 @@ public struct GuestDeviceTree {
         static let edgeRising: UInt32 = 1
     }
 
+    /// Board devices that are Arm PrimeCells (on Linux's AMBA bus).
+    static let primeCells: Set<String> = ["arm,pl031", "arm,pl061", "arm,pl011"]
+
     /// Architected timer PPIs: secure physical, non-secure physical, virtual, hypervisor.
     public static let timerPPIs: [UInt32] = [13, 14, 11, 10]
 
@@ -278,7 +281,19 @@ public struct GuestDeviceTree {
             let name = device.compatible == "virtio,mmio" ? "virtio_mmio" : device.compatible.split(separator: ",").last.map(String.init) ?? "device"
             for node in device.nodes {
                 var n = FDTNode(name + "@" + String(node.address, radix: 16))
-                n.set("compatible", string: device.compatible)
+                if Self.primeCells.contains(device.compatible) {
+                    // An AMBA PrimeCell: Linux's AMBA bus binds it by "arm,primecell" and reads
+                    // its ID registers with its bus clock on, as QEMU's own tree says.
+                    n.set("compatible", strings: device.compatible, "arm,primecell")
+                    n.set("clocks", u32: clockHandle.value)
+                    n.set("clock-names", string: "apb_pclk")
+                } else {
+                    n.set("compatible", string: device.compatible)
+                }
+                if device.compatible == "arm,pl061" {
+                    n.set(flag: "gpio-controller")
+                    n.set("#gpio-cells", u32: 2)
+                }
                 n.set("reg", .u64(node.reg))
                 if !node.intids.isEmpty {
                     // virtio-mmio as QEMU virt describes it (edge); other devices level-high.

@@ -54,6 +54,17 @@ struct PassthroughConfigTests {
         #expect(devices.count == 1)
         #expect(devices[0].nodes.map(\.address) == [0x0A00_3E00] && devices[0].nodes[0].reg == [0x0A00_3E00, 0x200])
         #expect(devices[0].nodes[0].intids == [79])
+        // In the tree: the transport's node, and a PrimeCell (the RTC) as Linux's AMBA bus wants it.
+        var tree = GuestDeviceTree(ramIPA: 0x6000_0000, ramSize: 192 << 20, vcpus: 1, gic: .v3(distributor: 0x0800_0000, redistributors: 0x080A_0000), uartIPA: 0x0900_0000)
+        tree.devices = devices + [GuestDeviceTree.Device(compatible: "arm,pl031", ranges: [(0x0901_0000, 0x1000)], intids: [34])]
+        let root = try tree.tree()
+        let virtio = try #require(root.children.first { $0.name == "virtio_mmio@a003e00" })
+        #expect(virtio.property("compatible") == .string("virtio,mmio"))
+        #expect(virtio.property("interrupts") == .u32([0, 47, 1]))
+        let rtc = try #require(root.children.first { $0.name == "pl031@9010000" })
+        #expect(rtc.property("compatible") == .strings(["arm,pl031", "arm,primecell"]))
+        #expect(rtc.property("clock-names") == .string("apb_pclk"))
+        #expect(rtc.property("interrupts") == .u32([0, 2, 4]))
     }
 
     @Test("other VMs' RAM is placed around identity RAM")
