@@ -18,6 +18,11 @@ let virtualIRQsByHCR = false
 /// (the guest enabled group 1) while one waits for that. On the real EVK, where the line is
 /// wired, VI only repeats what the GIC signals.
 ///
+/// A list register in the pending and active state is neither signalled nor seen by NPIE, so
+/// on this board `VGIC.retrigger` makes none: an edge raised again while its previous instance
+/// is active waits in software, and that register's EOI maintenance interrupt brings Keel back
+/// when the guest deactivates it.
+///
 /// What this does not follow: the guest's running priority. A guest that unmasks IRQs inside a
 /// handler while a lower-priority interrupt waits reads a spurious INTID until it finishes that
 /// handler (Linux keeps IRQs masked in its handlers).
@@ -52,7 +57,9 @@ enum VirtualIRQLine {
             let n = used.trailingZeroBitCount
             used &= used - 1
             let lr = GIC.readListRegister(n)
-            guard lr.state.isPending, lr.group1 else { continue }
+            // Pending only: the CPU interface signals no pending+active register, and NPIE
+            // ignores them (`VGIC.retrigger` makes none on this board).
+            guard lr.state == .pending, lr.group1 else { continue }
             waiting = true
             if groupEnabled && lr.priority < mask { signalled = true }
         }
