@@ -99,6 +99,26 @@ struct IMX8MPTests {
         #expect(!run.stdout.contains("FAIL"), "\(run.stdout)")
     }
 
+    /// An edge SPI raised again while its previous instance is active: on this board Keel keeps
+    /// the new one in software until the guest deactivates the old (no pending+active register,
+    /// which NPIE cannot follow: the maintenance interrupt stormed and the guest never ran on).
+    @Test("an SPI held by a vCPU that goes off, raised again, taken elsewhere (the vGIC's SPI/CPU_OFF checks)")
+    func spiAndCPUOff() throws {
+        try Self.requireBuilt()
+        let run = try runKeel(["run", "--board", "imx8mp-evk", "--guest", Repo.guest("vgic_spi_off"), "--smp", "2", "--timeout", "60"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
+        let expected = [
+            "spi: pending_in_lr_then_cpu_off_arrives_on_cpu0=0x1",
+            "spi: raised_while_off_arrives_after_cpu_on=0x1",
+            "spi: cpu1 took it and went off in its handler, count=0x1",
+            "spi: active_in_lr_then_cpu_off_arrives_on_cpu0=0x1",
+            "spi: after_cpu_off_in_handler_cpu_on_gets_it=0x1",
+            "spi: exceptions=0x0",
+            "spi: done",
+        ]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+    }
+
     @Test("keel pack --board imx8mp-evk + keel run IMAGE --board imx8mp-evk: the bundle travels in the image")
     func packAndRun() throws {
         try Self.requireBuilt()

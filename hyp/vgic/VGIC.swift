@@ -353,7 +353,16 @@ enum VGIC {
         forEachUsedListRegister(vcpu) { n, intid, bank, bit in
             guard bank.state.pending & bank.state.enabled & bit != 0, bank.state.hardware & bit == 0 else { return }
             var lr = GIC.readListRegister(n)
-            if lr.state == .active {
+            if lr.state == .active && virtualIRQsByHCR {
+                // No pending+active registers where Keel signals the virtual IRQ itself (the
+                // CPU interface's maintenance cannot tell when one becomes pending): the new
+                // instance waits in software, and the register's EOI maintenance interrupt
+                // says when the guest is done with the active one.
+                if !lr.maintenanceOnEOI {
+                    lr.maintenanceOnEOI = true
+                    GIC.writeListRegister(n, lr)
+                }
+            } else if lr.state == .active {
                 lr.state = .pendingActive
                 GIC.writeListRegister(n, lr)
                 consumePending(vcpu, bank: bank, intid: intid)
