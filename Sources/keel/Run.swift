@@ -231,7 +231,9 @@ struct Run: ParsableCommand {
         try checkTrace(on: validated.board)
         do {
             if let firmware { try RunPrecheck.firmware(firmware, board: validated.board) }
-            let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!))
+            // Booted once: each Linux VM gets a fresh /chosen/rng-seed, as --guest gives one.
+            let packed = try SystemPack.image(validated, firmware: try Firmware.locate(explicit: firmware, directory: validated.board.firmwareDirectory!),
+                                              freshRNGSeeds: true)
             let file = try TemporaryFile(packed.bytes, suffix: ".img")
             var command = QEMUCommand(firmware: file.path, bundle: nil, board: validated.board.board, layout: FirmwareSupport.layout(for: validated.board.name),
                                       cpu: cpu, smp: validated.vms.map { ($0.config.cpus.max() ?? 0) + 1 }.max() ?? 1)

@@ -18,11 +18,12 @@ public enum SystemPack {
         return system
     }
 
-    public static func image(_ system: ValidatedSystem, firmware firmwarePath: String) throws -> SystemImage {
+    /// `freshRNGSeeds`: for an image booted once (`keel run --config`; `SystemImage`).
+    public static func image(_ system: ValidatedSystem, firmware firmwarePath: String, freshRNGSeeds: Bool = false) throws -> SystemImage {
         guard let firmware = FileManager.default.contents(atPath: firmwarePath) else {
             throw KeelError("the firmware '\(firmwarePath)' cannot be read")
         }
-        let image = try SystemImage(system: system, firmware: firmware, firmwareName: firmwarePath)
+        let image = try SystemImage(system: system, firmware: firmware, firmwareName: firmwarePath, freshRNGSeeds: freshRNGSeeds)
         // QEMU puts its DTB 128 MiB above the DRAM base (without an initrd), and the bundle must
         // end before the VM's RAM it is copied into.
         let limit = min(system.board.board.ramBase + (128 << 20), FirmwareSupport.layout(for: system.board.name).ramPA) - system.board.board.loadAddress
