@@ -21,6 +21,8 @@ enum GIC {
     static let kickSGI: UInt32 = 1
     static let virtualTimerPPI: UInt32 = 27
     static let physicalTimerPPI: UInt32 = 30
+    /// The EL2 physical timer (CNTHP), Keel's alarm in a contended lock's wait.
+    static let hypervisorTimerPPI: UInt32 = 26
     static var maintenancePPI: UInt32 { machine.gic.maintenanceINTID }
     /// INTIDs 1020-1023: nothing to acknowledge.
     static let spurious: UInt32 = 1020
@@ -116,9 +118,10 @@ enum GIC {
         setUnderflowInterrupt(false)
     }
 
-    /// The interrupts Keel takes on each CPU.
+    /// The interrupts Keel takes on each CPU; the EL2 physical timer's only ends the WFI of a
+    /// waiter on a contended lock (hyp/runtime/locks.c).
     private static var privateEnables: UInt32 {
-        1 << kickSGI | 1 << maintenancePPI | 1 << virtualTimerPPI | 1 << physicalTimerPPI
+        1 << kickSGI | 1 << maintenancePPI | 1 << virtualTimerPPI | 1 << physicalTimerPPI | 1 << hypervisorTimerPPI
     }
 
     /// Each CPU's redistributor (GICv3), found once at bring-up.

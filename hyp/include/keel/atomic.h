@@ -31,10 +31,12 @@ static inline __attribute__((always_inline)) uint32_t keel_lock_token(void) {
     __asm__("mrs %0, mpidr_el1" : "=r"(mpidr));
     return (uint32_t)mpidr;
 }
+/* Waits until `lock` looks free (locks.c): a short spin, then sleeps in WFI between looks. */
+void keel_spin_wait(uint32_t *lock);
 static inline __attribute__((always_inline)) void keel_spin_lock(uint32_t *lock) {
     uint32_t me = keel_lock_token();
     while (__builtin_expect(__atomic_exchange_n(lock, me, __ATOMIC_ACQUIRE) != 0, 0)) {
-        while (__atomic_load_n(lock, __ATOMIC_RELAXED)) { __asm__ volatile("yield"); }
+        keel_spin_wait(lock);
     }
 }
 static inline __attribute__((always_inline)) void keel_spin_unlock(uint32_t *lock) {
