@@ -162,18 +162,9 @@ struct IMX8MPTests {
     @Test("Debian's Linux on 4 vCPUs with its generated DTB: SMP, the timer and SGIs through the GICv3, power-off")
     func linux() throws {
         try Self.requireBuilt()
-        try #require(FileManager.default.fileExists(atPath: PackTests.kernel), "run `make linux`")
-        let run = try runKeel(["run", "--board", "imx8mp-evk", "--guest", PackTests.kernel, "--initrd", PackTests.initramfs,
-                               "--append", "console=ttyAMA0 panic=-1", "--smp", "4", "--timeout", "400"])
+        let run = try LinuxTests.boot(board: "imx8mp-evk", smp: 4, timeout: 400)
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
-        let expected = Self.bootLines(cpus: 4) + [
-            "KEEL-INIT: started",
-            "KEEL-INIT: cpus online 4",
-            "KEEL-INIT: workload done 4 jobs",
-            "KEEL-INIT: powering off",
-            "[keel] vm0: PSCI SYSTEM_OFF",
-            "[keel] all VMs are off: powering off",
-        ]
+        let expected = Self.bootLines(cpus: 4) + LinuxTests.initLines(cpus: 4)
         #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout.suffix(3000))")
         #expect(run.exitCounters["irq"] ?? 0 > 0, "\(run.exitCounters)")
     }

@@ -11,6 +11,25 @@ struct LinuxTests {
     /// Words that must not appear in the guest's log (the command line aside).
     static let trouble = ["BUG", "WARNING", "Oops", "stall", "panic", "Call trace"]
 
+    /// What the initramfs's /init prints on `cpus` vCPUs, up to Keel's power-off.
+    static func initLines(cpus: Int) -> [String] {
+        [
+            "KEEL-INIT: started",
+            "KEEL-INIT: cpus online \(cpus)",
+            "KEEL-INIT: workload done \(cpus) jobs",
+            "KEEL-INIT: powering off",
+            "[keel] vm0: PSCI SYSTEM_OFF",
+            "[keel] all VMs are off: powering off",
+        ]
+    }
+
+    /// Debian's kernel and the initramfs under `keel run --guest` on `board`, `smp` vCPUs.
+    static func boot(board: String, smp: Int, timeout: Int) throws -> KeelRun {
+        try #require(FileManager.default.fileExists(atPath: kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        return try runKeel(["run", "--board", board, "--guest", kernel, "--initrd", initramfs,
+                            "--append", "console=ttyAMA0 panic=-1", "--smp", String(smp), "--timeout", String(timeout)])
+    }
+
     func bootLinux(smp: Int, gic: Int, append: String = "console=ttyAMA0 panic=-1") throws -> KeelRun {
         try #require(FileManager.default.fileExists(atPath: Self.kernel), "no Debian kernel in .cache/linux: run `make linux`")
         return try runKeel(["run", "--guest", Self.kernel, "--initrd", Self.initramfs, "--append", append,
@@ -25,13 +44,7 @@ struct LinuxTests {
         let expected = [
             "[keel] GICv\(config.gic), 4 list registers per CPU",
             "[keel] vm0/vcpu0: entering at 0x40000000 (EL1h, Linux boot protocol, x0 = 0x4fe00000)",
-            "KEEL-INIT: started",
-            "KEEL-INIT: cpus online \(config.smp)",
-            "KEEL-INIT: workload done \(config.smp) jobs",
-            "KEEL-INIT: powering off",
-            "[keel] vm0: PSCI SYSTEM_OFF",
-            "[keel] all VMs are off: powering off",
-        ]
+        ] + Self.initLines(cpus: config.smp)
         #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout.suffix(3000))")
         #expect(run.lines.contains { $0.contains("Machine model: Keel VM") })
         #expect(run.lines.contains { $0.contains("psci: PSCIv1.1 detected in firmware.") })

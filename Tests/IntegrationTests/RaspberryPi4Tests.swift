@@ -75,18 +75,9 @@ struct RaspberryPi4Tests {
     @Test("Debian's Linux on 4 vCPUs with its generated DTB: all CPUs online, the workload on each, power-off")
     func linux() throws {
         try Self.requireBuilt()
-        try #require(FileManager.default.fileExists(atPath: PackTests.kernel), "run `make linux`")
-        let run = try runKeel(["run", "--board", "raspberry-pi-4", "--guest", PackTests.kernel, "--initrd", PackTests.initramfs,
-                               "--append", "console=ttyAMA0 panic=-1", "--smp", "4", "--timeout", "400"])
+        let run = try LinuxTests.boot(board: "raspberry-pi-4", smp: 4, timeout: 400)
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
-        let expected = Self.bootLines(vcpus: 4) + [
-            "KEEL-INIT: started",
-            "KEEL-INIT: cpus online 4",
-            "KEEL-INIT: workload done 4 jobs",
-            "KEEL-INIT: powering off",
-            "[keel] vm0: PSCI SYSTEM_OFF",
-            "[keel] all VMs are off: powering off",
-        ] + Self.poweredOff
+        let expected = Self.bootLines(vcpus: 4) + LinuxTests.initLines(cpus: 4) + Self.poweredOff
         #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout.suffix(3000))")
         #expect(!run.stdout.contains("Kernel panic"))
     }

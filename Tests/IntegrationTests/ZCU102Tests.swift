@@ -90,18 +90,9 @@ struct ZCU102Tests {
 
     @Test("Debian's Linux on 2 vCPUs: the timer's interrupts through the GIC-400's GICV frame, and SGIs between vCPUs")
     func linux() throws {
-        try #require(FileManager.default.fileExists(atPath: PackTests.kernel), "run `make linux`")
-        let run = try runKeel(["run", "--board", "xlnx-zcu102", "--guest", PackTests.kernel, "--initrd", PackTests.initramfs,
-                               "--append", "console=ttyAMA0 panic=-1", "--smp", "2", "--timeout", "300"])
+        let run = try LinuxTests.boot(board: "xlnx-zcu102", smp: 2, timeout: 300)
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
-        let expected = Self.bootLines(cpus: 2) + [
-            "KEEL-INIT: started",
-            "KEEL-INIT: cpus online 2",
-            "KEEL-INIT: workload done 2 jobs",
-            "KEEL-INIT: powering off",
-            "[keel] vm0: PSCI SYSTEM_OFF",
-            "[keel] all VMs are off: powering off",
-        ]
+        let expected = Self.bootLines(cpus: 2) + LinuxTests.initLines(cpus: 2)
         #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout.suffix(3000))")
         #expect(run.exitCounters["irq"] ?? 0 > 0, "\(run.exitCounters)")
     }
