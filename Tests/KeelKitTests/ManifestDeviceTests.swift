@@ -70,6 +70,17 @@ struct ManifestDeviceTests {
         }
         d = Self.disk; d.pa = (1 << 40) - 0x1000; d.size = 0x2000
         #expect(Self.problem(Self.table([d])) == .deviceOutsidePA(0))
+        // At the edges: the last page fits; one page more, or a sum that wraps past 2^64, does not.
+        d = Self.disk; d.pa = (1 << 40) - 0x1000; d.size = 0x1000
+        #expect(Self.problem(Self.table([d])) == nil)
+        d = Self.disk; d.ipa = (1 << 40) - 0x1000; d.size = 0x1000
+        #expect(Self.problem(Self.table([d])) == nil)
+        d = Self.disk; d.ipa = (1 << 40) - 0x1000; d.size = 0x2000
+        #expect(Self.problem(Self.table([d])) == .deviceOutsidePA(0))
+        d = Self.disk; d.pa = 0xFFFF_FFFF_FFFF_F000; d.ipa = 0xFFFF_FFFF_FFFF_F000; d.size = 0x2000
+        #expect(Self.problem(Self.table([d])) == .deviceOutsidePA(0))
+        d = Self.disk; d.size = 0xFFFF_FFFF_FFFF_F000
+        #expect(Self.problem(Self.table([d])) == .deviceOutsidePA(0))
         // Its guest address: not over its VM's RAM, Keel's emulated devices or a shared region.
         d = Self.disk; d.ipa = 0x6000_0000
         #expect(Self.problem(Self.table([d])) == .deviceIPAOverlap(0))
