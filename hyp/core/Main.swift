@@ -54,6 +54,8 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     var refused = false
     if let manifest = BootLoader.openSystem(cpus: cpus, refused: &refused) {
         VMs.powerOffWith = manifest.powerOffWith ?? -1
+        // The device models' request pages, before any VM (a frontend among them) runs.
+        guard DeviceModelSetup.prepare(manifest) else { Platform.powerOff() }
         var boot: VCPUHandle? = nil
         for i in 0..<manifest.count {
             let r = manifest.record(i)
@@ -98,7 +100,10 @@ private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: In
             logMapping(vm: id, ": shared memory at IPA ", ipa: g.ipa, pa: g.pa, size: g.size, " KiB)")
         }
     }
-    if let shared { passThrough(shared, to: vm, firstCPU: firstCPU) }
+    if let shared {
+        passThrough(shared, to: vm, firstCPU: firstCPU)
+        DeviceModelSetup.configure(vm, shared)
+    }
     BootLoader.load(images, into: layout)
     let bundle = images.bundle
     vm.state.entry = bundle.entryIPA

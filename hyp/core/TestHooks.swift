@@ -41,7 +41,7 @@ enum TestHooks {
     @inline(never) @_optimize(size)
     static func failWhileStopping(_ vcpu: VCPUHandle) {
         let index = Int(truncatingIfNeeded: vcpu.state.x(1))
-        guard VirtualPSCI.claimStopForTest(vcpu.state.vmHandle) else { return vcpu.state.setResult(PSCI.denied) }
+        guard VirtualPSCI.claimStopForTest(vcpu.state.vmHandle, from: vcpu) else { return vcpu.state.setResult(PSCI.denied) }
         vcpu.state.setX(0, table[index])
     }
 

@@ -35,6 +35,8 @@ struct VCPU {
     /// `VCPU.maxFaultReports` they are only counted, so a hostile guest cannot flood the console.
     var faultReports = 0
     static let maxFaultReports = 8
+    /// The forwarded MMIO access this vCPU is parked on (hyp/devmodel), and its answer.
+    var forward = ForwardedAccess()
 
     /// True while this vCPU may still print a fault report; counts the report.
     mutating func mayReportFault() -> Bool {

@@ -37,6 +37,9 @@ struct VM {
     /// The physical SPIs passed through to it (`Passthrough`), one bit each: word b holds
     /// INTIDs 32 + 32b to 63 + 32b.
     var passedSPIs: [2 of UInt32] = [0, 0]
+    /// Its part in the device model (hyp/devmodel): the virtio transports it has (as a
+    /// frontend), the devices it serves (as a device-model VM).
+    var dm = DeviceModelVM()
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> VCPUHandle { VCPUHandle(index: firstVCPU + index) }

@@ -52,6 +52,9 @@ struct VCPUHandle: Equatable {
     var stopWord: AtomicWord { word(at: MemoryLayout<VCPU>.offset(of: \.stop)) }
     /// `VGICCPU.dirty`: set by any CPU that gave this vCPU something to deliver.
     var dirtyWord: AtomicWord { word(at: MemoryLayout<VCPU>.offset(of: \.vgic.dirty)) }
+    /// `ForwardedAccess.ticket`: the open forwarded access of this vCPU, claimed by the
+    /// device model's COMPLETE or by the vCPU giving up on it (hyp/devmodel).
+    var ticketWord: AtomicWord { word(at: MemoryLayout<VCPU>.offset(of: \.forward.ticket)) }
 
     static func == (a: VCPUHandle, b: VCPUHandle) -> Bool { unsafe a.address == b.address }
 }

@@ -37,4 +37,8 @@ struct VMHandle {
     var vgicLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.vgic.lock)) }
     /// The emulated UART's lock (`GuestUART`).
     var uartLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.uartLock)) }
+    /// `DeviceModelVM.broken`: the transports Keel gave up on, one bit each.
+    var brokenWord: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.dm.broken)) }
+    /// `DeviceModelVM.lock`: the transports' queue state (hyp/devmodel).
+    var dmLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.dm.lock)) }
 }

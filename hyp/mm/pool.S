@@ -27,6 +27,14 @@ keel_vm_pool:
     .space KEEL_MAX_VMS * KEEL_VM_SLOT
     .size keel_vm_pool, . - keel_vm_pool
 
+/* Request pages of the device-model VMs (hyp/devmodel): one page per VM slot, page aligned so
+ * that stage 2 can map it alone. Keel writes them; each is mapped read-only into its VM. */
+    .balign 4096
+    .globl keel_dm_pages
+keel_dm_pages:
+    .space KEEL_MAX_VMS * KEEL_DM_PAGE
+    .size keel_dm_pages, . - keel_dm_pages
+
 /* The limits as absolute symbols, so host tools read them from the ELF (keel bench's RAM
  * figures) instead of repeating them. */
     .globl keel_max_cpus_value, keel_vcpu_slot_value, keel_stack_size_value, keel_vm_slot_value

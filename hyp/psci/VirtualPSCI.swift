@@ -106,8 +106,11 @@ enum VirtualPSCI {
     /// second SYSTEM_RESET or SYSTEM_OFF at the same time); the caller then just goes off, as
     /// the other's stop would make it. Once claimed, no CPU_ON succeeds until `stopping` is
     /// cleared (after a reset) or ever again (the VM is off).
-    private static func claimStop(_ vm: VMHandle) -> Bool {
-        vm.stoppingWord.compareExchange(0, stopToken)
+    private static func claimStop(_ vm: VMHandle, from caller: VCPUHandle) -> Bool {
+        guard vm.stoppingWord.compareExchange(0, stopToken) else { return false }
+        // A device model that stops answers no more: its frontends' requests fail now.
+        DeviceModelFailure.serverStopping(vm, from: caller)
+        return true
     }
 
     /// What `stopping` holds once claimed: the claiming CPU + 1, so a fault in the middle of a
@@ -116,7 +119,7 @@ enum VirtualPSCI {
 
 #if KEEL_TEST_HOOKS
     /// `TestHooks.failWhileStopping`: the stop claimed as SYSTEM_RESET claims it.
-    static func claimStopForTest(_ vm: VMHandle) -> Bool { claimStop(vm) }
+    static func claimStopForTest(_ vm: VMHandle, from caller: VCPUHandle) -> Bool { claimStop(vm, from: caller) }
 #endif
 
     /// AFFINITY_INFO: 0 on, 1 off, 2 on pending. Only affinity level 0 (a single vCPU).
@@ -159,7 +162,7 @@ enum VirtualPSCI {
         if vm.state.resetLimit != 0 && vm.state.resets >= vm.state.resetLimit {
             stopByPolicy(vcpu, reason: 2, count: vm.state.resets, limit: "reset_limit")
         }
-        guard claimStop(vm) else { powerDown(vcpu) }  // another vCPU is stopping the VM already
+        guard claimStop(vm, from: vcpu) else { powerDown(vcpu) }  // another vCPU is stopping the VM already
         Console.begin(vm: vm.state.id, vcpu: vcpu.state.id)
         Console.print(": PSCI SYSTEM_RESET: restarting the VM from its boot images")
         Console.newline()
@@ -167,6 +170,7 @@ enum VirtualPSCI {
         // A SYSTEM_OFF or policy stop that came while this reset held the stop: the VM goes off.
         if vm.state.poweredOff { finishOff(vcpu, event: .vmPoweredOff, arg0: 0) }
         VGIC.leaveCPU(vcpu)  // before the distributor is reset under it
+        DeviceModelFailure.serverReset(vm)
         if let bundle = BootLoader.reopen(vm) {
             BootLoader.load(bundle, into: vm.state.layout)
         }
@@ -271,7 +275,7 @@ enum VirtualPSCI {
         vm.state.poweredOff = true
         // Another vCPU holds the stop (a SYSTEM_RESET): once this one is off it sees
         // `poweredOff` and turns the VM off instead of restarting it.
-        guard claimStop(vm) else { powerDown(vcpu) }
+        guard claimStop(vm, from: vcpu) else { powerDown(vcpu) }
         finishOff(vcpu, event: event, arg0: arg0)
     }
 

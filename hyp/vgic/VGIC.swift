@@ -144,6 +144,20 @@ enum VGIC {
         return PSCI.success
     }
 
+    /// An edge-triggered SPI of Keel's own, `intid`, pending in `vm` (the device model's
+    /// request interrupt, a virtio transport's), for the vCPUs it targets there, kicked only if
+    /// the VM enabled it. `caller` may be of another VM. Nothing for a VM not built.
+    static func raiseEdge(_ vm: VMHandle, intid: Int, from caller: VCPUHandle) {
+        guard intid >= 32, intid < VirtualDistributor.intidLimit, vm.state.vcpuCount > 0 else { return }
+        let bit = UInt32(1) << UInt32(intid & 31)
+        let bank = spiBank(vm, intid)
+        lock(vm)
+        bank.state.pending |= bit
+        let targets = enabledTargets(bank, bit: bit, slot: intid & 31)
+        unlock(vm)
+        notify(vm, targets: targets, from: caller)
+    }
+
     /// The line of a level-sensitive emulated device of `vm` (an SPI) goes to `high`. `caller`
     /// is the vCPU doing it, of this VM or another (console input for one VM arrives on any
     /// VM's UART read): every target but the caller itself is kicked, if the SPI is enabled.

@@ -17,7 +17,7 @@
 /// 57 u8  width       access width in bytes (MMIO)
 /// 58 u8  register    transfer register (MMIO, sysreg)
 /// 59 u8  flags       bit 0: write
-/// 60 u32 reserved
+/// 60 u32 detail      action-specific (mmioForwarded: ticks from completion to resumption)
 /// 64 u64 arg0        MMIO value, SMCCC function id, injected ESR, ...
 /// 72 u64 arg1        SMCCC result, ...
 /// ```
@@ -52,6 +52,11 @@ public struct TraceRecord: Equatable, Sendable {
         case wfx = 8
         case virtualIRQInjected = 9
         case serrorInjected = 10
+        /// An access to a virtio transport, answered by the device-model VM (hyp/devmodel).
+        /// arg0: the value read or written; arg1: ticks from posting to the device model's pickup
+        /// (low 32 bits) and from the pickup to its completion (high 32 bits); `detail`: ticks
+        /// from the completion to the parked vCPU seeing it.
+        case mmioForwarded = 11
     }
 
     public var kind: Kind = .exit
@@ -69,6 +74,7 @@ public struct TraceRecord: Equatable, Sendable {
     public var width: UInt8 = 0
     public var register: UInt8 = 0
     public var flags: UInt8 = 0
+    public var detail: UInt32 = 0
     public var arg0: UInt64 = 0
     public var arg1: UInt64 = 0
 
@@ -96,7 +102,7 @@ public struct TraceRecord: Equatable, Sendable {
         buffer[offset + 57] = width
         buffer[offset + 58] = register
         buffer[offset + 59] = flags
-        LittleEndian.store(0, 4, at: offset + 60, in: &buffer)
+        LittleEndian.store(UInt64(detail), 4, at: offset + 60, in: &buffer)
         LittleEndian.store(arg0, 8, at: offset + 64, in: &buffer)
         LittleEndian.store(arg1, 8, at: offset + 72, in: &buffer)
     }
@@ -120,6 +126,7 @@ public struct TraceRecord: Equatable, Sendable {
         r.width = bytes[57]
         r.register = bytes[58]
         r.flags = bytes[59]
+        r.detail = UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 60, in: bytes))
         r.arg0 = LittleEndian.load(8, at: 64, in: bytes)
         r.arg1 = LittleEndian.load(8, at: 72, in: bytes)
         return r

@@ -76,6 +76,11 @@ KEEL_SYSREG_R(id_aa64isar1_el1)
 KEEL_SYSREG_R(pmcr_el0)
 KEEL_SYSREG_R(cntfrq_el0)
 KEEL_SYSREG_R(cntpct_el0)
+KEEL_SYSREG_R(cntvct_el0)
+/* The EL2 physical timer (CNTHP, PPI 26): Keel's own alarm (a contended lock's sleep, a vCPU
+ * parked on a forwarded MMIO access). */
+KEEL_SYSREG_W(cnthp_tval_el2)
+KEEL_SYSREG_W(cnthp_ctl_el2)
 
 static inline void keel_isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void keel_dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
