@@ -13,13 +13,21 @@ func trapDataAbort(_ vcpu: VCPUHandle, _ esr: UInt64) {
     // An access not aligned to its size cannot reach a device register on hardware (Device
     // memory faults it at stage 1; QEMU with the guest's MMU off lets it through to stage 2),
     // so it gets the abort too rather than an emulation of half a register.
+    if !iss.s1ptw, let access = MMIOAccess(iss), ipa & UInt64(access.bytes &- 1) == 0,
+       emulateMMIO(vcpu, ipa: ipa, access: access) {
+        vcpu.state.skipInstruction(syndrome)
+        return
+    }
+    noEmulatedDevice(vcpu, syndrome, ipa: ipa, far: far)
+}
+
+/// A data abort no emulated device took: a virtio transport's register, forwarded to the
+/// device-model VM that serves it (hyp/devmodel), or an external abort. Out of line, so that
+/// the emulated devices' exits pay nothing for it.
+@inline(never)
+private func noEmulatedDevice(_ vcpu: VCPUHandle, _ syndrome: ESR, ipa: UInt64, far: UInt64) {
+    let iss = syndrome.dataAbort
     if !iss.s1ptw, let access = MMIOAccess(iss), ipa & UInt64(access.bytes &- 1) == 0 {
-        if emulateMMIO(vcpu, ipa: ipa, access: access) {
-            vcpu.state.skipInstruction(syndrome)
-            return
-        }
-        // A virtio transport, served by a device-model VM (hyp/devmodel): after every emulated
-        // device, so that their exits pay nothing for it.
         switch Forwarding.access(vcpu, ipa: ipa, access: access) {
         case .done:
             vcpu.state.skipInstruction(syndrome)

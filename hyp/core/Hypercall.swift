@@ -66,7 +66,7 @@ private func vendorHypervisorCall(_ vcpu: VCPUHandle, _ function: UInt32) {
     case SMCCC.keelDoorbell:
         vcpu.state.setResult(VGIC.ringDoorbell(from: vcpu, vm: vcpu.state.x(1)))
     case SMCCC.keelDMComplete, SMCCC.keelDMNotify, SMCCC.keelDMPolling:
-        DeviceModelCalls.call(vcpu, function)
+        vcpu.state.setResult(DeviceModelCalls.call(vcpu, function))
 #if KEEL_TEST_HOOKS
     case TestHooks.failCheck:
         TestHooks.failCheck(vcpu)

@@ -7,22 +7,21 @@ enum DeviceModelCalls {
     /// No such open request, or no such device: SMCCC INVALID_PARAMETERS.
     static let invalid: Int64 = -2
 
+    /// The call's result, for x0.
     @inline(never)  // off the null hypercall's path
-    static func call(_ vcpu: VCPUHandle, _ function: UInt32) {
+    static func call(_ vcpu: VCPUHandle, _ function: UInt32) -> Int64 {
         let vm = vcpu.state.vmHandle
-        guard vm.state.dm.deviceCount > 0 else { return vcpu.state.setResult(SMCCC.notSupported) }
-        let result: Int64
+        guard vm.state.dm.deviceCount > 0 else { return SMCCC.notSupported }
         switch function {
         case SMCCC.keelDMComplete:
-            result = complete(vcpu, slot: vcpu.state.x(1), sequence: vcpu.state.x(2), value: vcpu.state.x(3), pickedUp: vcpu.state.x(4))
+            return complete(vcpu, slot: vcpu.state.x(1), sequence: vcpu.state.x(2), value: vcpu.state.x(3), pickedUp: vcpu.state.x(4))
         case SMCCC.keelDMNotify:
-            result = notify(vcpu, device: vcpu.state.x(1))
+            return notify(vcpu, device: vcpu.state.x(1))
         case SMCCC.keelDMPolling:
-            result = polling(vcpu, on: vcpu.state.x(1))
+            return polling(vcpu, on: vcpu.state.x(1))
         default:
-            result = SMCCC.notSupported
+            return SMCCC.notSupported
         }
-        vcpu.state.setResult(result)
     }
 
     /// COMPLETE: the open request with odd `sequence` in slot `slot` of the caller's request
