@@ -83,6 +83,15 @@ public struct TraceEvent {
             what = "virtual IRQ \(r.arg0) injected"
         case .serrorInjected:
             what = "SError -> virtual SError injected"
+        case .mmioForwarded:
+            let transport = r.ipa >= DeviceModel.transportIPA ? (r.ipa - DeviceModel.transportIPA) / DeviceModel.transportSize : 0
+            let offset = r.ipa >= DeviceModel.transportIPA ? (r.ipa - DeviceModel.transportIPA) % DeviceModel.transportSize : 0
+            key = "virtio \(transport)"
+            let arrow = r.isWrite ? "->" : "<-"
+            let reg = r.register == 31 ? "zr" : "\(r.width == 8 ? "x" : "w")\(r.register)"
+            let pickup = r.arg1 & 0xFFFF_FFFF, service = r.arg1 >> 32
+            what = "MMIO \(r.isWrite ? "write" : "read") \(r.width)B \(reg) \(arrow) \(hex(r.ipa)) (virtio \(transport) +\(hex(offset))) = \(hex(r.arg0))"
+                + " forwarded: picked up after \(pickup), completed after \(service), resumed after \(r.detail) ticks"
         case .none:
             what = r.kind == .interrupt ? "physical IRQ" : ecName
         }
