@@ -103,6 +103,7 @@ enum Containment {
             let vm = VMHandle(id: id)
             if vm.uartLock.releaseIfMine() { released += 1 }
             if vm.vgicLock.releaseIfMine() { released += 1 }
+            if vm.dmLock.releaseIfMine() { released += 1 }
         }
         return released
     }

@@ -19,6 +19,24 @@ enum DeviceModelFailure {
         guard old & bit == 0 else { return }
         let transport = vm.state.dm.transports[index]
         RequestPageHandle(vm: transport.server).word(RequestPageLayout.status(transport.device)).storeRelease(1)
+        if transport.type == 2 { failBlockRequests(vm, transport: index) }
+        VGIC.raiseEdge(vm, intid: Int(DeviceModel.firstTransportINTID) + index, from: caller)
+        report(vm, transport: index)
+    }
+
+    static let maxReports: UInt32 = 8
+
+    /// `[keel] vm0: virtio blk at IPA 0xb000000: vm1 did not answer; the device needs a reset`,
+    /// the first `maxReports` times per frontend (counted under its lock: any CPU may fail it).
+    @_optimize(size)
+    private static func report(_ vm: VMHandle, transport index: Int) {
+        let transport = vm.state.dm.transports[index]
+        let first = vm.dmLock.locked { () -> Bool in
+            guard vm.state.dm.failureReports < maxReports else { return false }
+            vm.state.dm.failureReports += 1
+            return true
+        }
+        guard first else { return }
         Console.begin()
         Console.print("vm")
         Console.dec(UInt64(vm.state.id))
@@ -30,8 +48,6 @@ enum DeviceModelFailure {
         Console.dec(UInt64(transport.server))
         Console.print(" did not answer; the device needs a reset")
         Console.newline()
-        if transport.type == 2 { failBlockRequests(vm, transport: index) }
-        VGIC.raiseEdge(vm, intid: Int(DeviceModel.firstTransportINTID) + index, from: caller)
     }
 
     /// The frontend reset transport `index` (Status 0) with its server running: forwarded

@@ -17,6 +17,10 @@ struct DeviceModelVM {
     /// Serializes updates of the transports' `queue` (the frontend's vCPUs write registers
     /// concurrently; a stopping device model completes requests with IOERR from its own CPU).
     var lock: UInt32 = 0
+    /// Transports given up so far that were reported on the console; after
+    /// `DeviceModelFailure.maxReports` only the page's status says so (a frontend resetting a
+    /// dead device in a loop cannot flood the console).
+    var failureReports: UInt32 = 0
     /// The devices it serves, in its request page's order; none: it may not make the
     /// device-model hypercalls, and has no request page.
     var deviceCount = 0
