@@ -148,4 +148,27 @@ struct DeviceModelForwardingTests {
         let broken = Self.value(run, "[vm0] fe: broken ms=") ?? .max
         #expect(broken < 500, "reads of a transport given up on took \(broken) ms")
     }
+
+    /// The forwarded round trip in instructions (QEMU -icount shift=0: a tick is 1e9 / CNTFRQ
+    /// instructions, the device model's and Keel's included), with the device model waiting for
+    /// its request interrupt and polling. Printed for docs/benchmarks.md.
+    @Test("the forwarded MMIO round trip under -icount, interrupt and polling mode", arguments: ["dm_server_fast", "dm_server_fast_poll"])
+    func benchmark(server: String) throws {
+        let scratch = try PackTests.Scratch()
+        var config = Self.config(frontend: "dm_bench", server: server)
+        config = config.replacingOccurrences(of: "cpus = [0, 1]", with: "cpus = [0]").replacingOccurrences(of: "cpus = [2]", with: "cpus = [1]")
+        let image = try Self.image(config, virtio: [Self.record(type: 2, timeoutMs: 60_000)], in: scratch)
+        let run = try runKeel(["run", image, "--smp", "2", "--timeout", "300", "--qemu-arg", "-icount", "--qemu-arg", "shift=0"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        let stripped = run.lines.map { $0.hasPrefix("[vm0] ") ? String($0.dropFirst(6)) : $0 }.joined(separator: "\n")
+        let (figures, hz) = Bench.parse(stripped)
+        let counterHz = try #require(hz, "no counter frequency in \(run.stdout.suffix(2000))")
+        let perIteration = Bench.instructionsPerIteration(figures, counterHz: counterHz)
+        let read = try #require(perIteration["mmio_forwarded_read"]), write = try #require(perIteration["mmio_forwarded_write"])
+        print("forwarded MMIO (\(server)): read \(Int(read)) instructions, write \(Int(write)) instructions per round trip")
+        // A round trip is two guests' exits and entries and the device model's scan: far more
+        // than one emulated register's few hundred, far less than a timeout.
+        #expect(read > 500 && read < 10_000_000, "read \(read)")
+        #expect(write > 500 && write < 10_000_000, "write \(write)")
+    }
 }
