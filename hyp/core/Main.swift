@@ -55,7 +55,7 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     if let manifest = BootLoader.openSystem(cpus: cpus, refused: &refused) {
         VMs.powerOffWith = manifest.powerOffWith ?? -1
         // The device models' request pages, before any VM (a frontend among them) runs.
-        guard DeviceModelSetup.prepare(manifest) else { Platform.powerOff() }
+guard DeviceModelSetup.prepare(manifest) else { Platform.powerOff() }
         var boot: VCPUHandle? = nil
         for i in 0..<manifest.count {
             let r = manifest.record(i)
@@ -102,7 +102,7 @@ private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: In
     }
     if let shared {
         passThrough(shared, to: vm, firstCPU: firstCPU)
-        DeviceModelSetup.configure(vm, shared)
+DeviceModelSetup.configure(vm, shared)
     }
     BootLoader.load(images, into: layout)
     let bundle = images.bundle
