@@ -33,7 +33,7 @@
 /// once. Reading is bounds-checked and never allocates.
 public struct SystemManifest {
     public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 3
     public static let headerSize = 64
     public static let recordSize = 80
     public static let maxVMs = 4
@@ -65,17 +65,6 @@ public struct SystemManifest {
     }
 
     /// A physical SPI delivered to VM `vm` as a hardware interrupt of the same INTID.
-    public struct Virtio: Equatable, Sendable {
-        public var frontend: UInt32
-        public var servedBy: UInt32
-        public var type: UInt32
-        public var timeoutMs: UInt32
-        public var network: UInt32
-        public init(frontend: UInt32, servedBy: UInt32, type: UInt32, timeoutMs: UInt32, network: UInt32) {
-            self.frontend = frontend; self.servedBy = servedBy; self.type = type; self.timeoutMs = timeoutMs; self.network = network
-        }
-    }
-
     public struct Interrupt: Equatable, Sendable {
         public var intid: UInt32
         public var vm: UInt32
@@ -237,9 +226,6 @@ public struct SystemManifest {
     public let regionCount: Int
     public let deviceCount: Int
     public let interruptCount: Int
-    public let virtioCount: Int
-    var virtios = InlineArray<16, Virtio>(repeating: Virtio(frontend: 0, servedBy: 0, type: 0, timeoutMs: 0, network: 0))
-    public func virtio(_ i: Int) -> Virtio { virtios[i] }
     let powerOffPlusOne: Int
     var records = InlineArray<4, VMRecord>(repeating: VMRecord(firstCPU: 0, cpuCount: 0, ramIPA: 0, ramPA: 0, ramSize: 0, bundleOffset: 0, bundleSize: 0))
     var regions = InlineArray<4, Region>(repeating: Region(pa: 0, size: 0, ipa: 0, vms: 0))
@@ -265,7 +251,6 @@ public struct SystemManifest {
         powerOffPlusOne = Int(SystemManifest.u32(bytes, 36))
         deviceCount = min(Int(SystemManifest.u32(bytes, 40)), SystemManifest.maxDevices)
         interruptCount = min(Int(SystemManifest.u32(bytes, 44)), SystemManifest.maxInterrupts)
-        virtioCount = min(Int(SystemManifest.u32(bytes, 48)), 16)
         for i in 0..<count {
             let at = SystemManifest.headerSize + i * SystemManifest.recordSize
             var r = VMRecord(firstCPU: Int(SystemManifest.u32(bytes, at + 16)), cpuCount: Int(SystemManifest.u32(bytes, at + 20)),
@@ -294,17 +279,11 @@ public struct SystemManifest {
             let at = interruptsAt + k * SystemManifest.interruptSize
             interrupts[k] = Interrupt(intid: SystemManifest.u32(bytes, at), vm: SystemManifest.u32(bytes, at + 4))
         }
-        let virtioAt = interruptsAt + interruptCount * SystemManifest.interruptSize
-        for k in 0..<virtioCount {
-            let at = virtioAt + k * 32
-            virtios[k] = Virtio(frontend: SystemManifest.u32(bytes, at), servedBy: SystemManifest.u32(bytes, at + 4), type: SystemManifest.u32(bytes, at + 8),
-                                timeoutMs: SystemManifest.u32(bytes, at + 12), network: SystemManifest.u32(bytes, at + 16))
-        }
     }
 
     /// Bytes of header, VM table, region table and the device and interrupt tables.
-    public static func tablesSize(count: Int, regions: Int, devices: Int = 0, interrupts: Int = 0, virtio: Int = 0) -> Int {
-        headerSize + count * recordSize + regions * regionSize + devices * deviceSize + interrupts * interruptSize + virtio * 32
+    public static func tablesSize(count: Int, regions: Int, devices: Int = 0, interrupts: Int = 0) -> Int {
+        headerSize + count * recordSize + regions * regionSize + devices * deviceSize + interrupts * interruptSize
     }
 
     /// Passed-through device range `index` (below `deviceCount`).
@@ -377,11 +356,9 @@ public struct SystemManifest {
         guard Int(u32(bytes, 36)) <= count else { return .badCount }
         let devices = Int(u32(bytes, 40)), interrupts = Int(u32(bytes, 44))
         guard devices <= maxDevices, interrupts <= maxInterrupts else { return .badDeviceCount }
-        let virtio = Int(u32(bytes, 48))
-        guard virtio <= 16 else { return .badDeviceCount }
-        let tableEnd = UInt64(tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio))
+        let tableEnd = UInt64(tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts))
         guard total <= UInt64(bytes.count), total >= tableEnd else { return .tooSmall }
-        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio) else { return .badChecksum }
+        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions, devices: devices, interrupts: interrupts) else { return .badChecksum }
         let manifest = SystemManifest(bytes)
         let dramEnd = limits.dramBase &+ limits.dramSize
         for i in 0..<count {
@@ -479,10 +456,10 @@ public struct SystemManifest {
 
     /// CRC-32 of the header with its checksum field read as zero, then the VM and region tables
     /// and the device tables (`bytes` holds at least all of them).
-    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0, devices: Int = 0, interrupts: Int = 0, virtio: Int = 0) -> UInt32 {
+    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0, devices: Int = 0, interrupts: Int = 0) -> UInt32 {
         var crc = CRC32.checksum(bytes.extracting(0..<28))
         crc = CRC32.checksumOfZeros(4, initial: crc)
-        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio)), initial: crc)
+        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts)), initial: crc)
     }
 
     static func u64(_ bytes: Span<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: bytes) }

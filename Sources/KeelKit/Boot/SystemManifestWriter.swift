@@ -36,14 +36,13 @@ public struct SystemManifestWriter {
     public var interrupts: [SystemManifest.Interrupt] = []
     /// The VM whose power-off powers the machine off; nil for the last VM's.
     public var powerOffWith: Int? = nil
-    public var virtio: [SystemManifest.Virtio] = []
     public init() {}
 
     public func bytes() -> Data {
         let alignment = UInt64(BootBundle.alignment)
         func align(_ v: UInt64) -> UInt64 { (v + alignment - 1) / alignment * alignment }
         var offsets: [UInt64] = []
-        let tables = SystemManifest.tablesSize(count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count, virtio: virtio.count)
+        let tables = SystemManifest.tablesSize(count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count)
         var cursor = align(UInt64(tables))
         for vm in vms {
             offsets.append(cursor)
@@ -62,15 +61,6 @@ public struct SystemManifestWriter {
         put(UInt64(powerOffWith.map { $0 + 1 } ?? 0), 4, at: 36)
         put(UInt64(devices.count), 4, at: 40)
         put(UInt64(interrupts.count), 4, at: 44)
-        put(UInt64(virtio.count), 4, at: 48)
-        for (k, v) in virtio.enumerated() {
-            let at = SystemManifest.tablesSize(count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count) + k * 32
-            put(UInt64(v.frontend), 4, at: at)
-            put(UInt64(v.servedBy), 4, at: at + 4)
-            put(UInt64(v.type), 4, at: at + 8)
-            put(UInt64(v.timeoutMs), 4, at: at + 12)
-            put(UInt64(v.network), 4, at: at + 16)
-        }
         let devicesAt = SystemManifest.tablesSize(count: vms.count, regions: regions.count)
         for (k, device) in devices.enumerated() {
             let at = devicesAt + k * SystemManifest.deviceSize
@@ -108,7 +98,7 @@ public struct SystemManifestWriter {
             put(UInt64(vm.doorbellPeers == nil ? 0 : SystemManifest.doorbellExplicit), 4, at: at + 76)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
-        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count, virtio: virtio.count)
+        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count)
         put(UInt64(crc), 4, at: 28)
         return Data(out)
     }
