@@ -17,6 +17,15 @@ public enum SMCCC {
     /// and itself) or that does not exist; -2 for a peer that is powered off.
     public static let keelDoorbell: UInt32 = 0x8600_0010
     public static let doorbellINTID: UInt32 = 47
+    /// The device model's calls (docs/device-model.md), only from a VM that serves virtio
+    /// devices: complete request (x1 slot, x2 its odd sequence, x3 the read value, x4 CNTVCT
+    /// when picked up), raise a frontend's interrupt (x1 device index), polling on or off (x1).
+    public static let keelDMComplete: UInt32 = 0x8600_0020
+    public static let keelDMNotify: UInt32 = 0x8600_0021
+    public static let keelDMPolling: UInt32 = 0x8600_0022
+    /// The range of ids the device-model driver may pass through (`KEEL_DM_IOC_HVC`).
+    public static let keelDMFirst: UInt32 = 0x8600_0020
+    public static let keelDMLast: UInt32 = 0x8600_002F
 
     /// SMCCC v1.1.
     public static let version1_1: UInt64 = 0x0001_0001

@@ -189,9 +189,13 @@ struct ConsoleInputTests {
         #expect(wait(for: "[keel] console input: vm1"))
         input.fileHandleForWriting.write(Data("to b\n".utf8))
         #expect(wait(for: "[vm1] echo: got to b"), "\(text.withLock { $0 })")
-        #expect(wait(for: "[keel] all VMs are off: powering off"))
+        // Bounded: echo guests that never got their input would keep QEMU (and the run) alive.
+        let poweredOff = wait(for: "[keel] all VMs are off: powering off")
+        #expect(poweredOff, "\(text.withLock { $0 })")
+        for _ in 0..<200 where qemu.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        if qemu.isRunning { kill(qemu.processIdentifier, SIGKILL) }
         qemu.waitUntilExit()
-        #expect(qemu.terminationStatus == 0)
+        #expect(poweredOff && qemu.terminationStatus == 0)
         let all = text.withLock { $0 }
         #expect(!all.contains("[vm1] echo: got to a") && !all.contains("[vm0] echo: got to b"))
     }

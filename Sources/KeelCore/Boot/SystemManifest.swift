@@ -5,12 +5,13 @@
 /// All fields little-endian. Header (64 bytes):
 ///
 ///     0  magic "KEELSYST"       16  total size (header, table and every bundle)
-///     8  version (3)            24  VM count
+///     8  version (4)            24  VM count
 ///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
 ///
 ///    32  shared region count      36  the VM whose power-off powers the machine off, plus 1
 ///                                   (0: the last VM's)
 ///    40  device range count       44  passed-through interrupt count
+///    48  virtio device count
 ///
 /// VM record (80 bytes): name (16 bytes, NUL-padded), first physical CPU u32, CPU count u32,
 /// RAM IPA u64, RAM PA u64, RAM size u64, bundle offset u64 (from the manifest's start),
@@ -21,8 +22,10 @@
 /// shared regions (32 bytes each): PA u64, size u64, IPA u64 (the
 /// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. Then the devices
 /// passed through (version 3): MMIO ranges (32 bytes each): PA u64, size u64, IPA u64, owning VM
-/// u32, reserved u32; and interrupts (8 bytes each): INTID u32, owning VM u32. The checksum
-/// covers every table.
+/// u32, reserved u32; and interrupts (8 bytes each): INTID u32, owning VM u32. Then the virtio
+/// devices served by a device-model VM (version 4, docs/device-model.md; 32 bytes each):
+/// frontend VM u32, serving VM u32, type u32 (virtio device ID), timeout in ms u32, network u32,
+/// flags u32 (0), reserved u64. The checksum covers every table.
 ///
 /// The checks are the firmware's defence against a damaged or hand-made image: every bundle
 /// inside the manifest, each VM's CPUs on the board and no CPU given twice, RAM inside the
@@ -33,7 +36,7 @@
 /// once. Reading is bounds-checked and never allocates.
 public struct SystemManifest {
     public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
-    public static let version: UInt32 = 3
+    public static let version: UInt32 = 4
     public static let headerSize = 64
     public static let recordSize = 80
     public static let maxVMs = 4
@@ -44,6 +47,8 @@ public struct SystemManifest {
     public static let maxDevices = 8
     public static let interruptSize = 8
     public static let maxInterrupts = 16
+    public static let virtioSize = 32
+    public static var maxVirtio: Int { DeviceModel.maxDevices }
     /// The SPIs a device may bring: those the vGIC has (`VirtualDistributor.intidLimit`), less
     /// the INTIDs Keel uses in every VM (`reservedINTIDs`).
     public static let interruptLimit: UInt32 = 96
@@ -71,6 +76,26 @@ public struct SystemManifest {
         public init(intid: UInt32, vm: UInt32) {
             self.intid = intid
             self.vm = vm
+        }
+    }
+
+    /// A virtio device of VM `frontend`, served by the device-model VM `servedBy`. The k-th
+    /// record of a frontend is its transport k; the records a VM serves are its devices 0, 1, ...
+    public struct Virtio: Equatable, Sendable {
+        public var frontend: UInt32
+        public var servedBy: UInt32
+        /// The virtio device ID (`DeviceModel.DeviceType`).
+        public var type: UInt32
+        /// How long a forwarded access waits for the device model.
+        public var timeoutMs: UInt32
+        /// net: the switch it is on (frontends with the same non-zero value are connected); 0 otherwise.
+        public var network: UInt32
+        public init(frontend: UInt32, servedBy: UInt32, type: UInt32, timeoutMs: UInt32 = DeviceModel.defaultTimeoutMilliseconds, network: UInt32 = 0) {
+            self.frontend = frontend
+            self.servedBy = servedBy
+            self.type = type
+            self.timeoutMs = timeoutMs
+            self.network = network
         }
     }
 
@@ -175,6 +200,8 @@ public struct SystemManifest {
         case badDeviceCount, deviceNotAligned(Int), deviceVM(Int), deviceOutsidePA(Int), deviceInDRAM(Int)
         case deviceOverKeel(Int), deviceOverlap(Int), deviceIPAOverlap(Int)
         case interruptNotPassable(Int), interruptVM(Int), interruptTwice(Int)
+        case badVirtioCount, virtioVMs(Int), virtioType(Int), virtioTimeout(Int), virtioTransports(Int)
+        case virtioWindow(Int), virtioINTID(Int)
 
         public var message: StaticString {
             switch self {
@@ -215,6 +242,13 @@ public struct SystemManifest {
             case .interruptNotPassable: "a passed-through interrupt is not an SPI Keel can give a VM (INTIDs 32-95, not 33 or 47, which Keel uses)"
             case .interruptVM: "a passed-through interrupt names a VM that does not exist"
             case .interruptTwice: "an interrupt is passed through twice"
+            case .badVirtioCount: "more virtio devices than Keel has room for"
+            case .virtioVMs: "a virtio device names a VM that does not exist, or a device model serving itself"
+            case .virtioType: "a virtio device of an unknown type, or with flags set"
+            case .virtioTimeout: "a virtio device with a zero timeout"
+            case .virtioTransports: "a VM with more virtio devices than its transport window holds"
+            case .virtioWindow: "a virtio transport window, request page or DMA window overlaps a VM's RAM, shared region or device, or leaves the IPA space"
+            case .virtioINTID: "a passed-through interrupt is one Keel raises for a virtio device in that VM"
             }
         }
     }
@@ -226,11 +260,13 @@ public struct SystemManifest {
     public let regionCount: Int
     public let deviceCount: Int
     public let interruptCount: Int
+    public let virtioCount: Int
     let powerOffPlusOne: Int
     var records = InlineArray<4, VMRecord>(repeating: VMRecord(firstCPU: 0, cpuCount: 0, ramIPA: 0, ramPA: 0, ramSize: 0, bundleOffset: 0, bundleSize: 0))
     var regions = InlineArray<4, Region>(repeating: Region(pa: 0, size: 0, ipa: 0, vms: 0))
     var devices = InlineArray<8, DeviceRange>(repeating: DeviceRange(pa: 0, size: 0, ipa: 0, vm: 0))
     var interrupts = InlineArray<16, Interrupt>(repeating: Interrupt(intid: 0, vm: 0))
+    var virtios = InlineArray<16, Virtio>(repeating: Virtio(frontend: 0, servedBy: 0, type: 0, timeoutMs: 0))
     /// Each VM's name field (NUL-padded), `nameSize` bytes per VM.
     var names = InlineArray<64, UInt8>(repeating: 0)
 
@@ -251,6 +287,7 @@ public struct SystemManifest {
         powerOffPlusOne = Int(SystemManifest.u32(bytes, 36))
         deviceCount = min(Int(SystemManifest.u32(bytes, 40)), SystemManifest.maxDevices)
         interruptCount = min(Int(SystemManifest.u32(bytes, 44)), SystemManifest.maxInterrupts)
+        virtioCount = min(Int(SystemManifest.u32(bytes, 48)), SystemManifest.maxVirtio)
         for i in 0..<count {
             let at = SystemManifest.headerSize + i * SystemManifest.recordSize
             var r = VMRecord(firstCPU: Int(SystemManifest.u32(bytes, at + 16)), cpuCount: Int(SystemManifest.u32(bytes, at + 20)),
@@ -279,11 +316,39 @@ public struct SystemManifest {
             let at = interruptsAt + k * SystemManifest.interruptSize
             interrupts[k] = Interrupt(intid: SystemManifest.u32(bytes, at), vm: SystemManifest.u32(bytes, at + 4))
         }
+        let virtioAt = interruptsAt + interruptCount * SystemManifest.interruptSize
+        for k in 0..<virtioCount {
+            let at = virtioAt + k * SystemManifest.virtioSize
+            virtios[k] = Virtio(frontend: SystemManifest.u32(bytes, at), servedBy: SystemManifest.u32(bytes, at + 4),
+                                type: SystemManifest.u32(bytes, at + 8), timeoutMs: SystemManifest.u32(bytes, at + 12),
+                                network: SystemManifest.u32(bytes, at + 16))
+        }
     }
 
     /// Bytes of header, VM table, region table and the device and interrupt tables.
-    public static func tablesSize(count: Int, regions: Int, devices: Int = 0, interrupts: Int = 0) -> Int {
-        headerSize + count * recordSize + regions * regionSize + devices * deviceSize + interrupts * interruptSize
+    public static func tablesSize(count: Int, regions: Int, devices: Int = 0, interrupts: Int = 0, virtio: Int = 0) -> Int {
+        headerSize + count * recordSize + regions * regionSize + devices * deviceSize + interrupts * interruptSize + virtio * virtioSize
+    }
+
+    /// Virtio device `index` (below `virtioCount`).
+    public func virtio(_ index: Int) -> Virtio { virtios[index] }
+
+    /// Virtio device `index`'s transport in its frontend: how many records before it name the
+    /// same frontend.
+    public func transport(ofVirtio index: Int) -> Int {
+        var k = 0
+        for j in 0..<min(index, virtioCount) where virtios[j].frontend == virtios[index].frontend { k += 1 }
+        return k
+    }
+
+    /// How many virtio transports VM `vm` has, and whether it serves any device.
+    public func virtioUse(of vm: Int) -> (transports: Int, serves: Bool) {
+        var transports = 0, serves = false
+        for k in 0..<virtioCount {
+            if virtios[k].frontend == UInt32(truncatingIfNeeded: vm) { transports += 1 }
+            if virtios[k].servedBy == UInt32(truncatingIfNeeded: vm) { serves = true }
+        }
+        return (transports, serves)
     }
 
     /// Passed-through device range `index` (below `deviceCount`).
@@ -356,9 +421,11 @@ public struct SystemManifest {
         guard Int(u32(bytes, 36)) <= count else { return .badCount }
         let devices = Int(u32(bytes, 40)), interrupts = Int(u32(bytes, 44))
         guard devices <= maxDevices, interrupts <= maxInterrupts else { return .badDeviceCount }
-        let tableEnd = UInt64(tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts))
+        let virtio = Int(u32(bytes, 48))
+        guard virtio <= maxVirtio else { return .badVirtioCount }
+        let tableEnd = UInt64(tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio))
         guard total <= UInt64(bytes.count), total >= tableEnd else { return .tooSmall }
-        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions, devices: devices, interrupts: interrupts) else { return .badChecksum }
+        guard u32(bytes, 28) == headerChecksum(bytes, count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio) else { return .badChecksum }
         let manifest = SystemManifest(bytes)
         let dramEnd = limits.dramBase &+ limits.dramSize
         for i in 0..<count {
@@ -412,6 +479,55 @@ public struct SystemManifest {
             }
         }
         if let problem = checkDevices(manifest, limits) { return problem }
+        if let problem = checkVirtio(manifest, limits) { return problem }
+        // Flags and the reserved word: zero in version 4, so a later version's meaning is never
+        // half-understood.
+        let virtioAt = Int(tableEnd) - virtio * virtioSize
+        for k in 0..<virtio where u32(bytes, virtioAt + k * virtioSize + 20) != 0 || u64(bytes, virtioAt + k * virtioSize + 24) != 0 {
+            return .virtioType(k)
+        }
+        return nil
+    }
+
+    /// The virtio records (`check` has read the tables): VMs that exist, no device model
+    /// serving itself, known types, a timeout, at most `DeviceModel.maxTransports` per frontend;
+    /// each frontend's transport window and each device model's request page and DMA windows
+    /// clear of that VM's RAM, shared regions and passed-through devices, inside its IPA space;
+    /// and no passed-through interrupt of a VM that Keel raises there for virtio.
+    @_optimize(size)
+    private static func checkVirtio(_ manifest: SystemManifest, _ limits: Limits) -> Problem? {
+        /// Whether `[ipa, ipa + size)` is clear of what VM `vm` already has at guest addresses.
+        func clear(_ ipa: UInt64, _ size: UInt64, in vm: Int) -> Bool {
+            guard size <= limits.ipaLimit, ipa <= limits.ipaLimit - size else { return false }
+            let r = manifest.record(vm)
+            if Interval.overlap(ipa, size, r.ramIPA, r.ramSize) { return false }
+            if limits.emulatedIPASize > 0 && Interval.overlap(ipa, size, limits.emulatedIPABase, limits.emulatedIPASize) { return false }
+            if limits.deviceIPASize > 0 && Interval.overlap(ipa, size, limits.deviceIPABase, limits.deviceIPASize) { return false }
+            for g in 0..<manifest.regionCount where manifest.region(g).vms & (1 << UInt32(vm)) != 0 {
+                if Interval.overlap(ipa, size, manifest.region(g).ipa, manifest.region(g).size) { return false }
+            }
+            for d in 0..<manifest.deviceCount where manifest.device(d).vm == UInt32(vm) {
+                if Interval.overlap(ipa, size, manifest.device(d).ipa, manifest.device(d).size) { return false }
+            }
+            return true
+        }
+        for k in 0..<manifest.virtioCount {
+            let v = manifest.virtio(k)
+            guard v.frontend < UInt32(manifest.count), v.servedBy < UInt32(manifest.count), v.frontend != v.servedBy else { return .virtioVMs(k) }
+            guard DeviceModel.DeviceType(rawValue: v.type) != nil else { return .virtioType(k) }
+            guard v.timeoutMs > 0 else { return .virtioTimeout(k) }
+            guard manifest.transport(ofVirtio: k) < DeviceModel.maxTransports else { return .virtioTransports(k) }
+            let frontend = Int(v.frontend), server = Int(v.servedBy)
+            guard clear(DeviceModel.transportIPA, DeviceModel.transportWindow, in: frontend),
+                  clear(DeviceModel.requestPageIPA, DeviceModel.requestPageSize, in: server) else { return .virtioWindow(k) }
+            let ram = manifest.record(frontend).ramSize
+            guard ram <= DeviceModel.windowSpan, clear(DeviceModel.windowIPA(frontend: frontend), ram, in: server) else { return .virtioWindow(k) }
+        }
+        for q in 0..<manifest.interruptCount {
+            let i = manifest.interrupt(q)
+            let use = manifest.virtioUse(of: Int(i.vm))
+            if DeviceModel.usesINTID(i.intid, transports: use.transports, serves: use.serves) { return .virtioINTID(q) }
+        }
         return nil
     }
 
@@ -456,10 +572,10 @@ public struct SystemManifest {
 
     /// CRC-32 of the header with its checksum field read as zero, then the VM and region tables
     /// and the device tables (`bytes` holds at least all of them).
-    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0, devices: Int = 0, interrupts: Int = 0) -> UInt32 {
+    public static func headerChecksum(_ bytes: Span<UInt8>, count: Int, regions: Int = 0, devices: Int = 0, interrupts: Int = 0, virtio: Int = 0) -> UInt32 {
         var crc = CRC32.checksum(bytes.extracting(0..<28))
         crc = CRC32.checksumOfZeros(4, initial: crc)
-        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts)), initial: crc)
+        return CRC32.checksum(bytes.extracting(32..<tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio)), initial: crc)
     }
 
     static func u64(_ bytes: Span<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.load(8, at: offset, in: bytes) }

@@ -34,6 +34,8 @@ public struct SystemManifestWriter {
     /// Devices passed through: their MMIO ranges and SPIs, each with its VM.
     public var devices: [SystemManifest.DeviceRange] = []
     public var interrupts: [SystemManifest.Interrupt] = []
+    /// Virtio devices served by device-model VMs, in transport and device order.
+    public var virtio: [SystemManifest.Virtio] = []
     /// The VM whose power-off powers the machine off; nil for the last VM's.
     public var powerOffWith: Int? = nil
     public init() {}
@@ -42,7 +44,7 @@ public struct SystemManifestWriter {
         let alignment = UInt64(BootBundle.alignment)
         func align(_ v: UInt64) -> UInt64 { (v + alignment - 1) / alignment * alignment }
         var offsets: [UInt64] = []
-        let tables = SystemManifest.tablesSize(count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count)
+        let tables = SystemManifest.tablesSize(count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count, virtio: virtio.count)
         var cursor = align(UInt64(tables))
         for vm in vms {
             offsets.append(cursor)
@@ -61,6 +63,7 @@ public struct SystemManifestWriter {
         put(UInt64(powerOffWith.map { $0 + 1 } ?? 0), 4, at: 36)
         put(UInt64(devices.count), 4, at: 40)
         put(UInt64(interrupts.count), 4, at: 44)
+        put(UInt64(virtio.count), 4, at: 48)
         let devicesAt = SystemManifest.tablesSize(count: vms.count, regions: regions.count)
         for (k, device) in devices.enumerated() {
             let at = devicesAt + k * SystemManifest.deviceSize
@@ -73,6 +76,15 @@ public struct SystemManifestWriter {
             let at = devicesAt + devices.count * SystemManifest.deviceSize + k * SystemManifest.interruptSize
             put(UInt64(interrupt.intid), 4, at: at)
             put(UInt64(interrupt.vm), 4, at: at + 4)
+        }
+        let virtioAt = devicesAt + devices.count * SystemManifest.deviceSize + interrupts.count * SystemManifest.interruptSize
+        for (k, v) in virtio.enumerated() {
+            let at = virtioAt + k * SystemManifest.virtioSize
+            put(UInt64(v.frontend), 4, at: at)
+            put(UInt64(v.servedBy), 4, at: at + 4)
+            put(UInt64(v.type), 4, at: at + 8)
+            put(UInt64(v.timeoutMs), 4, at: at + 12)
+            put(UInt64(v.network), 4, at: at + 16)
         }
         for (k, region) in regions.enumerated() {
             let at = SystemManifest.headerSize + vms.count * SystemManifest.recordSize + k * SystemManifest.regionSize
@@ -98,7 +110,7 @@ public struct SystemManifestWriter {
             put(UInt64(vm.doorbellPeers == nil ? 0 : SystemManifest.doorbellExplicit), 4, at: at + 76)
             out.replaceSubrange(Int(offsets[i])..<(Int(offsets[i]) + vm.bundle.count), with: vm.bundle)
         }
-        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count)
+        let crc = SystemManifest.headerChecksum(out.span, count: vms.count, regions: regions.count, devices: devices.count, interrupts: interrupts.count, virtio: virtio.count)
         put(UInt64(crc), 4, at: 28)
         return Data(out)
     }

@@ -67,7 +67,8 @@ extension FuzzTargets {
         let regions = min(Int(u32(bytes, 32)), SystemManifest.maxRegions)
         let devices = min(Int(u32(bytes, 40)), SystemManifest.maxDevices)
         let interrupts = min(Int(u32(bytes, 44)), SystemManifest.maxInterrupts)
-        let tableEnd = SystemManifest.tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts)
+        let virtio = min(Int(u32(bytes, 48)), SystemManifest.maxVirtio)
+        let tableEnd = SystemManifest.tablesSize(count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio)
         guard tableEnd <= bytes.count else { return }
         for i in 0..<count {
             let at = SystemManifest.headerSize + i * SystemManifest.recordSize
@@ -75,7 +76,7 @@ extension FuzzTargets {
             guard offset <= UInt64(bytes.count), size <= UInt64(bytes.count) - offset else { continue }
             sealBundle(&bytes, Int(offset)..<Int(offset + size))
         }
-        let crc = SystemManifest.headerChecksum(bytes.span, count: count, regions: regions, devices: devices, interrupts: interrupts)
+        let crc = SystemManifest.headerChecksum(bytes.span, count: count, regions: regions, devices: devices, interrupts: interrupts, virtio: virtio)
         LittleEndian.storeLittle(UInt64(crc), 4, at: 28, in: &bytes)
     }
 
