@@ -17,7 +17,7 @@ enum DeviceModelSetup {
                 let frontend = Int(manifest.virtio(i).frontend)
                 let ram = manifest.record(frontend)
                 let window = DeviceModel.windowIPA(frontend: frontend)
-                guard ram.ramSize <= DeviceModel.windowStride, window < ipaLimit, ram.ramSize <= ipaLimit - window else {
+                guard ram.ramSize <= DeviceModel.windowSpan, window < ipaLimit, ram.ramSize <= ipaLimit - window else {
                     Console.begin()
                     Console.print("ERROR: vm")
                     Console.dec(UInt64(server))
