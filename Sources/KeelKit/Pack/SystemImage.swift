@@ -40,6 +40,8 @@ public struct SystemImage {
         // the vCPUs its config names, not one per CPU.
         let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil || !$0.config.devices.isEmpty || $0.config.identityMemory }
             || system.config.powerOffWith != nil
+            // The VM table names the device models and what they serve.
+            || system.vms.contains { $0.config.deviceModel || !$0.config.virtio.isEmpty }
         let allCPUsRun = system.board.qemuCPUCount != nil && vm.config.cpus.count < system.board.board.maxCPUs
         let bundle = system.vms.count == 1 && !policy && !allCPUsRun
             ? try SystemImage.bundle(for: vm, board: system.board.board, freshRNGSeed: freshRNGSeeds).bytes()
@@ -134,6 +136,21 @@ public struct SystemImage {
         }
     }
 
+    /// What `vm`'s device tree gets of the device model (docs/device-model.md): a `virtio,mmio`
+    /// node per transport it has, and, for a device-model VM, its `keel,device-model` node.
+    static func virtioNodes(of vm: ValidatedVM, in system: ValidatedSystem?) -> (transports: [GuestDeviceTree.Device], deviceModel: GuestDeviceTree.DeviceModelNode?) {
+        guard let system, let index = system.config.vms.firstIndex(where: { $0.name == vm.name }) else { return ([], nil) }
+        let plan = VirtioPlan(system.config)
+        let transports = plan.transports(of: index).map {
+            GuestDeviceTree.virtioTransport(ipa: VirtioPlan.transportIPA($0.transport), size: VirtioPlan.transportSize, intid: VirtioPlan.transportINTID($0.transport))
+        }
+        let deviceModel = vm.config.deviceModel
+            ? GuestDeviceTree.DeviceModelNode(requestPage: VirtioPlan.requestPage.base, requestPageSize: VirtioPlan.requestPage.size,
+                                              windows: plan.windows(of: index, in: system.config), intid: VirtioPlan.requestINTID)
+            : nil
+        return (transports, deviceModel)
+    }
+
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device
     /// tree (the one Keel writes for this VM, or the config's file), or a raw binary.
     static func bundle(for vm: ValidatedVM, board: Board, in system: ValidatedSystem? = nil, freshRNGSeed: Bool = false) throws -> BootBundleWriter {
@@ -153,10 +170,11 @@ public struct SystemImage {
             // With several VMs, the tree names this VM's index and the shared regions it maps.
             let index = system.flatMap { $0.vms.count > 1 ? $0.vms.firstIndex { $0.name == vm.name } : nil }
             let regions = (system?.config.sharedMemory ?? []).filter { $0.vms.contains(vm.name) }.map { (ipa: $0.ipa, size: ($0.size + 4095) & ~4095) }
+            let (transports, deviceModel) = virtioNodes(of: vm, in: system)
             return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: LinuxGuest.bootargs(vm.config.bootargs),
                                          vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree,
                                          vmIndex: index, sharedRegions: regions, rngSeed: freshRNGSeed ? LinuxGuest.freshRNGSeed() : nil,
-                                         devices: guestDevices(of: vm, board: system?.board))
+                                         devices: guestDevices(of: vm, board: system?.board) + transports, deviceModel: deviceModel)
         case .raw:
             guard let data = FileManager.default.contents(atPath: vm.kernelPath) else { throw KeelError("kernel '\(vm.kernelPath)' cannot be read") }
             var writer = BootBundleWriter(entryIPA: vm.entry)
