@@ -248,10 +248,10 @@ public enum ConfigReader {
             let disk = v.string("disk", example: "\"disk.img\" (a raw image, relative to this file)", into: &problems)
             let network = v.string("network", example: "\"lan\"", into: &problems)
             var timeout: UInt64?
-            if let ms = v.integer("timeout_ms", example: "\(DeviceModel.defaultTimeoutMs)", into: &problems) {
+            if let ms = v.integer("timeout_ms", example: "\(DeviceModel.defaultTimeoutMilliseconds)", into: &problems) {
                 if ms == 0 || ms > UInt64(UInt32.max) {
                     problems.add(scope, prefix + "timeout_ms", "\(ms) is not a timeout Keel keeps (0 would fail every access at once)",
-                                 fix: "use 1 to \(UInt32.max) milliseconds, or leave timeout_ms out for the default \(DeviceModel.defaultTimeoutMs)")
+                                 fix: "use 1 to \(UInt32.max) milliseconds, or leave timeout_ms out for the default \(DeviceModel.defaultTimeoutMilliseconds)")
                 } else {
                     timeout = ms
                 }

@@ -87,26 +87,30 @@ extension ConfigValidator {
     }
 
     /// The guest addresses and INTIDs of docs/device-model.md against each VM's own: a frontend's
-    /// transports (all of them, the window Keel traps) and their INTIDs; a device model's request
-    /// page, its windows onto the frontends' RAM and its request INTID.
+    /// transports (all of them, the window Keel traps) and the INTIDs of those it has; a device
+    /// model's request page, its windows onto the frontends' RAM and, if it serves any, its
+    /// request INTID.
     private static func checkDeviceModelAddresses(_ config: SystemConfig, board: KnownBoard, into problems: inout ProblemList) {
         let plan = VirtioPlan(config)
         for (index, vm) in config.vms.enumerated() {
             let scope = vmScope(vm.name, index: index)
             var reserved: [(what: String, range: MemoryRange)] = []
-            var intids: [(what: String, intid: UInt32)] = []
+            let serves = !plan.served(by: index).isEmpty
             if !vm.virtio.isEmpty {
                 reserved.append(("its virtio transports", VirtioPlan.transportWindow))
-                intids += VirtioPlan.transportINTIDs.map { ("its virtio transports' interrupts", $0) }
             }
             if vm.deviceModel {
                 reserved.append(("its device-model request page", VirtioPlan.requestPage))
-                intids.append(("its device-model request interrupt", VirtioPlan.requestINTID))
                 for (window, device) in zip(plan.windows(of: index, in: config), Set(plan.served(by: index).map(\.frontend)).sorted()) {
                     reserved.append(("its window onto vm \"\(config.vms[device].name)\"'s RAM", window))
                 }
             }
             guard !reserved.isEmpty else { continue }
+            // The INTIDs Keel raises in this VM, as the firmware counts them.
+            func usedBy(_ intid: UInt32) -> String? {
+                guard DeviceModel.usesINTID(intid, transports: vm.virtio.count, serves: serves) else { return nil }
+                return serves && intid == VirtioPlan.requestINTID ? "its device-model request interrupt" : "the interrupt of its virtio transport \(intid - VirtioPlan.transportINTID(0))"
+            }
             var own: [(key: String, what: String, range: MemoryRange)] = [("memory", "the VM's memory", vm.memory)]
             var seen: Set<String> = []
             var interrupts: [(key: String, intid: UInt32)] = []
@@ -133,8 +137,8 @@ extension ConfigValidator {
                 }
             }
             for interrupt in interrupts {
-                for keel in intids where keel.intid == interrupt.intid {
-                    problems.add(scope, interrupt.key, "INTID \(interrupt.intid) is \(keel.what)",
+                if let what = usedBy(interrupt.intid) {
+                    problems.add(scope, interrupt.key, "INTID \(interrupt.intid) is \(what)",
                                  fix: "list the device's other interrupts in interrupts = [...], or pass through another device")
                 }
             }

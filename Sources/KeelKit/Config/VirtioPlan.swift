@@ -59,18 +59,16 @@ public struct VirtioPlan: Equatable, Sendable {
     // The addresses and numbers of docs/device-model.md, from KeelCore's `DeviceModel`.
     public static let maxTransports = DeviceModel.maxTransports
     public static let maxDevices = DeviceModel.maxDevices
-    public static let defaultTimeoutMs = DeviceModel.defaultTimeoutMs
+    public static let defaultTimeoutMs = DeviceModel.defaultTimeoutMilliseconds
     public static let transportSize = DeviceModel.transportSize
     /// All transports a frontend may have: the range no RAM, region or device of it may meet.
-    public static let transportWindow = MemoryRange(base: DeviceModel.transportBase, size: UInt64(DeviceModel.maxTransports) * DeviceModel.transportSize)
-    public static func transportIPA(_ k: Int) -> UInt64 { DeviceModel.transportBase + UInt64(k) * DeviceModel.transportSize }
-    public static func transportINTID(_ k: Int) -> UInt32 { DeviceModel.transportINTIDBase + UInt32(k) }
-    /// Every transport INTID a frontend may have.
-    public static let transportINTIDs = (0..<DeviceModel.maxTransports).map(transportINTID)
-    public static let requestPage = MemoryRange(base: DeviceModel.requestPageIPA, size: 0x1000)
+    public static let transportWindow = MemoryRange(base: DeviceModel.transportIPA, size: DeviceModel.transportWindow)
+    public static func transportIPA(_ k: Int) -> UInt64 { DeviceModel.transportIPA + UInt64(k) * DeviceModel.transportSize }
+    public static func transportINTID(_ k: Int) -> UInt32 { DeviceModel.transportINTID(k) }
+    public static let requestPage = MemoryRange(base: DeviceModel.requestPageIPA, size: DeviceModel.requestPageSize)
     public static let requestINTID = DeviceModel.requestINTID
     /// Where frontend VM `frontend`'s RAM appears in the device model that serves it.
-    public static func windowIPA(frontend: Int) -> UInt64 { DeviceModel.windowBase + UInt64(frontend) * DeviceModel.windowStride }
+    public static func windowIPA(frontend: Int) -> UInt64 { DeviceModel.windowIPA(frontend: frontend) }
     /// The virtio device ID the VM table carries.
     public static func typeID(_ kind: VirtioDeviceConfig.Kind) -> UInt32 {
         switch kind {

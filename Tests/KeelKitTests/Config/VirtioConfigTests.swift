@@ -103,7 +103,7 @@ struct VirtioConfigTests {
         #expect(plan.devices.map(\.transport) == [0, 1, 2, 0, 1])
         #expect(plan.devices.map(\.device) == [0, 1, 2, 3, 4])
         #expect(plan.devices.map(\.network) == [0, 1, 0, 2, 1])
-        #expect(plan.devices.map(\.timeoutMs) == [UInt32(DeviceModel.defaultTimeoutMs), 250, UInt32(DeviceModel.defaultTimeoutMs), UInt32(DeviceModel.defaultTimeoutMs), UInt32(DeviceModel.defaultTimeoutMs)])
+        #expect(plan.devices.map(\.timeoutMs) == [UInt32(DeviceModel.defaultTimeoutMilliseconds), 250, UInt32(DeviceModel.defaultTimeoutMilliseconds), UInt32(DeviceModel.defaultTimeoutMilliseconds), UInt32(DeviceModel.defaultTimeoutMilliseconds)])
         #expect(plan.devices[0].disk == fixture.directory.appendingPathComponent("disk.img").standardized.path)
         // The windows: one per frontend, its RAM as the VM table maps it (31M rounded to 2 MiB).
         #expect(plan.windows(of: 0, in: system.config) == [
@@ -197,7 +197,7 @@ struct VirtioConfigTests {
             "system.toml: vm \"app\" key virtio[0].network: a blk device is on no network (fix: remove network (it is for type = \"net\"))",
         ])
         #expect(Self.problems(Self.changed("timeout_ms = 250", "timeout_ms = 0"), fixture) == [
-            "system.toml: vm \"app\" key virtio[1].timeout_ms: 0 is not a timeout Keel keeps (0 would fail every access at once) (fix: use 1 to 4294967295 milliseconds, or leave timeout_ms out for the default \(DeviceModel.defaultTimeoutMs))",
+            "system.toml: vm \"app\" key virtio[1].timeout_ms: 0 is not a timeout Keel keeps (0 would fail every access at once) (fix: use 1 to 4294967295 milliseconds, or leave timeout_ms out for the default \(DeviceModel.defaultTimeoutMilliseconds))",
         ])
         #expect(Self.problems(Self.changed("timeout_ms = 250", "timeout_ms = 0x1_0000_0000"), fixture).count == 1)
         #expect(Self.problems(Self.changed("dma = \"shared\"", "dma = \"pool\""), fixture) == [
@@ -270,13 +270,14 @@ struct VirtioConfigTests {
         var withIRQ = try ConfigReader.parse(Self.system, file: "system.toml", directory: fixture.directory.path)
         var board = try #require(BoardCatalog.named("qemu-virt"))
         board.devices.slots[4] = BoardDevice("virtio-mmio", "virtio,mmio", base: 0x0A00_0000, size: 0x4000, intid: 80, interruptCount: 9)
-        withIRQ.vms[2].devices = [DeviceAssignment(name: "virtio-mmio", interrupts: [81])]
+        // Peer has two transports: INTIDs 80 and 81 are Keel's there, 82 is free.
+        withIRQ.vms[2].devices = [DeviceAssignment(name: "virtio-mmio", interrupts: [82, 81])]
         withIRQ.vms[0].devices = [DeviceAssignment(name: "virtio-mmio", interrupts: [88])]
         var irqProblems = ProblemList(file: "system.toml")
         ConfigValidator.checkVirtio(withIRQ, board: board, into: &irqProblems)
         #expect(irqProblems.problems.map(\.description) == [
             "system.toml: vm \"dm\" key devices[0].interrupts[0]: INTID 88 is its device-model request interrupt (fix: list the device's other interrupts in interrupts = [...], or pass through another device)",
-            "system.toml: vm \"peer\" key devices[0].interrupts[0]: INTID 81 is its virtio transports' interrupts (fix: list the device's other interrupts in interrupts = [...], or pass through another device)",
+            "system.toml: vm \"peer\" key devices[0].interrupts[1]: INTID 81 is the interrupt of its virtio transport 1 (fix: list the device's other interrupts in interrupts = [...], or pass through another device)",
         ])
     }
 
