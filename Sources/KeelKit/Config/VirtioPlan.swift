@@ -51,6 +51,13 @@ public struct VirtioPlan: Equatable, Sendable {
     }
 
     public var isEmpty: Bool { devices.isEmpty }
+    /// The VM table's virtio records (manifest version 4), in table order.
+    public var records: [SystemManifest.Virtio] {
+        devices.map {
+            SystemManifest.Virtio(frontend: UInt32($0.frontend), servedBy: UInt32($0.servedBy), type: Self.typeID($0.kind),
+                                  timeoutMs: $0.timeoutMs, network: $0.network)
+        }
+    }
     /// The devices of frontend `vm`, transport 0 first.
     public func transports(of vm: Int) -> [Device] { devices.filter { $0.frontend == vm } }
     /// The devices `vm` serves, device 0 first.

@@ -106,6 +106,7 @@ public struct SystemImage {
             writer.vms.append(record)
         }
         (writer.devices, writer.interrupts) = FirmwareSupport.passthrough(system)
+        writer.virtio = VirtioPlan(system.config).records
         writer.powerOffWith = system.config.powerOffWith.flatMap { name in system.vms.firstIndex { $0.name == name } }
         // Shared regions after the VMs' RAM, each mapped at its IPA in the VMs it names.
         for region in system.config.sharedMemory {

@@ -111,6 +111,31 @@ struct VirtioConfigTests {
         ])
     }
 
+    @Test("packed: the VM table's virtio records, read back as the firmware reads them")
+    func packed() throws {
+        let fixture = try Self.fixture()
+        let system = try fixture.validate(Self.system)
+        let writer = try SystemImage.manifest(for: system)
+        let timeout = DeviceModel.defaultTimeoutMilliseconds
+        #expect(writer.virtio == [
+            SystemManifest.Virtio(frontend: 1, servedBy: 0, type: 2, timeoutMs: timeout, network: 0),
+            SystemManifest.Virtio(frontend: 1, servedBy: 0, type: 1, timeoutMs: 250, network: 1),
+            SystemManifest.Virtio(frontend: 1, servedBy: 0, type: 3, timeoutMs: timeout, network: 0),
+            SystemManifest.Virtio(frontend: 2, servedBy: 0, type: 1, timeoutMs: timeout, network: 2),
+            SystemManifest.Virtio(frontend: 2, servedBy: 0, type: 1, timeoutMs: timeout, network: 1),
+        ])
+        let bytes = writer.bytes()
+        try bytes.withSpan { raw in
+            let limits = SystemManifest.Limits(cpus: 8, dramBase: 0x4000_0000, dramSize: 0x4000_0000, reservedStart: 0x4008_0000, reservedEnd: 0x4010_0000)
+            let m = try SystemManifest.open(raw, limits)
+            #expect(m.virtioCount == 5)
+            #expect((0..<m.virtioCount).map { m.virtio($0) } == writer.virtio)
+            #expect((0..<m.virtioCount).map { m.transport(ofVirtio: $0) } == [0, 1, 2, 0, 1])
+        }
+        // Without virtio: no records.
+        #expect(try SystemImage.manifest(for: try fixture.validate(rawVM)).virtio.isEmpty)
+    }
+
     @Test("served_by: no such VM, not a device model, the VM itself")
     func servedBy() throws {
         let fixture = try Self.fixture()
