@@ -59,6 +59,7 @@ import Testing
         #expect(keys("A device") == Set(ConfigReader.deviceKeys))
         #expect(keys("`emulated`") == Set(ConfigReader.emulatedKeys))
         #expect(keys("`[[shared_memory]]`") == Set(ConfigReader.sharedKeys))
+        #expect(keys("`[[vm.virtio]]`") == Set(ConfigReader.virtioKeys))
     }
 
     @Test("every `keel SUBCOMMAND` the docs show exists (its --help succeeds)")

@@ -145,6 +145,8 @@ struct LinuxFetchTests {
     final class FakeTools {
         var commands: [HostCommand] = []
         var record = LinuxFetchTests.metapackageRecord
+        /// The modules the kernel package holds (virtio_console is built in in some kernels).
+        var modulePaths = VirtioModules.packagePaths
 
         func run(_ command: HostCommand) throws -> String {
             commands.append(command)
@@ -178,7 +180,7 @@ struct LinuxFetchTests {
                     _ = manager.createFile(atPath: target + "/boot/vmlinuz-6.1.0-56-cloud-arm64", contents: Data(LinuxFetchTests.fakeImage))
                     _ = manager.createFile(atPath: target + "/boot/config-6.1.0-56-cloud-arm64", contents: Data())
                     let modules = target + "/lib/modules/6.1.0-56-cloud-arm64/kernel/"
-                    for path in ["drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko", "drivers/virtio/virtio_mmio.ko", "drivers/block/virtio_blk.ko"] {
+                    for path in modulePaths {
                         try manager.createDirectory(atPath: modules + (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                         _ = manager.createFile(atPath: modules + path, contents: Data(path.utf8))
                     }
@@ -219,13 +221,65 @@ struct LinuxFetchTests {
         #expect(FileManager.default.contents(atPath: cache + "/dtb/imx8mp-evk.dtb") == Data("dtb */freescale/imx8mp-evk.dtb".utf8))
         let manager = FileManager.default
         #expect(manager.contents(atPath: cache + "/Image") == Data(Self.fakeImage))
-        #expect(manager.contents(atPath: cache + "/initramfs.cpio") == (try Initramfs.archive(busybox: Data("busybox".utf8))).encoded())
+        // The initramfs carries the virtio modules, in load order.
+        let modules = try VirtioModules.load(from: cache + "/modules")
+        #expect(modules.map(\.name) == ["virtio_ring.ko", "virtio.ko", "virtio_mmio.ko", "virtio_blk.ko", "failover.ko", "net_failover.ko", "virtio_net.ko", "virtio_console.ko"])
+        #expect(manager.contents(atPath: cache + "/initramfs.cpio") == (try Initramfs.archive(busybox: Data("busybox".utf8), modules: modules)).encoded())
         #expect(manager.contents(atPath: cache + "/kernel-version") == Data("6.1.0-56-cloud-arm64\nlinux-image-6.1.0-56-cloud-arm64 6.1.192-2\n".utf8))
         #expect(!manager.fileExists(atPath: cache + "/unpacked") && !manager.fileExists(atPath: cache + "/debs"))
         #expect(manager.fileExists(atPath: cache + "/apt/apt.conf"))
         // The virtio modules, kept for guests given a virtio-mmio device.
         #expect(manager.contents(atPath: cache + "/modules/virtio_blk.ko") == Data("drivers/block/virtio_blk.ko".utf8))
+        #expect(manager.contents(atPath: cache + "/modules/virtio_net.ko") == Data("drivers/net/virtio_net.ko".utf8))
         #expect(VirtioModules.present(in: cache + "/modules"))
+        let archive = try CPIOTests.read(try Data(contentsOf: URL(fileURLWithPath: cache + "/initramfs.cpio")))
+        #expect(archive.first { $0.name == "lib/modules/net_failover.ko" }?.data == Array("drivers/net/net_failover.ko".utf8))
+    }
+
+    @Test("a cache with only the disk's modules (from before the net and console ones were kept) is fetched again")
+    func netModulesMissing() throws {
+        let scratch = try Scratch()
+        let cache = scratch.url.path + "/cache"
+        _ = try fetch(cache, tools: FakeTools()).run()
+        for file in ["failover.ko", "net_failover.ko", "virtio_net.ko", "virtio_console.ko"] {
+            try FileManager.default.removeItem(atPath: cache + "/modules/" + file)
+        }
+        #expect(!VirtioModules.present(in: cache + "/modules"))
+        let tools = FakeTools()
+        #expect(try fetch(cache, tools: tools).run().fetched)
+        #expect(tools.commands.count == 6)
+        #expect(VirtioModules.present(in: cache + "/modules"))
+    }
+
+    @Test("a kernel with virtio_console built in: the fetch keeps the others, and the cache counts as complete")
+    func consoleBuiltIn() throws {
+        let scratch = try Scratch()
+        let cache = scratch.url.path + "/cache"
+        let tools = FakeTools()
+        tools.modulePaths.removeAll { $0.hasSuffix("virtio_console.ko") }
+        _ = try fetch(cache, tools: tools).run()
+        #expect(try VirtioModules.load(from: cache + "/modules").map(\.name).last == "virtio_net.ko")
+        let again = FakeTools()
+        #expect(try !fetch(cache, tools: again).run().fetched)
+        #expect(again.commands.isEmpty)
+        // A required one missing from the package is an error that names it.
+        let broken = FakeTools()
+        broken.modulePaths.removeAll { $0.hasSuffix("virtio_net.ko") }
+        var forced = fetch(cache, tools: broken)
+        forced.force = true
+        #expect(throws: KeelError.self) { try forced.run() }
+    }
+
+    @Test("/init loads the virtio modules in dependency order, each only if it is there, before the workload")
+    func initLoadsModules() throws {
+        let script = Initramfs.initScript
+        #expect(script.contains("for module in virtio_ring virtio virtio_mmio virtio_blk failover net_failover virtio_net virtio_console; do\n"))
+        #expect(script.contains("    [ -f /lib/modules/$module.ko ] && insmod /lib/modules/$module.ko 2> /dev/null\n"))
+        let load = try #require(script.range(of: "insmod"))
+        let workload = try #require(script.range(of: Initramfs.Marker.workloadStartLog))
+        let reached = try #require(script.range(of: Initramfs.Marker.kernelLog))
+        #expect(reached.lowerBound < load.lowerBound && load.lowerBound < workload.lowerBound)
+        #expect(Initramfs.applets.contains("insmod"))
     }
 
     @Test("a cache without the virtio modules (from before they were kept) is fetched again")

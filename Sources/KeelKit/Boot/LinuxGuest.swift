@@ -36,7 +36,8 @@ public enum LinuxGuest {
     public static func writer(kernel kernelPath: String, initrd initrdPath: String?, bootargs: String, vcpus: Int,
                               gic: GuestDeviceTree.GIC, layout: VMLayout, deviceTree: Data? = nil,
                               vmIndex: Int? = nil, sharedRegions: [(ipa: UInt64, size: UInt64)] = [],
-                              rngSeed: [UInt8]? = nil, devices: [GuestDeviceTree.Device] = []) throws -> BootBundleWriter {
+                              rngSeed: [UInt8]? = nil, devices: [GuestDeviceTree.Device] = [],
+                              deviceModel: GuestDeviceTree.DeviceModelNode? = nil, initrdPrefix: Data? = nil) throws -> BootBundleWriter {
         guard let kernel = FileManager.default.contents(atPath: kernelPath) else {
             throw KeelError("kernel '\(kernelPath)' cannot be read")
         }
@@ -50,13 +51,19 @@ public enum LinuxGuest {
             // Size first: an initrd that cannot fit is refused without reading it.
             initrdSize = fileSize(atPath: initrdPath)
         }
+        // An initramfs made in memory (a device model's, `DeviceModelInitramfs`) goes first, padded
+        // to 4 bytes: Linux unpacks concatenated archives in order, later files replacing earlier
+        // ones, so the file's initrd, after it, may replace what Keel put there (e.g. /init).
+        let prefix = initrdPrefix.map { $0 + Data(count: (4 - $0.count % 4) % 4) }
+        if let prefix { initrdSize = (initrdSize ?? 0) + prefix.count }
         // Placement (and its errors) before reading a possibly huge initrd.
         let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrdSize ?? (initrdPath == nil ? nil : 0), layout: layout)
         if let initrdPath {
             guard let data = FileManager.default.contents(atPath: initrdPath) else { throw KeelError("initrd '\(initrdPath)' cannot be read") }
-            guard data.count == initrdSize else { throw KeelError("initrd '\(initrdPath)' changed size while being read") }
+            guard data.count + (prefix?.count ?? 0) == initrdSize else { throw KeelError("initrd '\(initrdPath)' changed size while being read") }
             initrd = data
         }
+        if let prefix { initrd = prefix + (initrd ?? Data()) }
         var tree = GuestDeviceTree(ramIPA: layout.ramIPA, ramSize: layout.ramSize, vcpus: vcpus, gic: gic,
                                    uartIPA: layout.uartIPA, uartSPI: layout.uartINTID - 32, bootargs: bootargs,
                                    initrd: placement.initrd)
@@ -64,6 +71,7 @@ public enum LinuxGuest {
         tree.sharedRegions = sharedRegions
         tree.rngSeed = rngSeed
         tree.devices = devices
+        tree.deviceModel = deviceModel
         return try placement.bundle(kernel: kernel, initrd: initrd, deviceTree: try deviceTree ?? Data(try tree.blob()))
     }
 }

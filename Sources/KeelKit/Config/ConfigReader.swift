@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 import TOMLKit
 
 /// Reads a `system.toml` into a `SystemConfig`: TOML syntax, the shape of every table, the
@@ -8,12 +9,13 @@ public enum ConfigReader {
     static let topKeys = ["board", "vm", "shared_memory", "power_off_with", "qemu"]
     static let qemuKeys = ["args"]
     static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated",
-                         "fault_limit", "reset_limit", "doorbell_peers"]
+                         "fault_limit", "reset_limit", "doorbell_peers", "device_model", "virtio"]
     static let memoryKeys = ["base", "size"]
     static let vmMemoryKeys = ["base", "size", "identity"]
     static let deviceKeys = ["name", "mmio", "interrupts"]
     static let emulatedKeys = ["kind", "base", "interrupt"]
     static let sharedKeys = ["name", "size", "ipa", "vms"]
+    static let virtioKeys = ["type", "served_by", "disk", "network", "timeout_ms", "dma"]
 
     /// Reads the file at `path`; `name` is how messages call it (default: the path as given).
     public static func load(_ path: String) throws(ConfigError) -> SystemConfig {
@@ -186,10 +188,14 @@ public enum ConfigReader {
                 }
             }
         }
+        let deviceModel = fields.bool("device_model", example: "true", into: &problems) ?? false
+        let virtio = readVirtio(table, scope: scope, into: &problems)
         guard problems.problems.count == before, let name else { return nil }
         var config = VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
                               initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
         config.identityMemory = identity
+        config.deviceModel = deviceModel
+        config.virtio = virtio
         if let array = fields.array("doorbell_peers", example: "[\"rtos\"]", into: &problems) {
             var peers: [String] = []
             for (i, element) in array.enumerated() {
@@ -208,6 +214,65 @@ public enum ConfigReader {
             }
         }
         return config
+    }
+
+    /// `[[vm.virtio]]` tables: each table's keys and the words of `type` and `dma`. How the
+    /// tables fit together (who serves them, their disks) is `ConfigValidator`'s.
+    private static func readVirtio(_ table: TOMLTable, scope: String, into problems: inout ProblemList) -> [VirtioDeviceConfig] {
+        guard let value = table["virtio"] else { return [] }
+        guard let array = value.array else {
+            problems.add(scope, "virtio", "must be an array of tables, not \(describe(value))",
+                         fix: "write [[vm.virtio]] (two brackets) for each device, with type and served_by")
+            return []
+        }
+        var devices: [VirtioDeviceConfig] = []
+        for (i, element) in array.enumerated() {
+            let prefix = "virtio[\(i)]."
+            guard let sub = element.table else {
+                problems.add(scope, "virtio[\(i)]", "\(describe(element)) is not a table",
+                             fix: "write [[vm.virtio]] (two brackets) for each device, with type and served_by")
+                continue
+            }
+            let v = TOMLFields(sub, scope: scope, prefix: prefix, known: virtioKeys)
+            v.unknownKeys(into: &problems)
+            let kinds = VirtioDeviceConfig.Kind.allCases.map(\.rawValue)
+            var kind: VirtioDeviceConfig.Kind?
+            if let text = v.string("type", required: true, example: "\"blk\" (or \"net\", \"console\")", into: &problems) {
+                kind = VirtioDeviceConfig.Kind(rawValue: text)
+                if kind == nil {
+                    problems.add(scope, prefix + "type", "Keel serves no virtio device \"\(text)\"",
+                                 fix: nearest(text, in: kinds).map { "did you mean \"\($0)\"?" } ?? "use one of \(kinds.joined(separator: ", "))")
+                }
+            }
+            let servedBy = v.string("served_by", required: true, example: "\"dm\" (a VM with device_model = true)", into: &problems)
+            let disk = v.string("disk", example: "\"disk.img\" (a raw image, relative to this file)", into: &problems)
+            let network = v.string("network", example: "\"lan\"", into: &problems)
+            var timeout: UInt64?
+            if let ms = v.integer("timeout_ms", example: "\(DeviceModel.defaultTimeoutMilliseconds)", into: &problems) {
+                if ms == 0 || ms > UInt64(UInt32.max) {
+                    problems.add(scope, prefix + "timeout_ms", "\(ms) is not a timeout Keel keeps (0 would fail every access at once)",
+                                 fix: "use 1 to \(UInt32.max) milliseconds, or leave timeout_ms out for the default \(DeviceModel.defaultTimeoutMilliseconds)")
+                } else {
+                    timeout = ms
+                }
+            }
+            var dma = VirtioDeviceConfig.DMA.shared
+            if let text = v.string("dma", example: "\"shared\"", into: &problems) {
+                switch VirtioDeviceConfig.DMA(rawValue: text) {
+                case .shared?: dma = .shared
+                case .pool?:
+                    problems.add(scope, prefix + "dma", "\"pool\" (a restricted DMA pool in the frontend) is not supported yet",
+                                 fix: "remove dma, or write dma = \"shared\" (the device model reaches the frontend's RAM)")
+                case nil:
+                    problems.add(scope, prefix + "dma", "\"\(text)\" is not a DMA mode",
+                                 fix: nearest(text, in: ["shared", "pool"]).map { "did you mean \"\($0)\"? (only \"shared\" is supported yet)" } ?? "write dma = \"shared\", or leave dma out")
+                }
+            }
+            if let kind, let servedBy {
+                devices.append(VirtioDeviceConfig(kind: kind, servedBy: servedBy, disk: disk, network: network, timeoutMs: timeout, dma: dma))
+            }
+        }
+        return devices
     }
 
     /// `[qemu] args = ["-drive", "if=none,id=d,file=disk.img,format=raw", ...]`: words added to

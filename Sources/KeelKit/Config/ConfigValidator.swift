@@ -44,6 +44,7 @@ public enum ConfigValidator {
         checkSharedMemory(config, into: &problems)
         checkDoorbellPeers(config, into: &problems)
         checkPassthrough(config, board: board, into: &problems)
+        checkVirtio(config, board: board, into: &problems)
         // Saturating: sizes come from the file, and a sum that wrapped would look small.
         let total = (config.vms.map(\.memory.size) + config.sharedMemory.map(\.size)).reduce(UInt64(0), saturatingSum)
         if total > board.board.ramSize {

@@ -82,6 +82,12 @@ public struct VMConfig: Equatable, Sendable {
     /// The VMs it may ring with Keel's doorbell (`doorbell_peers`, by name); nil: those it
     /// shares memory with. It may always ring itself.
     public var doorbellPeers: [String]? = nil
+    /// `device_model = true`: the VM is a device model (docs/device-model.md). It may serve other
+    /// VMs' `[[vm.virtio]]` devices; a Linux one gets `keel pack`'s keel-dm initramfs.
+    public var deviceModel = false
+    /// `[[vm.virtio]]`: the virtio devices this VM sees (transport k is the k-th), each served
+    /// by a device-model VM.
+    public var virtio: [VirtioDeviceConfig] = []
 
     public init(name: String, cpus: [Int], memory: MemoryRange, kernel: String, kind: KernelKind?, entry: UInt64? = nil,
                 initrd: String? = nil, dtb: DeviceTreeSource = .generate, bootargs: String? = nil,
@@ -110,6 +116,41 @@ public struct DeviceAssignment: Equatable, Sendable {
         self.name = name
         self.mmio = mmio
         self.interrupts = interrupts
+    }
+}
+
+/// One `[[vm.virtio]]` table: a virtio-mmio device of the VM it is under (the frontend), served
+/// by the device-model VM `servedBy`.
+public struct VirtioDeviceConfig: Equatable, Sendable {
+    /// `type`; the raw values are the config's words.
+    public enum Kind: String, Equatable, CaseIterable, Sendable {
+        case blk, net, console
+    }
+    /// `dma`: how the device model reaches the frontend's buffers.
+    public enum DMA: String, Equatable, CaseIterable, Sendable {
+        /// The device model sees the frontend's whole RAM (the default, the only mode for now).
+        case shared
+        /// A `restricted-dma-pool` in the frontend: not supported yet, refused by the validator.
+        case pool
+    }
+    public var kind: Kind
+    /// The VM that serves it (`served_by`), by name.
+    public var servedBy: String
+    /// `disk` (blk): a raw image, as written in the file (relative to it).
+    public var disk: String?
+    /// `network` (net): frontends on the same name are switched together.
+    public var network: String?
+    /// `timeout_ms`; nil: `DeviceModel`'s default.
+    public var timeoutMs: UInt64?
+    public var dma: DMA = .shared
+
+    public init(kind: Kind, servedBy: String, disk: String? = nil, network: String? = nil, timeoutMs: UInt64? = nil, dma: DMA = .shared) {
+        self.kind = kind
+        self.servedBy = servedBy
+        self.disk = disk
+        self.network = network
+        self.timeoutMs = timeoutMs
+        self.dma = dma
     }
 }
 

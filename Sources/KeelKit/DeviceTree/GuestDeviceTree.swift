@@ -37,6 +37,33 @@ public struct GuestDeviceTree {
     public var rngSeed: [UInt8]?
     /// Board devices passed through to the VM, described at their guest addresses.
     public var devices: [Device] = []
+    /// For a device-model VM (docs/device-model.md): the `keel,device-model` node keel-dm.ko binds.
+    public var deviceModel: DeviceModelNode?
+
+    /// `keel-dm@<request page> { compatible = "keel,device-model"; reg = <request page>,
+    /// <one window per frontend served>; interrupts = <0 SPI 1>; }`.
+    public struct DeviceModelNode: Equatable, Sendable {
+        public var requestPage: UInt64
+        public var requestPageSize: UInt64
+        /// The frontends' RAM as the device model sees it, in frontend order.
+        public var windows: [MemoryRange]
+        public var intid: UInt32
+
+        public init(requestPage: UInt64, requestPageSize: UInt64 = 0x1000, windows: [MemoryRange], intid: UInt32) {
+            self.requestPage = requestPage
+            self.requestPageSize = requestPageSize
+            self.windows = windows
+            self.intid = intid
+        }
+
+        public var nodeName: String { "keel-dm@" + String(requestPage, radix: 16) }
+    }
+
+    /// A virtio-mmio transport a device model serves (transport k of a frontend): a `virtio,mmio`
+    /// node of `size` bytes at `ipa` with its edge SPI, as a passed-through transport gets.
+    public static func virtioTransport(ipa: UInt64, size: UInt64, intid: UInt32) -> Device {
+        Device(compatible: "virtio,mmio", ranges: [(base: ipa, size: size)], intids: [intid])
+    }
 
     /// A device passed through: its `compatible`, its MMIO ranges and its SPIs (as INTIDs).
     public struct Device: Equatable, Sendable {
@@ -303,6 +330,14 @@ public struct GuestDeviceTree {
                 if device.compatible == "virtio,mmio" { n.set(flag: "dma-coherent") }
                 root.add(n)
             }
+        }
+
+        if let deviceModel {
+            var node = FDTNode(deviceModel.nodeName)
+            node.set("compatible", string: "keel,device-model")
+            node.set("reg", .u64([deviceModel.requestPage, deviceModel.requestPageSize] + deviceModel.windows.flatMap { [$0.base, $0.size] }))
+            node.set("interrupts", u32: Interrupt.spi, deviceModel.intid - 32, Interrupt.edgeRising)
+            root.add(node)
         }
 
         var chosen = FDTNode("chosen")

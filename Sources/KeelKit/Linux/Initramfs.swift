@@ -21,7 +21,7 @@ public enum Initramfs {
     }
 
     /// The busybox applets `/init` calls by name, as symlinks in /bin.
-    public static let applets = ["sh", "mount", "taskset", "sha256sum", "poweroff"]
+    public static let applets = ["sh", "mount", "taskset", "sha256sum", "poweroff", "insmod"]
 
     /// `/init`. Busybox ash builtins do the rest (echo, read, test, wait, arithmetic). The kernel
     /// starts init with no PATH. Each job hashes busybox (1.8 MB) three times: well under a
@@ -38,6 +38,13 @@ public enum Initramfs {
 
         echo "<2>\(Marker.kernelLog)" > /dev/kmsg
         echo "\(Marker.started)"
+
+        # The kernel's virtio modules (`keel linux fetch` keeps them), in dependency order, so
+        # virtio devices (passed through, or served by a device-model VM) come up as /dev/vda,
+        # eth0, hvc0; quietly, and skipped when absent.
+        for module in \(VirtioModules.files.map { String($0.dropLast(3)) }.joined(separator: " ")); do
+            [ -f /lib/modules/$module.ko ] && insmod /lib/modules/$module.ko 2> /dev/null
+        done
 
         # The online CPUs' numbers, from ranges such as "0-3" or "0,2-3".
         cpus=""
@@ -79,16 +86,20 @@ public enum Initramfs {
 
     /// The archive: /bin/busybox and its applet links, /init, the mount points, and
     /// /dev/console, which the kernel opens for init's standard streams before /init mounts
-    /// devtmpfs (without it init would run with no output).
-    public static func archive(busybox: Data) throws -> CPIOArchive {
+    /// devtmpfs (without it init would run with no output); `modules` (`VirtioModules`) in
+    /// /lib/modules.
+    public static func archive(busybox: Data, modules: [(name: String, contents: Data)] = []) throws -> CPIOArchive {
         var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp"] {
+        for directory in ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"] {
             try archive.addDirectory(directory, permissions: directory == "tmp" ? 0o1777 : 0o755)
         }
         try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
         try archive.addFile("bin/busybox", contents: busybox, permissions: 0o755)
         for applet in applets {
             try archive.addSymlink("bin/\(applet)", target: "busybox")
+        }
+        for module in modules {
+            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
         }
         try archive.addFile("init", contents: Data(initScript.utf8), permissions: 0o755)
         return archive

@@ -55,18 +55,20 @@ public struct LinuxFetch {
     /// Where a board DTB of `boardDTBs` is kept: `<cache>/dtb/<file name>`.
     public func dtbPath(_ name: String) -> String { cache + "/dtb/" + (name as NSString).lastPathComponent }
     var dtbsPresent: Bool { Self.boardDTBs.allSatisfy { FileManager.default.fileExists(atPath: dtbPath($0)) } }
-    /// The kernel's virtio modules (`VirtioModules`), for guests given a virtio-mmio device.
+    /// The kernel's virtio modules (`VirtioModules`), for guests given a virtio-mmio device;
+    /// also in the initramfs, whose /init loads them.
     public var modulesPath: String { cache + "/modules" }
     /// The busybox and /init the initramfs was made from, kept so a changed /init only
     /// rebuilds the archive.
     var busyboxPath: String { cache + "/busybox" }
     var initPath: String { cache + "/init" }
 
-    /// Writes initramfs.cpio (aside, then renamed) and keeps what it was made from; /init last,
-    /// so an interrupted write is redone next time.
-    func writeInitramfs(busybox: Data, archive given: CPIOArchive? = nil) throws {
+    /// Writes initramfs.cpio (aside, then renamed), with the virtio modules kept in
+    /// `modulesPath`, and keeps what it was made from; /init last, so an interrupted write is
+    /// redone next time.
+    func writeInitramfs(busybox: Data) throws {
         let manager = FileManager.default
-        let archive = try given ?? Initramfs.archive(busybox: busybox)
+        let archive = try Initramfs.archive(busybox: busybox, modules: try VirtioModules.load(from: modulesPath))
         try? manager.removeItem(atPath: initPath)
         try archive.encoded().write(to: URL(fileURLWithPath: initramfsPath + ".partial"))
         try? manager.removeItem(atPath: initramfsPath)
@@ -131,15 +133,15 @@ public struct LinuxFetch {
         guard let busybox = manager.contents(atPath: busyboxPath) else {
             throw KeelError("\(Self.busyboxPackage) has no /bin/busybox")
         }
-        let archive = try Initramfs.archive(busybox: busybox)
 
         let versionText = "\(release)\n\(kernel.package) \(kernel.version ?? "")\n"
         try Data(versionText.utf8).write(to: URL(fileURLWithPath: kernelVersionPath))
         // Written aside and renamed, so Image and initramfs.cpio exist only when complete.
         try KernelImage.install(vmlinuz, to: imagePath + ".partial")
         try manager.moveItem(atPath: imagePath + ".partial", toPath: imagePath)
-        try writeInitramfs(busybox: busybox, archive: archive)
+        // The modules first: the initramfs carries them.
         try VirtioModules.keep(from: unpacked + "/" + kernel.package, release: release, into: modulesPath)
+        try writeInitramfs(busybox: busybox)
         progress("linux: kernel \(release), initramfs with busybox (\(busybox.count) bytes) and /init")
         return Result(image: imagePath, initramfs: initramfsPath, kernelRelease: release, fetched: true)
     }

@@ -29,6 +29,7 @@ public enum PassthroughInitramfs {
         mount -t devtmpfs devtmpfs /dev
         echo "\(Marker.started)"
         for module in \(VirtioModules.files.joined(separator: " ")); do
+            [ -f /lib/modules/$module ] || continue
             insmod /lib/modules/$module || echo "KEEL-PT: insmod $module failed"
         done
         tries=0

@@ -22,7 +22,10 @@ public struct SystemImage {
     /// `freshRNGSeeds`: each Linux VM's device tree gets a `/chosen/rng-seed` of its own, for an
     /// image booted once (`keel run --config`); never for `keel pack`, whose image boots again
     /// and again, where a seed would be no secret.
-    public init(system: ValidatedSystem, firmware: Data, firmwareName: String, freshRNGSeeds: Bool = false) throws {
+    /// `deviceModelFiles`: what a Linux device-model VM's initramfs is made of; nil: found by
+    /// `DeviceModelFiles.locate()` when there is such a VM.
+    public init(system: ValidatedSystem, firmware: Data, firmwareName: String, freshRNGSeeds: Bool = false,
+                deviceModelFiles: DeviceModelFiles? = nil) throws {
         let header = try LinuxBoot.Header(firmware, name: firmwareName)
         guard header.imageSize >= UInt64(firmware.count) else {
             throw KeelError("'\(firmwareName)' says its image is \(header.imageSize) bytes but the file has \(firmware.count): is it already packed?")
@@ -40,10 +43,12 @@ public struct SystemImage {
         // the vCPUs its config names, not one per CPU.
         let policy = system.vms.contains { $0.config.faultLimit != nil || $0.config.resetLimit != nil || !$0.config.devices.isEmpty || $0.config.identityMemory }
             || system.config.powerOffWith != nil
+            // The VM table names the device models and what they serve.
+            || system.vms.contains { $0.config.deviceModel || !$0.config.virtio.isEmpty }
         let allCPUsRun = system.board.qemuCPUCount != nil && vm.config.cpus.count < system.board.board.maxCPUs
         let bundle = system.vms.count == 1 && !policy && !allCPUsRun
             ? try SystemImage.bundle(for: vm, board: system.board.board, freshRNGSeed: freshRNGSeeds).bytes()
-            : try SystemImage.manifest(for: system, freshRNGSeeds: freshRNGSeeds).bytes()
+            : try SystemImage.manifest(for: system, freshRNGSeeds: freshRNGSeeds, deviceModelFiles: deviceModelFiles).bytes()
         bundleOffset = (header.imageSize + SystemImage.bundleAlignment - 1) / SystemImage.bundleAlignment * SystemImage.bundleAlignment
         bundleSize = UInt64(bundle.count)
         var out = firmware
@@ -67,7 +72,7 @@ public struct SystemImage {
     /// Several VMs: each on its CPUs (consecutive, checked by `FirmwareSupport`), its RAM at the
     /// config's IPA and at physical addresses handed out from the board's VM slot upwards, 2 MiB
     /// aligned, inside the 1 GiB block Keel maps as normal memory.
-    static func manifest(for system: ValidatedSystem, freshRNGSeeds: Bool = false) throws -> SystemManifestWriter {
+    static func manifest(for system: ValidatedSystem, freshRNGSeeds: Bool = false, deviceModelFiles: DeviceModelFiles? = nil) throws -> SystemManifestWriter {
         let board = system.board.board
         let slot = FirmwareSupport.layout(for: board.name.description)
         let block: UInt64 = 1 << 30
@@ -92,7 +97,7 @@ public struct SystemImage {
             var record = SystemManifestWriter.VM(
                 name: vm.name, firstCPU: vm.config.cpus.min() ?? 0, cpuCount: vm.config.cpus.count,
                 ramIPA: vm.config.memory.base, ramPA: pa, ramSize: size,
-                bundle: try bundle(for: vm, board: board, in: system, freshRNGSeed: freshRNGSeeds).bytes())
+                bundle: try bundle(for: vm, board: board, in: system, freshRNGSeed: freshRNGSeeds, deviceModelFiles: deviceModelFiles).bytes())
             record.faultLimit = UInt32(truncatingIfNeeded: vm.config.faultLimit ?? 0)
             record.resetLimit = UInt32(truncatingIfNeeded: vm.config.resetLimit ?? 0)
             record.doorbellPeers = vm.config.doorbellPeers.map { names in
@@ -101,6 +106,7 @@ public struct SystemImage {
             writer.vms.append(record)
         }
         (writer.devices, writer.interrupts) = FirmwareSupport.passthrough(system)
+        writer.virtio = VirtioPlan(system.config).records
         writer.powerOffWith = system.config.powerOffWith.flatMap { name in system.vms.firstIndex { $0.name == name } }
         // Shared regions after the VMs' RAM, each mapped at its IPA in the VMs it names.
         for region in system.config.sharedMemory {
@@ -134,9 +140,25 @@ public struct SystemImage {
         }
     }
 
+    /// What `vm`'s device tree gets of the device model (docs/device-model.md): a `virtio,mmio`
+    /// node per transport it has, and, for a device-model VM, its `keel,device-model` node.
+    static func virtioNodes(of vm: ValidatedVM, in system: ValidatedSystem?) -> (transports: [GuestDeviceTree.Device], deviceModel: GuestDeviceTree.DeviceModelNode?) {
+        guard let system, let index = system.config.vms.firstIndex(where: { $0.name == vm.name }) else { return ([], nil) }
+        let plan = VirtioPlan(system.config)
+        let transports = plan.transports(of: index).map {
+            GuestDeviceTree.virtioTransport(ipa: VirtioPlan.transportIPA($0.transport), size: VirtioPlan.transportSize, intid: VirtioPlan.transportINTID($0.transport))
+        }
+        let deviceModel = vm.config.deviceModel
+            ? GuestDeviceTree.DeviceModelNode(requestPage: VirtioPlan.requestPage.base, requestPageSize: VirtioPlan.requestPage.size,
+                                              windows: plan.windows(of: index, in: system.config), intid: VirtioPlan.requestINTID)
+            : nil
+        return (transports, deviceModel)
+    }
+
     /// The VM's images with their load addresses: a Linux kernel with its initrd and device
     /// tree (the one Keel writes for this VM, or the config's file), or a raw binary.
-    static func bundle(for vm: ValidatedVM, board: Board, in system: ValidatedSystem? = nil, freshRNGSeed: Bool = false) throws -> BootBundleWriter {
+    static func bundle(for vm: ValidatedVM, board: Board, in system: ValidatedSystem? = nil, freshRNGSeed: Bool = false,
+                       deviceModelFiles: DeviceModelFiles? = nil) throws -> BootBundleWriter {
         var layout = FirmwareSupport.layout(for: board.name.description)
         // The VM is told about, and its images placed in, the memory the config gives it.
         layout.ramIPA = vm.config.memory.base
@@ -153,10 +175,17 @@ public struct SystemImage {
             // With several VMs, the tree names this VM's index and the shared regions it maps.
             let index = system.flatMap { $0.vms.count > 1 ? $0.vms.firstIndex { $0.name == vm.name } : nil }
             let regions = (system?.config.sharedMemory ?? []).filter { $0.vms.contains(vm.name) }.map { (ipa: $0.ipa, size: ($0.size + 4095) & ~4095) }
+            let (transports, deviceModel) = virtioNodes(of: vm, in: system)
+            // A Linux device model boots into keel-dm: its initramfs, before the config's initrd.
+            var prefix: Data?
+            if vm.config.deviceModel, let system, let index = system.config.vms.firstIndex(where: { $0.name == vm.name }) {
+                prefix = try DeviceModelInitramfs.archive(for: index, in: system, files: try deviceModelFiles ?? DeviceModelFiles.locate()).encoded()
+            }
             return try LinuxGuest.writer(kernel: vm.kernelPath, initrd: vm.initrdPath, bootargs: LinuxGuest.bootargs(vm.config.bootargs),
                                          vcpus: vm.config.cpus.count, gic: gic, layout: layout, deviceTree: deviceTree,
                                          vmIndex: index, sharedRegions: regions, rngSeed: freshRNGSeed ? LinuxGuest.freshRNGSeed() : nil,
-                                         devices: guestDevices(of: vm, board: system?.board))
+                                         devices: guestDevices(of: vm, board: system?.board) + transports, deviceModel: deviceModel,
+                                         initrdPrefix: prefix)
         case .raw:
             guard let data = FileManager.default.contents(atPath: vm.kernelPath) else { throw KeelError("kernel '\(vm.kernelPath)' cannot be read") }
             var writer = BootBundleWriter(entryIPA: vm.entry)

@@ -19,11 +19,14 @@ public enum SystemPack {
     }
 
     /// `freshRNGSeeds`: for an image booted once (`keel run --config`; `SystemImage`).
-    public static func image(_ system: ValidatedSystem, firmware firmwarePath: String, freshRNGSeeds: Bool = false) throws -> SystemImage {
+    /// `deviceModelFiles`: for a Linux device-model VM's initramfs (nil: `DeviceModelFiles.locate()`).
+    public static func image(_ system: ValidatedSystem, firmware firmwarePath: String, freshRNGSeeds: Bool = false,
+                             deviceModelFiles: DeviceModelFiles? = nil) throws -> SystemImage {
         guard let firmware = FileManager.default.contents(atPath: firmwarePath) else {
             throw KeelError("the firmware '\(firmwarePath)' cannot be read")
         }
-        let image = try SystemImage(system: system, firmware: firmware, firmwareName: firmwarePath, freshRNGSeeds: freshRNGSeeds)
+        let image = try SystemImage(system: system, firmware: firmware, firmwareName: firmwarePath, freshRNGSeeds: freshRNGSeeds,
+                                    deviceModelFiles: deviceModelFiles)
         // QEMU puts its DTB 128 MiB above the DRAM base (without an initrd), and the bundle must
         // end before the VM's RAM it is copied into.
         let limit = min(system.board.board.ramBase + (128 << 20), FirmwareSupport.layout(for: system.board.name).ramPA) - system.board.board.loadAddress
