@@ -148,19 +148,25 @@ struct FileDisk: BlockStore {
         return unsafe WindowRAM(base: p, byteCount: length)
     }
 
-    /// Blocks until request interrupts arrived; false on an error other than EINTR.
-    func waitForRequests() -> Bool {
+    /// Blocks until request interrupts arrived: nil, or why it cannot wait (an error other than
+    /// EINTR, or end of file: the path is not keel-dm.ko's device).
+    func waitForRequests() -> Failure? {
         var count: UInt64 = 0
-        // SAFETY: reads at most 8 bytes into `count`.
-        let n = unsafe withUnsafeMutableBytes(of: &count) { unsafe read(fd, $0.baseAddress, 8) }
-        return n >= 0 || keel_errno() == KEEL_EINTR
+        while true {
+            // SAFETY: reads at most 8 bytes into `count`.
+            let n = unsafe withUnsafeMutableBytes(of: &count) { unsafe read(fd, $0.baseAddress, 8) }
+            if n > 0 { return nil }
+            if n < 0 && keel_errno() == KEEL_EINTR { continue }
+            return Failure(n == 0 ? "waiting for requests: end of file (not keel-dm.ko's device?)" : "waiting for requests: \(lastError())")
+        }
     }
 
-    /// Makes Keel's device-model hypercall `id` through the driver; x0 (or -errno of the ioctl).
-    func hypercall(_ id: UInt32, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0, _ a4: UInt64 = 0) -> Int64 {
+    /// Makes Keel's device-model hypercall `id` through the driver: Keel's x0, or nil when the
+    /// ioctl itself failed (errno says why).
+    func hypercall(_ id: UInt32, _ a1: UInt64 = 0, _ a2: UInt64 = 0, _ a3: UInt64 = 0, _ a4: UInt64 = 0) -> Int64? {
         var call = keel_dm_hvc(x: (UInt64(id), a1, a2, a3, a4))
         // SAFETY: the driver reads and writes the 40 bytes of `call`.
-        guard unsafe keel_ioctl_hvc(fd, &call) == 0 else { return -Int64(keel_errno()) }
+        guard unsafe keel_ioctl_hvc(fd, &call) == 0 else { return nil }
         return Int64(bitPattern: call.x.0)
     }
 }

@@ -58,9 +58,9 @@ struct Server {
     /// The last sequence completed per slot: a slot still odd with it is Keel's to make even.
     var served: [UInt32]
 
-    /// Serves every slot holding a request not served yet; true when one was found.
-    mutating func scan() -> Bool {
-        var found = false
+    /// Serves every slot holding a request not served yet: nil, or why keel-dm cannot go on
+    /// (the driver refused a completion).
+    mutating func scan() -> Failure? {
         for slot in 0..<slotCount {
             let at = slotOffset + slot * slotSize
             let sequence = dm.load32(at)
@@ -77,15 +77,18 @@ struct Server {
                 value = backend.access(device: backendIndex[device], offset: offset, size: size, write: isWrite, value: data)
             }
             if !isWrite && size < 8 { value &= (UInt64(1) << UInt64(8 * size)) &- 1 }
-            let result = dm.hypercall(Hypercall.complete, UInt64(slot), UInt64(sequence), value, picked)
+            guard let result = dm.hypercall(Hypercall.complete, UInt64(slot), UInt64(sequence), value, picked) else {
+                let access = isWrite ? "write 0x\(hex(data))" : "read -> 0x\(hex(value))"
+                return Failure("cannot complete slot \(slot) sequence \(sequence) (device \(device) offset 0x\(hex(UInt64(offset))) \(access)): KEEL_DM_IOC_HVC: \(lastError())")
+            }
             if result != 0 {
-                emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence) answered \(result)\n")
+                // Keel timed the request out (or the frontend was reset): nothing to undo.
+                emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
             }
             served[slot] = sequence
-            found = true
             afterAccess()
         }
-        return found
+        return nil
     }
 
     /// Raises the interrupts the access caused and prints the consoles' complete lines.
@@ -94,7 +97,7 @@ struct Server {
             if device.interruptPending {
                 device.interruptPending = false
                 let result = dm.hypercall(Hypercall.notify, UInt64(pageIndex[index]))
-                if result != 0 { emit(2, "keel-dm: KEEL_DM_NOTIFY \(pageIndex[index]) answered \(result)\n") }
+                if result != 0 { emit(2, "keel-dm: KEEL_DM_NOTIFY \(pageIndex[index]): \(result.map { "\($0)" } ?? lastError())\n") }
             }
             if !device.output.isEmpty, var console = consoles[index] {
                 for byte in device.output {
@@ -225,18 +228,33 @@ func keelDMMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
         return 1
     case .success(let s): server = s
     }
-    let result = server.dm.hypercall(Hypercall.polling, poll ? 1 : 0)
-    if result != 0 { emit(2, "keel-dm: KEEL_DM_POLLING \(poll ? 1 : 0) answered \(result)\n") }
+    // Interrupt mode clears the flag too, in case an earlier run polled.
+    switch server.dm.hypercall(Hypercall.polling, poll ? 1 : 0) {
+    case 0?: break
+    case let result?: emit(2, "keel-dm: KEEL_DM_POLLING \(poll ? 1 : 0): \(result)\n")
+    case nil: emit(2, "keel-dm: KEEL_DM_POLLING \(poll ? 1 : 0): KEEL_DM_IOC_HVC: \(lastError())\n")
+    }
     emit(1, "keel-dm: serving \(server.backend.devices.count) devices (\(poll ? "polling" : "interrupts"))\n")
     while true {
-        if poll {
-            _ = server.scan()
-        } else {
-            guard server.dm.waitForRequests() else {
-                emit(2, "keel-dm: read of the request interrupt failed: \(lastError())\n")
-                return 1
-            }
-            _ = server.scan()
+        if !poll, let failure = server.dm.waitForRequests() {
+            emit(2, "keel-dm: \(failure.message)\n")
+            return 1
+        }
+        if let failure = server.scan() {
+            emit(2, "keel-dm: \(failure.message)\n")
+            return 1
         }
     }
+}
+
+/// Lower-case hexadecimal digits of `value`.
+func hex(_ value: UInt64) -> String {
+    let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    var v = value
+    repeat {
+        out.append(digits[Int(v & 15)])
+        v >>= 4
+    } while v != 0
+    return String(decoding: out.reversed(), as: UTF8.self)
 }
