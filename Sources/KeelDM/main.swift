@@ -86,6 +86,8 @@ struct Server {
                 emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
             }
             served[slot] = sequence
+            // The frontend's vCPU runs on while keel-dm moves the data of a notified queue.
+            backend.servePending()
             afterAccess()
         }
         return nil

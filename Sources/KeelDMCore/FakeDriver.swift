@@ -111,7 +111,11 @@ public final class FakeDriver {
         return head
     }
 
-    public func notify(_ q: Int) { write(VirtioMMIO.Register.queueNotify, UInt64(q)) }
+    /// QueueNotify, then what keel-dm does once it completed the store: serve the queue.
+    public func notify(_ q: Int) {
+        write(VirtioMMIO.Register.queueNotify, UInt64(q))
+        model.servePending()
+    }
 
     /// The used elements the device added since the last call.
     public func takeUsed(_ q: Int) -> [(id: UInt32, length: UInt32)] {

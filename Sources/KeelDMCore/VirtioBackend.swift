@@ -21,6 +21,11 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
     private var learnedNext = 0
     static var learnedLimit: Int { 1024 }
 
+    /// Queues notified and not yet served, in order (device, queue): `servePending` runs them
+    /// after the notifying store was completed, so the frontend's vCPU is not parked while keel-dm
+    /// moves the data (and Keel's timeout measures the register access, not the I/O).
+    public private(set) var notified: [(device: Int, queue: Int)] = []
+
     /// Scratch space, allocated once: a chain's segments, disk chunks, a frame in transit.
     private var segments: [ChainSegment] = []
     private var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -76,7 +81,7 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
     /// One forwarded access to transport register `offset` of `device`: a load returns its
     /// value, a store returns 0. Registers below the config space are 32-bit only (4.2.2.2);
     /// other sizes read all ones and are dropped, as is anything for a device that does not
-    /// exist. A QueueNotify is served before this returns.
+    /// exist. A QueueNotify is only recorded: `servePending` serves it.
     public func access(device index: Int, offset: UInt32, size: Int, write: Bool, value: UInt64) -> UInt64 {
         guard index >= 0, index < devices.count, offset < VirtioMMIO.size,
               size == 1 || size == 2 || size == 4 || size == 8 else { return write ? 0 : ~0 }
@@ -87,10 +92,19 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
         }
         guard size == 4, offset & 3 == 0 else { return write ? 0 : UInt64(UInt32.max) }
         if !write { return UInt64(device.readRegister(offset)) }
-        if let queue = device.writeRegister(offset, UInt32(truncatingIfNeeded: value)) {
-            serve(index, queue: queue)
+        if let queue = device.writeRegister(offset, UInt32(truncatingIfNeeded: value)),
+           !notified.contains(where: { $0.device == index && $0.queue == queue }) {
+            notified.append((index, queue))
         }
         return 0
+    }
+
+    /// Serves the queues notified since the last call.
+    public func servePending() {
+        while !notified.isEmpty {
+            let (device, queue) = notified.removeFirst()
+            serve(device, queue: queue)
+        }
     }
 
     /// Serves what the driver made available on `queue` of device `index`.

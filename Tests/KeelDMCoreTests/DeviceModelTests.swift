@@ -144,6 +144,20 @@ struct BlkTests {
         #expect(ram.load8(0x30000) == VirtioBlk.statusIOErr)
     }
 
+    @Test("a QueueNotify store only records the queue: it is served after the store completed")
+    func notifyDeferred() {
+        let (model, driver, ram) = blkSetUp()
+        blkHeader(ram, at: 0x20000, type: VirtioBlk.typeIn, sector: 0)
+        driver.add(0, [(0x20000, 16, false), (0x21000, 512, true), (0x30000, 1, true)])
+        driver.write(VirtioMMIO.Register.queueNotify, 0)
+        driver.write(VirtioMMIO.Register.queueNotify, 0)
+        #expect(driver.takeUsed(0).isEmpty)
+        #expect(model.notified.count == 1)
+        model.servePending()
+        #expect(driver.takeUsed(0).count == 1)
+        #expect(model.notified.isEmpty)
+    }
+
     @Test("a notify before DRIVER_OK or for a queue not ready is ignored")
     func notReady() {
         let model = Model()
