@@ -250,16 +250,17 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
         var served = false
         for _ in 0..<Self.chainBudget {
             guard device.serving, let (head, summary) = nextChain(device, queue) else { break }
-            var done = 0
+            // Only what fits is copied: a frontend writing gigabytes costs keel-dm nothing more.
             let length = Int(summary.readableBytes)
-            while done < length {
-                let n = min(chunk.count, length - done)
+            let kept = min(length, max(0, VirtioConsole.outputLimit - device.output.count))
+            var done = 0
+            while done < kept {
+                let n = min(chunk.count, kept - done)
                 transfer(device, writable: false, skip: done, count: n, buffer: &chunk, at: 0, toRAM: false)
-                let room = max(0, VirtioConsole.outputLimit - device.output.count)
-                device.output.append(contentsOf: chunk[0..<min(n, room)])
-                device.outputDropped += n - min(n, room)
+                device.output.append(contentsOf: chunk[0..<n])
                 done += n
             }
+            device.outputDropped += length - kept
             complete(device, queue, head: head, length: 0)
             served = true
         }

@@ -200,6 +200,25 @@ struct ConsoleTests {
         #expect(driver.takeUsed(1).count == 2)
         #expect(driver.takeUsed(0).isEmpty)
     }
+
+    @Test("output past the limit the glue has not drained is dropped and counted, the buffer still used")
+    func outputLimit() {
+        let model = Model()
+        let ram = ByteRAM(size: 1 << 20)
+        model.addConsole(ram: ram, ramBase: ramBase)
+        let driver = FakeDriver(model, device: 0, ram: ram)
+        driver.negotiate()
+        driver.setUpQueue(0, at: 0x10000)
+        driver.setUpQueue(1, at: 0x14000)
+        driver.driverOK()
+        ram.fill(0x20000, [UInt8](repeating: 0x41, count: 40000))
+        driver.add(1, [(0x20000, 40000, false)])
+        driver.add(1, [(0x20000, 30000, false)])
+        driver.notify(1)
+        #expect(model.devices[0].output.count == VirtioConsole.outputLimit)
+        #expect(model.devices[0].outputDropped == 70000 - VirtioConsole.outputLimit)
+        #expect(driver.takeUsed(1).count == 2)
+    }
 }
 
 /// Three net devices on one 1 MiB frontend each: 0 and 1 on network 7, 2 on network 8.
