@@ -7,9 +7,9 @@ import KeelCore
 /// A frontend's RAM as keel-dm reaches it, with bulk copies for buffers. The Linux program
 /// implements it over the mmapped window; the tests and `keel-dm --self-test` over an array.
 ///
-/// Contract (as `GuestMemory`): callers check the range against `byteCount` first, and
+/// Contract (as `FrontendMemory`): callers check the range against `byteCount` first, and
 /// `start + count` against the buffer.
-public protocol DeviceRAM: GuestMemory {
+public protocol DeviceRAM: FrontendMemory {
     func copyOut(_ offset: UInt64, into buffer: inout [UInt8], at start: Int, count: Int)
     func copyIn(_ offset: UInt64, from buffer: [UInt8], at start: Int, count: Int)
 }

@@ -3,7 +3,7 @@ import KeelCore
 
 /// A RAM that claims 1 TiB and stores only what is written (the walker's overflow checks need
 /// buffers whose lengths add up past 2^32, each inside the RAM).
-final class SparseRAM: GuestMemory {
+final class SparseRAM: FrontendMemory {
     var bytes: [UInt64: UInt8] = [:]
     var byteCount: UInt64 { 1 << 40 }
     func load8(_ o: UInt64) -> UInt8 { bytes[o] ?? 0 }

@@ -3,7 +3,7 @@
 /// whatever a hostile driver can write there. Shared by keel-dm and the host tests; compiled into
 /// the firmware too, so no Foundation and no allocation.
 ///
-/// Guest memory is seen through `GuestMemory`: the frontend's RAM as the device model sees it,
+/// Guest memory is seen through `FrontendMemory`: the frontend's RAM as the device model sees it,
 /// addressed by frontend guest-physical address minus the RAM's base. Every access the walker
 /// makes is checked against `byteCount` first, so an implementation may rely on its offsets.
 
@@ -11,7 +11,7 @@
 ///
 /// Contract: callers check `offset + width <= byteCount` before every load or store (the walker
 /// and the queue accessors below do); implementations may still check again.
-public protocol GuestMemory {
+public protocol FrontendMemory {
     var byteCount: UInt64 { get }
     func load8(_ offset: UInt64) -> UInt8
     func load16(_ offset: UInt64) -> UInt16
@@ -28,7 +28,7 @@ public protocol GuestMemory {
     func releaseFence()
 }
 
-extension GuestMemory {
+extension FrontendMemory {
     /// Whether `length` bytes from `offset` lie inside the RAM, without overflowing.
     @inline(__always)
     public func contains(_ offset: UInt64, _ length: UInt64) -> Bool {
@@ -117,7 +117,7 @@ public struct SplitQueue: Sendable {
 
     /// Checks the queue size and that the three parts are aligned (16, 2, 4) and inside the RAM,
     /// and records their offsets.
-    public mutating func validate<M: GuestMemory>(desc: UInt64, avail: UInt64, used: UInt64, in memory: M) -> VirtqueueFault? {
+    public mutating func validate<M: FrontendMemory>(desc: UInt64, avail: UInt64, used: UInt64, in memory: M) -> VirtqueueFault? {
         guard size != 0, size <= Virtqueue.maxSize, size & (size &- 1) == 0 else { return .badSize }
         guard desc & 15 == 0, avail & 1 == 0, used & 3 == 0 else { return .ringOutsideRAM }
         guard desc >= ramBase, avail >= ramBase, used >= ramBase else { return .ringOutsideRAM }
@@ -133,17 +133,17 @@ public struct SplitQueue: Sendable {
 
     // The accessors below read inside the parts `validate` checked.
 
-    public func availFlags<M: GuestMemory>(_ memory: M) -> UInt16 { memory.load16(availOffset) }
-    public func availIndex<M: GuestMemory>(_ memory: M) -> UInt16 { memory.load16(availOffset + 2) }
+    public func availFlags<M: FrontendMemory>(_ memory: M) -> UInt16 { memory.load16(availOffset) }
+    public func availIndex<M: FrontendMemory>(_ memory: M) -> UInt16 { memory.load16(availOffset + 2) }
     /// The head index in slot `ring` (taken modulo the size).
-    public func availRing<M: GuestMemory>(_ memory: M, _ ring: UInt16) -> UInt16 {
+    public func availRing<M: FrontendMemory>(_ memory: M, _ ring: UInt16) -> UInt16 {
         memory.load16(availOffset + 4 + 2 * UInt64(ring & (size &- 1)))
     }
-    public func usedIndex<M: GuestMemory>(_ memory: M) -> UInt16 { memory.load16(usedOffset + 2) }
+    public func usedIndex<M: FrontendMemory>(_ memory: M) -> UInt16 { memory.load16(usedOffset + 2) }
 
     /// How many new heads the driver made available since `consumed`, or a fault when avail.idx
     /// ran more than the queue size ahead (a driver cannot have that many buffers outstanding).
-    public func pending<M: GuestMemory>(_ memory: M, consumed: UInt16) -> Result<UInt16, VirtqueueFaultBox> {
+    public func pending<M: FrontendMemory>(_ memory: M, consumed: UInt16) -> Result<UInt16, VirtqueueFaultBox> {
         let ahead = availIndex(memory) &- consumed
         memory.acquireFence()
         guard ahead <= size else { return .failure(VirtqueueFaultBox(.availTooFarAhead)) }
@@ -152,7 +152,7 @@ public struct SplitQueue: Sendable {
 
     /// Writes used element {id, len} at `usedIdx` and publishes `usedIdx + 1`. The caller passes
     /// its own copy of used.idx (never the value in guest RAM, which the driver may have changed).
-    public func pushUsed<M: GuestMemory>(_ memory: M, usedIdx: UInt16, id: UInt16, length: UInt32) {
+    public func pushUsed<M: FrontendMemory>(_ memory: M, usedIdx: UInt16, id: UInt16, length: UInt32) {
         let element = usedOffset + 4 + 8 * UInt64(usedIdx & (size &- 1))
         memory.store32(element, UInt32(id))
         memory.store32(element + 4, length)
@@ -162,7 +162,7 @@ public struct SplitQueue: Sendable {
     }
 
     /// The descriptor at `index` (checked < size by the caller).
-    public func descriptor<M: GuestMemory>(_ memory: M, _ index: UInt16) -> (addr: UInt64, len: UInt32, flags: UInt16, next: UInt16) {
+    public func descriptor<M: FrontendMemory>(_ memory: M, _ index: UInt16) -> (addr: UInt64, len: UInt32, flags: UInt16, next: UInt16) {
         let base = descOffset + Virtqueue.descriptorSize * UInt64(index)
         return (memory.load64(base), memory.load32(base + 8), memory.load16(base + 12), memory.load16(base + 14))
     }
@@ -171,7 +171,7 @@ public struct SplitQueue: Sendable {
     /// checks, before the next descriptor is read), and returns the chain's summary or the first
     /// fault. `body` returning false stops the walk early (no fault). To refuse a chain before any
     /// side effect, walk it once with a body that does nothing, then again to act.
-    public func walk<M: GuestMemory>(_ memory: M, head: UInt16, _ body: (ChainSegment) -> Bool) -> Result<ChainSummary, VirtqueueFaultBox> {
+    public func walk<M: FrontendMemory>(_ memory: M, head: UInt16, _ body: (ChainSegment) -> Bool) -> Result<ChainSummary, VirtqueueFaultBox> {
         var summary = ChainSummary()
         var index = head
         var seenWritable = false
