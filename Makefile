@@ -97,12 +97,12 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux fuzz fuzz-build
+.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux fuzz fuzz-build keel-dm check-keel-dm
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
 
-all: firmwares guests cli
+all: firmwares guests cli keel-dm
 
 firmware: $(HYP_OUT)/keel.bin check-firmware
 
@@ -162,6 +162,40 @@ $(GUEST_OUT)/%.bin: $(GUEST_OUT)/%.elf
 	$(call step,OBJCOPY,$@)
 	$(Q)$(OBJCOPY) -O binary $< $@
 
+# --- keel-dm: the device model, a static aarch64 Linux program ------------------------------------
+# Embedded Swift for aarch64-none-none-elf (one module: the virtqueue walker of KeelCore, the
+# register files and devices of KeelDMCore, the Linux glue of Sources/KeelDM), linked statically
+# against Debian's glibc for arm64 (libc6-dev-arm64-cross) by aarch64-linux-gnu-gcc with the
+# toolchain's ld.lld (GNU ld rejects Swift's objects). It runs in the device-model VM's initramfs;
+# `keel-dm --self-test` runs its device cases under qemu-aarch64-static.
+DM_OUT    := $(BUILD)/keel-dm
+DM_SWIFT  := Sources/KeelCore/DeviceModel/Virtqueue.swift $(sort $(wildcard Sources/KeelDMCore/*.swift Sources/KeelDM/*.swift))
+DM_HDRS   := $(wildcard Sources/KeelDM/include/*)
+DM_CC     ?= aarch64-linux-gnu-gcc
+# String comparison in Embedded Swift needs the toolchain's Unicode tables.
+DM_LIBS   := $(TOOLBIN)../lib/swift/embedded/aarch64-none-none-elf/libswiftUnicodeDataTables.a
+SWIFTFLAGS_DM := $(TARGET_FLAGS) -enable-experimental-feature Embedded -enable-experimental-feature Lifetimes -wmo -parse-as-library \
+                -O -module-name KeelDM $(STRICT_FLAGS) -Xfrontend -function-sections -I Sources/KeelDM/include
+
+keel-dm: $(DM_OUT)/keel-dm check-keel-dm
+
+$(DM_OUT)/keel-dm.o: $(DM_SWIFT) $(DM_HDRS)
+	@mkdir -p $(@D)
+	$(call step,SWIFTC,$@)
+	$(Q)$(SWIFTC) $(SWIFTFLAGS_DM) -c $(DM_SWIFT) -o $@
+	@touch $@
+
+$(DM_OUT)/keel-dm: $(DM_OUT)/keel-dm.o
+	$(call step,LD,$@)
+	$(Q)$(DM_CC) -static -fuse-ld=lld -B$(TOOLBIN) -Wl,--gc-sections -o $@ $< $(DM_LIBS) \
+		|| { echo "keel-dm: linking needs aarch64-linux-gnu-gcc and libc6-dev-arm64-cross (make deps)"; exit 1; }
+
+# The link itself refuses symbols nobody defines (what Embedded Swift asks of its host,
+# posix_memalign, free, arc4random_buf, __stack_chk_guard, comes from glibc); this checks the
+# result is static: no interpreter and no shared library, so it runs in any initramfs.
+check-keel-dm: $(DM_OUT)/keel-dm
+	@! $(TOOLBIN)llvm-objdump -p $< | grep -E 'INTERP|NEEDED' || { echo "keel-dm: not a static executable"; exit 1; }
+
 # --- host CLI -----------------------------------------------------------------------------------
 cli:
 	$(call step,SWIFT,build/bin/keel)
@@ -206,9 +240,11 @@ fuzz: fuzz-build
 # Debian packages the build and the tests use, as "command:package" (what is checked, what apt
 # installs): QEMU, dtc (tests decompile the guest device trees), cpio (tests read the initramfs
 # back with GNU cpio), gdb-multiarch (keel run --gdb's attach is tested); and as "file:package"
-# U-Boot for QEMU's virt board (the booti test).
-DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:cpio gdb-multiarch:gdb-multiarch
-DEB_FILES := /usr/lib/u-boot/qemu_arm64/u-boot.bin:u-boot-qemu
+# U-Boot for QEMU's virt board (the booti test); keel-dm's cross toolchain: gcc-aarch64-linux-gnu as
+# the link driver, libc6-dev-arm64-cross (static glibc), qemu-user-static (its smoke tests).
+DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:cpio gdb-multiarch:gdb-multiarch \
+             aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu qemu-aarch64-static:qemu-user-static
+DEB_FILES := /usr/lib/u-boot/qemu_arm64/u-boot.bin:u-boot-qemu /usr/aarch64-linux-gnu/lib/libc.a:libc6-dev-arm64-cross
 
 deps:
 	@scripts/qemu-from-backports

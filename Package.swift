@@ -38,6 +38,9 @@ let package = Package(
         .target(name: "KeelStaticBytes", path: "hyp/mm", exclude: firmwareOnlyMM, sources: ["StaticBytes.swift"], swiftSettings: strictlySafe),
         // Portable: no Foundation, no allocation on paths the firmware uses. No `unsafe`.
         .target(name: "KeelCore", dependencies: ["KeelStaticBytes"], swiftSettings: strictlySafe),
+        // keel-dm's register files and devices (docs/device-model.md): no Foundation, so that the
+        // Makefile compiles it with Embedded Swift into the static Linux program build/keel-dm/keel-dm.
+        .target(name: "KeelDMCore", dependencies: ["KeelCore"], swiftSettings: strictlySafe),
         // Board descriptions as plain Swift data, shared with the firmware.
         .target(name: "KeelBoards", path: "boards", exclude: ["README.md", "examples"], swiftSettings: strictlySafe),
         // The machine from the boot DTB, checked against the board file; shared with the firmware.
@@ -52,6 +55,7 @@ let package = Package(
         // Reference/ holds the EC and fault-status tables (copied from shared/reference) the
         // decoders are checked against.
         .testTarget(name: "KeelCoreTests", dependencies: ["KeelCore"], exclude: ["Reference"]),
+        .testTarget(name: "KeelDMCoreTests", dependencies: ["KeelDMCore", "KeelCore"]),
         .testTarget(name: "KeelKitTests", dependencies: ["KeelKit", "KeelMachine"], exclude: ["DeviceTrees"]),
         // Boots real images under qemu-system-aarch64; needs `make` to have built them.
         .testTarget(name: "IntegrationTests", dependencies: ["KeelKit", "KeelCore"]),
