@@ -52,11 +52,12 @@ static long map_errno(void *p)
 	return p == MAP_FAILED ? -1 : 0;
 }
 
-/* The windows from the node's reg (after the request page): big-endian <2 address, 2 size> cells. */
+/* The windows from the node's reg after the request page (big-endian <2 address, 2 size> cells), read
+ * through the device's own of_node, whatever the node is called. */
 static int windows(uint64_t base[], uint64_t size[], int max)
 {
 	unsigned char cells[16 * 17];
-	int fd = open("/proc/device-tree/keel-dm@b100000/reg", O_RDONLY);
+	int fd = open("/sys/class/misc/keel-dm/device/of_node/reg", O_RDONLY);
 	ssize_t n;
 	int count = 0;
 
