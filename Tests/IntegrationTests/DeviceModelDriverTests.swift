@@ -125,7 +125,7 @@ struct DeviceModelDriverTests {
         _ = FileManager.default.createFile(atPath: out, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["300", "qemu-system-aarch64"] + qemuMachine + [
+        process.arguments = ["-s", "KILL", "300", "qemu-system-aarch64"] + qemuMachine + [
             "-nographic", "-no-reboot", "-dtb", dtb, "-kernel", LinuxTests.kernel, "-initrd", initramfs,
             "-append", "console=ttyAMA0 panic=-1",
             "-device", "loader,file=\(scratch.path("page.bin")),addr=0x5f000000,force-raw=on"]
