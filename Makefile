@@ -97,12 +97,12 @@ GUEST_SRCS := $(sort $(wildcard Tests/Guests/*.S))
 GUEST_BINS := $(patsubst Tests/Guests/%.S,$(GUEST_OUT)/%.bin,$(GUEST_SRCS))
 GUEST_LIB_OBJS := $(patsubst Tests/Guests/lib/%.S,$(GUEST_OUT)/lib/%.o,$(GUEST_LIB))
 
-.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux fuzz fuzz-build keel-dm check-keel-dm
+.PHONY: all firmware firmwares guests cli deps run test bench clean check-firmware linux fuzz fuzz-build keel-dm check-keel-dm dm-driver
 .DELETE_ON_ERROR:
 # Keep objects and ELFs of the guest chain (they are what gdb and objdump want).
 .SECONDARY:
 
-all: firmwares guests cli keel-dm
+all: firmwares guests cli keel-dm dm-driver
 
 firmware: $(HYP_OUT)/keel.bin check-firmware
 
@@ -209,6 +209,33 @@ cli:
 # (`keel linux fetch --force` fetches again). apt-get, apt-cache, dpkg-deb and gzip come with Debian.
 linux: cli
 	$(Q)$(BUILD)/bin/keel linux fetch
+	$(Q)$(BUILD)/bin/keel linux headers
+
+# --- keel-dm.ko, the device-model VM's driver ----------------------------------------------------
+# Built out of tree against the fetched kernel's headers (`keel linux headers`, under
+# .cache/linux/headers, nothing in /usr/src) with Debian's linux-kbuild-6.1 and
+# gcc-aarch64-linux-gnu (`make deps`). Kbuild writes its objects beside the sources, so it builds
+# a copy in build/keel-dm/driver and Sources/KeelDMDriver stays clean. keel-dm-check, a static
+# arm64 program, exercises /dev/keel-dm in the tests (Tests/DeviceModel).
+DM_OUT     := $(BUILD)/keel-dm
+DM_SRCS    := $(wildcard Sources/KeelDMDriver/*.c Sources/KeelDMDriver/*.h) Sources/KeelDMDriver/Kbuild
+LINUX_HEADERS := .cache/linux/headers/build
+CROSS_GCC  := aarch64-linux-gnu-gcc
+
+dm-driver: $(DM_OUT)/keel-dm.ko $(DM_OUT)/keel-dm-check
+
+# The headers' Makefile is a prerequisite once it exists, so new headers rebuild the module.
+$(DM_OUT)/keel-dm.ko: $(DM_SRCS) $(wildcard $(LINUX_HEADERS)/Makefile) | linux
+	$(call step,KBUILD,$@)
+	$(Q)rm -rf $(DM_OUT)/driver && mkdir -p $(DM_OUT)/driver && cp $(DM_SRCS) $(DM_OUT)/driver/
+	$(Q)$(MAKE) --no-print-directory -C $(LINUX_HEADERS) M=$(abspath $(DM_OUT)/driver) ARCH=arm64 \
+		CROSS_COMPILE=aarch64-linux-gnu- $(if $(filter 1,$(V)),V=1,-s) modules
+	$(Q)cp $(DM_OUT)/driver/keel-dm.ko $@
+
+$(DM_OUT)/keel-dm-check: Tests/DeviceModel/keel_dm_check.c Sources/KeelDMDriver/keel_dm.h
+	@mkdir -p $(@D)
+	$(call step,CC,$@)
+	$(Q)$(CROSS_GCC) -static -O2 -Wall -Wextra -Werror -ISources/KeelDMDriver -o $@ $<
 
 # --- fuzzing -------------------------------------------------------------------------------------
 # libFuzzer (+ASan) on every parser (Sources/KeelKit/Fuzz, fuzz/README.md), FUZZ_SECONDS each, in
@@ -242,9 +269,13 @@ fuzz: fuzz-build
 # back with GNU cpio), gdb-multiarch (keel run --gdb's attach is tested); and as "file:package"
 # U-Boot for QEMU's virt board (the booti test); keel-dm's cross toolchain: gcc-aarch64-linux-gnu as
 # the link driver, libc6-dev-arm64-cross (static glibc), qemu-user-static (its smoke tests).
+# keel-dm.ko and keel-dm-check: the arm64 cross compiler (Debian's kernel is built with gcc 12,
+# which its headers' Makefile names) and the host half of the kernel's build system (fixdep,
+# modpost) that the headers link to; e2fsprogs makes the ext4 images the virtio tests mount.
 DEB_TOOLS := qemu-system-aarch64:qemu-system-arm dtc:device-tree-compiler cpio:cpio gdb-multiarch:gdb-multiarch \
-             aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu qemu-aarch64-static:qemu-user-static
-DEB_FILES := /usr/lib/u-boot/qemu_arm64/u-boot.bin:u-boot-qemu /usr/aarch64-linux-gnu/lib/libc.a:libc6-dev-arm64-cross
+             aarch64-linux-gnu-gcc-12:gcc-aarch64-linux-gnu qemu-aarch64-static:qemu-user-static mke2fs:e2fsprogs
+DEB_FILES := /usr/lib/u-boot/qemu_arm64/u-boot.bin:u-boot-qemu /usr/aarch64-linux-gnu/lib/libc.a:libc6-dev-arm64-cross \
+             /usr/lib/linux-kbuild-6.1/scripts/mod/modpost:linux-kbuild-6.1
 
 deps:
 	@scripts/qemu-from-backports

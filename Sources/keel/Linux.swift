@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import KeelKit
 
-/// `keel linux fetch`: a Linux kernel and initramfs for Keel's Linux guests.
+/// `keel linux fetch`: a Linux kernel and initramfs for Keel's Linux guests; `keel linux headers`:
+/// that kernel's headers, to build modules for it (keel-dm.ko).
 struct Linux: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Linux guests: the kernel and initramfs they boot.",
-        subcommands: [Fetch.self]
+        subcommands: [Fetch.self, Headers.self]
     )
 }
 
@@ -44,6 +45,35 @@ extension Linux {
             }
             print("kernel: \(result.image)")
             print("initramfs: \(result.initramfs)")
+        }
+    }
+}
+
+extension Linux {
+    struct Headers: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Download Debian's arm64 headers of the fetched kernel, to build modules for it (cached).",
+            discussion: """
+                Unpacks linux-headers-RELEASE and linux-headers-ABI-common (the version in \
+                CACHE/kernel-version, which `keel linux fetch` writes) into CACHE/headers; \
+                CACHE/headers/build is the folder for `make -C ... M=DIR ARCH=arm64 \
+                CROSS_COMPILE=aarch64-linux-gnu-`, with the host's linux-kbuild-6.1 (amd64). \
+                Nothing is written outside CACHE. When they are there, does nothing.
+                """
+        )
+
+        @Option(help: "The cache folder.") var cache = LinuxFetch.defaultCache
+
+        func run() throws {
+            let result: LinuxHeaders.Result
+            do {
+                result = try LinuxHeaders(cache: cache).run()
+            } catch let error as KeelError {
+                FileHandle.standardError.write(Data("keel: linux headers: \(error.message)\n".utf8))
+                throw ExitCode.failure
+            }
+            if !result.fetched { print("linux: headers of \(result.release) already in \(cache)/headers") }
+            print("headers: \(result.build)")
         }
     }
 }
