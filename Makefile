@@ -217,7 +217,6 @@ linux: cli
 # gcc-aarch64-linux-gnu (`make deps`). Kbuild writes its objects beside the sources, so it builds
 # a copy in build/keel-dm/driver and Sources/KeelDMDriver stays clean. keel-dm-check, a static
 # arm64 program, exercises /dev/keel-dm in the tests (Tests/DeviceModel).
-DM_OUT     := $(BUILD)/keel-dm
 DM_SRCS    := $(wildcard Sources/KeelDMDriver/*.c Sources/KeelDMDriver/*.h) Sources/KeelDMDriver/Kbuild
 LINUX_HEADERS := .cache/linux/headers/build
 CROSS_GCC  := aarch64-linux-gnu-gcc

@@ -106,7 +106,7 @@ struct DeviceModelInitramfsTests {
         #expect(entries["init"].map { $0.mode & 0o777 } == 0o755)
         // Mounts, then the driver, then keel-dm becomes init.
         let order = ["mount -t proc proc /proc", "mount -t devtmpfs devtmpfs /dev", "insmod /lib/modules/keel-dm.ko",
-                     "exec /bin/keel-dm /etc/keel-dm.conf"]
+                     "exec /bin/keel-dm --conf /etc/keel-dm.conf"]
         let positions = order.map { initScript.range(of: $0)?.lowerBound }
         #expect(positions.allSatisfy { $0 != nil }, "\(initScript)")
         #expect(positions.compactMap { $0 } == positions.compactMap { $0 }.sorted())

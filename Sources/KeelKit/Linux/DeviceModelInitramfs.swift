@@ -46,8 +46,8 @@ public enum DeviceModelInitramfs {
         done < \(configurationPath)
         echo "\(Marker.devices)$devices"
         if [ -x \(programPath) ]; then
-            echo "\(Marker.exec)\(programPath) \(configurationPath)"
-            exec \(programPath) \(configurationPath)
+            echo "\(Marker.exec)\(programPath) --conf \(configurationPath)"
+            exec \(programPath) --conf \(configurationPath)
         fi
         echo "\(Marker.noProgram)"
         poweroff -f
