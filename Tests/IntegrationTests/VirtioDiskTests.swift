@@ -1,0 +1,136 @@
+import Foundation
+import KeelCore
+import KeelKit
+import Testing
+
+/// virtio-blk end to end (issue 15): Debian's Linux as a frontend, its disks served by keel-dm in
+/// a second Linux VM (the device-model VM), every register access forwarded by Keel and every
+/// buffer moved by keel-dm through its window on the frontend's RAM.
+@Suite("virtio disks served by a device-model VM")
+struct VirtioDiskTests {
+    /// What the frontend's /init prints; the host matches on these.
+    static let initScript = """
+        #!/bin/busybox sh
+        export PATH=/bin
+        mount -t proc proc /proc
+        mount -t sysfs sysfs /sys
+        mount -t devtmpfs devtmpfs /dev
+        echo "APP: started"
+        for m in virtio_ring virtio virtio_mmio virtio_blk; do insmod /lib/modules/$m.ko || echo "APP: insmod $m failed"; done
+        tries=0
+        while [ ! -b /dev/vdb ] && [ "$tries" -lt 30 ]; do sleep 1; tries=$((tries + 1)); done
+        set -- $(sha256sum /dev/vda); echo "APP: vda sha256 $1"
+        # A write through the page cache, the cache dropped, and a re-read from keel-dm's disk.
+        echo "written by the frontend through keel-dm" | dd of=/dev/vda bs=512 seek=100 conv=fsync 2>/dev/null
+        sync
+        echo 3 > /proc/sys/vm/drop_caches
+        echo "APP: reread $(dd if=/dev/vda bs=512 skip=100 count=1 2>/dev/null | head -n 1)"
+        set -- $(sha256sum /dev/vda); echo "APP: vda sha256 after $1"
+        mkdir -p /mnt
+        if mount -t ext4 -o ro /dev/vdb /mnt; then
+            for f in /mnt/hello.txt /mnt/data/blob; do set -- $(sha256sum $f); echo "APP: file $f $1"; done
+            umount /mnt
+        else
+            echo "APP: mount failed"
+        fi
+        echo "APP: done"
+        poweroff -f
+
+        """
+
+    static func sha256(_ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return String(output.prefix { $0 != " " })
+    }
+
+    @Test("Linux reads a random disk back by its SHA-256, writes and re-reads it, and mounts an ext4 image made on the host")
+    func blk() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let scratch = try PackTests.Scratch()
+        // The raw disk: 1 MiB of random bytes.
+        var bytes = [UInt8](repeating: 0, count: 1 << 20)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        try Data(bytes).write(to: URL(fileURLWithPath: scratch.path("raw.img")))
+        let rawHash = try Self.sha256(scratch.path("raw.img"))
+        // The ext4 image, made from a folder with `mke2fs -d`.
+        let tree = scratch.path("tree")
+        try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
+        try Data("hello from the host\n".utf8).write(to: URL(fileURLWithPath: tree + "/hello.txt"))
+        var blob = [UInt8](repeating: 0, count: 300_000)
+        for i in blob.indices { blob[i] = UInt8.random(in: 0...255) }
+        try Data(blob).write(to: URL(fileURLWithPath: tree + "/data/blob"))
+        let mke2fs = Process()
+        mke2fs.executableURL = URL(fileURLWithPath: "/usr/sbin/mke2fs")
+        mke2fs.arguments = ["-q", "-t", "ext4", "-d", tree, scratch.path("fs.img"), "4M"]
+        try mke2fs.run()
+        mke2fs.waitUntilExit()
+        try #require(mke2fs.terminationStatus == 0)
+        let hello = try Self.sha256(tree + "/hello.txt"), blobHash = try Self.sha256(tree + "/data/blob")
+
+        var archive = CPIOArchive()
+        for directory in ["bin", "dev", "proc", "sys", "tmp", "mnt", "lib", "lib/modules"] {
+            try archive.addDirectory(directory, permissions: 0o755)
+        }
+        try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
+        try archive.addFile("bin/busybox", contents: try Data(contentsOf: URL(fileURLWithPath: PassthroughTests.busybox)), permissions: 0o755)
+        for applet in ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"] {
+            try archive.addSymlink("bin/\(applet)", target: "busybox")
+        }
+        for module in try VirtioModules.load(from: PassthroughTests.modules) {
+            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
+        }
+        try archive.addFile("init", contents: Data(Self.initScript.utf8), permissions: 0o755)
+        try archive.encoded().write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
+
+        let config = try scratch.config("""
+            board = "qemu-virt"
+            power_off_with = "app"
+
+            [[vm]]
+            name = "dm"
+            cpus = [0]
+            memory = { base = 0x4000_0000, size = "128M" }
+            kernel = "\(LinuxTests.kernel)"
+            device_model = true
+            bootargs = "console=ttyAMA0 panic=-1"
+
+            [[vm]]
+            name = "app"
+            cpus = [1]
+            memory = { base = 0x4000_0000, size = "256M" }
+            kernel = "\(LinuxTests.kernel)"
+            initrd = "app.cpio"
+            bootargs = "console=ttyAMA0 panic=-1"
+
+            [[vm.virtio]]
+            type = "blk"
+            served_by = "dm"
+            disk = "raw.img"
+            timeout_ms = 30000
+
+            [[vm.virtio]]
+            type = "blk"
+            served_by = "dm"
+            disk = "fs.img"
+            timeout_ms = 30000
+
+            """)
+        let run = try runKeel(["run", "--config", config, "--timeout", "300"])
+        let out = run.stdout
+        #expect(run.status == 0, "\(run.stderr)\n\(out.suffix(4000))")
+        #expect(out.contains("keel-dm: serving 2 devices"), "\(out.suffix(4000))")
+        #expect(out.contains("APP: vda sha256 \(rawHash)"), "\(out.suffix(4000))")
+        #expect(out.contains("APP: reread written by the frontend through keel-dm"), "\(out.suffix(4000))")
+        #expect(!out.contains("APP: vda sha256 after \(rawHash)"), "the write changed the disk")
+        #expect(out.contains("APP: file /mnt/hello.txt \(hello)") && out.contains("APP: file /mnt/data/blob \(blobHash)"), "\(out.suffix(4000))")
+        #expect(out.contains("APP: done"))
+        #expect(!out.contains("did not answer"), "no forwarded access timed out")
+    }
+}
