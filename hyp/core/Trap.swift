@@ -120,24 +120,33 @@ func handleLowerIRQ(_ vcpu: VCPUHandle) {
     let iar = GIC.acknowledge()
     let intid = GIC.intid(of: iar)
     if intid < GIC.spurious {
-        GIC.dropPriority(iar)
-        if intid == GIC.virtualTimerPPI || intid == GIC.physicalTimerPPI {
-            if !VGIC.raiseHardwareFast(vcpu, intid) { VGIC.raiseHardware(vcpu, intid) }
-        } else if intid >= 32, let owner = Passthrough.owner(of: intid, running: vcpu) {
-            // A passed-through device's SPI: it stays active until its guest deactivates it.
-            VGIC.raiseShared(owner, intid: intid, from: vcpu)
-        } else {
-            GIC.deactivate(iar)
-            // Maintenance: list registers to retire or refill. Keel's kick needs nothing here:
-            // its sender set this vCPU's `dirty` (or `stop`) before sending it, and a vCPU that
-            // already refilled since (on its way out of WFI) has nothing left to do.
-            if intid == GIC.maintenancePPI { vcpu.state.vgic.dirty = 1 }
-        }
+        routePhysicalIRQ(vcpu, iar: iar, intid: intid)
         vcpu.state.trace.arg0 = UInt64(intid)
     }
     VGIC.beforeEntry(vcpu)
     Trace.end(vcpu)
     VirtualPSCI.stopIfRequested(vcpu)
+}
+
+/// One acknowledged physical IRQ (`intid` below spurious), as Keel routes them all: the
+/// guest's timers and passed-through SPIs raised for their vCPU or VM, the rest (maintenance,
+/// Keel's kick and alarm) retired. Shared by the IRQ exit and a vCPU parked on its device model
+/// (`Forwarding.takeInterrupts`).
+@inline(__always)
+func routePhysicalIRQ(_ vcpu: VCPUHandle, iar: UInt32, intid: UInt32) {
+    GIC.dropPriority(iar)
+    if intid == GIC.virtualTimerPPI || intid == GIC.physicalTimerPPI {
+        if !VGIC.raiseHardwareFast(vcpu, intid) { VGIC.raiseHardware(vcpu, intid) }
+    } else if intid >= 32, let owner = Passthrough.owner(of: intid, running: vcpu) {
+        // A passed-through device's SPI: it stays active until its guest deactivates it.
+        VGIC.raiseShared(owner, intid: intid, from: vcpu)
+    } else {
+        GIC.deactivate(iar)
+        // Maintenance: list registers to retire or refill. Keel's kick needs nothing here:
+        // its sender set this vCPU's `dirty` (or `stop`) before sending it, and a vCPU that
+        // already refilled since (on its way out of WFI) has nothing left to do.
+        if intid == GIC.maintenancePPI { vcpu.state.vgic.dirty = 1 }
+    }
 }
 
 func handleLowerFIQ(_ vcpu: VCPUHandle) {

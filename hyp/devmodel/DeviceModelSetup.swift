@@ -50,7 +50,7 @@ enum DeviceModelSetup {
             let frontend = Int(v.frontend)
             let at = RequestPageLayout.devices + count * RequestPageLayout.deviceSize
             page.store32(at + RequestPageLayout.deviceFrontend, v.frontend)
-            page.store32(at + RequestPageLayout.deviceTransport, UInt32(transportIndex(manifest, record: i)))
+            page.store32(at + RequestPageLayout.deviceTransport, UInt32(manifest.transport(ofVirtio: i)))
             page.store32(at + RequestPageLayout.deviceType, v.type)
             page.store32(at + RequestPageLayout.deviceNetwork, v.network)
             page.store64(at + RequestPageLayout.deviceRAMIPA, manifest.record(frontend).ramIPA)
@@ -66,15 +66,6 @@ enum DeviceModelSetup {
         page.store32(RequestPageLayout.slotOffsetField, UInt32(RequestPageLayout.slotsAt))
         page.store32(RequestPageLayout.flags, 0)
         keel_dsb_ish()
-    }
-
-    /// Which transport of its frontend virtio record `index` is: the records before it that
-    /// name the same frontend.
-    private static func transportIndex(_ manifest: SystemManifest, record index: Int) -> Int {
-        let frontend = manifest.virtio(index).frontend
-        var k = 0
-        for i in 0..<index where manifest.virtio(i).frontend == frontend { k += 1 }
-        return k
     }
 
     /// VM `vm` (just built, not started): its transports and its served devices; as a device
@@ -109,7 +100,7 @@ enum DeviceModelSetup {
                 Console.newline()
             }
             if Int(v.servedBy) == id && devices < DeviceModel.maxDevices {
-                vm.state.dm.devices[devices] = ServedDevice(frontend: Int(v.frontend), transport: transportIndex(manifest, record: i))
+                vm.state.dm.devices[devices] = ServedDevice(frontend: Int(v.frontend), transport: manifest.transport(ofVirtio: i))
                 devices += 1
             }
         }
@@ -178,38 +169,39 @@ enum DeviceModelSetup {
     }
 }
 
-/// Offsets in the request page (docs/device-model.md).
+/// Offsets in the request page: KeelCore's `DeviceModel.Page`, `PageDevice` and `Slot`, the one
+/// definition keel-dm and the host read too, under the names the firmware uses.
 enum RequestPageLayout {
-    static let magic = 0
-    static let version = 8
-    static let deviceCount = 12
-    static let slotCount = 16
-    static let slotSizeField = 20
-    static let slotOffsetField = 24
-    static let flags = 28
-    static let devices = 64
-    static let deviceSize = 64
-    static let deviceFrontend = 0
-    static let deviceTransport = 4
-    static let deviceType = 8
-    static let deviceNetwork = 12
-    static let deviceRAMIPA = 16
-    static let deviceRAMSize = 24
-    static let deviceWindow = 32
-    static let deviceStatus = 40
-    static let slotsAt = 2048
-    static let slotSize = 64
-    static let slots = 8
-    static let slotSequence = 0
-    static let slotDevice = 4
-    static let slotOffset = 8
-    static let slotSize8 = 12
-    static let slotWrite = 13
-    static let slotVCPU = 14
-    static let slotData = 16
-    static let slotPosted = 24
-    static let magicValue: UInt64 = 0x5152_4D44_4C45_454B  // "KEELDMRQ"
-    static let versionValue: UInt32 = 1
+    static let magic = DeviceModel.Page.magicOffset
+    static let version = DeviceModel.Page.versionOffset
+    static let deviceCount = DeviceModel.Page.deviceCountOffset
+    static let slotCount = DeviceModel.Page.slotCountOffset
+    static let slotSizeField = DeviceModel.Page.slotSizeOffset
+    static let slotOffsetField = DeviceModel.Page.slotsOffsetOffset
+    static let flags = DeviceModel.Page.flagsOffset
+    static let devices = DeviceModel.Page.devicesOffset
+    static let deviceSize = DeviceModel.Page.deviceSize
+    static let deviceFrontend = DeviceModel.PageDevice.frontend
+    static let deviceTransport = DeviceModel.PageDevice.transport
+    static let deviceType = DeviceModel.PageDevice.type
+    static let deviceNetwork = DeviceModel.PageDevice.network
+    static let deviceRAMIPA = DeviceModel.PageDevice.ramIPA
+    static let deviceRAMSize = DeviceModel.PageDevice.ramSize
+    static let deviceWindow = DeviceModel.PageDevice.windowIPA
+    static let deviceStatus = DeviceModel.PageDevice.status
+    static let slotsAt = DeviceModel.Page.slotsOffset
+    static let slotSize = DeviceModel.Page.slotSize
+    static let slots = DeviceModel.Page.slotCount
+    static let slotSequence = DeviceModel.Slot.sequence
+    static let slotDevice = DeviceModel.Slot.device
+    static let slotOffset = DeviceModel.Slot.offset
+    static let slotSize8 = DeviceModel.Slot.size
+    static let slotWrite = DeviceModel.Slot.write
+    static let slotVCPU = DeviceModel.Slot.vcpu
+    static let slotData = DeviceModel.Slot.data
+    static let slotPosted = DeviceModel.Slot.posted
+    static let magicValue = DeviceModel.Page.magic
+    static let versionValue = DeviceModel.Page.version
 
     /// Byte offset of slot `n`.
     static func slot(_ n: Int) -> Int { slotsAt + n * slotSize }

@@ -23,8 +23,8 @@ enum Forwarding {
         case stopped
     }
 
-    static let statusRegister: UInt32 = 0x70
-    static let needsReset: UInt64 = 0x40
+    static let statusRegister = UInt32(DeviceModel.MMIO.status)
+    static let needsReset = UInt64(DeviceModel.MMIO.deviceNeedsReset)
 
     /// The trapped access `access` at `ipa` (aligned to its size: checked by the caller), after
     /// every emulated device missed it. Transports past the VM's own count are not there (an
@@ -120,7 +120,7 @@ enum Forwarding {
         // Release: every field above is visible before the sequence says the slot is open.
         sequence.storeRelease(open)
         let server = VMHandle(id: transport.server)
-        if page.load32(RequestPageLayout.flags) & 1 == 0 {
+        if page.load32(RequestPageLayout.flags) & DeviceModel.Page.flagPolling == 0 {
             VGIC.raiseEdge(server, intid: Int(DeviceModel.requestINTID), from: vcpu)
         }
         return park(vcpu, token: token, sequence: sequence, open: open, server: server, deadline: posted &+ transport.timeoutTicks)
@@ -174,18 +174,10 @@ enum Forwarding {
             let iar = GIC.acknowledge()
             let intid = GIC.intid(of: iar)
             guard intid < GIC.spurious else { return }
-            GIC.dropPriority(iar)
-            if intid == GIC.virtualTimerPPI || intid == GIC.physicalTimerPPI {
-                if !VGIC.raiseHardwareFast(vcpu, intid) { VGIC.raiseHardware(vcpu, intid) }
-            } else if intid >= 32, let owner = Passthrough.owner(of: intid, running: vcpu) {
-                VGIC.raiseShared(owner, intid: intid, from: vcpu)
-            } else {
-                GIC.deactivate(iar)
-                if intid == GIC.maintenancePPI {
-                    vcpu.state.vgic.underflow = false
-                    GIC.setUnderflowInterrupt(false)
-                    vcpu.state.vgic.dirty = 1
-                }
+            routePhysicalIRQ(vcpu, iar: iar, intid: intid)
+            if intid == GIC.maintenancePPI {
+                vcpu.state.vgic.underflow = false
+                GIC.setUnderflowInterrupt(false)
             }
         }
     }
