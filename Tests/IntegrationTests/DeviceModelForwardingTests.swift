@@ -153,6 +153,19 @@ struct DeviceModelForwardingTests {
         #expect(broken < 500, "reads of a transport given up on took \(broken) ms")
     }
 
+    @Test("ring addresses at the top of the 64-bit space: when the device model times out, Keel's IOERR pass refuses them and runs on")
+    func wrappingRings() throws {
+        let scratch = try PackTests.Scratch()
+        let image = try Self.image(Self.config(frontend: "dm_frontend_wrap", server: "dm_server"),
+                                   virtio: [Self.record(type: 2, timeoutMs: 500)], powerOffWith: 0, in: scratch)
+        let run = try runKeel(["run", image, "--smp", "3", "--timeout", "240"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(4000))")
+        #expect(!run.stdout.contains("PANIC") && !run.stdout.contains("Keel stopped"), "\(run.stdout.suffix(3000))")
+        let fe = ["[vm0] fe: start", "[vm0] fe: answered=0x5a000004", "[vm0] fe: timed out read=0xffffffff",
+                  "[vm0] fe: status=0x40", "[vm0] fe: done"]
+        #expect(run.containsInOrder(fe), "missing: \(run.missing(fe))\n\(run.lines.filter { $0.hasPrefix("[vm0]") })")
+    }
+
     /// The forwarded round trip in instructions (QEMU -icount shift=0: a tick is 1e9 / CNTFRQ
     /// instructions, the device model's and Keel's included), with the device model waiting for
     /// its request interrupt and polling. Printed for docs/benchmarks.md.

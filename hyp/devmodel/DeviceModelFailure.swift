@@ -90,7 +90,9 @@ enum DeviceModelFailure {
     /// used ring's index to the available ring's) complete with VIRTIO_BLK_S_IOERR in their
     /// last byte, which the driver made device-writable for the status, and go on the used
     /// ring. Every read of the frontend's rings is bounds-checked against its RAM
-    /// (`GuestMemory`); a chain that leaves the RAM, loops or does not end in a writable
+    /// (`GuestMemory`); the ring and descriptor addresses are the guest's, any 64-bit value, so
+    /// every sum on them wraps (a Swift overflow check here would stop Keel) and the wrapped
+    /// address is then refused, or lands in the frontend's own RAM; a chain that leaves the RAM, loops or does not end in a writable
     /// descriptor is put on the used ring with nothing written (the driver sees a request
     /// without a status, as from a device that broke).
     private static func failBlockRequests(_ vm: VMHandle, transport index: Int) {
@@ -100,23 +102,23 @@ enum DeviceModelFailure {
         let size = UInt64(q.size)
         guard q.ready == 1, size > 0, size <= UInt64(VirtqueueLayout.maxQueueSize), size & (size - 1) == 0 else { return }
         let ram = GuestMemory(vm.state.layout)
-        guard let availIndex = ram.load16(q.driver + VirtqueueLayout.availIndex),
-              var usedIndex = ram.load16(q.device + VirtqueueLayout.usedIndex) else { return }
+        guard let availIndex = ram.load16(q.driver &+ VirtqueueLayout.availIndex),
+              var usedIndex = ram.load16(q.device &+ VirtqueueLayout.usedIndex) else { return }
         var left = min(UInt64(availIndex &- usedIndex), size)
         var failed = 0
         while left > 0 {
             left -= 1
             let slot = UInt64(usedIndex) & (size - 1)
-            guard let head = ram.load16(q.driver + VirtqueueLayout.availRing + 2 * slot), UInt64(head) < size else { break }
+            guard let head = ram.load16(q.driver &+ VirtqueueLayout.availRing &+ 2 * slot), UInt64(head) < size else { break }
             writeIOError(ram, queue: q, head: UInt64(head))
-            let element = q.device + VirtqueueLayout.usedRing + VirtqueueLayout.usedElementSize * slot
-            guard ram.store32(element, UInt32(head)), ram.store32(element + 4, 1) else { break }
+            let element = q.device &+ VirtqueueLayout.usedRing &+ VirtqueueLayout.usedElementSize * slot
+            guard ram.store32(element, UInt32(head)), ram.store32(element &+ 4, 1) else { break }
             usedIndex &+= 1
             failed += 1
         }
         guard failed > 0 else { return }
         keel_dsb_ish()  // the elements before the index that publishes them
-        ram.store16(q.device + VirtqueueLayout.usedIndex, usedIndex)
+        ram.store16(q.device &+ VirtqueueLayout.usedIndex, usedIndex)
         keel_dsb_ish()
     }
 
@@ -131,10 +133,10 @@ enum DeviceModelFailure {
         var last: (address: UInt64, length: UInt32, flags: UInt16)? = nil
         while steps < tableSize + 1 {
             steps += 1
-            let at = table + index * VirtqueueLayout.descriptorSize
-            guard let address = ram.load64(at), let length = ram.load32(at + VirtqueueLayout.descriptorLength),
-                  let flags = ram.load16(at + VirtqueueLayout.descriptorFlags),
-                  let next = ram.load16(at + VirtqueueLayout.descriptorNext) else { return }
+            let at = table &+ index &* VirtqueueLayout.descriptorSize
+            guard let address = ram.load64(at), let length = ram.load32(at &+ VirtqueueLayout.descriptorLength),
+                  let flags = ram.load16(at &+ VirtqueueLayout.descriptorFlags),
+                  let next = ram.load16(at &+ VirtqueueLayout.descriptorNext) else { return }
             if flags & VirtqueueLayout.flagIndirect != 0 && table == q.descriptors {
                 // An indirect table: its own descriptors, from 0.
                 let count = UInt64(length) / VirtqueueLayout.descriptorSize
@@ -151,7 +153,7 @@ enum DeviceModelFailure {
             guard index < tableSize else { return }
         }
         guard let last, last.flags & VirtqueueLayout.flagNext == 0, last.flags & VirtqueueLayout.flagWrite != 0, last.length > 0 else { return }
-        ram.store8(last.address &+ UInt64(last.length) - 1, VirtqueueLayout.blkStatusIOError)
+        ram.store8(last.address &+ UInt64(last.length) &- 1, VirtqueueLayout.blkStatusIOError)
     }
 }
 
