@@ -153,6 +153,32 @@ struct DeviceModelForwardingTests {
         #expect(broken < 500, "reads of a transport given up on took \(broken) ms")
     }
 
+    @Test("keel trace shows each forwarded access's latency split (to the device model, in it, back) and the one it never answered")
+    func traced() throws {
+        let scratch = try PackTests.Scratch()
+        let image = try Self.image(Self.config(frontend: "dm_frontend_timeout", server: "dm_server"),
+                                   virtio: [Self.record(type: 2, timeoutMs: 500)], powerOffWith: 0, in: scratch)
+        let trace = scratch.path("dm.trace")
+        let run = try runKeel(["run", image, "--smp", "3", "--timeout", "240", "--trace", trace])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(4000))")
+        #expect(run.lines.contains("[vm0] fe: timed out read=0xffffffff"))
+        let decode = try runKeel(["trace", "decode", trace])
+        let answered = decode.lines.filter { $0.contains("vm0/vcpu0 MMIO read 4B") && $0.contains("(virtio 0 +0x4) = 0x5a000004 forwarded: picked up after ") }
+        #expect(!answered.isEmpty, "\(decode.stdout.suffix(3000))")
+        #expect(decode.lines.contains { $0.contains("(virtio 0 +") && $0.contains("forwarded: not answered") }, "\(decode.stdout.suffix(3000))")
+        let stats = try runKeel(["trace", "stats", trace, "--json"])
+        let rows = stats.lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let row = try #require(rows.first { $0["table"] as? String == "forwarded" && $0["key"] as? String == "virtio 0" && $0["vm"] as? Int == 0 },
+                               "\(stats.stdout.suffix(3000))")
+        #expect((row["answered"] as? Int ?? 0) >= 1 && (row["unanswered"] as? Int ?? 0) >= 1, "\(row)")
+        // The device model's part is real time: a bare-metal server answers within microseconds,
+        // not zero and not a timeout.
+        let inDM = row["in_dm_avg_ns"] as? Double ?? 0
+        #expect(inDM > 0 && inDM < 500_000_000, "\(row)")
+        let text = try runKeel(["trace", "stats", trace])
+        #expect(text.stdout.contains("forwarded to device models"), "\(text.stdout.suffix(3000))")
+    }
+
     @Test("ring addresses at the top of the 64-bit space: when the device model times out, Keel's IOERR pass refuses them and runs on")
     func wrappingRings() throws {
         let scratch = try PackTests.Scratch()

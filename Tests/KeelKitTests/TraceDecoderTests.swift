@@ -188,6 +188,45 @@ struct TraceDecoderTests {
         #expect(vcpu.guest == guest)
     }
 
+    /// A forwarded virtio access (`mmioForwarded`) on transport 1: answered with the split
+    /// (to the device model, in it, back) in ticks, or not answered.
+    static func forwarded(_ sequence: UInt32, split: (UInt64, UInt64, UInt32)?) -> TraceRecord {
+        var r = record(sequence, at: UInt64(1000 + sequence * 1000), hvc: false)
+        r.action = .mmioForwarded
+        r.ipa = DeviceModel.transportIPA + DeviceModel.transportSize + 0x70
+        r.flags = 0
+        r.arg0 = split == nil ? ~0 : 0xF
+        r.arg1 = split.map { $0.0 | $0.1 << 32 } ?? TraceRecord.forwardedUnanswered
+        r.detail = split?.2 ?? 0
+        return r
+    }
+
+    @Test("stats and decode show a forwarded exit's latency split, and the accesses the device model never answered")
+    func forwardedSplit() throws {
+        let splits: [(UInt64, UInt64, UInt32)?] = [(10, 200, 30), (20, 400, 50), nil]
+        let data = Self.headerFrame() + splits.enumerated().map { Self.frame(Self.forwarded(UInt32($0.offset), split: $0.element)) }.reduce(Data(), +)
+        let reports = TraceReports(TraceLog.decode(data))
+        let rows = reports.forwardedRows
+        #expect(rows.count == 1)
+        #expect(rows.first?.transport == "virtio 1" && rows.first?.answered == 2 && rows.first?.unanswered == 1)
+        #expect(rows.first?.service == [200, 400])
+        let decode = reports.decodeLines
+        #expect(decode[0].hasSuffix("(virtio 1 +0x70) = 0xf forwarded: picked up after 10, completed after 200, resumed after 30 ticks 100 ticks"), "\(decode[0])")
+        #expect(decode[2].contains("forwarded: not answered"), "\(decode[2])")
+        // 62.5 MHz: a tick is 16 ns. In the device model: (200 + 400) / 2 ticks = 4.8 us.
+        let text = reports.statsText
+        #expect(text.contains("forwarded to device models"), "\(text)")
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("vm0 virtio 1") })
+        #expect(line.split(separator: " ", omittingEmptySubsequences: true).prefix(4) == ["vm0", "virtio", "1", "2"], "\(line)")
+        let json = reports.statsJSONLines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let forwarded = try #require(json.first { $0["table"] as? String == "forwarded" })
+        #expect(forwarded["in_dm_avg_ns"] as? Double == 4800)
+        #expect(forwarded["to_dm_avg_ns"] as? Double == 240)
+        #expect(forwarded["unanswered"] as? Int == 1)
+        // No forwarded exit, no table.
+        #expect(!TraceReports(TraceLog.decode(Self.stream().0)).statsText.contains("forwarded"))
+    }
+
     @Test("decode lines, JSON Lines and Chrome events")
     func formats() throws {
         let (data, _) = Self.stream()

@@ -61,8 +61,9 @@ enum Forwarding {
             // Given up on: only the frontend's reset (Status 0) brings it back, and only with
             // its device model running again; until then nothing reaches the device model.
             guard write && offset == statusRegister && value == 0 && running(server) else {
-                vcpu.state.noteAction(write ? .mmioWrite : .mmioRead, arg0: write ? value : 0)
-                return write ? 0 : (offset == statusRegister ? needsReset : ~0)
+                let read: UInt64 = offset == statusRegister ? needsReset : ~0
+                vcpu.state.noteAction(write ? .mmioWrite : .mmioRead, arg0: write ? value : read)
+                return write ? 0 : read
             }
             DeviceModelFailure.repair(vm, transport: index)
         }
@@ -80,7 +81,7 @@ enum Forwarding {
             return v
         case .failed:
             DeviceModelFailure.fail(vm, transport: index, from: vcpu)
-            vcpu.state.noteAction(.mmioForwarded, arg0: ~0, arg1: 0)
+            vcpu.state.noteAction(.mmioForwarded, arg0: ~0, arg1: TraceRecord.forwardedUnanswered)
             return ~0
         case .stopped:
             return nil

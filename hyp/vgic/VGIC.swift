@@ -269,7 +269,9 @@ enum VGIC {
         while let (bank, slot, intid, more) = best(vcpu) {
             guard let n = freeListRegister(vcpu) else { overflow = true; break }
             place(vcpu, bank: bank, slot: slot, intid: intid, in: n)
-            vcpu.state.noteAction(.virtualIRQInjected, arg0: UInt64(intid))
+            // An exit that did something else (a forwarded access whose failure raised this
+            // interrupt, say) keeps that in its record; an IRQ exit shows the injection.
+            if vcpu.state.trace.action == .none { vcpu.state.noteAction(.virtualIRQInjected, arg0: UInt64(intid)) }
             if !more { break }  // that was the only one: no second scan
         }
         if overflow != vcpu.state.vgic.underflow {

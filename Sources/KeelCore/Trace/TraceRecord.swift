@@ -55,9 +55,15 @@ public struct TraceRecord: Equatable, Sendable {
         /// An access to a virtio transport, answered by the device-model VM (hyp/devmodel).
         /// arg0: the value read or written; arg1: ticks from posting to the device model's pickup
         /// (low 32 bits) and from the pickup to its completion (high 32 bits); `detail`: ticks
-        /// from the completion to the parked vCPU seeing it.
+        /// from the completion to the parked vCPU seeing it. An access the device model never
+        /// answered (timed out, or it stopped) has arg0 all ones and arg1 `forwardedUnanswered`.
         case mmioForwarded = 11
     }
+
+    /// `mmioForwarded`'s arg1 for an access the device model did not answer: both halves of a
+    /// real split saturate at 2^32 - 1, which takes over a minute each, so no answered access
+    /// carries it.
+    public static let forwardedUnanswered = UInt64.max
 
     public var kind: Kind = .exit
     public var cpu: UInt8 = 0

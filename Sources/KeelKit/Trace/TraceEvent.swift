@@ -91,7 +91,9 @@ public struct TraceEvent {
             let reg = r.register == 31 ? "zr" : "\(r.width == 8 ? "x" : "w")\(r.register)"
             let pickup = r.arg1 & 0xFFFF_FFFF, service = r.arg1 >> 32
             what = "MMIO \(r.isWrite ? "write" : "read") \(r.width)B \(reg) \(arrow) \(hex(r.ipa)) (virtio \(transport) +\(hex(offset))) = \(hex(r.arg0))"
-                + " forwarded: picked up after \(pickup), completed after \(service), resumed after \(r.detail) ticks"
+                + (r.arg1 == TraceRecord.forwardedUnanswered
+                    ? " forwarded: not answered (timed out, or the device model stopped)"
+                    : " forwarded: picked up after \(pickup), completed after \(service), resumed after \(r.detail) ticks")
         case .none:
             what = r.kind == .interrupt ? "physical IRQ" : ecName
         }
@@ -102,6 +104,11 @@ public struct TraceEvent {
     /// `uart DR`, `uart FR`, ... or `IPA 0x...` where no device is known.
     static func deviceName(ipa: UInt64) -> String {
         let uart = layout.uartIPA
+        if ipa >= DeviceModel.transportIPA && ipa - DeviceModel.transportIPA < UInt64(DeviceModel.maxTransports) * DeviceModel.transportSize {
+            // A virtio transport Keel answered itself (one given up on, or its device model off).
+            let index = (ipa - DeviceModel.transportIPA) / DeviceModel.transportSize
+            return "virtio \(index) +\(hex((ipa - DeviceModel.transportIPA) % DeviceModel.transportSize))"
+        }
         guard ipa >= uart && ipa - uart < 0x1000 else { return "unknown device" }
         let offset = ipa - uart
         if let name = uartRegisters[offset] { return "uart \(name)" }

@@ -178,6 +178,7 @@ public struct TraceReports {
                           busy == 0 ? "-" : String(format: "%.2f", Double(t.handling) * 100 / Double(busy))])
         }
         out += align(cells)
+        out += forwardedText
         out.append("")
         out.append("handling time histogram (log2 ns)")
         let maxCount = histogram.map(\.count).max() ?? 1
@@ -202,6 +203,7 @@ public struct TraceReports {
             json(["table": "vcpu", "vm": Int(t.vm), "vcpu": Int(t.vcpu), "exits": t.exits, "guest_ns": nanoseconds(t.guest),
                   "handling_ns": nanoseconds(t.handling), "flush_ns": nanoseconds(t.flush)])
         }
+        lines += forwardedJSONLines
         lines += histogram.map { json(["table": "histogram", "log2_ns": $0.bucket, "count": $0.count]) }
         lines.append(json(["table": "loss", "records": log.records.count, "lost_records": log.lostRecords,
                            "damaged_frames": log.corruptFrames, "damaged_bytes": log.corruptBytes,
