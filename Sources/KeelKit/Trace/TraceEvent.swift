@@ -84,8 +84,7 @@ public struct TraceEvent {
         case .serrorInjected:
             what = "SError -> virtual SError injected"
         case .mmioForwarded:
-            let transport = r.ipa >= DeviceModel.transportIPA ? (r.ipa - DeviceModel.transportIPA) / DeviceModel.transportSize : 0
-            let offset = r.ipa >= DeviceModel.transportIPA ? (r.ipa - DeviceModel.transportIPA) % DeviceModel.transportSize : 0
+            let (transport, offset) = Self.virtioTransport(ipa: r.ipa) ?? (0, 0)
             key = "virtio \(transport)"
             let arrow = r.isWrite ? "->" : "<-"
             let reg = r.register == 31 ? "zr" : "\(r.width == 8 ? "x" : "w")\(r.register)"
@@ -101,13 +100,20 @@ public struct TraceEvent {
         text = what
     }
 
+    /// The virtio transport (index, register offset) at `ipa`, if it is in the transport window.
+    static func virtioTransport(ipa: UInt64) -> (index: UInt64, offset: UInt64)? {
+        guard ipa >= DeviceModel.transportIPA, ipa - DeviceModel.transportIPA < UInt64(DeviceModel.maxTransports) * DeviceModel.transportSize else {
+            return nil
+        }
+        return ((ipa - DeviceModel.transportIPA) / DeviceModel.transportSize, (ipa - DeviceModel.transportIPA) % DeviceModel.transportSize)
+    }
+
     /// `uart DR`, `uart FR`, ... or `IPA 0x...` where no device is known.
     static func deviceName(ipa: UInt64) -> String {
         let uart = layout.uartIPA
-        if ipa >= DeviceModel.transportIPA && ipa - DeviceModel.transportIPA < UInt64(DeviceModel.maxTransports) * DeviceModel.transportSize {
+        if let (index, offset) = virtioTransport(ipa: ipa) {
             // A virtio transport Keel answered itself (one given up on, or its device model off).
-            let index = (ipa - DeviceModel.transportIPA) / DeviceModel.transportSize
-            return "virtio \(index) +\(hex((ipa - DeviceModel.transportIPA) % DeviceModel.transportSize))"
+            return "virtio \(index) +\(hex(offset))"
         }
         guard ipa >= uart && ipa - uart < 0x1000 else { return "unknown device" }
         let offset = ipa - uart
