@@ -74,20 +74,8 @@ struct VirtioDiskTests {
         try #require(mke2fs.terminationStatus == 0)
         let hello = try Self.sha256(tree + "/hello.txt"), blobHash = try Self.sha256(tree + "/data/blob")
 
-        var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp", "mnt", "lib", "lib/modules"] {
-            try archive.addDirectory(directory, permissions: 0o755)
-        }
-        try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
-        try archive.addFile("bin/busybox", contents: try Data(contentsOf: URL(fileURLWithPath: PassthroughTests.busybox)), permissions: 0o755)
-        for applet in ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"] {
-            try archive.addSymlink("bin/\(applet)", target: "busybox")
-        }
-        for module in try VirtioModules.load(from: PassthroughTests.modules) {
-            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
-        }
-        try archive.addFile("init", contents: Data(Self.initScript.utf8), permissions: 0o755)
-        try archive.encoded().write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
+        try VirtioFrontendInitramfs.write(to: scratch.path("app.cpio"), initScript: Self.initScript,
+                                          applets: ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"])
 
         let config = try scratch.config("""
             board = "qemu-virt"
