@@ -38,18 +38,6 @@ struct VirtioDiskTests {
 
         """
 
-    static func sha256(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return String(output.prefix { $0 != " " })
-    }
-
     @Test("Linux reads a random disk back by its SHA-256, writes and re-reads it, and mounts an ext4 image made on the host")
     func blk() throws {
         try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
@@ -58,7 +46,7 @@ struct VirtioDiskTests {
         var bytes = [UInt8](repeating: 0, count: 1 << 20)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         try Data(bytes).write(to: URL(fileURLWithPath: scratch.path("raw.img")))
-        let rawHash = try Self.sha256(scratch.path("raw.img"))
+        let rawHash = try HostSHA256.file(scratch.path("raw.img"))
         // The ext4 image, made from a folder with `mke2fs -d`.
         let tree = scratch.path("tree")
         try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
@@ -72,10 +60,11 @@ struct VirtioDiskTests {
         try mke2fs.run()
         mke2fs.waitUntilExit()
         try #require(mke2fs.terminationStatus == 0)
-        let hello = try Self.sha256(tree + "/hello.txt"), blobHash = try Self.sha256(tree + "/data/blob")
+        let hello = try HostSHA256.file(tree + "/hello.txt"), blobHash = try HostSHA256.file(tree + "/data/blob")
 
-        try VirtioFrontendInitramfs.write(to: scratch.path("app.cpio"), initScript: Self.initScript,
-                                          applets: ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"])
+        try VirtioFrontendInitramfs.write(to: scratch.path("app.cpio"), cache: Repo.path(LinuxFetch.defaultCache),
+                                          applets: ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"],
+                                          initScript: Self.initScript)
 
         let config = try scratch.config("""
             board = "qemu-virt"
