@@ -70,6 +70,7 @@ func readFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
     func store32(_ o: UInt64, _ v: UInt32) { if ok(o, 4) { unsafe keel_st32(base, o, v) } }
     func acquireFence() { keel_acquire_fence() }
     func releaseFence() { keel_release_fence() }
+    func fullFence() { keel_full_fence() }
     func copyOut(_ offset: UInt64, into buffer: inout [UInt8], at start: Int, count: Int) {
         guard ok(offset, UInt64(count)), start >= 0, count >= 0, start + count <= buffer.count else { return }
         unsafe buffer.withUnsafeMutableBytes { unsafe _ = memcpy($0.baseAddress! + start, base + Int(offset), count) }

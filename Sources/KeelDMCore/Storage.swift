@@ -12,6 +12,10 @@ import KeelCore
 public protocol DeviceRAM: FrontendMemory {
     func copyOut(_ offset: UInt64, into buffer: inout [UInt8], at start: Int, count: Int)
     func copyIn(_ offset: UInt64, from buffer: [UInt8], at start: Int, count: Int)
+    /// Orders the stores before it before the loads after it (`dmb ish` where the RAM is shared
+    /// with running CPUs): used.idx published before avail.flags is read, or a driver that
+    /// re-enabled its interrupt and found no new used buffer would never get one.
+    func fullFence()
 }
 
 /// A disk: the blk device reads and writes it by byte offset (sector * 512).
@@ -42,6 +46,7 @@ public final class ByteRAM: DeviceRAM {
     public func store64(_ o: UInt64, _ v: UInt64) { store32(o, UInt32(truncatingIfNeeded: v)); store32(o + 4, UInt32(truncatingIfNeeded: v >> 32)) }
     public func acquireFence() {}
     public func releaseFence() {}
+    public func fullFence() {}
     public func copyOut(_ offset: UInt64, into buffer: inout [UInt8], at start: Int, count: Int) {
         for i in 0..<count { buffer[start + i] = bytes[Int(offset) + i] }
     }

@@ -112,6 +112,7 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> {
 
     /// Used buffers were added to queue `index`: interrupt unless the driver asked for none.
     func usedBuffers(_ index: Int) {
+        ram.fullFence()
         if queues[index].ring.availFlags(ram) & Virtqueue.availNoInterrupt == 0 {
             interruptStatus |= VirtioMMIO.interruptUsedBuffer
             interruptPending = true

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks under QEMU -icount: the bench guest and trace decoder (default), or Linux boot.",
-        subcommands: [BenchGuest.self, BenchLinux.self],
+        subcommands: [BenchGuest.self, BenchLinux.self, BenchVirtioNet.self],
         defaultSubcommand: BenchGuest.self
     )
 }

@@ -43,18 +43,6 @@ struct VirtioDiskTests {
 
         """
 
-    static func sha256(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return String(output.prefix { $0 != " " })
-    }
-
     @Test("Linux reads a random disk back by its SHA-256, writes and re-reads it, mounts an ext4 image made on the host, and writes a line to its virtio console")
     func blk() throws {
         try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
@@ -63,7 +51,7 @@ struct VirtioDiskTests {
         var bytes = [UInt8](repeating: 0, count: 1 << 20)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         try Data(bytes).write(to: URL(fileURLWithPath: scratch.path("raw.img")))
-        let rawHash = try Self.sha256(scratch.path("raw.img"))
+        let rawHash = try HostSHA256.file(scratch.path("raw.img"))
         // The ext4 image, made from a folder with `mke2fs -d`.
         let tree = scratch.path("tree")
         try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
@@ -77,22 +65,11 @@ struct VirtioDiskTests {
         try mke2fs.run()
         mke2fs.waitUntilExit()
         try #require(mke2fs.terminationStatus == 0)
-        let hello = try Self.sha256(tree + "/hello.txt"), blobHash = try Self.sha256(tree + "/data/blob")
+        let hello = try HostSHA256.file(tree + "/hello.txt"), blobHash = try HostSHA256.file(tree + "/data/blob")
 
-        var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp", "mnt", "lib", "lib/modules"] {
-            try archive.addDirectory(directory, permissions: 0o755)
-        }
-        try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
-        try archive.addFile("bin/busybox", contents: try Data(contentsOf: URL(fileURLWithPath: PassthroughTests.busybox)), permissions: 0o755)
-        for applet in ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"] {
-            try archive.addSymlink("bin/\(applet)", target: "busybox")
-        }
-        for module in try VirtioModules.load(from: PassthroughTests.modules) {
-            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
-        }
-        try archive.addFile("init", contents: Data(Self.initScript.utf8), permissions: 0o755)
-        try archive.encoded().write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
+        try VirtioFrontendInitramfs.write(to: scratch.path("app.cpio"), cache: Repo.path(LinuxFetch.defaultCache),
+                                          applets: ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"],
+                                          initScript: Self.initScript)
 
         let config = try scratch.config("""
             board = "qemu-virt"

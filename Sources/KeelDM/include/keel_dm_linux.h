@@ -62,6 +62,8 @@ static inline uint64_t keel_cntvct(void) {
 static inline void keel_acquire_fence(void) { __asm__ volatile("dmb ishld" ::: "memory"); }
 /* Stores before it are seen before stores after it (used elements before used.idx). */
 static inline void keel_release_fence(void) { __asm__ volatile("dmb ish" ::: "memory"); }
+/* Stores before it are seen before loads after it complete (used.idx before avail.flags). */
+static inline void keel_full_fence(void) { __asm__ volatile("dmb ish" ::: "memory"); }
 
 /* Single-copy-atomic, never torn or merged: the other side may be writing. */
 static inline uint8_t keel_ld8(const void *base, uint64_t offset) { return *(const volatile uint8_t *)((const char *)base + offset); }
