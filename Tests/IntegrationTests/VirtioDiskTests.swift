@@ -38,6 +38,28 @@ struct VirtioDiskTests {
 
         """
 
+    /// The busybox applets the frontend's /init uses.
+    static let applets = ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"]
+
+    /// A frontend's initramfs: busybox with `applets`, the virtio modules in /lib/modules, and
+    /// `init` as /init.
+    static func frontendArchive(init script: String, applets: [String]) throws -> Data {
+        var archive = CPIOArchive()
+        for directory in ["bin", "dev", "proc", "sys", "tmp", "mnt", "lib", "lib/modules"] {
+            try archive.addDirectory(directory, permissions: 0o755)
+        }
+        try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
+        try archive.addFile("bin/busybox", contents: try Data(contentsOf: URL(fileURLWithPath: PassthroughTests.busybox)), permissions: 0o755)
+        for applet in applets {
+            try archive.addSymlink("bin/\(applet)", target: "busybox")
+        }
+        for module in try VirtioModules.load(from: PassthroughTests.modules) {
+            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
+        }
+        try archive.addFile("init", contents: Data(script.utf8), permissions: 0o755)
+        return try archive.encoded()
+    }
+
     static func sha256(_ path: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
@@ -74,20 +96,7 @@ struct VirtioDiskTests {
         try #require(mke2fs.terminationStatus == 0)
         let hello = try Self.sha256(tree + "/hello.txt"), blobHash = try Self.sha256(tree + "/data/blob")
 
-        var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp", "mnt", "lib", "lib/modules"] {
-            try archive.addDirectory(directory, permissions: 0o755)
-        }
-        try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
-        try archive.addFile("bin/busybox", contents: try Data(contentsOf: URL(fileURLWithPath: PassthroughTests.busybox)), permissions: 0o755)
-        for applet in ["sh", "mount", "umount", "insmod", "sleep", "sha256sum", "dd", "sync", "head", "mkdir", "poweroff"] {
-            try archive.addSymlink("bin/\(applet)", target: "busybox")
-        }
-        for module in try VirtioModules.load(from: PassthroughTests.modules) {
-            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
-        }
-        try archive.addFile("init", contents: Data(Self.initScript.utf8), permissions: 0o755)
-        try archive.encoded().write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
+        try Self.frontendArchive(init: Self.initScript, applets: Self.applets).write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
 
         let config = try scratch.config("""
             board = "qemu-virt"

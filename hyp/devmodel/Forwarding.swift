@@ -62,6 +62,11 @@ enum Forwarding {
             // its device model running again; until then nothing reaches the device model.
             guard write && offset == statusRegister && value == 0 && running(server) else {
                 vcpu.state.noteAction(write ? .mmioWrite : .mmioRead, arg0: write ? value : 0)
+                // A blk request made after the give-up would otherwise wait forever for its
+                // notify (Linux's virtio_blk has no timeout): it fails now, as those before did.
+                if write && offset == VirtqueueLayout.Register.queueNotify && bytes == 4 {
+                    DeviceModelFailure.notifiedWhileFailed(vm, transport: index, from: vcpu)
+                }
                 return write ? 0 : (offset == statusRegister ? needsReset : ~0)
             }
             DeviceModelFailure.repair(vm, transport: index)

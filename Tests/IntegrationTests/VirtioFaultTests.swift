@@ -1,0 +1,135 @@
+import Foundation
+import KeelCore
+import KeelKit
+import Testing
+
+/// virtio when something breaks (issue 15): the device-model VM powering off in the middle of a
+/// frontend's I/O, and a hostile frontend beside an honest one, both served by the real keel-dm
+/// in a Linux device-model VM (as in VirtioDiskTests).
+@Suite("virtio faults: a device model that dies, a hostile frontend")
+struct VirtioFaultTests {
+    /// The device model's /init for the power-off test, a test hook: this initrd follows the one
+    /// `keel pack` makes, so its /init replaces keel pack's (LinuxGuest.writer). It starts keel-dm
+    /// in the background, waits until the frontend wrote "GO" at sector 1 of its disk (keel-dm
+    /// writes the disk file in the initramfs), lets the frontend's reads run 2 s, and powers off.
+    static let dyingServerInit = """
+        #!/bin/busybox sh
+        export PATH=/bin
+        mount -t proc proc /proc
+        mount -t sysfs sysfs /sys
+        mount -t devtmpfs devtmpfs /dev
+        insmod /lib/modules/keel-dm.ko || echo "DMTEST: insmod failed"
+        /bin/keel-dm --conf /etc/keel-dm.conf &
+        until [ "$(dd if=/disks/0.img bs=512 skip=1 count=1 2>/dev/null | head -c 2)" = "GO" ]; do sleep 1; done
+        echo "DMTEST: the frontend is reading"
+        sleep 2
+        echo "DMTEST: powering off"
+        poweroff -f
+
+        """
+
+    /// The frontend's /init for the power-off test: it writes "GO", reads its whole disk again
+    /// and again (caches dropped) until a read fails, prints when that read started and ended
+    /// (uptime), and runs on.
+    static let readerInit = """
+        #!/bin/busybox sh
+        export PATH=/bin
+        mount -t proc proc /proc
+        mount -t sysfs sysfs /sys
+        mount -t devtmpfs devtmpfs /dev
+        for m in virtio_ring virtio virtio_mmio virtio_blk; do insmod /lib/modules/$m.ko || echo "APP: insmod $m failed"; done
+        tries=0
+        while [ ! -b /dev/vda ] && [ "$tries" -lt 30 ]; do sleep 1; tries=$((tries + 1)); done
+        echo GO | dd of=/dev/vda bs=512 seek=1 conv=fsync 2>/dev/null
+        echo "APP: GO written"
+        n=0
+        while :; do
+            echo 3 > /proc/sys/vm/drop_caches
+            read start rest < /proc/uptime
+            dd if=/dev/vda of=/dev/null bs=64k 2>/dev/null || break
+            n=$((n + 1))
+        done
+        read end rest < /proc/uptime
+        echo "APP: read failed after $n whole reads, from $start to $end"
+        set -- $(sha256sum /bin/busybox); echo "APP: still running, busybox sha256 $1"
+        echo "APP: done"
+        poweroff -n -f
+
+        """
+
+    /// A disk of `size` random bytes at `path`.
+    static func randomDisk(_ path: String, size: Int) throws {
+        var bytes = [UInt8](repeating: 0, count: size)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// The device model's VM, Linux with keel-dm on CPU 0; `initrd` replaces parts of its
+    /// initramfs.
+    static func deviceModelVM(initrd: String? = nil) -> String {
+        """
+        [[vm]]
+        name = "dm"
+        cpus = [0]
+        memory = { base = 0x4000_0000, size = "128M" }
+        kernel = "\(LinuxTests.kernel)"
+        device_model = true
+        bootargs = "console=ttyAMA0 panic=-1"
+        \(initrd.map { "initrd = \"\($0)\"" } ?? "")
+
+        """
+    }
+
+    @Test("the device-model VM powers off in the middle of a frontend's reads: the read fails within the timeout, the frontend runs on")
+    func serverOff() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let scratch = try PackTests.Scratch()
+        try Self.randomDisk(scratch.path("raw.img"), size: 8 << 20)
+        try VirtioDiskTests.frontendArchive(init: Self.readerInit, applets: ["sh", "mount", "insmod", "sleep", "sha256sum", "dd", "poweroff"])
+            .write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
+        var hook = CPIOArchive()
+        try hook.addDirectory("bin", permissions: 0o755)
+        for applet in ["sleep", "dd", "head"] { try hook.addSymlink("bin/\(applet)", target: "busybox") }
+        try hook.addFile("init", contents: Data(Self.dyingServerInit.utf8), permissions: 0o755)
+        try hook.encoded().write(to: URL(fileURLWithPath: scratch.path("dm.cpio")))
+
+        let timeoutMs = 20_000
+        let config = try scratch.config("""
+            board = "qemu-virt"
+            power_off_with = "app"
+
+            \(Self.deviceModelVM(initrd: "dm.cpio"))
+            [[vm]]
+            name = "app"
+            cpus = [1]
+            memory = { base = 0x4000_0000, size = "256M" }
+            kernel = "\(LinuxTests.kernel)"
+            initrd = "app.cpio"
+            bootargs = "console=ttyAMA0 panic=-1"
+
+            [[vm.virtio]]
+            type = "blk"
+            served_by = "dm"
+            disk = "raw.img"
+            timeout_ms = \(timeoutMs)
+
+            """)
+        let run = try runKeel(["run", "--config", config, "--timeout", "300"])
+        let out = run.stdout
+        #expect(run.status == 0, "\(run.stderr)\n\(out.suffix(4000))")
+        #expect(out.contains("APP: GO written") && out.contains("DMTEST: powering off"), "\(out.suffix(4000))")
+        #expect(out.contains("[keel] vm0: PSCI SYSTEM_OFF"), "\(out.suffix(4000))")
+        #expect(out.contains("[keel] vm1: virtio blk at IPA 0xb000000: vm0 did not answer; the device needs a reset"), "\(out.suffix(4000))")
+        // The failing read: it began before the device model went off (whole reads were done
+        // first) and ended within the timeout.
+        let failed = run.lines.first { $0.hasPrefix("APP: read failed after ") }
+        let words = failed?.split(separator: " ") ?? []
+        try #require(words.count == 11, "\(out.suffix(4000))")
+        let reads = Int(words[4]) ?? -1, start = Double(words[8]) ?? 0, end = Double(words[10]) ?? 0
+        #expect(reads >= 1, "\(failed ?? "")")
+        #expect(end - start < Double(timeoutMs) / 1000, "\(failed ?? "")")
+        #expect(out.contains("I/O error, dev vda"), "the frontend's kernel saw the I/O error")
+        #expect(out.contains("APP: still running, busybox sha256 ") && out.contains("APP: done"), "\(out.suffix(4000))")
+        #expect(!out.contains("PANIC"))
+    }
+}
