@@ -40,6 +40,7 @@ struct VirtioFaultTests {
         for m in virtio_ring virtio virtio_mmio virtio_blk; do insmod /lib/modules/$m.ko || echo "APP: insmod $m failed"; done
         tries=0
         while [ ! -b /dev/vda ] && [ "$tries" -lt 30 ]; do sleep 1; tries=$((tries + 1)); done
+        [ -b /dev/vda ] || { echo "APP: no /dev/vda"; poweroff -n -f; }
         echo GO | dd of=/dev/vda bs=512 seek=1 conv=fsync 2>/dev/null
         echo "APP: GO written"
         n=0
@@ -116,13 +117,14 @@ struct VirtioFaultTests {
             """)
         let run = try runKeel(["run", "--config", config, "--timeout", "300"])
         let out = run.stdout
+        try? out.write(toFile: "/tmp/faults_serverOff.out", atomically: true, encoding: .utf8)
         #expect(run.status == 0, "\(run.stderr)\n\(out.suffix(4000))")
         #expect(out.contains("APP: GO written") && out.contains("DMTEST: powering off"), "\(out.suffix(4000))")
         #expect(out.contains("[keel] vm0: PSCI SYSTEM_OFF"), "\(out.suffix(4000))")
         #expect(out.contains("[keel] vm1: virtio blk at IPA 0xb000000: vm0 did not answer; the device needs a reset"), "\(out.suffix(4000))")
         // The failing read: it began before the device model went off (whole reads were done
         // first) and ended within the timeout.
-        let failed = run.lines.first { $0.hasPrefix("APP: read failed after ") }
+        let failed = run.lines.compactMap { $0.range(of: "APP: read failed after ").map { range in String($0[range.lowerBound...]) } }.first
         let words = failed?.split(separator: " ") ?? []
         try #require(words.count == 11, "\(out.suffix(4000))")
         let reads = Int(words[4]) ?? -1, start = Double(words[8]) ?? 0, end = Double(words[10]) ?? 0
@@ -130,6 +132,110 @@ struct VirtioFaultTests {
         #expect(end - start < Double(timeoutMs) / 1000, "\(failed ?? "")")
         #expect(out.contains("I/O error, dev vda"), "the frontend's kernel saw the I/O error")
         #expect(out.contains("APP: still running, busybox sha256 ") && out.contains("APP: done"), "\(out.suffix(4000))")
+        #expect(!out.contains("PANIC"))
+    }
+
+    /// The honest frontend's /init for the hostile test: hashes its disk three times, then waits
+    /// long enough for the hostile guest to finish its attacks before the run ends.
+    static let hasherInit = """
+        #!/bin/busybox sh
+        export PATH=/bin
+        mount -t proc proc /proc
+        mount -t sysfs sysfs /sys
+        mount -t devtmpfs devtmpfs /dev
+        for m in virtio_ring virtio virtio_mmio virtio_blk; do insmod /lib/modules/$m.ko || echo "APP: insmod $m failed"; done
+        tries=0
+        while [ ! -b /dev/vda ] && [ "$tries" -lt 60 ]; do sleep 1; tries=$((tries + 1)); done
+        for i in 1 2 3; do
+            echo 3 > /proc/sys/vm/drop_caches
+            set -- $(sha256sum /dev/vda); echo "APP: vda sha256 $1"
+        done
+        sleep 15
+        echo "APP: done"
+        poweroff -f
+
+        """
+
+    /// The hex value after `label` in the first line holding it (whatever VM prefix it has).
+    static func value(_ run: KeelRun, _ label: String) -> UInt64? {
+        for line in run.lines {
+            guard let range = line.range(of: label) else { continue }
+            let text = line[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+            return UInt64(text.hasPrefix("0x") ? String(text.dropFirst(2)) : text, radix: 16)
+        }
+        return nil
+    }
+
+    /// The attacks of Tests/Guests/dm_hostile_blk.S, as it names them.
+    static let attacks = ["loop", "below-ram", "past-ram", "wrap-address", "length-overflow", "bad-head", "bad-next",
+                          "avail-jump", "avail-wrap", "size-6", "size-256", "desc-below-ram", "used-past-ram", "avail-wrap-address"]
+
+    @Test("a hostile bare-metal frontend attacks its virtio-blk device: keel-dm refuses each attack with DEVICE_NEEDS_RESET and survives, a Linux frontend served by the same keel-dm reads its disk right")
+    func hostileFrontend() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        try #require(FileManager.default.fileExists(atPath: Repo.guest("dm_hostile_blk")), "build/guests/dm_hostile_blk.bin is missing: run `make`")
+        let scratch = try PackTests.Scratch()
+        try Self.randomDisk(scratch.path("raw.img"), size: 2 << 20)
+        let rawHash = try VirtioDiskTests.sha256(scratch.path("raw.img"))
+        var hostileDisk = Data("HOSTILE!".utf8)
+        hostileDisk.append(Data(count: 4096 - hostileDisk.count))
+        try hostileDisk.write(to: URL(fileURLWithPath: scratch.path("hostile.img")))
+        try VirtioDiskTests.frontendArchive(init: Self.hasherInit, applets: ["sh", "mount", "insmod", "sleep", "sha256sum", "poweroff"])
+            .write(to: URL(fileURLWithPath: scratch.path("app.cpio")))
+        let config = try scratch.config("""
+            board = "qemu-virt"
+            power_off_with = "app"
+
+            \(Self.deviceModelVM())
+            [[vm]]
+            name = "app"
+            cpus = [1]
+            memory = { base = 0x4000_0000, size = "256M" }
+            kernel = "\(LinuxTests.kernel)"
+            initrd = "app.cpio"
+            bootargs = "console=ttyAMA0 panic=-1"
+
+            [[vm.virtio]]
+            type = "blk"
+            served_by = "dm"
+            disk = "raw.img"
+            timeout_ms = 30000
+
+            [[vm]]
+            name = "hostile"
+            cpus = [2, 3]
+            memory = { base = 0x4000_0000, size = "16M" }
+            kernel = "\(Repo.guest("dm_hostile_blk"))"
+            kind = "raw"
+
+            [[vm.virtio]]
+            type = "blk"
+            served_by = "dm"
+            disk = "hostile.img"
+            timeout_ms = 2000
+
+            """)
+        let run = try runKeel(["run", "--config", config, "--timeout", "400"])
+        let out = run.stdout
+        try? out.write(toFile: "/tmp/faults_hostile.out", atomically: true, encoding: .utf8)
+        #expect(run.status == 0, "\(run.stderr)\n\(out.suffix(4000))")
+        #expect(out.contains("keel-dm: serving 2 devices"), "\(out.suffix(4000))")
+        // Every attack: keel-dm's own Status (DRIVER_OK and the rest the driver set) with
+        // DEVICE_NEEDS_RESET; Keel's answer for a device it gave up would be 0x40 alone.
+        for attack in Self.attacks {
+            #expect(Self.value(run, "hostile: attack \(attack) status=") == 0x4F, "\(attack)")
+        }
+        #expect(Self.value(run, "hostile: race status=") == 0x4F, "\(out.suffix(4000))")
+        // After a reset its device serves it again: sector 0 starts "HOSTILE!".
+        #expect(Self.value(run, "hostile: honest read status=") == 0)
+        #expect(Self.value(run, "hostile: honest read data=") == 0x2145_4C49_5453_4F48)
+        #expect(out.contains("hostile: done"))
+        // The honest frontend, served by the same keel-dm all along.
+        #expect(out.components(separatedBy: "APP: vda sha256 \(rawHash)").count == 4, "\(out.suffix(4000))")
+        #expect(out.contains("APP: done"))
+        // keel-dm never died: it is the device model's init, so its end would panic the kernel.
+        #expect(!out.contains("Attempted to kill init") && !out.contains("Kernel panic"))
+        #expect(out.components(separatedBy: "KEEL-DM: started").count == 2, "the device model booted once")
         #expect(!out.contains("PANIC"))
     }
 }

@@ -25,6 +25,7 @@ enum Forwarding {
 
     static let statusRegister = UInt32(DeviceModel.MMIO.status)
     static let needsReset = UInt64(DeviceModel.MMIO.deviceNeedsReset)
+    static let interruptStatusRegister: UInt32 = 0x060
 
     /// The trapped access `access` at `ipa` (aligned to its size: checked by the caller), after
     /// every emulated device missed it. Transports past the VM's own count are not there (an
@@ -67,7 +68,10 @@ enum Forwarding {
                 if write && offset == VirtqueueLayout.Register.queueNotify && bytes == 4 {
                     DeviceModelFailure.notifiedWhileFailed(vm, transport: index, from: vcpu)
                 }
-                return write ? 0 : (offset == statusRegister ? needsReset : ~0)
+                // InterruptStatus says "used buffers" only (Keel put the IOERRs there): with the
+                // configuration-change bit of all ones, Linux's virtio_blk re-read the capacity
+                // (all ones too) and resized the disk instead of failing the read.
+                return write ? 0 : (offset == statusRegister ? needsReset : offset == interruptStatusRegister ? 1 : ~0)
             }
             DeviceModelFailure.repair(vm, transport: index)
         }
