@@ -124,12 +124,16 @@ struct VirtioFaultTests {
         #expect(out.contains("[keel] vm1: virtio blk at IPA 0xb000000: vm0 did not answer; the device needs a reset"), "\(out.suffix(4000))")
         // The failing read: it began before the device model went off (whole reads were done
         // first) and ended within the timeout.
-        let failed = run.lines.compactMap { $0.range(of: "APP: read failed after ").map { range in String($0[range.lowerBound...]) } }.first
+        let failed = run.lines.compactMap { line -> String? in
+            guard let range = line.range(of: "APP: read failed after ") else { return nil }
+            return String(line[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        }.first
         let words = failed?.split(separator: " ") ?? []
         try #require(words.count == 11, "\(out.suffix(4000))")
-        let reads = Int(words[4]) ?? -1, start = Double(words[8]) ?? 0, end = Double(words[10]) ?? 0
+        let reads = Int(words[4]) ?? -1
+        let start: Double = Double(String(words[8])) ?? 0, end: Double = Double(String(words[10])) ?? 0
         #expect(reads >= 1, "\(failed ?? "")")
-        #expect(end - start < Double(timeoutMs) / 1000, "\(failed ?? "")")
+        #expect(end - start < Double(timeoutMs) / 1000.0, "\(failed ?? "")")
         #expect(out.contains("I/O error, dev vda"), "the frontend's kernel saw the I/O error")
         #expect(out.contains("APP: still running, busybox sha256 ") && out.contains("APP: done"), "\(out.suffix(4000))")
         #expect(!out.contains("PANIC"))
