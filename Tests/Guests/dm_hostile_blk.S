@@ -4,8 +4,8 @@
  * loops, a buffer outside its RAM or wrapping 2^64, a length that overflows, a bad head or next
  * index, avail.idx jumping ahead, a queue size that is not a power of two or too large, rings
  * outside its RAM. Each prints "hostile: attack <name> status=<Status>" (keel-dm's own status:
- * what the driver set, plus DEVICE_NEEDS_RESET 0x40). Then both vCPUs race: notifies from both
- * while vCPU 1 scribbles random avail indexes and descriptors. Last, a reset and one honest read
+ * what the driver set, plus DEVICE_NEEDS_RESET 0x40). Then both vCPUs race for RACE_SECONDS:
+ * notifies from both while vCPU 1 scribbles random avail indexes and descriptors. Last, a reset and one honest read
  * of sector 0: its device works again. */
 #include "guest.h"
 #include "dm.h"
@@ -19,7 +19,7 @@
 #define REQ_DATA    0x40104000
 #define REQ_STATUS  0x40105000
 #define MAGIC       0x74726976
-#define RACE_ROUNDS 400
+#define RACE_SECONDS 10                /* long enough to overlap the Linux frontend's reads */
 
 /* Descriptor \i of the table: addr (a register), len, flags, next. Clobbers x9, x10. */
 .macro DESC i, addr, len, flags, next
@@ -293,7 +293,7 @@ wait_needs_reset:
     b.ne    6b
 7:  ret
 
-/* vCPU 1: RACE_ROUNDS rounds of random avail.idx, head, descriptor, notify. */
+/* vCPU 1: RACE_SECONDS of random avail.idx, head, descriptor, notify. */
     .globl secondary_main
 secondary_main:
     stp     x29, x30, [sp, #-16]!
@@ -301,7 +301,10 @@ secondary_main:
     MOV64   x21, Q_AVAIL
     MOV64   x22, Q_DESC
     MOV64   x23, 0x9E3779B97F4A7C15
-    mov     x24, #0
+    mrs     x24, cntvct_el0
+    mrs     x9, cntfrq_el0
+    mov     x10, #RACE_SECONDS
+    madd    x24, x9, x10, x24           /* the end */
 1:  XORSHIFT x23, x9
     strh    w23, [x21, #2]              /* avail.idx */
     lsr     x9, x23, #16
@@ -312,8 +315,8 @@ secondary_main:
     add     x9, x9, #8
     str     x23, [x22, x9]              /* len, flags, next */
     str     wzr, [x20, #0x50]
-    add     x24, x24, #1
-    cmp     x24, #RACE_ROUNDS
+    mrs     x9, cntvct_el0
+    cmp     x9, x24
     b.lo    1b
     adrp    x9, racer_done
     mov     x10, #1

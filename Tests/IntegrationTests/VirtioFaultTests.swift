@@ -117,7 +117,6 @@ struct VirtioFaultTests {
             """)
         let run = try runKeel(["run", "--config", config, "--timeout", "300"])
         let out = run.stdout
-        try? out.write(toFile: "/tmp/faults_serverOff.out", atomically: true, encoding: .utf8)
         #expect(run.status == 0, "\(run.stderr)\n\(out.suffix(4000))")
         #expect(out.contains("APP: GO written") && out.contains("DMTEST: powering off"), "\(out.suffix(4000))")
         #expect(out.contains("[keel] vm0: PSCI SYSTEM_OFF"), "\(out.suffix(4000))")
@@ -139,8 +138,9 @@ struct VirtioFaultTests {
         #expect(!out.contains("PANIC"))
     }
 
-    /// The honest frontend's /init for the hostile test: hashes its disk three times, then waits
-    /// long enough for the hostile guest to finish its attacks before the run ends.
+    /// The honest frontend's /init for the hostile test: hashes its disk three times (while the
+    /// hostile guest's two vCPUs race on its own device), then waits long enough for the hostile
+    /// guest to finish before the run ends (the hostile guest races 10 s).
     static let hasherInit = """
         #!/bin/busybox sh
         export PATH=/bin
@@ -154,7 +154,7 @@ struct VirtioFaultTests {
             echo 3 > /proc/sys/vm/drop_caches
             set -- $(sha256sum /dev/vda); echo "APP: vda sha256 $1"
         done
-        sleep 15
+        sleep 20
         echo "APP: done"
         poweroff -f
 
@@ -221,7 +221,6 @@ struct VirtioFaultTests {
             """)
         let run = try runKeel(["run", "--config", config, "--timeout", "400"])
         let out = run.stdout
-        try? out.write(toFile: "/tmp/faults_hostile.out", atomically: true, encoding: .utf8)
         #expect(run.status == 0, "\(run.stderr)\n\(out.suffix(4000))")
         #expect(out.contains("keel-dm: serving 2 devices"), "\(out.suffix(4000))")
         // Every attack: keel-dm's own Status (DRIVER_OK and the rest the driver set) with
@@ -237,6 +236,11 @@ struct VirtioFaultTests {
         // The honest frontend, served by the same keel-dm all along.
         #expect(out.components(separatedBy: "APP: vda sha256 \(rawHash)").count == 4, "\(out.suffix(4000))")
         #expect(out.contains("APP: done"))
+        // The honest frontend read while the hostile guest's vCPUs raced.
+        let lines = run.lines
+        let race = lines.firstIndex { $0.contains("hostile: cpu_on=") }, raced = lines.firstIndex { $0.contains("hostile: race status=") }
+        let read = lines.firstIndex { $0.contains("APP: vda sha256 ") }
+        #expect(race != nil && read != nil && raced != nil && race! < read! && read! < raced!, "\(out.suffix(4000))")
         // keel-dm never died: it is the device model's init, so its end would panic the kernel.
         #expect(!out.contains("Attempted to kill init") && !out.contains("Kernel panic"))
         #expect(out.components(separatedBy: "KEEL-DM: started").count == 2, "the device model booted once")
