@@ -2,10 +2,10 @@ import KeelHW
 
 /// When the device model fails (docs/device-model.md): a request that timed out, or any while
 /// its server is off or restarting, gives the transport up. Its frontend then sees
-/// DEVICE_NEEDS_RESET in Status and all ones elsewhere, its server's request page marks the
-/// device (status bit 0), the blk requests the device model took but never used complete with
-/// IOERR, and the transport's interrupt tells the driver to look; until the frontend writes
-/// Status 0 with its server running again.
+/// DEVICE_NEEDS_RESET in Status, used buffers in InterruptStatus and all ones elsewhere, its
+/// server's request page marks the device (status bit 0), the blk requests the device model took
+/// but never used (and those notified later) complete with IOERR, and the transport's interrupt
+/// tells the driver to look; until the frontend writes Status 0 with its server running again.
 enum DeviceModelFailure {
     /// Gives up transport `index` of frontend `vm` (once: a second failure changes nothing).
     /// `caller` is the vCPU doing it: the frontend's own, or a stopping server's.

@@ -25,7 +25,7 @@ enum Forwarding {
 
     static let statusRegister = UInt32(DeviceModel.MMIO.status)
     static let needsReset = UInt64(DeviceModel.MMIO.deviceNeedsReset)
-    static let interruptStatusRegister: UInt32 = 0x060
+    static let interruptStatusRegister = VirtqueueLayout.Register.interruptStatus
 
     /// The trapped access `access` at `ipa` (aligned to its size: checked by the caller), after
     /// every emulated device missed it. Transports past the VM's own count are not there (an
