@@ -68,10 +68,7 @@ enum Forwarding {
                 if write && offset == VirtqueueLayout.Register.queueNotify && bytes == 4 {
                     DeviceModelFailure.notifiedWhileFailed(vm, transport: index, from: vcpu)
                 }
-                // InterruptStatus says "used buffers" only (Keel put the IOERRs there): with the
-                // configuration-change bit of all ones, Linux's virtio_blk re-read the capacity
-                // (all ones too) and resized the disk instead of failing the read.
-                return write ? 0 : (offset == statusRegister ? needsReset : offset == interruptStatusRegister ? 1 : ~0)
+                return write ? 0 : (offset == statusRegister ? needsReset : failedRead(offset))
             }
             DeviceModelFailure.repair(vm, transport: index)
         }
@@ -79,7 +76,7 @@ enum Forwarding {
         guard running(server) else {
             DeviceModelFailure.fail(vm, transport: index, from: vcpu)
             vcpu.state.noteAction(write ? .mmioWrite : .mmioRead, arg0: ~0)
-            return ~0
+            return failedRead(offset)
         }
         switch post(vcpu, transport: transport, offset: offset, bytes: bytes, write: write, value: value) {
         case .value(let v):
@@ -90,10 +87,18 @@ enum Forwarding {
         case .failed:
             DeviceModelFailure.fail(vm, transport: index, from: vcpu)
             vcpu.state.noteAction(.mmioForwarded, arg0: ~0, arg1: 0)
-            return ~0
+            return failedRead(offset)
         case .stopped:
             return nil
         }
+    }
+
+    /// What a read of a failed transport gives: all ones, but InterruptStatus says "used
+    /// buffers" only (Keel put the IOERRs there). With the configuration-change bit of all ones,
+    /// Linux's virtio_blk re-read the capacity (all ones too) and resized the disk instead of
+    /// failing the read; a read parked when the device model went off is answered so too.
+    static func failedRead(_ offset: UInt32) -> UInt64 {
+        offset == interruptStatusRegister ? 1 : ~0
     }
 
     /// Whether device model `server` may answer: built and neither off nor being stopped or
