@@ -2,10 +2,10 @@ import KeelHW
 
 /// When the device model fails (docs/device-model.md): a request that timed out, or any while
 /// its server is off or restarting, gives the transport up. Its frontend then sees
-/// DEVICE_NEEDS_RESET in Status and all ones elsewhere, its server's request page marks the
-/// device (status bit 0), the blk requests the device model took but never used complete with
-/// IOERR, and the transport's interrupt tells the driver to look; until the frontend writes
-/// Status 0 with its server running again.
+/// DEVICE_NEEDS_RESET in Status, used buffers in InterruptStatus and all ones elsewhere, its
+/// server's request page marks the device (status bit 0), the blk requests the device model took
+/// but never used (and those notified later) complete with IOERR, and the transport's interrupt
+/// tells the driver to look; until the frontend writes Status 0 with its server running again.
 enum DeviceModelFailure {
     /// Gives up transport `index` of frontend `vm` (once: a second failure changes nothing).
     /// `caller` is the vCPU doing it: the frontend's own, or a stopping server's.
@@ -22,6 +22,14 @@ enum DeviceModelFailure {
         if transport.type == 2 { failBlockRequests(vm, transport: index) }
         VGIC.raiseEdge(vm, intid: Int(DeviceModel.firstTransportINTID) + index, from: caller)
         report(vm, transport: index)
+    }
+
+    /// The frontend notified transport `index` after Keel gave it up: a blk queue's requests
+    /// made available since then complete with IOERR too, and the transport's interrupt says so.
+    static func notifiedWhileFailed(_ vm: VMHandle, transport index: Int, from caller: VCPUHandle) {
+        guard vm.state.dm.transports[index].type == 2 else { return }
+        guard failBlockRequests(vm, transport: index) > 0 else { return }
+        VGIC.raiseEdge(vm, intid: Int(DeviceModel.firstTransportINTID) + index, from: caller)
     }
 
     static let maxReports: UInt32 = 8
@@ -89,21 +97,22 @@ enum DeviceModelFailure {
     /// The requests on queue 0 of blk transport `index` that its device never used (from the
     /// used ring's index to the available ring's) complete with VIRTIO_BLK_S_IOERR in their
     /// last byte, which the driver made device-writable for the status, and go on the used
-    /// ring. Every read of the frontend's rings is bounds-checked against its RAM
+    /// ring; returns how many. Every read of the frontend's rings is bounds-checked against its RAM
     /// (`GuestMemory`); the ring and descriptor addresses are the guest's, any 64-bit value, so
     /// every sum on them wraps (a Swift overflow check here would stop Keel) and the wrapped
     /// address is then refused, or lands in the frontend's own RAM; a chain that leaves the RAM, loops or does not end in a writable
     /// descriptor is put on the used ring with nothing written (the driver sees a request
     /// without a status, as from a device that broke).
-    private static func failBlockRequests(_ vm: VMHandle, transport index: Int) {
+    @discardableResult
+    private static func failBlockRequests(_ vm: VMHandle, transport index: Int) -> Int {
         vm.dmLock.lock()
         defer { vm.dmLock.unlock() }
         let q = vm.state.dm.transports[index].queue
         let size = UInt64(q.size)
-        guard q.ready == 1, size > 0, size <= UInt64(VirtqueueLayout.maxQueueSize), size & (size - 1) == 0 else { return }
+        guard q.ready == 1, size > 0, size <= UInt64(VirtqueueLayout.maxQueueSize), size & (size - 1) == 0 else { return 0 }
         let ram = GuestMemory(vm.state.layout)
         guard let availIndex = ram.load16(q.driver &+ VirtqueueLayout.availIndex),
-              var usedIndex = ram.load16(q.device &+ VirtqueueLayout.usedIndex) else { return }
+              var usedIndex = ram.load16(q.device &+ VirtqueueLayout.usedIndex) else { return 0 }
         var left = min(UInt64(availIndex &- usedIndex), size)
         var failed = 0
         while left > 0 {
@@ -116,10 +125,11 @@ enum DeviceModelFailure {
             usedIndex &+= 1
             failed += 1
         }
-        guard failed > 0 else { return }
+        guard failed > 0 else { return 0 }
         keel_dsb_ish()  // the elements before the index that publishes them
         ram.store16(q.device &+ VirtqueueLayout.usedIndex, usedIndex)
         keel_dsb_ish()
+        return failed
     }
 
     /// IOERR in the last byte of the chain at descriptor `head`, following one level of

@@ -25,6 +25,7 @@ enum Forwarding {
 
     static let statusRegister = UInt32(DeviceModel.MMIO.status)
     static let needsReset = UInt64(DeviceModel.MMIO.deviceNeedsReset)
+    static let interruptStatusRegister = VirtqueueLayout.Register.interruptStatus
 
     /// The trapped access `access` at `ipa` (aligned to its size: checked by the caller), after
     /// every emulated device missed it. Transports past the VM's own count are not there (an
@@ -61,8 +62,13 @@ enum Forwarding {
             // Given up on: only the frontend's reset (Status 0) brings it back, and only with
             // its device model running again; until then nothing reaches the device model.
             guard write && offset == statusRegister && value == 0 && running(server) else {
-                let read: UInt64 = offset == statusRegister ? needsReset : ~0
+                let read: UInt64 = offset == statusRegister ? needsReset : failedRead(offset)
                 vcpu.state.noteAction(write ? .mmioWrite : .mmioRead, arg0: write ? value : read)
+                // A blk request made after the give-up would otherwise wait forever for its
+                // notify (Linux's virtio_blk has no timeout): it fails now, as those before did.
+                if write && offset == VirtqueueLayout.Register.queueNotify && bytes == 4 {
+                    DeviceModelFailure.notifiedWhileFailed(vm, transport: index, from: vcpu)
+                }
                 return write ? 0 : read
             }
             DeviceModelFailure.repair(vm, transport: index)
@@ -71,7 +77,7 @@ enum Forwarding {
         guard running(server) else {
             DeviceModelFailure.fail(vm, transport: index, from: vcpu)
             vcpu.state.noteAction(write ? .mmioWrite : .mmioRead, arg0: ~0)
-            return ~0
+            return failedRead(offset)
         }
         switch post(vcpu, transport: transport, offset: offset, bytes: bytes, write: write, value: value) {
         case .value(let v):
@@ -81,11 +87,20 @@ enum Forwarding {
             return v
         case .failed:
             DeviceModelFailure.fail(vm, transport: index, from: vcpu)
-            vcpu.state.noteAction(.mmioForwarded, arg0: ~0, arg1: TraceRecord.forwardedUnanswered)
-            return ~0
+            let read = failedRead(offset)
+            vcpu.state.noteAction(.mmioForwarded, arg0: read, arg1: TraceRecord.forwardedUnanswered)
+            return read
         case .stopped:
             return nil
         }
+    }
+
+    /// What a read of a failed transport gives: all ones, but InterruptStatus says "used
+    /// buffers" only (Keel put the IOERRs there). With the configuration-change bit of all ones,
+    /// Linux's virtio_blk re-read the capacity (all ones too) and resized the disk instead of
+    /// failing the read; a read parked when the device model went off is answered so too.
+    static func failedRead(_ offset: UInt32) -> UInt64 {
+        offset == interruptStatusRegister ? 1 : ~0
     }
 
     /// Whether device model `server` may answer: built and neither off nor being stopped or

@@ -26,13 +26,22 @@ enum VirtualGICD {
         if let (kind, intid) = IRQRegisters.decode(offset) {
             guard accessible(kind, offset: offset, bytes: bytes), !(v3 && intid < 32),
                   !(v3 && kind == .targets), let bank = VGIC.guestBank(vcpu, intid) else { return 0 }
+            // The active bit of an interrupt in a list register is only as new as that
+            // register's last sync: one the guest has EOIed since would read active for ever,
+            // and Linux's synchronize_irq polls ISACTIVER until it clears (virtio's shutdown
+            // hung in it). The reader's own registers are synced now; a vCPU holding one of the
+            // others is told to sync, and the guest's next poll sees it.
+            let active = kind == .setActive || kind == .clearActive
+            if active { VGIC.flush(vcpu) }
             VGIC.lock(vm)
             var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: bank.state,
                                           ownTarget: UInt8(truncatingIfNeeded: 1 << vcpu.state.id))
             if intid == 0 && (kind == .setPending || kind == .clearPending) {
                 value = VGIC.pendingWord(value, of: vcpu, reader: vcpu)  // v2: banked, the reader's own
             }
+            let stale = active && UInt32(truncatingIfNeeded: value) & bank.state.inLR != 0
             VGIC.unlock(vm)
+            if stale { VGIC.notifyAll(vm, from: vcpu) }
             return value
         }
         switch offset {
@@ -151,10 +160,14 @@ enum VirtualGICR {
         if offset >= Reg.sgiFrame {
             guard let (kind, intid) = IRQRegisters.decode(offset - Reg.sgiFrame), intid < 32, kind != .targets,
                   bytes == 4 || (bytes == 1 && kind == .priority) else { return 0 }
+            let active = kind == .setActive || kind == .clearActive  // as in the distributor's read
+            if active { VGIC.flush(caller) }
             VGIC.lock(vm)
             var value = IRQRegisters.read(kind, intid: intid, bytes: bytes, bank: owner.state.vgic.bank, ownTarget: 0)
             if kind == .setPending || kind == .clearPending { value = VGIC.pendingWord(value, of: owner, reader: caller) }
+            let stale = active && owner != caller && UInt32(truncatingIfNeeded: value) & owner.state.vgic.bank.inLR != 0
             VGIC.unlock(vm)
+            if stale { VGIC.notify(vm, targets: UInt32(1) << UInt32(owner.state.id), from: caller) }
             return value
         }
         switch offset {

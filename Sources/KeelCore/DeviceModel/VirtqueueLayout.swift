@@ -9,6 +9,10 @@ public enum VirtqueueLayout {
         public static let queueSel: UInt32 = 0x030
         public static let queueNum: UInt32 = 0x038
         public static let queueReady: UInt32 = 0x044
+        /// Not watched: a store here to a transport Keel gave up on fails what it announces.
+        public static let queueNotify: UInt32 = 0x050
+        /// Not watched: Keel answers it for a transport it gave up on.
+        public static let interruptStatus: UInt32 = 0x060
         public static let status: UInt32 = 0x070
         public static let queueDescLow: UInt32 = 0x080
         public static let queueDescHigh: UInt32 = 0x084
