@@ -298,11 +298,14 @@ test: deps all linux
 	$(Q)$(SWIFT) test
 
 # Figures from a release build of the host tools (the decoder figure depends on it): the bench
-# guest and decoder, then Linux boot to /init natively and under Keel. Both merge into one JSON.
-bench: deps firmware guests linux
+# guest and decoder, Linux boot to /init natively and under Keel, the device-model round trip and
+# read, and virtio-net between two frontends. All merge into one JSON.
+bench: deps firmware guests linux keel-dm dm-driver
 	$(SWIFT) build -c release --product keel
 	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench --firmware $(HYP_OUT)/keel.bin --guest $(GUEST_OUT)/bench.bin --json $(BUILD)/bench/results.json
 	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench linux --firmware $(HYP_OUT)/keel.bin --json $(BUILD)/bench/results.json
+	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench dm --firmware $(HYP_OUT)/keel.bin --frontend $(GUEST_OUT)/dm_bench.bin --json $(BUILD)/bench/results.json
+	"$$($(SWIFT) build -c release --show-bin-path)/keel" bench virtio-net --json $(BUILD)/bench/results.json
 
 clean:
 	rm -rf $(BUILD)

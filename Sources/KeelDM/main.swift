@@ -86,6 +86,8 @@ struct Server {
                 emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
             }
             served[slot] = sequence
+            // The frontend's vCPU runs again from here: a hint that lets it (see keel_spin_hint).
+            keel_spin_hint()
             // The frontend's vCPU runs on while keel-dm moves the data of a notified queue.
             backend.servePending()
             afterAccess()
@@ -246,6 +248,7 @@ func keelDMMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
             emit(2, "keel-dm: \(failure.message)\n")
             return 1
         }
+        if poll { keel_spin_hint() }
     }
 }
 

@@ -46,7 +46,7 @@ public enum Bench {
         var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: qemuVirtDefaultVM)
         defer { withExtendedLifetime(bundle) {} }
         command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode == .full ? "full" : "counters")"]
-        let text = Collected()
+        let text = ConsoleText()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).trace").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let capture = try TraceCapture(path: scratch, text: { text.append($0) })
@@ -82,7 +82,8 @@ public enum Bench {
     }
 }
 
-private final class Collected: @unchecked Sendable {
+/// Console bytes collected from QEMU's output callback (also `DeviceModelBench`'s).
+final class ConsoleText: @unchecked Sendable {
     private let lock = NSLock()
     private var data = Data()
     func append(_ more: Data) { lock.withLock { data.append(more) } }

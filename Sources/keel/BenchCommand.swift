@@ -8,8 +8,8 @@ import KeelKit
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks under QEMU -icount: the bench guest and trace decoder (default), or Linux boot.",
-        subcommands: [BenchGuest.self, BenchLinux.self, BenchVirtioNet.self],
+        abstract: "Benchmarks under QEMU -icount: the bench guest and trace decoder (default), Linux boot, the device-model VM, or virtio-net.",
+        subcommands: [BenchGuest.self, BenchLinux.self, BenchDM.self, BenchVirtioNet.self],
         defaultSubcommand: BenchGuest.self
     )
 }
@@ -234,6 +234,107 @@ struct BenchLinux: ParsableCommand {
         printTable([LinuxWallBench.header] + results.map(\.row))
         print(LinuxWallBench.summary(results))
         try Bench.mergeResults(["linux_wall": LinuxWallBench.jsonSection(results)], into: json)
+        print("results: \(json)")
+    }
+}
+
+/// `keel bench dm`: a virtio device served by keel-dm in a Linux device-model VM (issue 15).
+struct BenchDM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dm",
+        abstract: "The forwarded MMIO round trip to keel-dm (interrupt and polling mode, -icount) and virtio-blk sequential read (wall time).",
+        discussion: """
+            Round trip: the bare-metal frontend dm_bench reads (Version) and writes (config \
+            space) a virtio-blk transport served by keel-dm in a Linux device-model VM with one \
+            vCPU, under QEMU -icount \(DeviceModelBench.icount); each round trip is timed alone \
+            and the median is the figure (goals: <= \(Int(DeviceModelBench.interruptGoal)) \
+            instructions in interrupt mode, <= \(Int(DeviceModelBench.pollingGoal)) polling). \
+            Sequential read: in one run without -icount, the device-model VM reads its 64 MiB \
+            image itself, then a Linux frontend reads it through /dev/vda (dd bs=1M, twice each, \
+            the faster kept); the figure is the device model's time over the frontend's, the \
+            median of --read-runs boots (goal >= \(DeviceModelBench.readRatioGoal)).
+            """
+    )
+
+    @Option(help: "The Linux arm64 Image of both Linux VMs.") var kernel = LinuxFetch(cache: LinuxFetch.defaultCache).imagePath
+    @Option(help: "Where `keel linux fetch` keeps busybox and the virtio modules.") var linuxCache = LinuxFetch.defaultCache
+    @Option(help: "The round-trip frontend (raw binary).") var frontend = "build/guests/dm_bench.bin"
+    @Option(help: "The Keel firmware image (default: build/hyp/keel.bin).") var firmware: String?
+    @Option(help: "Where to merge the JSON results (key device_model).") var json = "build/bench/results.json"
+    @Option(help: "Seconds before a run that has not powered off is stopped.") var timeout: Double = 900
+    @Option(help: "Boots for the sequential read (the figure is the median ratio).") var readRuns = 3
+    @Flag(help: "Only the round trips.") var roundTripOnly = false
+    @Flag(help: "Only the sequential read.") var readOnly = false
+
+    func run() throws {
+        guard !(roundTripOnly && readOnly) else { throw ValidationError("--round-trip-only and --read-only exclude each other") }
+        guard readRuns >= 1 else { throw ValidationError("--read-runs must be at least 1") }
+        for (what, path) in [("kernel", kernel), ("round-trip frontend", frontend)] where !FileManager.default.fileExists(atPath: path) {
+            throw failure("no \(what) at \(path): run `make all linux` first", .noInput)
+        }
+        let firmwarePath: String
+        do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw failure(error) }
+        let scratch = { let d = (json as NSString).deletingLastPathComponent; return d.isEmpty ? "." : d }()
+        var section: [String: Any] = [:]
+        do {
+            if !readOnly {
+                var rows = [["round trip", "median read", "median write", "mean read", "mean write", "samples", "goal"]]
+                var trips: [String: Any] = [:]
+                for polling in [false, true] {
+                    let trip = try DeviceModelBench.roundTrip(polling: polling, kernel: kernel, frontend: frontend, firmware: firmwarePath,
+                                                              scratch: scratch, timeout: timeout)
+                    rows.append([trip.mode, String(format: "%.0f", trip.readMedian), String(format: "%.0f", trip.writeMedian),
+                                 String(format: "%.0f", trip.readMean), String(format: "%.0f", trip.writeMean),
+                                 "\(trip.readSamples.count) + \(trip.writeSamples.count)",
+                                 String(format: "<= %.0f: %@", trip.goal, trip.meetsGoal ? "met" : "NOT met")])
+                    trips[trip.mode] = ["read_median": trip.readMedian, "write_median": trip.writeMedian, "read_mean": trip.readMean,
+                                        "write_mean": trip.writeMean, "read_min": trip.readSamples.min() ?? 0, "read_max": trip.readSamples.max() ?? 0,
+                                        "samples": trip.readSamples.count, "goal": trip.goal, "goal_met": trip.meetsGoal]
+                }
+                printTable(rows)
+                print("(instructions per forwarded round trip under -icount \(DeviceModelBench.icount), Keel and both VMs counted)")
+                trips["unit"] = "instructions per round trip (frontend dm_bench -> Keel -> keel-dm in a 1-vCPU Linux VM -> Keel -> frontend), -icount \(DeviceModelBench.icount)"
+                section["mmio_round_trip"] = trips
+            }
+            if !roundTripOnly {
+                var boots: [DeviceModelBench.SequentialRead] = []
+                for boot in 1...readRuns {
+                    print("  sequential read, boot \(boot) of \(readRuns)")
+                    boots.append(try DeviceModelBench.sequentialRead(kernel: kernel, linuxCache: linuxCache, firmware: firmwarePath,
+                                                                     scratch: scratch, timeout: timeout))
+                }
+                func times(_ values: [Double]) -> String { values.map { String(format: "%.3f", $0) }.joined(separator: " ") }
+                var rows = [["sequential read, \(boots[0].bytes >> 20) MiB", "keel-dm's VM, own image (s)", "frontend, /dev/vda (s)",
+                             "frontend, tmpfs file (s)", "ratio", "MiB/s dm, frontend"]]
+                for (i, read) in boots.enumerated() {
+                    rows.append(["boot \(i + 1)", times(read.deviceModelSeconds), times(read.frontendSeconds),
+                                 String(format: "%.3f", read.frontendMemorySeconds), String(format: "%.2f", read.ratio),
+                                 String(format: "%.0f, %.0f", read.mibPerSecond(read.deviceModelSeconds), read.mibPerSecond(read.frontendSeconds))])
+                }
+                printTable(rows)
+                let ratio = DeviceModelBench.median(boots.map(\.ratio))
+                print(String(format: "goal frontend / keel-dm's own read >= %.1f (wall time, median of %d boots): %@ (%.2f)",
+                             DeviceModelBench.readRatioGoal, boots.count, ratio >= DeviceModelBench.readRatioGoal ? "met" : "NOT met", ratio))
+                if let stats = boots.last?.frontendBlockStats { print("frontend /sys/block/vda/stat after its reads: \(stats)") }
+                section["blk_sequential_read"] = [
+                    "bytes": boots[0].bytes, "ratio_median": ratio, "goal": DeviceModelBench.readRatioGoal,
+                    "goal_met": ratio >= DeviceModelBench.readRatioGoal,
+                    "boots": boots.map { ["device_model_seconds": $0.deviceModelSeconds, "frontend_seconds": $0.frontendSeconds,
+                                          "frontend_tmpfs_seconds": $0.frontendMemorySeconds, "ratio": $0.ratio,
+                                          "frontend_block_stat": $0.frontendBlockStats ?? ""] as [String: Any] },
+                    "description": "wall time (no -icount), guest kernel-log timestamps around dd bs=1M; ratio = the device-model VM's read of its own image / the frontend's read of /dev/vda (caches dropped), best of two each per boot; tmpfs = the frontend's read of the same bytes from a file in its tmpfs (its own copy without block layer and virtio)",
+                ]
+            }
+        } catch let error as KeelError {
+            throw failure(error)
+        }
+        // Merged key by key: a --round-trip-only run keeps the last read figure, and the reverse.
+        var merged = section
+        if let data = FileManager.default.contents(atPath: json),
+           let existing = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["device_model"] as? [String: Any] {
+            merged = existing.merging(section) { $1 }
+        }
+        try Bench.mergeResults(["device_model": merged], into: json)
         print("results: \(json)")
     }
 }

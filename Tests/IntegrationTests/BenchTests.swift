@@ -62,4 +62,30 @@ struct BenchTests {
         }
         #expect(run.stdout.contains("goal Keel / native <= 1.20 in guest uptime"), "\(run.stdout)")
     }
+
+    @Test("keel bench dm times forwarded round trips to keel-dm in both modes and a virtio-blk read against keel-dm's own")
+    func deviceModelBenchRuns() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-dm-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let json = scratch + "/results.json"
+        let run = try runKeel(["bench", "dm", "--read-runs", "1", "--firmware", Repo.firmware, "--frontend", Repo.guest("dm_bench"),
+                               "--kernel", LinuxTests.kernel, "--linux-cache", Repo.path(".cache/linux"), "--json", json])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        let section = try #require(results["device_model"] as? [String: Any])
+        // Figures, not judged: a forwarded access costs more than a few instructions and both
+        // modes came back with every sample.
+        let trips = try #require(section["mmio_round_trip"] as? [String: Any])
+        for mode in ["interrupt", "polling"] {
+            let trip = try #require(trips[mode] as? [String: Any], "\(mode)")
+            #expect((trip["read_median"] as? Double ?? 0) > 500 && (trip["write_median"] as? Double ?? 0) > 500, "\(mode): \(trip)")
+            #expect(trip["samples"] as? Int == 256)
+        }
+        let read = try #require(section["blk_sequential_read"] as? [String: Any])
+        #expect(read["bytes"] as? Int == 64 << 20)
+        #expect((read["ratio_median"] as? Double ?? 0) > 0)
+        #expect(run.stdout.contains("goal frontend / keel-dm's own read >= 0.5"), "\(run.stdout)")
+    }
 }

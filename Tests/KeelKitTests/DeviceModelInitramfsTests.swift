@@ -113,14 +113,30 @@ struct DeviceModelInitramfsTests {
         #expect(initScript.contains(DeviceModelInitramfs.Marker.started) && initScript.contains(DeviceModelInitramfs.Marker.exec))
     }
 
-    @Test("/init is valid sh (sh -n)", .enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/sh")))
-    func initScriptParses() throws {
+    @Test("/init is valid sh (sh -n)", .enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/sh")), arguments: [false, true])
+    func initScriptParses(poll: Bool) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-n", "-c", DeviceModelInitramfs.initScript]
+        process.arguments = ["-n", "-c", DeviceModelInitramfs.initScript(poll: poll)]
         try process.run()
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
+    }
+
+    @Test("device_model_poll = true: /init execs keel-dm --poll; without it, no --poll")
+    func polling() throws {
+        let (fixture, files) = try Self.fixture()
+        let polling = Self.system.replacingOccurrences(of: "device_model = true", with: "device_model = true\ndevice_model_poll = true")
+        #expect(polling != Self.system)
+        for (toml, poll) in [(Self.system, false), (polling, true)] {
+            let system = try fixture.validate(toml)
+            #expect(system.config.vms[0].deviceModelPoll == poll)
+            let entries = try Self.files(try DeviceModelInitramfs.archive(for: 0, in: system, files: files).encoded())
+            let initScript = try #require(entries["init"].map { String(decoding: $0.data, as: UTF8.self) })
+            #expect(initScript.contains("exec /bin/keel-dm --poll --conf /etc/keel-dm.conf") == poll, "\(initScript)")
+            #expect(initScript.contains("exec /bin/keel-dm --conf /etc/keel-dm.conf") == !poll, "\(initScript)")
+            #expect(initScript.contains("\(DeviceModelInitramfs.Marker.exec)/bin/keel-dm\(poll ? " --poll" : "") --conf"))
+        }
     }
 
     @Test("packed: the device model's bundle carries its initramfs before the config's initrd, and its keel,device-model node")

@@ -51,6 +51,12 @@ static inline int keel_ioctl_hvc(int fd, struct keel_dm_hvc *call) { return ioct
 static inline int keel_mmap_failed(void *p) { return p == (void *)-1; }
 
 /* --- memory another agent writes ---------------------------------------------------------- */
+/* After a completion, and after a polling pass that found nothing: the spin-loop hint Linux's
+ * cpu_relax() gives on arm64. On a core it frees the pipeline for a sibling thread; under QEMU's
+ * round-robin TCG (-icount, one vCPU at a time) it ends the CPU's time slice, so a frontend woken
+ * by a completion runs at once, as it would on its own core, instead of after the device model's
+ * slice (millions of instructions when it spins) or its way back to sleep. */
+static inline void keel_spin_hint(void) { __asm__ volatile("yield" ::: "memory"); }
 /* The virtual counter: when keel-dm picked a request up (KEEL_DM_COMPLETE's x4). */
 static inline uint64_t keel_cntvct(void) {
 	uint64_t value;

@@ -9,7 +9,7 @@ public enum ConfigReader {
     static let topKeys = ["board", "vm", "shared_memory", "power_off_with", "qemu"]
     static let qemuKeys = ["args"]
     static let vmKeys = ["name", "cpus", "memory", "kernel", "kind", "entry", "initrd", "dtb", "bootargs", "devices", "emulated",
-                         "fault_limit", "reset_limit", "doorbell_peers", "device_model", "virtio"]
+                         "fault_limit", "reset_limit", "doorbell_peers", "device_model", "device_model_poll", "virtio"]
     static let memoryKeys = ["base", "size"]
     static let vmMemoryKeys = ["base", "size", "identity"]
     static let deviceKeys = ["name", "mmio", "interrupts"]
@@ -189,12 +189,14 @@ public enum ConfigReader {
             }
         }
         let deviceModel = fields.bool("device_model", example: "true", into: &problems) ?? false
+        let deviceModelPoll = fields.bool("device_model_poll", example: "true", into: &problems) ?? false
         let virtio = readVirtio(table, scope: scope, into: &problems)
         guard problems.problems.count == before, let name else { return nil }
         var config = VMConfig(name: name, cpus: cpus, memory: memory, kernel: kernel, kind: kind, entry: entry,
                               initrd: initrd, dtb: dtb, bootargs: bootargs, devices: devices, emulated: emulated)
         config.identityMemory = identity
         config.deviceModel = deviceModel
+        config.deviceModelPoll = deviceModelPoll
         config.virtio = virtio
         if let array = fields.array("doorbell_peers", example: "[\"rtos\"]", into: &problems) {
             var peers: [String] = []

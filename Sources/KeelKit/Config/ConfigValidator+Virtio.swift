@@ -2,7 +2,8 @@ import Foundation
 import KeelBoards
 import KeelCore
 
-/// `device_model` and `[[vm.virtio]]` (docs/device-model.md): each device served by another VM
+/// `device_model`, `device_model_poll` and `[[vm.virtio]]` (docs/device-model.md): a polling VM
+/// is a device model; each device served by another VM
 /// that is a device model, its disk a readable raw image of whole sectors, its network named;
 /// no more devices than the transports and the VM table hold; and the addresses and INTIDs the
 /// device model uses clear of each VM's own.
@@ -14,6 +15,10 @@ extension ConfigValidator {
         for (index, vm) in config.vms.enumerated() {
             let scope = vmScope(vm.name, index: index)
             total += vm.virtio.count
+            if vm.deviceModelPoll && !vm.deviceModel {
+                problems.add(scope, "device_model_poll", "only a device model polls (this VM has no device_model = true)",
+                             fix: "add device_model = true to vm \"\(vm.name)\", or remove device_model_poll")
+            }
             if vm.virtio.count > VirtioPlan.maxTransports {
                 problems.add(scope, "virtio", "\(vm.virtio.count) virtio devices; a VM has at most \(VirtioPlan.maxTransports) transports (\(rangeString(VirtioPlan.transportWindow)))",
                              fix: "keep at most \(VirtioPlan.maxTransports) [[vm.virtio]] tables in this VM")

@@ -85,6 +85,10 @@ public struct VMConfig: Equatable, Sendable {
     /// `device_model = true`: the VM is a device model (docs/device-model.md). It may serve other
     /// VMs' `[[vm.virtio]]` devices; a Linux one gets `keel pack`'s keel-dm initramfs.
     public var deviceModel = false
+    /// `device_model_poll = true` (only with `device_model`): its initramfs runs `keel-dm --poll`,
+    /// which spins on the request page instead of waiting for Keel's request interrupt (give it
+    /// a vCPU that has nothing else to do).
+    public var deviceModelPoll = false
     /// `[[vm.virtio]]`: the virtio devices this VM sees (transport k is the k-th), each served
     /// by a device-model VM.
     public var virtio: [VirtioDeviceConfig] = []

@@ -4,7 +4,7 @@ import Foundation
 /// true` (docs/device-model.md): Debian's static busybox, the driver `/lib/modules/keel-dm.ko`,
 /// the device model `/bin/keel-dm`, each blk disk it serves as `/disks/<device>.img`,
 /// `/etc/keel-dm.conf` naming what it serves, and an `/init` that loads the driver and becomes
-/// keel-dm.
+/// keel-dm (`keel-dm --poll` with `device_model_poll = true`).
 public enum DeviceModelInitramfs {
     /// What `/init` prints; the host matches on these.
     public enum Marker {
@@ -26,7 +26,13 @@ public enum DeviceModelInitramfs {
 
     public static let applets = ["sh", "mount", "insmod", "poweroff"]
 
-    public static let initScript = """
+    /// keel-dm's command line: `--poll` for a VM with `device_model_poll = true`.
+    public static func commandLine(poll: Bool) -> String {
+        "\(programPath)\(poll ? " --poll" : "") --conf \(configurationPath)"
+    }
+
+    /// `/init`; `poll`: keel-dm spins on the request page instead of waiting for interrupts.
+    public static func initScript(poll: Bool) -> String { """
         #!/bin/busybox sh
         # /init of a device-model VM, written by `keel pack` (docs/device-model.md). The lines
         # starting "KEEL-DM:" are what the host looks for (DeviceModelInitramfs.Marker).
@@ -46,13 +52,14 @@ public enum DeviceModelInitramfs {
         done < \(configurationPath)
         echo "\(Marker.devices)$devices"
         if [ -x \(programPath) ]; then
-            echo "\(Marker.exec)\(programPath) --conf \(configurationPath)"
-            exec \(programPath) --conf \(configurationPath)
+            echo "\(Marker.exec)\(commandLine(poll: poll))"
+            exec \(commandLine(poll: poll))
         fi
         echo "\(Marker.noProgram)"
         poweroff -f
 
         """
+    }
 
     /// The locally administered, unicast MAC of transport `transport` of frontend VM `frontend`:
     /// 02:4b:45:4c:ff:tt ("KEL").
@@ -76,7 +83,7 @@ public enum DeviceModelInitramfs {
 
     /// The archive from its parts; `disks` by device index.
     public static func archive(busybox: Data, driver: Data, program: Data, configuration: String,
-                               disks: [(device: Int, contents: Data)]) throws -> CPIOArchive {
+                               disks: [(device: Int, contents: Data)], poll: Bool = false) throws -> CPIOArchive {
         var archive = CPIOArchive()
         for directory in ["bin", "dev", "proc", "sys", "tmp", "etc", "lib", "lib/modules", "disks"] {
             try archive.addDirectory(directory, permissions: directory == "tmp" ? 0o1777 : 0o755)
@@ -93,7 +100,7 @@ public enum DeviceModelInitramfs {
             // Writable: keel-dm keeps the disk's writes for the VM's lifetime.
             try archive.addFile(String(diskPath(device: disk.device).dropFirst()), contents: disk.contents, permissions: 0o644)
         }
-        try archive.addFile("init", contents: Data(initScript.utf8), permissions: 0o755)
+        try archive.addFile("init", contents: Data(initScript(poll: poll).utf8), permissions: 0o755)
         return archive
     }
 
@@ -111,7 +118,8 @@ public enum DeviceModelInitramfs {
         }
         return try archive(busybox: try read(files.busybox, "busybox"), driver: try read(files.driver, "the driver"),
                            program: try read(files.program, "the device model"),
-                           configuration: configuration(plan, servedBy: vm), disks: disks)
+                           configuration: configuration(plan, servedBy: vm), disks: disks,
+                           poll: system.config.vms[vm].deviceModelPoll)
     }
 }
 

@@ -169,6 +169,22 @@ struct VirtioConfigTests {
         ])
     }
 
+    @Test("device_model_poll: accepted on a device model, refused with the key and a fix on any other VM, and must be a boolean")
+    func devicePoll() throws {
+        let fixture = try Self.fixture()
+        let polling = Self.changed("device_model = true", "device_model = true\ndevice_model_poll = true")
+        #expect(Self.problems(polling, fixture) == [])
+        #expect(try fixture.validate(polling).config.vms.map(\.deviceModelPoll) == [true, false, false])
+        #expect(try fixture.validate(Self.system).config.vms[0].deviceModelPoll == false)
+        let notModel = Self.changed("name = \"peer\"", "name = \"peer\"\ndevice_model_poll = true")
+        #expect(Self.problems(notModel, fixture) == [
+            "system.toml: vm \"peer\" key device_model_poll: only a device model polls (this VM has no device_model = true) (fix: add device_model = true to vm \"peer\", or remove device_model_poll)",
+        ])
+        #expect(Self.problems(Self.changed("device_model = true", "device_model = true\ndevice_model_poll = 1"), fixture) == [
+            "system.toml: vm \"dm\" key device_model_poll: must be true or false, not the integer 1 (fix: write device_model_poll = true)",
+        ])
+    }
+
     @Test("disk: missing, absent, empty, not whole sectors, a directory, unreadable; on a device that is not blk")
     func disk() throws {
         let fixture = try Self.fixture()
