@@ -59,14 +59,15 @@ struct DMAPoolTests {
             driver.writeDescriptor(0, 0, addr: FakeDriver.ramBase + 0x20000, len: 16, flags: Virtqueue.flagNext, next: 1)
             driver.writeDescriptor(0, 1, addr: outside, len: 512, flags: Virtqueue.flagNext, next: 2)
             driver.writeDescriptor(0, 2, addr: FakeDriver.ramBase + 0x30000, len: 1, flags: Virtqueue.flagWrite, next: 0)
-            let published = pool.bytes
             driver.publish(0, head: 0)
+            let published = pool.bytes
             driver.notify(0)
             #expect(model.devices[0].fault == .bufferOutsideRAM, "buffer at \(outside)")
             #expect(driver.status & VirtioMMIO.Status.needsReset != 0)
             #expect(driver.takeUsed(0).isEmpty)
             #expect(pool.load8(0x30000) == 0xEE, "the status byte was not written")
-            #expect(pool.bytes == published, "nothing in the pool was written: no used entry, no status")
+            let changed = pool.bytes.indices.filter { pool.bytes[$0] != published[$0] }
+            #expect(changed.isEmpty, "written in the pool at \(changed.prefix(8).map { String($0, radix: 16) })")
             #expect(model.devices[0].disk!.bytes == patternDisk(sectors: 16).bytes, "the disk was not written")
         }
     }
