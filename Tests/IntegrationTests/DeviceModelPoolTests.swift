@@ -60,8 +60,30 @@ struct DeviceModelPoolTests {
                   "[vm1] dm: past the pool aborts=0x1", "[vm1] dm: past the pool esr=\(abort)", "[vm1] dm: past the pool far=0x4001000000",
                   "[vm1] dm: pool end aborts=0x0", "[vm1] dm: done"]
         #expect(run.containsInOrder(dm), "missing: \(run.missing(dm))\n\(run.lines.filter { $0.hasPrefix("[vm1]") })")
+        // Keel's own account of each: an access outside the VM, answered with an external abort.
+        for ipa in ["0x4000000000", "0x4000eff000", "0x4001000000"] {
+            #expect(run.lines.contains { $0.hasPrefix("[keel] vm1/vcpu0: read from IPA \(ipa) outside the VM at pc ") && $0.hasSuffix("-> external abort") },
+                    "no abort at \(ipa): \(run.lines.filter { $0.hasPrefix("[keel] vm1") })")
+        }
         let fe = ["[vm0] pfe: start", "[vm0] pfe: answered=0x1", "[vm0] pfe: device model done=0x1",
                   "[vm0] pfe: below the pool=0x4f555453", "[vm0] pfe: done"]
         #expect(run.containsInOrder(fe), "missing: \(run.missing(fe))\n\(run.lines.filter { $0.hasPrefix("[vm0]") })")
+    }
+
+    @Test("the same guests with dma = \"shared\": the whole RAM is mapped, only the load past it aborts")
+    func sharedControl() throws {
+        let scratch = try PackTests.Scratch()
+        let config = Self.config.replacingOccurrences(of: "dma = \"pool\"\ndma_pool = \"1M\"\n", with: "")
+        #expect(config != Self.config)
+        let image = try DeviceModelForwardingTests.image(config, virtio: nil, in: scratch)
+        let run = try runKeel(["run", image, "--smp", "2", "--timeout", "240"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(4000))")
+        #expect(run.lines.contains { $0.hasPrefix("[keel] vm1: vm0's RAM at IPA 0x4000000000 (PA 0x") && $0.hasSuffix(", 16384 KiB)") })
+        let dm = ["[vm1] dm: device flags=0x0", "[vm1] dm: device pool=0x0", "[vm1] dm: device pool size=0x0",
+                  "[vm1] dm: hello seen=0x1", "[vm1] dm: ram start aborts=0x0", "[vm1] dm: below the pool aborts=0x0",
+                  "[vm1] dm: past the pool aborts=0x1", "[vm1] dm: pool end aborts=0x0", "[vm1] dm: done"]
+        #expect(run.containsInOrder(dm), "missing: \(run.missing(dm))\n\(run.lines.filter { $0.hasPrefix("[vm1]") })")
+        // Seen through the window: the frontend's own mark below where the pool would be.
+        #expect(run.lines.contains("[vm0] pfe: below the pool=0x4f555453"))
     }
 }
