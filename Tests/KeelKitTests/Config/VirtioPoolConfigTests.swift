@@ -1,4 +1,5 @@
 import Foundation
+import KeelBoards
 import KeelCore
 import Testing
 @testable import KeelKit
@@ -81,6 +82,28 @@ struct VirtioPoolConfigTests {
             #expect(dts.contains("reg = <0x00 0x40f00000 0x00 0x100000>;"))
             #expect(dts.contains("memory-region = <"))
         }
+    }
+
+    @Test("a Linux frontend's kernel, initrd and device tree go below its pools")
+    func linuxBelowPools() throws {
+        let fixture = try VirtioConfigTests.fixture()
+        let kernel = fixture.directory.appendingPathComponent("Image").path
+        let initrd = fixture.directory.appendingPathComponent("initrd").path
+        try syntheticImage().write(to: URL(fileURLWithPath: kernel))
+        try Data(repeating: 0x11, count: 64 << 10).write(to: URL(fileURLWithPath: initrd))
+        let layout = qemuVirtDefaultVM  // 256 MiB at 0x4000_0000
+        let pools = [MemoryRange(base: 0x4FC0_0000, size: 4 << 20), MemoryRange(base: 0x4F80_0000, size: 4 << 20)]
+        let devices = pools.enumerated().map { GuestDeviceTree.virtioTransport(ipa: VirtioPlan.transportIPA($0.offset), size: VirtioPlan.transportSize,
+                                                                              intid: VirtioPlan.transportINTID($0.offset), dmaPool: $0.element) }
+        let gic = GuestDeviceTree.GIC.v3(distributor: 0x0800_0000, redistributors: 0x080A_0000)
+        let writer = try LinuxGuest.writer(kernel: kernel, initrd: initrd, bootargs: "", vcpus: 1, gic: gic, layout: layout, devices: devices)
+        let low = pools.map(\.base).min()!
+        #expect(writer.x0 == low - LinuxBoot.deviceTreeReserve, "the DTB in the last 2 MiB below the pools")
+        for image in writer.images {
+            #expect(image.loadIPA + UInt64(image.bytes.count) <= low, "an image at \(String(image.loadIPA, radix: 16)) reaches the pools")
+        }
+        let plain = try LinuxGuest.writer(kernel: kernel, initrd: initrd, bootargs: "", vcpus: 1, gic: gic, layout: layout)
+        #expect(plain.x0 == layout.ramIPA + layout.ramSize - LinuxBoot.deviceTreeReserve)
     }
 
     @Test("dma_pool: only with dma = \"pool\", a multiple of 4 KiB of at least 256 KiB, and the pools leaving RAM for the kernel")
