@@ -122,6 +122,11 @@ struct ManifestVirtioTests {
             record.poolSize = size
             #expect(Self.problem(Self.table([record])) == .virtioPool(0), "pool \(ipa) + \(size)")
         }
+        // Two pools of one frontend over each other.
+        var over = Self.net
+        over.poolIPA = v.poolIPA + 0x8_0000
+        over.poolSize = 0x8_0000
+        #expect(Self.problem(Self.table([v, over])) == .virtioPool(1))
         // Pool fields without the flag, or an unknown flag.
         var fields = [UInt8](Self.table([v]))
         fields[at + SystemManifest.Virtio.flagsOffset] = 0

@@ -265,7 +265,7 @@ public struct SystemManifest {
             case .virtioTransports: "a VM with more virtio devices than its transport window holds"
             case .virtioWindow: "a virtio transport window, request page or DMA window overlaps a VM's RAM, shared region or device, or leaves the IPA space"
             case .virtioINTID: "a passed-through interrupt is one Keel raises for a virtio device in that VM"
-            case .virtioPool: "a virtio device's DMA pool is empty, not 4 KiB aligned or not inside its frontend's RAM"
+            case .virtioPool: "a virtio device's DMA pool is empty, not 4 KiB aligned, not inside its frontend's RAM or over another of its pools"
             }
         }
     }
@@ -527,6 +527,11 @@ public struct SystemManifest {
             let ram = manifest.record(Int(v.frontend))
             guard v.poolSize > 0, (v.poolIPA | v.poolSize) % 4096 == 0, v.poolIPA >= ram.ramIPA, v.poolSize <= ram.ramSize,
                   v.poolIPA - ram.ramIPA <= ram.ramSize - v.poolSize else { return .virtioPool(k) }
+            // The firmware maps each pool of a frontend once into its device model's window: two
+            // overlapping would map one page twice.
+            for j in 0..<k where manifest.virtio(j).frontend == v.frontend && manifest.virtio(j).hasPool {
+                if Interval.overlap(v.poolIPA, v.poolSize, manifest.virtio(j).poolIPA, manifest.virtio(j).poolSize) { return .virtioPool(k) }
+            }
         }
         return nil
     }
