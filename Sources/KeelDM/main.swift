@@ -73,6 +73,8 @@ struct Server {
     let slotOffset: Int
     /// The last sequence completed per slot: a slot still odd with it is Keel's to make even.
     var served: [UInt32]
+    /// Backend device -> its fault was printed (cleared when a reset clears the fault).
+    var faultShown: [Bool] = []
 
     /// Serves every slot holding a request not served yet: nil, or why keel-dm cannot go on
     /// (the driver refused a completion).
@@ -112,6 +114,7 @@ struct Server {
     /// Raises the interrupts the access caused and prints the consoles' complete lines.
     mutating func afterAccess() {
         for (index, device) in backend.devices.enumerated() {
+            reportFault(index, device)
             if device.interruptPending {
                 device.interruptPending = false
                 let result = dm.hypercall(Hypercall.notify, UInt64(pageIndex[index]))
@@ -130,6 +133,39 @@ struct Server {
                 consoles[index] = console
             }
         }
+    }
+}
+
+extension Server {
+    /// Says once, on stderr, that a device went to DEVICE_NEEDS_RESET and why: the frontend only
+    /// sees the status bit (and a blk request that never completes). For a device on a DMA pool
+    /// the likely cause is a frontend kernel without CONFIG_DMA_RESTRICTED_POOL (Debian's).
+    mutating func reportFault(_ index: Int, _ device: LinuxBackend.Device) {
+        while faultShown.count <= index { faultShown.append(false) }
+        guard let fault = device.fault else {
+            faultShown[index] = false
+            return
+        }
+        guard !faultShown[index] else { return }
+        faultShown[index] = true
+        let pool = device.deviceFeatures & VirtioMMIO.featureAccessPlatform != 0
+        let hint = pool ? " (the device has a DMA pool: does the frontend's kernel have CONFIG_DMA_RESTRICTED_POOL?)" : ""
+        emit(2, "keel-dm: device \(pageIndex[index]): \(describe(fault)); it needs a reset\(hint)\n")
+    }
+}
+
+/// A fault in words (Embedded Swift prints no enum case names).
+func describe(_ fault: VirtqueueFault) -> String {
+    switch fault {
+    case .badSize: return "a queue size of 0, above 128 or not a power of two"
+    case .ringOutsideRAM: return "a ring misaligned or outside the memory it may reach"
+    case .availTooFarAhead: return "avail.idx too far ahead"
+    case .badIndex: return "a descriptor index past the queue"
+    case .chainTooLong: return "a descriptor chain that loops"
+    case .bufferOutsideRAM: return "a buffer outside the memory it may reach"
+    case .lengthOverflow: return "a chain longer than 2^32 - 1 bytes"
+    case .indirect: return "an indirect descriptor (not offered)"
+    case .readableAfterWritable: return "a readable buffer after a writable one"
     }
 }
 

@@ -70,6 +70,61 @@ struct DeviceModelPoolTests {
         #expect(run.containsInOrder(fe), "missing: \(run.missing(fe))\n\(run.lines.filter { $0.hasPrefix("[vm0]") })")
     }
 
+    /// What Debian's kernel does with a pool: it reserves the region (its kernel, initrd and DTB
+    /// were placed below it) but, without CONFIG_DMA_RESTRICTED_POOL, allocates the rings elsewhere
+    /// in its RAM; keel-dm (a Linux device model, mapping only the pool through keel-dm.ko)
+    /// refuses them and says why, and the frontend, whose console only waits for input, runs on.
+    @Test("Debian's Linux on a pool: keel-dm refuses its rings with a hint, nothing else is hurt, the frontend powers off")
+    func debianKernel() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let scratch = try PackTests.Scratch()
+        let config = try scratch.config("""
+            board = "qemu-virt"
+            power_off_with = "app"
+
+            [[vm]]
+            name = "dm"
+            cpus = [0]
+            memory = { base = 0x4000_0000, size = "128M" }
+            kernel = "\(LinuxTests.kernel)"
+            device_model = true
+            bootargs = "console=ttyAMA0 panic=-1"
+
+            [[vm]]
+            name = "app"
+            cpus = [1]
+            memory = { base = 0x4000_0000, size = "256M" }
+            kernel = "\(LinuxTests.kernel)"
+            initrd = "\(LinuxTests.initramfs)"
+            bootargs = "console=ttyAMA0 panic=-1"
+
+            [[vm.virtio]]
+            type = "console"
+            served_by = "dm"
+            dma = "pool"
+
+            """)
+        let run = try runKeel(["run", "--config", config, "--timeout", "300"])
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(4000))")
+        #expect(!run.stdout.contains("PANIC"))
+        // The default 4 MiB at the top of app's 256, and the DTB in the 2 MiB below it.
+        #expect(run.lines.contains("[keel] vm0: vm1's DMA pool at IPA 0x500fc00000 (PA 0x\(String(Self.pa(run, vm: 1) + 0xFC0_0000, radix: 16)), 4096 KiB)"),
+                "\(run.lines.filter { $0.hasPrefix("[keel]") })")
+        #expect(run.lines.contains("[keel] vm1/vcpu0: entering at 0x40000000 (EL1h, Linux boot protocol, x0 = 0x4fa00000)"))
+        #expect(run.stdout.contains("keel-dm: serving 1 devices"), "\(run.stdout.suffix(3000))")
+        // keel-dm's line may be cut by the console's line length: its start.
+        #expect(run.lines.contains { $0.hasPrefix("[vm0] keel-dm: device 0: a ring misaligned or outside the memory it may reach; it needs a reset (the device has a DMA pool") },
+                "\(run.lines.filter { $0.contains("keel-dm") })")
+        #expect(run.lines.contains("[vm1] KEEL-INIT: powering off"), "\(run.stdout.suffix(3000))")
+    }
+
+    /// VM `vm`'s RAM PA from Keel's layout line.
+    static func pa(_ run: KeelRun, vm: Int) -> UInt64 {
+        guard let line = run.lines.first(where: { $0.hasPrefix("[keel] vm\(vm): ") && $0.contains(" RAM at IPA ") }),
+              let range = line.range(of: "(PA 0x") else { return 0 }
+        return UInt64(line[range.upperBound...].prefix { $0 != ")" }, radix: 16) ?? 0
+    }
+
     @Test("the same guests with dma = \"shared\": the whole RAM is mapped, only the load past it aborts")
     func sharedControl() throws {
         let scratch = try PackTests.Scratch()
