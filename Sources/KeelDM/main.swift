@@ -17,6 +17,12 @@ enum RequestPage {
     static let devicesAt = 64
     static let deviceSize = 64
     static let pageSize = 4096
+    /// In a device row (KeelCore's `DeviceModel.PageDevice`): flags (bit 0: a DMA pool), the
+    /// pool's guest IPA and size.
+    static let deviceFlags = 44
+    static let flagPool: UInt32 = 1
+    static let devicePoolIPA = 48
+    static let devicePoolSize = 56
 }
 
 enum Hypercall {
@@ -34,6 +40,16 @@ struct TableDevice {
     var ramIPA: UInt64
     var ramSize: UInt64
     var windowIPA: UInt64
+    /// `dma = "pool"`: the frontend's restricted DMA pool (guest addresses); nil for none.
+    var pool: (ipa: UInt64, size: UInt64)?
+
+    /// What this device reaches: the pool, at its place in the window, or the frontend's RAM.
+    var reach: (ipa: UInt64, base: UInt64, size: UInt64)? {
+        guard let pool else { return ramSize > 0 ? (windowIPA, ramIPA, ramSize) : nil }
+        // Keel checked the pool lies in the RAM; a page that says otherwise maps nothing.
+        guard pool.size > 0, pool.ipa >= ramIPA, pool.size <= ramSize, pool.ipa - ramIPA <= ramSize - pool.size else { return nil }
+        return (windowIPA + (pool.ipa - ramIPA), pool.ipa, pool.size)
+    }
 }
 
 typealias LinuxBackend = VirtioBackend<WindowRAM, FileDisk>
@@ -57,6 +73,8 @@ struct Server {
     let slotOffset: Int
     /// The last sequence completed per slot: a slot still odd with it is Keel's to make even.
     var served: [UInt32]
+    /// Backend device -> its fault was printed (cleared when a reset clears the fault).
+    var faultShown: [Bool] = []
 
     /// Serves every slot holding a request not served yet: nil, or why keel-dm cannot go on
     /// (the driver refused a completion).
@@ -98,6 +116,7 @@ struct Server {
     /// Raises the interrupts the access caused and prints the consoles' complete lines.
     mutating func afterAccess() {
         for (index, device) in backend.devices.enumerated() {
+            reportFault(index, device)
             if device.interruptPending {
                 device.interruptPending = false
                 let result = dm.hypercall(Hypercall.notify, UInt64(pageIndex[index]))
@@ -116,6 +135,39 @@ struct Server {
                 consoles[index] = console
             }
         }
+    }
+}
+
+extension Server {
+    /// Says once, on stderr, that a device went to DEVICE_NEEDS_RESET and why: the frontend only
+    /// sees the status bit (and a blk request that never completes). For a device on a DMA pool
+    /// the likely cause is a frontend kernel without CONFIG_DMA_RESTRICTED_POOL (Debian's).
+    mutating func reportFault(_ index: Int, _ device: LinuxBackend.Device) {
+        while faultShown.count <= index { faultShown.append(false) }
+        guard let fault = device.fault else {
+            faultShown[index] = false
+            return
+        }
+        guard !faultShown[index] else { return }
+        faultShown[index] = true
+        let pool = device.deviceFeatures & VirtioMMIO.featureAccessPlatform != 0
+        let hint = pool ? " (the device has a DMA pool: does the frontend's kernel have CONFIG_DMA_RESTRICTED_POOL?)" : ""
+        emit(2, "keel-dm: device \(pageIndex[index]): \(describe(fault)); it needs a reset\(hint)\n")
+    }
+}
+
+/// A fault in words (Embedded Swift prints no enum case names).
+func describe(_ fault: VirtqueueFault) -> String {
+    switch fault {
+    case .badSize: return "a queue size of 0, above 128 or not a power of two"
+    case .ringOutsideRAM: return "a ring misaligned or outside the memory it may reach"
+    case .availTooFarAhead: return "avail.idx too far ahead"
+    case .badIndex: return "a descriptor index past the queue"
+    case .chainTooLong: return "a descriptor chain that loops"
+    case .bufferOutsideRAM: return "a buffer outside the memory it may reach"
+    case .lengthOverflow: return "a chain longer than 2^32 - 1 bytes"
+    case .indirect: return "an indirect descriptor (not offered)"
+    case .readableAfterWritable: return "a readable buffer after a writable one"
     }
 }
 
@@ -147,9 +199,11 @@ func setUp(confPath: String, devicePath: String) -> Result<Server, Failure> {
     var table: [TableDevice] = []
     for i in 0..<deviceCount {
         let at = RequestPage.devicesAt + i * RequestPage.deviceSize
+        let pooled = dm.load32(at + RequestPage.deviceFlags) & RequestPage.flagPool != 0
         table.append(TableDevice(frontend: dm.load32(at), transport: dm.load32(at + 4), type: dm.load32(at + 8),
                                  network: dm.load32(at + 12), ramIPA: dm.load64(at + 16), ramSize: dm.load64(at + 24),
-                                 windowIPA: dm.load64(at + 32)))
+                                 windowIPA: dm.load64(at + 32),
+                                 pool: pooled ? (dm.load64(at + RequestPage.devicePoolIPA), dm.load64(at + RequestPage.devicePoolSize)) : nil))
     }
 
     let backend = LinuxBackend()
@@ -166,16 +220,21 @@ func setUp(confPath: String, devicePath: String) -> Result<Server, Failure> {
         guard row.type == entry.kind.typeID else {
             return .failure(Failure("\(where_): the request page says type \(row.type), the line \(entry.kind.typeID)"))
         }
+        // A pool device reaches only its pool (all Keel mapped of that frontend when each of its
+        // devices has one): mapped alone, its guest address the device's base.
         let ram: WindowRAM
-        if let known = windows.first(where: { $0.ipa == row.windowIPA }) {
+        let reach = row.reach
+        if let reach, let known = windows.first(where: { $0.ipa == reach.ipa }) {
             ram = known.ram
         } else {
-            guard row.ramSize > 0, let window = dm.mapWindow(ipa: row.windowIPA, length: row.ramSize) else {
-                return .failure(Failure("\(where_): cannot map the window of VM \(row.frontend) (\(row.ramSize) bytes): \(lastError())"))
+            let what = row.pool == nil ? "the window of VM \(row.frontend)" : "the DMA pool of VM \(row.frontend)"
+            guard let reach, let window = dm.mapWindow(ipa: reach.ipa, length: reach.size) else {
+                return .failure(Failure("\(where_): cannot map \(what) (\(reach?.size ?? 0) bytes): \(lastError())"))
             }
             ram = window
-            windows.append((row.windowIPA, ram))
+            windows.append((reach.ipa, ram))
         }
+        let base = reach?.base ?? row.ramIPA, platform = row.pool != nil
         let index: Int
         switch entry.kind {
         case .blk(let path):
@@ -184,11 +243,11 @@ func setUp(confPath: String, devicePath: String) -> Result<Server, Failure> {
             let size = lseek(fd, 0, KEEL_SEEK_END)
             guard size >= 0 else { return .failure(Failure("\(where_): cannot size the disk \(path): \(lastError())")) }
             let name = Array(path.utf8.split(separator: 0x2F).last ?? [])
-            index = backend.addBlk(ram: ram, ramBase: row.ramIPA, disk: FileDisk(fd: fd, byteCount: UInt64(size)), id: Array(name))
+            index = backend.addBlk(ram: ram, ramBase: base, disk: FileDisk(fd: fd, byteCount: UInt64(size)), id: Array(name), accessPlatform: platform)
         case .net(let mac):
-            index = backend.addNet(ram: ram, ramBase: row.ramIPA, mac: mac, network: row.network)
+            index = backend.addNet(ram: ram, ramBase: base, mac: mac, network: row.network, accessPlatform: platform)
         case .console(let name):
-            index = backend.addConsole(ram: ram, ramBase: row.ramIPA)
+            index = backend.addConsole(ram: ram, ramBase: base, accessPlatform: platform)
             consoles[index] = ConsoleLine(prefix: Array("[\(name ?? "vm\(row.frontend)")] ".utf8))
         }
         backendIndex[entry.device] = index

@@ -40,7 +40,7 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
     // MARK: devices
 
     @discardableResult
-    public func addBlk(ram: RAM, ramBase: UInt64, disk: Disk, id: [UInt8]) -> Int {
+    public func addBlk(ram: RAM, ramBase: UInt64, disk: Disk, id: [UInt8], accessPlatform: Bool = false) -> Int {
         var config = [UInt8](repeating: 0, count: 60)
         let sectors = disk.byteCount / VirtioBlk.sectorSize
         for i in 0..<8 { config[i] = UInt8(truncatingIfNeeded: sectors >> (8 * UInt64(i))) }
@@ -48,7 +48,7 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
         let segMax: UInt32 = 128 - 2
         for i in 0..<4 { config[12 + i] = UInt8(truncatingIfNeeded: segMax >> (8 * UInt32(i))) }
         let device = Device(type: .blk, ram: ram, ramBase: ramBase,
-                            features: VirtioBlk.featureFlush | VirtioBlk.featureSegMax, config: config)
+                            features: VirtioBlk.featureFlush | VirtioBlk.featureSegMax, config: config, accessPlatform: accessPlatform)
         device.disk = disk
         device.diskID = Array(id.prefix(VirtioBlk.idBytes))
         devices.append(device)
@@ -56,12 +56,12 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
     }
 
     @discardableResult
-    public func addNet(ram: RAM, ramBase: UInt64, mac: UInt64, network: UInt32) -> Int {
+    public func addNet(ram: RAM, ramBase: UInt64, mac: UInt64, network: UInt32, accessPlatform: Bool = false) -> Int {
         // mac[6] (bytes in wire order: the first octet is the most significant of `mac`), status,
         // max_virtqueue_pairs, mtu: only the MAC is offered.
         var config = [UInt8](repeating: 0, count: 12)
         for i in 0..<6 { config[i] = UInt8(truncatingIfNeeded: mac >> (8 * UInt64(5 - i))) }
-        let device = Device(type: .net, ram: ram, ramBase: ramBase, features: VirtioNet.featureMAC, config: config)
+        let device = Device(type: .net, ram: ram, ramBase: ramBase, features: VirtioNet.featureMAC, config: config, accessPlatform: accessPlatform)
         device.mac = mac
         device.network = network
         devices.append(device)
@@ -69,9 +69,9 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
     }
 
     @discardableResult
-    public func addConsole(ram: RAM, ramBase: UInt64) -> Int {
+    public func addConsole(ram: RAM, ramBase: UInt64, accessPlatform: Bool = false) -> Int {
         let device = Device(type: .console, ram: ram, ramBase: ramBase, features: 0,
-                            config: [UInt8](repeating: 0, count: 12))
+                            config: [UInt8](repeating: 0, count: 12), accessPlatform: accessPlatform)
         devices.append(device)
         return devices.count - 1
     }

@@ -52,6 +52,8 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> {
     public var network: UInt32 = 0
 
     public let deviceFeatures: UInt64
+    /// What the driver must accept for FEATURES_OK: VERSION_1, and ACCESS_PLATFORM for a pool.
+    public let requiredFeatures: UInt64
     public var config: [UInt8]
     public let queueNumMax: UInt16 = 128
 
@@ -75,11 +77,16 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> {
     public var rxFrames = 0
     public var rxDropped = 0
 
-    init(type: VirtioDeviceType, ram: RAM, ramBase: UInt64, features: UInt64, config: [UInt8]) {
+    /// `accessPlatform`: `ram` is the frontend's restricted DMA pool (at `ramBase` in its guest
+    /// addresses), not its whole RAM; the device offers and requires ACCESS_PLATFORM, and every
+    /// ring and descriptor outside the pool fails like one outside the window.
+    init(type: VirtioDeviceType, ram: RAM, ramBase: UInt64, features: UInt64, config: [UInt8], accessPlatform: Bool = false) {
         self.type = type
         self.ram = ram
         self.ramBase = ramBase
-        self.deviceFeatures = VirtioMMIO.featureVersion1 | features
+        let platform = accessPlatform ? VirtioMMIO.featureAccessPlatform : 0
+        self.deviceFeatures = VirtioMMIO.featureVersion1 | platform | features
+        self.requiredFeatures = VirtioMMIO.featureVersion1 | platform
         self.config = config
         self.queues = [QueueState](repeating: QueueState(), count: type.queueCount)
     }
@@ -195,9 +202,11 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> {
             } else {
                 var next = value & ~VirtioMMIO.Status.needsReset
                 // FEATURES_OK only for a subset of what is offered that includes VERSION_1 (a
-                // legacy driver is refused: the driver reads FEATURES_OK back and gives up).
+                // legacy driver is refused: the driver reads FEATURES_OK back and gives up) and,
+                // for a pool, ACCESS_PLATFORM (a driver without it would hand over addresses
+                // outside the pool).
                 if next & VirtioMMIO.Status.featuresOK != 0 && status & VirtioMMIO.Status.featuresOK == 0 {
-                    if driverFeatures & ~deviceFeatures != 0 || driverFeatures & VirtioMMIO.featureVersion1 == 0 {
+                    if driverFeatures & ~deviceFeatures != 0 || requiredFeatures & ~driverFeatures != 0 {
                         next &= ~VirtioMMIO.Status.featuresOK
                     }
                 }

@@ -61,6 +61,10 @@ public enum VirtioMMIO {
 
     /// VIRTIO_F_VERSION_1 (bit 32): every device offers it; the driver must accept it.
     public static let featureVersion1: UInt64 = 1 << 32
+    /// VIRTIO_F_ACCESS_PLATFORM (6.1): the driver must give the device addresses through its
+    /// platform's DMA API. keel-dm offers (and requires) it for a device with a restricted DMA
+    /// pool, so the frontend's Linux bounces every buffer, the rings included, through the pool.
+    public static let featureAccessPlatform: UInt64 = 1 << 33
 }
 
 /// The virtio device types keel-dm serves (the virtio device IDs, as in the VM table).

@@ -31,12 +31,12 @@ struct DeviceModelForwardingTests {
     }
 
     /// `config` packed with `virtio` in its VM table (the records the config's `[[vm.virtio]]`
-    /// tables become), written into the scratch folder.
-    static func image(_ config: String, virtio: [SystemManifest.Virtio], powerOffWith: Int? = nil,
+    /// tables become; nil: the config's own), written into the scratch folder.
+    static func image(_ config: String, virtio: [SystemManifest.Virtio]?, powerOffWith: Int? = nil,
                       in scratch: PackTests.Scratch) throws -> String {
         let system = try SystemPack.load(try scratch.config(config))
         var writer = try SystemImage.manifest(for: system)
-        writer.virtio = virtio
+        if let virtio { writer.virtio = virtio }
         writer.powerOffWith = powerOffWith
         let firmware = try Data(contentsOf: URL(fileURLWithPath: Repo.firmware))
         let header = try LinuxBoot.Header(firmware, name: Repo.firmware)

@@ -101,8 +101,10 @@ struct KeelDMProgramTests {
     }
 
     /// A file laid out as /dev/keel-dm maps: the request page at 0 (devices: VM 1's blk and
-    /// console, 1 MiB of RAM at 0x4000_0000) and VM 1's window at its IPA, sparse.
-    func fakeDevice(in dir: URL, slots: [(slot: Int, sequence: UInt32, device: UInt32, offset: UInt32)]) throws -> URL {
+    /// console, 1 MiB of RAM at 0x4000_0000) and VM 1's window at its IPA, sparse; with `pool`,
+    /// both devices have that DMA pool (flags bit 0, its IPA and size at 44-63).
+    func fakeDevice(in dir: URL, slots: [(slot: Int, sequence: UInt32, device: UInt32, offset: UInt32)],
+                    pool: (ipa: UInt64, size: UInt64)? = nil) throws -> URL {
         var page = [UInt8](repeating: 0, count: 4096)
         func put(_ value: UInt64, _ at: Int, _ size: Int) { for i in 0..<size { page[at + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) } }
         put(0x5152_4D44_4C45_454B, 0, 8)  // KEELDMRQ
@@ -112,6 +114,7 @@ struct KeelDMProgramTests {
             let at = 64 + 64 * i
             put(1, at, 4); put(UInt64(i), at + 4, 4); put(type, at + 8, 4)
             put(0x4000_0000, at + 16, 8); put(1 << 20, at + 24, 8); put(window, at + 32, 8)
+            if let pool { put(1, at + 44, 4); put(pool.ipa, at + 48, 8); put(pool.size, at + 56, 8) }
         }
         for s in slots {
             let at = 2048 + 64 * s.slot
@@ -168,5 +171,26 @@ struct KeelDMProgramTests {
         #expect(interrupts.stdout.contains("keel-dm: serving 2 devices (interrupts)"), "\(interrupts.stdout)")
         #expect(interrupts.stderr.contains("KEEL_DM_POLLING 0: KEEL_DM_IOC_HVC: "), "\(interrupts.stderr)")
         #expect(interrupts.stderr.contains("(device 1 offset 0x0 read -> 0x74726976)"), "\(interrupts.stderr)")
+    }
+
+    @Test("devices with a DMA pool: served from the pool's part of the window; a pool outside the frontend's RAM is refused")
+    func pool() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let disk = dir.appendingPathComponent("0.img")
+        try Data(count: 8192).write(to: disk)
+        let conf = dir.appendingPathComponent("keel-dm.conf")
+        try "blk 0 \(disk.path)\nconsole 1 app\n".write(to: conf, atomically: true, encoding: .utf8)
+        // The blk device's DeviceID, served (its pool is mapped; ACCESS_PLATFORM, in the features'
+        // high word, needs a DeviceFeaturesSel write first: DMAPoolTests check it).
+        var device = try fakeDevice(in: dir, slots: [(2, 1, 0, 0x008)], pool: (0x4008_0000, 0x4_0000))
+        let served = try run(["--poll", "--conf", conf.path, "--device", device.path])
+        #expect(served.stdout.contains("keel-dm: serving 2 devices (polling)"), "\(served.stdout)\n\(served.stderr)")
+        #expect(served.stderr.contains("(device 0 offset 0x8 read -> 0x2)"), "\(served.stderr)")
+        // A page whose pool leaves the frontend's RAM: nothing is mapped, a clear error.
+        device = try fakeDevice(in: dir, slots: [], pool: (0x4010_0000, 0x1000))
+        let outside = try run(["--poll", "--conf", conf.path, "--device", device.path])
+        #expect(outside.status == 1)
+        #expect(outside.stderr.contains("line 1: device 0: cannot map the DMA pool of VM 1 (0 bytes)"), "\(outside.stderr)")
     }
 }

@@ -3,7 +3,7 @@ import KeelCore
 import Testing
 @testable import KeelKit
 
-/// The VM table's virtio records (version 4, docs/device-model.md): each device with its
+/// The VM table's virtio records (version 4, pools since 5; docs/device-model.md): each device with its
 /// frontend, the device-model VM serving it, its type, timeout and network; written by `keel
 /// pack` and checked by the firmware before any VM starts.
 @Suite("VM table: virtio devices served by a device model")
@@ -78,7 +78,7 @@ struct ManifestVirtioTests {
         #expect(Self.problem(Self.table([Self.blk], interrupts: [.init(intid: 88, vm: 1)])) == nil)
     }
 
-    @Test("a frontend's RAM that does not fit its DMA window, or flags set, are refused")
+    @Test("a frontend's RAM that does not fit its DMA window, or unknown flags set, are refused")
     func windowAndFlags() {
         var limits = Self.limits
         limits.ipaLimit = DeviceModel.windowIPA(frontend: 1) + (128 << 20)
@@ -87,13 +87,59 @@ struct ManifestVirtioTests {
                 "256 MiB of RAM past the IPA space's end")
         var flagged = [UInt8](bytes)
         let at = SystemManifest.tablesSize(count: 2, regions: 0) + 20
-        flagged[at] = 1
+        flagged[at] = 2  // bit 0 is the pool's (`pools`)
         Self.reseal(&flagged)
         #expect(Self.problem(Data(flagged)) == .virtioType(0))
         var counted = [UInt8](bytes)
         counted[48] = UInt8(SystemManifest.maxVirtio + 1)
         Self.reseal(&counted)
         #expect(Self.problem(Data(counted)) == .badVirtioCount)
+    }
+
+    @Test("a DMA pool reads back and must lie, page aligned and not empty, in its frontend's RAM; its fields only with its flag")
+    func pools() throws {
+        var v = Self.blk
+        v.poolIPA = 0x4000_0000 + (255 << 20)
+        v.poolSize = 1 << 20
+        let bytes = Self.table([v, Self.net])
+        let m = try bytes.withSpan { raw throws(SystemManifest.Problem) in try SystemManifest.open(raw, Self.limits) }
+        #expect(m.virtio(0) == v && m.virtio(0).hasPool && !m.virtio(1).hasPool)
+        #expect(!m.poolsOnly(frontend: 1, server: 0), "the net device has no pool")
+        let at = SystemManifest.tablesSize(count: 2, regions: 0)
+        #expect(bytes[bytes.startIndex + at + SystemManifest.Virtio.flagsOffset] == 1)
+        var low = Self.net
+        low.poolIPA = 0x4000_0000
+        low.poolSize = 0x40000
+        #expect(Self.problem(Self.table([v, low])) == nil)
+        let ram: UInt64 = 0x4000_0000, mib: UInt64 = 1 << 20
+        let bad: [(ipa: UInt64, size: UInt64)] = [
+            (ram + 256 * mib, mib), (0x3FF0_0000, mib), (0x4000_0800, 0x1000), (ram, 0x1800),
+            (ram + 255 * mib, 2 * mib), (ram, 256 * mib + 4096), (UInt64.max - 0xFFF, 0x1000),
+        ]
+        for (ipa, size) in bad {
+            var record = Self.blk
+            record.poolIPA = ipa
+            record.poolSize = size
+            #expect(Self.problem(Self.table([record])) == .virtioPool(0), "pool \(ipa) + \(size)")
+        }
+        // Two pools of one frontend over each other.
+        var over = Self.net
+        over.poolIPA = v.poolIPA + 0x8_0000
+        over.poolSize = 0x8_0000
+        #expect(Self.problem(Self.table([v, over])) == .virtioPool(1))
+        // Pool fields without the flag, or an unknown flag.
+        var fields = [UInt8](Self.table([v]))
+        fields[at + SystemManifest.Virtio.flagsOffset] = 0
+        Self.reseal(&fields)
+        #expect(Self.problem(Data(fields)) == .virtioPool(0))
+        var unknown = [UInt8](Self.table([v]))
+        unknown[at + SystemManifest.Virtio.flagsOffset] = 3
+        Self.reseal(&unknown)
+        #expect(Self.problem(Data(unknown)) == .virtioType(0))
+        var reserved = [UInt8](Self.table([v]))
+        reserved[at + SystemManifest.Virtio.reservedOffset] = 1
+        Self.reseal(&reserved)
+        #expect(Self.problem(Data(reserved)) == .virtioType(0))
     }
 
     /// The header's CRC again after editing the tables.

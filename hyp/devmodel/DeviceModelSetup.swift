@@ -56,6 +56,11 @@ enum DeviceModelSetup {
             page.store64(at + RequestPageLayout.deviceRAMIPA, manifest.record(frontend).ramIPA)
             page.store64(at + RequestPageLayout.deviceRAMSize, manifest.record(frontend).ramSize)
             page.store64(at + RequestPageLayout.deviceWindow, DeviceModel.windowIPA(frontend: frontend))
+            if v.hasPool {
+                page.store32(at + RequestPageLayout.deviceFlags, RequestPageLayout.deviceFlagPool)
+                page.store64(at + RequestPageLayout.devicePoolIPA, v.poolIPA)
+                page.store64(at + RequestPageLayout.devicePoolSize, v.poolSize)
+            }
             count += 1
         }
         page.store64(RequestPageLayout.magic, RequestPageLayout.magicValue)
@@ -123,7 +128,9 @@ enum DeviceModelSetup {
         Console.dec(UInt64(DeviceModel.requestINTID))
         Console.print(")")
         Console.newline()
-        // Each frontend's RAM once, however many of its devices this VM serves.
+        // Each frontend's RAM once, however many of its devices this VM serves; or, when every
+        // one of them has a restricted DMA pool (`dma = "pool"`), only those pools, each at its
+        // place in the window, so the frontend's other RAM is not mapped here at all.
         var mapped: UInt32 = 0
         for d in 0..<devices {
             let frontend = vm.state.dm.devices[d].frontend
@@ -131,24 +138,39 @@ enum DeviceModelSetup {
             mapped |= 1 << UInt32(frontend)
             let ram = manifest.record(frontend)
             let window = DeviceModel.windowIPA(frontend: frontend)
-            // `prepare` checked that the window fits the IPA space.
-            guard vm.state.stage2.map(ipa: window, pa: ram.ramPA, size: ram.ramSize, memory: .normal, access: .readWrite, executable: false) else {
-                panic("cannot map a frontend's RAM window: the stage-2 page pool is spent")
+            guard manifest.poolsOnly(frontend: frontend, server: id) else {
+                mapWindow(vm, frontend: frontend, ipa: window, pa: ram.ramPA, size: ram.ramSize, pool: false)
+                continue
             }
-            Console.begin()
-            Console.print("vm")
-            Console.dec(UInt64(id))
-            Console.print(": vm")
-            Console.dec(UInt64(frontend))
-            Console.print("'s RAM at IPA ")
-            Console.hex(window)
-            Console.print(" (PA ")
-            Console.hex(ram.ramPA)
-            Console.print(", ")
-            Console.dec(ram.ramSize >> 10)
-            Console.print(" KiB)")
-            Console.newline()
+            for i in 0..<manifest.virtioCount where Int(manifest.virtio(i).frontend) == frontend && Int(manifest.virtio(i).servedBy) == id {
+                // The manifest check put the pool inside the frontend's RAM, 4 KiB aligned.
+                let v = manifest.virtio(i)
+                let offset = v.poolIPA - ram.ramIPA
+                mapWindow(vm, frontend: frontend, ipa: window + offset, pa: ram.ramPA + offset, size: v.poolSize, pool: true)
+            }
         }
+    }
+
+    /// Maps `size` bytes of frontend `frontend`'s RAM at `pa` into device model `vm` at `ipa`
+    /// (read-write, execute-never) and says so: all of it, or one of its DMA pools.
+    private static func mapWindow(_ vm: VMHandle, frontend: Int, ipa: UInt64, pa: UInt64, size: UInt64, pool: Bool) {
+        // `prepare` checked that the window fits the IPA space.
+        guard vm.state.stage2.map(ipa: ipa, pa: pa, size: size, memory: .normal, access: .readWrite, executable: false) else {
+            panic("cannot map a frontend's RAM window: the stage-2 page pool is spent")
+        }
+        Console.begin()
+        Console.print("vm")
+        Console.dec(UInt64(vm.state.id))
+        Console.print(": vm")
+        Console.dec(UInt64(frontend))
+        Console.print(pool ? "'s DMA pool at IPA " : "'s RAM at IPA ")
+        Console.hex(ipa)
+        Console.print(" (PA ")
+        Console.hex(pa)
+        Console.print(", ")
+        Console.dec(size >> 10)
+        Console.print(" KiB)")
+        Console.newline()
     }
 
     /// Record `index`'s place among the devices its serving VM serves.
@@ -189,6 +211,10 @@ enum RequestPageLayout {
     static let deviceRAMSize = DeviceModel.PageDevice.ramSize
     static let deviceWindow = DeviceModel.PageDevice.windowIPA
     static let deviceStatus = DeviceModel.PageDevice.status
+    static let deviceFlags = DeviceModel.PageDevice.flags
+    static let deviceFlagPool = DeviceModel.PageDevice.flagPool
+    static let devicePoolIPA = DeviceModel.PageDevice.poolIPA
+    static let devicePoolSize = DeviceModel.PageDevice.poolSize
     static let slotsAt = DeviceModel.Page.slotsOffset
     static let slotSize = DeviceModel.Page.slotSize
     static let slots = DeviceModel.Page.slotCount

@@ -5,7 +5,7 @@
 /// All fields little-endian. Header (64 bytes):
 ///
 ///     0  magic "KEELSYST"       16  total size (header, table and every bundle)
-///     8  version (4)            24  VM count
+///     8  version (5)            24  VM count
 ///    12  header size (64)       28  CRC-32 of the header (this field zero) and the VM table
 ///
 ///    32  shared region count      36  the VM whose power-off powers the machine off, plus 1
@@ -23,9 +23,11 @@
 /// same in every VM that maps it), VM mask u32 (bit n: VM n), reserved u32. Then the devices
 /// passed through (version 3): MMIO ranges (32 bytes each): PA u64, size u64, IPA u64, owning VM
 /// u32, reserved u32; and interrupts (8 bytes each): INTID u32, owning VM u32. Then the virtio
-/// devices served by a device-model VM (version 4, docs/device-model.md; 32 bytes each):
-/// frontend VM u32, serving VM u32, type u32 (virtio device ID), timeout in ms u32, network u32,
-/// flags u32 (0), reserved u64. The checksum covers every table.
+/// devices served by a device-model VM (version 4, docs/device-model.md; 48 bytes each since
+/// version 5, 32 in version 4): frontend VM u32, serving VM u32, type u32 (virtio device ID),
+/// timeout in ms u32, network u32, flags u32 (bit 0: a restricted DMA pool), pool IPA u64 and
+/// pool size u64 (the frontend's guest addresses of its pool, inside its RAM; zero without the
+/// flag), reserved u64. The checksum covers every table.
 ///
 /// The checks are the firmware's defence against a damaged or hand-made image: every bundle
 /// inside the manifest, each VM's CPUs on the board and no CPU given twice, RAM inside the
@@ -36,7 +38,7 @@
 /// once. Reading is bounds-checked and never allocates.
 public struct SystemManifest {
     public static let magic: UInt64 = 0x5453_5953_4C45_454B  // "KEELSYST" little-endian
-    public static let version: UInt32 = 4
+    public static let version: UInt32 = 5
     public static let headerSize = 64
     public static let recordSize = 80
     public static let maxVMs = 4
@@ -47,7 +49,7 @@ public struct SystemManifest {
     public static let maxDevices = 8
     public static let interruptSize = 8
     public static let maxInterrupts = 16
-    public static let virtioSize = 32
+    public static let virtioSize = 48
     public static var maxVirtio: Int { DeviceModel.maxDevices }
     /// The SPIs a device may bring: those the vGIC has (`VirtualDistributor.intidLimit`), less
     /// the INTIDs Keel uses in every VM (`reservedINTIDs`).
@@ -90,13 +92,27 @@ public struct SystemManifest {
         public var timeoutMs: UInt32
         /// net: the switch it is on (frontends with the same non-zero value are connected); 0 otherwise.
         public var network: UInt32
-        public init(frontend: UInt32, servedBy: UInt32, type: UInt32, timeoutMs: UInt32 = DeviceModel.defaultTimeoutMilliseconds, network: UInt32 = 0) {
+        /// `dma = "pool"`: the frontend's restricted DMA pool, `[poolIPA, poolIPA + poolSize)` in
+        /// its guest addresses (inside its RAM); size 0 for none (the device model may reach all
+        /// of the frontend's RAM). Written with flags bit 0 (`flagPool`).
+        public var poolIPA: UInt64 = 0
+        public var poolSize: UInt64 = 0
+        public init(frontend: UInt32, servedBy: UInt32, type: UInt32, timeoutMs: UInt32 = DeviceModel.defaultTimeoutMilliseconds, network: UInt32 = 0,
+                    poolIPA: UInt64 = 0, poolSize: UInt64 = 0) {
             self.frontend = frontend
             self.servedBy = servedBy
             self.type = type
             self.timeoutMs = timeoutMs
             self.network = network
+            self.poolIPA = poolIPA
+            self.poolSize = poolSize
         }
+        /// Whether the device has a restricted DMA pool.
+        public var hasPool: Bool { poolSize != 0 }
+        /// Flags bit 0: the record's pool fields name a restricted DMA pool.
+        public static let flagPool: UInt32 = 1
+        /// Where each field lies in the record.
+        public static let flagsOffset = 20, poolIPAOffset = 24, poolSizeOffset = 32, reservedOffset = 40
     }
 
     /// Memory several VMs map, for rings and mailboxes beside the doorbell hypercall.
@@ -201,7 +217,7 @@ public struct SystemManifest {
         case deviceOverKeel(Int), deviceOverlap(Int), deviceIPAOverlap(Int)
         case interruptNotPassable(Int), interruptVM(Int), interruptTwice(Int)
         case badVirtioCount, virtioVMs(Int), virtioType(Int), virtioTimeout(Int), virtioTransports(Int)
-        case virtioWindow(Int), virtioINTID(Int)
+        case virtioWindow(Int), virtioINTID(Int), virtioPool(Int)
 
         public var message: StaticString {
             switch self {
@@ -249,6 +265,7 @@ public struct SystemManifest {
             case .virtioTransports: "a VM with more virtio devices than its transport window holds"
             case .virtioWindow: "a virtio transport window, request page or DMA window overlaps a VM's RAM, shared region or device, or leaves the IPA space"
             case .virtioINTID: "a passed-through interrupt is one Keel raises for a virtio device in that VM"
+            case .virtioPool: "a virtio device's DMA pool is empty, not 4 KiB aligned, not inside its frontend's RAM or over another of its pools"
             }
         }
     }
@@ -321,7 +338,9 @@ public struct SystemManifest {
             let at = virtioAt + k * SystemManifest.virtioSize
             virtios[k] = Virtio(frontend: SystemManifest.u32(bytes, at), servedBy: SystemManifest.u32(bytes, at + 4),
                                 type: SystemManifest.u32(bytes, at + 8), timeoutMs: SystemManifest.u32(bytes, at + 12),
-                                network: SystemManifest.u32(bytes, at + 16))
+                                network: SystemManifest.u32(bytes, at + 16),
+                                poolIPA: SystemManifest.u64(bytes, at + Virtio.poolIPAOffset),
+                                poolSize: SystemManifest.u64(bytes, at + Virtio.poolSizeOffset))
         }
     }
 
@@ -339,6 +358,18 @@ public struct SystemManifest {
         var k = 0
         for j in 0..<min(index, virtioCount) where virtios[j].frontend == virtios[index].frontend { k += 1 }
         return k
+    }
+
+    /// Whether device model `server` reaches frontend `frontend` only through restricted DMA
+    /// pools: every device of that frontend it serves has one. Keel then maps only the pools into
+    /// its window onto that frontend, not the frontend's whole RAM.
+    public func poolsOnly(frontend: Int, server: Int) -> Bool {
+        var any = false
+        for k in 0..<virtioCount where virtios[k].frontend == UInt32(truncatingIfNeeded: frontend) && virtios[k].servedBy == UInt32(truncatingIfNeeded: server) {
+            if !virtios[k].hasPool { return false }
+            any = true
+        }
+        return any
     }
 
     /// How many virtio transports VM `vm` has, and whether it serves any device.
@@ -480,11 +511,27 @@ public struct SystemManifest {
         }
         if let problem = checkDevices(manifest, limits) { return problem }
         if let problem = checkVirtio(manifest, limits) { return problem }
-        // Flags and the reserved word: zero in version 4, so a later version's meaning is never
-        // half-understood.
+        // Flags other than the pool's and the reserved word: zero in version 5, so a later
+        // version's meaning is never half-understood. Without the pool flag, no pool fields; with
+        // it, a page-aligned pool inside the frontend's RAM (`checkVirtio` checked the RAM).
         let virtioAt = Int(tableEnd) - virtio * virtioSize
-        for k in 0..<virtio where u32(bytes, virtioAt + k * virtioSize + 20) != 0 || u64(bytes, virtioAt + k * virtioSize + 24) != 0 {
-            return .virtioType(k)
+        for k in 0..<virtio {
+            let at = virtioAt + k * virtioSize
+            let flags = u32(bytes, at + Virtio.flagsOffset)
+            guard flags & ~Virtio.flagPool == 0, u64(bytes, at + Virtio.reservedOffset) == 0 else { return .virtioType(k) }
+            let v = manifest.virtio(k)
+            guard flags & Virtio.flagPool != 0 else {
+                if v.poolIPA != 0 || v.poolSize != 0 { return .virtioPool(k) }
+                continue
+            }
+            let ram = manifest.record(Int(v.frontend))
+            guard v.poolSize > 0, (v.poolIPA | v.poolSize) % 4096 == 0, v.poolIPA >= ram.ramIPA, v.poolSize <= ram.ramSize,
+                  v.poolIPA - ram.ramIPA <= ram.ramSize - v.poolSize else { return .virtioPool(k) }
+            // The firmware maps each pool of a frontend once into its device model's window: two
+            // overlapping would map one page twice.
+            for j in 0..<k where manifest.virtio(j).frontend == v.frontend && manifest.virtio(j).hasPool {
+                if Interval.overlap(v.poolIPA, v.poolSize, manifest.virtio(j).poolIPA, manifest.virtio(j).poolSize) { return .virtioPool(k) }
+            }
         }
         return nil
     }

@@ -81,6 +81,14 @@ public enum DeviceModel {
         public static let windowIPA = 32      // u64
         public static let status = 40         // u32, bit 0: needs reset
         public static let statusNeedsReset: UInt32 = 1
+        /// u32, bit 0 (`flagPool`): the device has a restricted DMA pool (`dma = "pool"`), the
+        /// frontend's guest addresses `[poolIPA, poolIPA + poolSize)`, at `windowIPA + (poolIPA -
+        /// ramIPA)` here; when every device of a frontend this VM serves has one, only the pools
+        /// are mapped there. Zero (no pool) in a page written before pools existed.
+        public static let flags = 44
+        public static let flagPool: UInt32 = 1
+        public static let poolIPA = 48        // u64
+        public static let poolSize = 56       // u64
     }
 
     /// One request slot (one per physical CPU), at `Page.slotsOffset + cpu * Page.slotSize`.

@@ -56,8 +56,13 @@ public enum LinuxGuest {
         // ones, so the file's initrd, after it, may replace what Keel put there (e.g. /init).
         let prefix = initrdPrefix.map { $0 + Data(count: (4 - $0.count % 4) % 4) }
         if let prefix { initrdSize = (initrdSize ?? 0) + prefix.count }
-        // Placement (and its errors) before reading a possibly huge initrd.
-        let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrdSize ?? (initrdPath == nil ? nil : 0), layout: layout)
+        // Placement (and its errors) before reading a possibly huge initrd; below the devices'
+        // DMA pools (at the top of RAM, VirtioPlan), which Linux reserves and must find empty.
+        var below = layout
+        if let low = devices.compactMap(\.dmaPool).map(\.base).min(), low > layout.ramIPA {
+            below.ramSize = min(layout.ramSize, low - layout.ramIPA)
+        }
+        let placement = try LinuxBoot(kernel: kernel, kernelName: kernelPath, initrdSize: initrdSize ?? (initrdPath == nil ? nil : 0), layout: below)
         if let initrdPath {
             guard let data = FileManager.default.contents(atPath: initrdPath) else { throw KeelError("initrd '\(initrdPath)' cannot be read") }
             guard data.count + (prefix?.count ?? 0) == initrdSize else { throw KeelError("initrd '\(initrdPath)' changed size while being read") }

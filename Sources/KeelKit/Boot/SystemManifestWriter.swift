@@ -85,6 +85,11 @@ public struct SystemManifestWriter {
             put(UInt64(v.type), 4, at: at + 8)
             put(UInt64(v.timeoutMs), 4, at: at + 12)
             put(UInt64(v.network), 4, at: at + 16)
+            if v.hasPool {
+                put(UInt64(SystemManifest.Virtio.flagPool), 4, at: at + SystemManifest.Virtio.flagsOffset)
+                put(v.poolIPA, 8, at: at + SystemManifest.Virtio.poolIPAOffset)
+                put(v.poolSize, 8, at: at + SystemManifest.Virtio.poolSizeOffset)
+            }
         }
         for (k, region) in regions.enumerated() {
             let at = SystemManifest.headerSize + vms.count * SystemManifest.recordSize + k * SystemManifest.regionSize

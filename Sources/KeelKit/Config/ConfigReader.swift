@@ -15,7 +15,7 @@ public enum ConfigReader {
     static let deviceKeys = ["name", "mmio", "interrupts"]
     static let emulatedKeys = ["kind", "base", "interrupt"]
     static let sharedKeys = ["name", "size", "ipa", "vms"]
-    static let virtioKeys = ["type", "served_by", "disk", "network", "timeout_ms", "dma"]
+    static let virtioKeys = ["type", "served_by", "disk", "network", "timeout_ms", "dma", "dma_pool"]
 
     /// Reads the file at `path`; `name` is how messages call it (default: the path as given).
     public static func load(_ path: String) throws(ConfigError) -> SystemConfig {
@@ -261,17 +261,16 @@ public enum ConfigReader {
             var dma = VirtioDeviceConfig.DMA.shared
             if let text = v.string("dma", example: "\"shared\"", into: &problems) {
                 switch VirtioDeviceConfig.DMA(rawValue: text) {
-                case .shared?: dma = .shared
-                case .pool?:
-                    problems.add(scope, prefix + "dma", "\"pool\" (a restricted DMA pool in the frontend) is not supported yet",
-                                 fix: "remove dma, or write dma = \"shared\" (the device model reaches the frontend's RAM)")
+                case let mode?: dma = mode
                 case nil:
                     problems.add(scope, prefix + "dma", "\"\(text)\" is not a DMA mode",
-                                 fix: nearest(text, in: ["shared", "pool"]).map { "did you mean \"\($0)\"? (only \"shared\" is supported yet)" } ?? "write dma = \"shared\", or leave dma out")
+                                 fix: nearest(text, in: ["shared", "pool"]).map { "did you mean \"\($0)\"?" } ?? "write dma = \"shared\" (the default) or \"pool\", or leave dma out")
                 }
             }
+            // Its bounds against the frontend's RAM are the validator's (checkPools).
+            let dmaPool = v.size("dma_pool", example: "\"4M\"", into: &problems)
             if let kind, let servedBy {
-                devices.append(VirtioDeviceConfig(kind: kind, servedBy: servedBy, disk: disk, network: network, timeoutMs: timeout, dma: dma))
+                devices.append(VirtioDeviceConfig(kind: kind, servedBy: servedBy, disk: disk, network: network, timeoutMs: timeout, dma: dma, dmaPool: dmaPool))
             }
         }
         return devices

@@ -39,6 +39,7 @@ extension ConfigValidator {
                     break
                 }
             }
+            checkPools(vm, scope: scope, into: &problems)
         }
         if total > VirtioPlan.maxDevices {
             problems.add(nil, "virtio", "the VMs have \(total) virtio devices; Keel's VM table and a device model's request page hold at most \(VirtioPlan.maxDevices)",
@@ -65,6 +66,39 @@ extension ConfigValidator {
             problems.add(scope, key, "there is no vm \"\(device.servedBy)\"", fix: fix)
         }
     }
+
+    /// `dma = "pool"`: each pool a multiple of 4 KiB of at least `minPoolSize` (one swiotlb
+    /// segment: Linux's restricted-dma-pool hands out 2 KiB slots in runs of up to 128), and all
+    /// of the VM's pools, carved from the top of its RAM, leaving RAM below them; `dma_pool`
+    /// only with `dma = "pool"`.
+    private static func checkPools(_ vm: VMConfig, scope: String, into problems: inout ProblemList) {
+        var total: UInt64 = 0
+        var last: String?
+        for (i, device) in vm.virtio.enumerated() {
+            let key = "virtio[\(i)].dma_pool"
+            guard let size = device.poolSize else {
+                if let size = device.dmaPool {
+                    problems.add(scope, key, "\(sizeString(size)) given, but dma is \"shared\" (a pool is for dma = \"pool\")",
+                                 fix: "add dma = \"pool\" (the frontend's kernel needs CONFIG_DMA_RESTRICTED_POOL), or remove dma_pool")
+                }
+                continue
+            }
+            if size < minPoolSize || size % 4096 != 0 {
+                problems.add(scope, key, "\(sizeString(size)) is not a DMA pool Keel can map (a multiple of 4 KiB, at least \(sizeString(minPoolSize)))",
+                             fix: "write dma_pool = \"4M\" (the default when dma_pool is left out)")
+                continue
+            }
+            total = saturatingSum(total, size)
+            last = key
+        }
+        if let last, total >= vm.memory.size {
+            problems.add(scope, last, "the DMA pools take \(sizeString(total)), and the VM has \(sizeString(vm.memory.size)) of memory: none would be left for its kernel",
+                         fix: "make dma_pool smaller (it is carved from the top of memory), or give the VM more memory.size")
+        }
+    }
+
+    /// The smallest `dma_pool`: one swiotlb segment (128 slots of 2 KiB).
+    public static let minPoolSize: UInt64 = 256 << 10
 
     /// blk: a readable, non-empty raw image of whole 512-byte sectors; other types: no disk.
     private static func checkDisk(_ device: VirtioDeviceConfig, config: SystemConfig, scope: String, key: String, into problems: inout ProblemList) {
@@ -106,8 +140,8 @@ extension ConfigValidator {
             }
             if vm.deviceModel {
                 reserved.append(("its device-model request page", VirtioPlan.requestPage))
-                for (window, device) in zip(plan.windows(of: index, in: config), Set(plan.served(by: index).map(\.frontend)).sorted()) {
-                    reserved.append(("its window onto vm \"\(config.vms[device].name)\"'s RAM", window))
+                for window in plan.windowRanges(of: index, in: config) {
+                    reserved.append(("its window onto vm \"\(config.vms[window.frontend].name)\"'s RAM", window.range))
                 }
             }
             guard !reserved.isEmpty else { continue }

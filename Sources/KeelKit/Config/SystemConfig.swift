@@ -132,11 +132,15 @@ public struct VirtioDeviceConfig: Equatable, Sendable {
     }
     /// `dma`: how the device model reaches the frontend's buffers.
     public enum DMA: String, Equatable, CaseIterable, Sendable {
-        /// The device model sees the frontend's whole RAM (the default, the only mode for now).
+        /// The device model sees the frontend's whole RAM (the default).
         case shared
-        /// A `restricted-dma-pool` in the frontend: not supported yet, refused by the validator.
+        /// A `restricted-dma-pool` of `dma_pool` bytes carved from the top of the frontend's RAM
+        /// (`VirtioPlan`): the frontend's kernel bounces every buffer through it, and the device
+        /// model sees only the pools (docs/device-model.md). Needs CONFIG_DMA_RESTRICTED_POOL.
         case pool
     }
+    /// A pool's size without `dma_pool`.
+    public static let defaultPoolSize: UInt64 = 4 << 20
     public var kind: Kind
     /// The VM that serves it (`served_by`), by name.
     public var servedBy: String
@@ -147,14 +151,20 @@ public struct VirtioDeviceConfig: Equatable, Sendable {
     /// `timeout_ms`; nil: `DeviceModel`'s default.
     public var timeoutMs: UInt64?
     public var dma: DMA = .shared
+    /// `dma_pool` (with `dma = "pool"`): the pool's size; nil: `defaultPoolSize`.
+    public var dmaPool: UInt64?
+    /// The pool's size when `dma = "pool"`, else nil.
+    public var poolSize: UInt64? { dma == .pool ? dmaPool ?? Self.defaultPoolSize : nil }
 
-    public init(kind: Kind, servedBy: String, disk: String? = nil, network: String? = nil, timeoutMs: UInt64? = nil, dma: DMA = .shared) {
+    public init(kind: Kind, servedBy: String, disk: String? = nil, network: String? = nil, timeoutMs: UInt64? = nil, dma: DMA = .shared,
+                dmaPool: UInt64? = nil) {
         self.kind = kind
         self.servedBy = servedBy
         self.disk = disk
         self.network = network
         self.timeoutMs = timeoutMs
         self.dma = dma
+        self.dmaPool = dmaPool
     }
 }
 

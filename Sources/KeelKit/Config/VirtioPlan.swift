@@ -21,6 +21,10 @@ public struct VirtioPlan: Equatable, Sendable {
         public var network: UInt32
         /// blk: the disk image, resolved against the config's directory.
         public var disk: String?
+        /// `dma = "pool"`: its restricted DMA pool in the frontend's guest addresses. A frontend's
+        /// pools are carved from the top of its RAM down, in transport order (transport 0's
+        /// highest), so the kernel, initrd and device tree are placed below them all.
+        public var pool: MemoryRange?
     }
 
     public var devices: [Device] = []
@@ -32,7 +36,14 @@ public struct VirtioPlan: Equatable, Sendable {
     public init(_ config: SystemConfig) {
         var served: [Int: Int] = [:]
         for (f, vm) in config.vms.enumerated() {
+            var poolTop = vm.memory.base &+ vm.memory.size
             for (k, table) in vm.virtio.enumerated() {
+                // Pools that do not fit are left out: the validator refuses them (checkPools).
+                var pool: MemoryRange?
+                if let size = table.poolSize, size <= poolTop &- vm.memory.base, poolTop >= vm.memory.base {
+                    poolTop -= size
+                    pool = MemoryRange(base: poolTop, size: size)
+                }
                 guard let s = config.vms.firstIndex(where: { $0.name == table.servedBy }) else { continue }
                 var network: UInt32 = 0
                 if table.kind == .net, let name = table.network {
@@ -45,17 +56,17 @@ public struct VirtioPlan: Equatable, Sendable {
                 served[s] = device + 1
                 devices.append(Device(frontend: f, servedBy: s, kind: table.kind, transport: k, device: device,
                                       timeoutMs: UInt32(clamping: table.timeoutMs ?? UInt64(Self.defaultTimeoutMs)), network: network,
-                                      disk: table.disk.map { ConfigValidator.resolve($0, in: config.directory) }))
+                                      disk: table.disk.map { ConfigValidator.resolve($0, in: config.directory) }, pool: pool))
             }
         }
     }
 
     public var isEmpty: Bool { devices.isEmpty }
-    /// The VM table's virtio records (manifest version 4), in table order.
+    /// The VM table's virtio records (manifest version 5), in table order.
     public var records: [SystemManifest.Virtio] {
         devices.map {
             SystemManifest.Virtio(frontend: UInt32($0.frontend), servedBy: UInt32($0.servedBy), type: Self.typeID($0.kind),
-                                  timeoutMs: $0.timeoutMs, network: $0.network)
+                                  timeoutMs: $0.timeoutMs, network: $0.network, poolIPA: $0.pool?.base ?? 0, poolSize: $0.pool?.size ?? 0)
         }
     }
     /// The devices of frontend `vm`, transport 0 first.
@@ -91,10 +102,24 @@ public struct VirtioPlan: Equatable, Sendable {
         size > UInt64.max - (2 << 20) ? size : (size + (2 << 20) - 1) & ~((2 << 20) - 1)
     }
 
-    /// The windows a device-model VM `vm` has: one per frontend it serves, at its IPA, of the
-    /// frontend's RAM size, in frontend order.
+    /// The windows a device-model VM `vm` has, in frontend order: per frontend it serves, the
+    /// frontend's RAM at its window IPA; or, when every device of that frontend it serves has a
+    /// DMA pool, only the pools, each at its place in the window (as the firmware maps them,
+    /// `SystemManifest.poolsOnly`).
     public func windows(of vm: Int, in config: SystemConfig) -> [MemoryRange] {
+        windowRanges(of: vm, in: config).map(\.range)
+    }
+
+    /// `windows(of:in:)` with the frontend each range shows.
+    public func windowRanges(of vm: Int, in config: SystemConfig) -> [(frontend: Int, range: MemoryRange)] {
         let frontends = Set(served(by: vm).map(\.frontend)).sorted()
-        return frontends.map { MemoryRange(base: Self.windowIPA(frontend: $0), size: Self.mappedRAMSize(config.vms[$0].memory.size)) }
+        return frontends.flatMap { f -> [(frontend: Int, range: MemoryRange)] in
+            let mine = served(by: vm).filter { $0.frontend == f }
+            let window = Self.windowIPA(frontend: f)
+            guard mine.allSatisfy({ $0.pool != nil }) else {
+                return [(f, MemoryRange(base: window, size: Self.mappedRAMSize(config.vms[f].memory.size)))]
+            }
+            return mine.compactMap(\.pool).map { (f, MemoryRange(base: window + ($0.base - config.vms[f].memory.base), size: $0.size)) }
+        }
     }
 }

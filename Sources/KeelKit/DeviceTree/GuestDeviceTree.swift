@@ -60,9 +60,12 @@ public struct GuestDeviceTree {
     }
 
     /// A virtio-mmio transport a device model serves (transport k of a frontend): a `virtio,mmio`
-    /// node of `size` bytes at `ipa` with its edge SPI, as a passed-through transport gets.
-    public static func virtioTransport(ipa: UInt64, size: UInt64, intid: UInt32) -> Device {
-        Device(compatible: "virtio,mmio", ranges: [(base: ipa, size: size)], intids: [intid])
+    /// node of `size` bytes at `ipa` with its edge SPI, as a passed-through transport gets; with
+    /// `dmaPool`, its restricted DMA pool (`dma = "pool"`).
+    public static func virtioTransport(ipa: UInt64, size: UInt64, intid: UInt32, dmaPool: MemoryRange? = nil) -> Device {
+        var device = Device(compatible: "virtio,mmio", ranges: [(base: ipa, size: size)], intids: [intid])
+        device.dmaPool = dmaPool
+        return device
     }
 
     /// A device passed through: its `compatible`, its MMIO ranges and its SPIs (as INTIDs).
@@ -73,6 +76,10 @@ public struct GuestDeviceTree {
         /// For a bank of identical devices (QEMU virt's virtio-mmio transports): the bytes each
         /// takes; they get one node each, interrupt `firstINTID + n` for the n-th from `bankBase`.
         public var bank: (base: UInt64, stride: UInt64, firstINTID: UInt32)?
+        /// A range of the VM's RAM the device's DMA must go through: a `restricted-dma-pool` child
+        /// of `/reserved-memory`, which the device's node names in `memory-region`. Linux (with
+        /// CONFIG_DMA_RESTRICTED_POOL) then bounces every buffer of the device through it.
+        public var dmaPool: MemoryRange?
 
         public init(compatible: String, ranges: [(base: UInt64, size: UInt64)], intids: [UInt32],
                     bank: (base: UInt64, stride: UInt64, firstINTID: UInt32)? = nil) {
@@ -85,7 +92,7 @@ public struct GuestDeviceTree {
         public static func == (a: Device, b: Device) -> Bool {
             a.compatible == b.compatible && a.intids == b.intids && a.ranges.map(\.base) == b.ranges.map(\.base)
                 && a.ranges.map(\.size) == b.ranges.map(\.size) && a.bank?.base == b.bank?.base
-                && a.bank?.stride == b.bank?.stride && a.bank?.firstINTID == b.bank?.firstINTID
+                && a.bank?.stride == b.bank?.stride && a.bank?.firstINTID == b.bank?.firstINTID && a.dmaPool == b.dmaPool
         }
 
         /// The nodes it needs: (unit address, reg, INTIDs). A bank gives one node per member
@@ -303,6 +310,29 @@ public struct GuestDeviceTree {
             }
         }
 
+        // The devices' restricted DMA pools (Documentation/devicetree/bindings/reserved-memory/
+        // shared-dma-pool.yaml): Linux keeps them out of its page allocator and gives each its
+        // own swiotlb. Not `no-map` (Linux's restricted-dma-pool refuses that: it copies
+        // through its linear map) and not `reusable`.
+        var poolHandles: [UInt64: FDTPhandle] = [:]
+        let pools = devices.compactMap(\.dmaPool)
+        if !pools.isEmpty {
+            var reserved = FDTNode("reserved-memory")
+            reserved.set("#address-cells", u32: 2)
+            reserved.set("#size-cells", u32: 2)
+            reserved.set(flag: "ranges")
+            for pool in pools where poolHandles[pool.base] == nil {
+                let handle = phandles.allocate()
+                poolHandles[pool.base] = handle
+                var node = FDTNode("dma-pool@" + String(pool.base, radix: 16))
+                node.set("compatible", string: "restricted-dma-pool")
+                node.set("reg", .u64([pool.base, pool.size]))
+                node.setPhandle(handle)
+                reserved.add(node)
+            }
+            root.add(reserved)
+        }
+
         for device in devices {
             // Named as QEMU names them: virtio_mmio@..., pl031@...
             let name = device.compatible == "virtio,mmio" ? "virtio_mmio" : device.compatible.split(separator: ",").last.map(String.init) ?? "device"
@@ -328,6 +358,7 @@ public struct GuestDeviceTree {
                     n.set("interrupts", .u32(node.intids.flatMap { [Interrupt.spi, $0 - 32, flags] }))
                 }
                 if device.compatible == "virtio,mmio" { n.set(flag: "dma-coherent") }
+                if let pool = device.dmaPool, let handle = poolHandles[pool.base] { n.set("memory-region", u32: handle.value) }
                 root.add(n)
             }
         }

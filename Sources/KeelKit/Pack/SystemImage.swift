@@ -146,7 +146,8 @@ public struct SystemImage {
         guard let system, let index = system.config.vms.firstIndex(where: { $0.name == vm.name }) else { return ([], nil) }
         let plan = VirtioPlan(system.config)
         let transports = plan.transports(of: index).map {
-            GuestDeviceTree.virtioTransport(ipa: VirtioPlan.transportIPA($0.transport), size: VirtioPlan.transportSize, intid: VirtioPlan.transportINTID($0.transport))
+            GuestDeviceTree.virtioTransport(ipa: VirtioPlan.transportIPA($0.transport), size: VirtioPlan.transportSize, intid: VirtioPlan.transportINTID($0.transport),
+                                            dmaPool: $0.pool)
         }
         let deviceModel = vm.config.deviceModel
             ? GuestDeviceTree.DeviceModelNode(requestPage: VirtioPlan.requestPage.base, requestPageSize: VirtioPlan.requestPage.size,

@@ -241,11 +241,9 @@ struct VirtioConfigTests {
             "system.toml: vm \"app\" key virtio[1].timeout_ms: 0 is not a timeout Keel keeps (0 would fail every access at once) (fix: use 1 to 4294967295 milliseconds, or leave timeout_ms out for the default \(DeviceModel.defaultTimeoutMilliseconds))",
         ])
         #expect(Self.problems(Self.changed("timeout_ms = 250", "timeout_ms = 0x1_0000_0000"), fixture).count == 1)
-        #expect(Self.problems(Self.changed("dma = \"shared\"", "dma = \"pool\""), fixture) == [
-            "system.toml: vm \"app\" key virtio[2].dma: \"pool\" (a restricted DMA pool in the frontend) is not supported yet (fix: remove dma, or write dma = \"shared\" (the device model reaches the frontend's RAM))",
-        ])
+        #expect(Self.problems(Self.changed("dma = \"shared\"", "dma = \"pool\""), fixture) == [])
         #expect(Self.problems(Self.changed("dma = \"shared\"", "dma = \"share\""), fixture) == [
-            "system.toml: vm \"app\" key virtio[2].dma: \"share\" is not a DMA mode (fix: did you mean \"shared\"? (only \"shared\" is supported yet))",
+            "system.toml: vm \"app\" key virtio[2].dma: \"share\" is not a DMA mode (fix: did you mean \"shared\"?)",
         ])
         #expect(Self.problems(Self.changed("network = \"wan\"", "netwrok = \"wan\""), fixture).contains(
             "system.toml: vm \"peer\" key virtio[0].netwrok: unknown key (fix: did you mean \"network\"?)"))
