@@ -117,6 +117,27 @@ struct VGICConformanceTests {
         #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
         #expect(!run.stdout.contains("a vCPU runs on after the reset"))
     }
+
+    // MARK: The active state read back is the CPU interface's
+
+    static func expectActiveRead(_ run: KeelRun) {
+        let expected = ["active: taken=0x1", "active: in_handler=0x1", "active: after_eoi=0x0", "active: done"]
+        #expect(run.containsInOrder(expected), "missing: \(run.missing(expected))\n\(run.stdout)")
+    }
+
+    @Test("ISACTIVER reads an SPI active in its handler and inactive after its EOI (a stale bit hung Linux's synchronize_irq)", arguments: [3, 2])
+    func activeRead(_ gic: Int) throws {
+        let run = try boot("vgic_active_read", ["--gic", String(gic)])
+        #expect(run.status == 0, "\(run.stderr)")
+        Self.expectActiveRead(run)
+    }
+
+    @Test("the active-read guest passes on bare QEMU, the reference", arguments: [3, 2])
+    func activeReadNative(_ gic: Int) throws {
+        let run = try runNative("vgic_active_read", gic: gic)
+        #expect(run.status == 0, "\(run.stderr)")
+        Self.expectActiveRead(run)
+    }
 }
 
 /// Runs a test guest's ELF natively on QEMU virt (EL1, QEMU's own PSCI over HVC, the real GIC
