@@ -82,22 +82,8 @@ struct DeviceModelPoolTests {
             board = "qemu-virt"
             power_off_with = "app"
 
-            [[vm]]
-            name = "dm"
-            cpus = [0]
-            memory = { base = 0x4000_0000, size = "128M" }
-            kernel = "\(LinuxTests.kernel)"
-            device_model = true
-            bootargs = "console=ttyAMA0 panic=-1"
-
-            [[vm]]
-            name = "app"
-            cpus = [1]
-            memory = { base = 0x4000_0000, size = "256M" }
-            kernel = "\(LinuxTests.kernel)"
-            initrd = "\(LinuxTests.initramfs)"
-            bootargs = "console=ttyAMA0 panic=-1"
-
+            \(DeviceModelSystem.deviceModelVM())
+            \(DeviceModelSystem.linuxFrontend(initrd: LinuxTests.initramfs))
             [[vm.virtio]]
             type = "console"
             served_by = "dm"

@@ -75,34 +75,10 @@ struct VirtioDiskTests {
             board = "qemu-virt"
             power_off_with = "app"
 
-            [[vm]]
-            name = "dm"
-            cpus = [0]
-            memory = { base = 0x4000_0000, size = "128M" }
-            kernel = "\(LinuxTests.kernel)"
-            device_model = true
-            bootargs = "console=ttyAMA0 panic=-1"
-
-            [[vm]]
-            name = "app"
-            cpus = [1]
-            memory = { base = 0x4000_0000, size = "256M" }
-            kernel = "\(LinuxTests.kernel)"
-            initrd = "app.cpio"
-            bootargs = "console=ttyAMA0 panic=-1"
-
-            [[vm.virtio]]
-            type = "blk"
-            served_by = "dm"
-            disk = "raw.img"
-            timeout_ms = 30000
-
-            [[vm.virtio]]
-            type = "blk"
-            served_by = "dm"
-            disk = "fs.img"
-            timeout_ms = 30000
-
+            \(DeviceModelSystem.deviceModelVM())
+            \(DeviceModelSystem.linuxFrontend(initrd: "app.cpio"))
+            \(DeviceModelSystem.blk(disk: "raw.img"))
+            \(DeviceModelSystem.blk(disk: "fs.img"))
             [[vm.virtio]]
             type = "console"
             served_by = "dm"

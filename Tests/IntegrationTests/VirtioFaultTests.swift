@@ -63,22 +63,6 @@ struct VirtioFaultTests {
         try VirtioFrontendInitramfs.randomBytes(size).write(to: URL(fileURLWithPath: path))
     }
 
-    /// The device model's VM, Linux with keel-dm on CPU 0; `initrd` replaces parts of its
-    /// initramfs.
-    static func deviceModelVM(initrd: String? = nil) -> String {
-        """
-        [[vm]]
-        name = "dm"
-        cpus = [0]
-        memory = { base = 0x4000_0000, size = "128M" }
-        kernel = "\(LinuxTests.kernel)"
-        device_model = true
-        bootargs = "console=ttyAMA0 panic=-1"
-        \(initrd.map { "initrd = \"\($0)\"" } ?? "")
-
-        """
-    }
-
     @Test("the device-model VM powers off in the middle of a frontend's reads: the read fails within the timeout, the frontend runs on")
     func serverOff() throws {
         try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
@@ -97,21 +81,9 @@ struct VirtioFaultTests {
             board = "qemu-virt"
             power_off_with = "app"
 
-            \(Self.deviceModelVM(initrd: "dm.cpio"))
-            [[vm]]
-            name = "app"
-            cpus = [1]
-            memory = { base = 0x4000_0000, size = "256M" }
-            kernel = "\(LinuxTests.kernel)"
-            initrd = "app.cpio"
-            bootargs = "console=ttyAMA0 panic=-1"
-
-            [[vm.virtio]]
-            type = "blk"
-            served_by = "dm"
-            disk = "raw.img"
-            timeout_ms = \(timeoutMs)
-
+            \(DeviceModelSystem.deviceModelVM(initrd: "dm.cpio"))
+            \(DeviceModelSystem.linuxFrontend(initrd: "app.cpio"))
+            \(DeviceModelSystem.blk(disk: "raw.img", timeoutMs: timeoutMs))
             """)
         let run = try runKeel(["run", "--config", config, "--timeout", "300"])
         let out = run.stdout
@@ -191,21 +163,9 @@ struct VirtioFaultTests {
             board = "qemu-virt"
             power_off_with = "app"
 
-            \(Self.deviceModelVM())
-            [[vm]]
-            name = "app"
-            cpus = [1]
-            memory = { base = 0x4000_0000, size = "256M" }
-            kernel = "\(LinuxTests.kernel)"
-            initrd = "app.cpio"
-            bootargs = "console=ttyAMA0 panic=-1"
-
-            [[vm.virtio]]
-            type = "blk"
-            served_by = "dm"
-            disk = "raw.img"
-            timeout_ms = 30000
-
+            \(DeviceModelSystem.deviceModelVM())
+            \(DeviceModelSystem.linuxFrontend(initrd: "app.cpio"))
+            \(DeviceModelSystem.blk(disk: "raw.img"))
             [[vm]]
             name = "hostile"
             cpus = [2, 3]

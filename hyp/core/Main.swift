@@ -68,6 +68,12 @@ guard DeviceModelSetup.prepare(manifest) else { Platform.powerOff() }
                                 prefixed: manifest.count > 1, shared: manifest, faultLimit: r.faultLimit, resetLimit: r.resetLimit)
             if r.firstCPU == 0 { boot = vcpu0 }
         }
+        // Every VM is built before any runs (as Xen's dom0less unpauses its domains together):
+        // a VM's first doorbell, or a frontend's first access to its device model, never finds
+        // a peer that does not exist yet.
+        for i in 0..<manifest.count where manifest.record(i).firstCPU != 0 {
+            release(VCPUHandle(index: manifest.record(i).firstCPU))
+        }
         // CPU 0 runs its VM's vCPU 0, or waits like the other CPUs when no VM has it.
         if let boot { EL2.run(boot) }
         SMP.idle(0)
@@ -81,8 +87,8 @@ guard DeviceModelSetup.prepare(manifest) else { Platform.powerOff() }
 }
 
 /// Builds VM `id` on CPUs `firstCPU ..< firstCPU + cpuCount`: its stage 2, its images copied
-/// in, one vCPU per CPU. Its vCPU 0 is left ready for its CPU (CPU 0's is returned for the
-/// caller to enter); the others wait for PSCI CPU_ON.
+/// in, one vCPU per CPU. Its vCPU 0 is returned, for the caller to enter (CPU 0) or release (another
+/// CPU, once every VM is built); the others wait for PSCI CPU_ON.
 @_optimize(size)
 private func startVM(id: Int, layout: VMLayout, images: BootImages, firstCPU: Int, cpuCount: Int,
                      prefixed: Bool, shared: SystemManifest? = nil, faultLimit: UInt32 = 0, resetLimit: UInt32 = 0) -> VCPUHandle {
@@ -150,15 +156,18 @@ DeviceModelSetup.configure(vm, shared)
     Console.hex(bundle.x0)
     Console.print(")")
     Console.newline()
+    // CPU 0's vCPU runs when the caller enters it; another CPU's when the caller releases it.
     if firstCPU == 0 {
         vcpu.state.power = PowerState.on.rawValue
         Trace.event(.vcpuStarted, vm: id, vcpu: 0, arg0: vcpu.state.pc)
-    } else {
-        // Its CPU waits in SMP.idle for exactly this.
-        vcpu.powerWord.storeRelease(PowerState.onPending.rawValue)
-        SMP.wake(vcpu)
     }
     return vcpu
+}
+
+/// Lets the CPU of a VM's vCPU 0 enter it: that CPU waits in SMP.idle for exactly this.
+private func release(_ vcpu: VCPUHandle) {
+    vcpu.powerWord.storeRelease(PowerState.onPending.rawValue)
+    SMP.wake(vcpu)
 }
 
 /// The devices the VM table passes through to VM `vm` (checked by `SystemManifest`): each MMIO

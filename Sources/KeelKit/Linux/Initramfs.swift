@@ -89,8 +89,18 @@ public enum Initramfs {
     /// devtmpfs (without it init would run with no output); `modules` (`VirtioModules`) in
     /// /lib/modules.
     public static func archive(busybox: Data, modules: [(name: String, contents: Data)] = []) throws -> CPIOArchive {
+        try busyboxArchive(busybox: busybox, applets: applets, initScript: initScript, modules: modules)
+    }
+
+    /// Every busybox initramfs Keel writes (this one, `PassthroughInitramfs`,
+    /// `VirtioFrontendInitramfs`): the directories, /dev/console, busybox and `applets` as
+    /// links to it, `modules` in /lib/modules, `files` (path, contents) and `initScript` as /init.
+    static func busyboxArchive(busybox: Data, applets: [String], initScript: String,
+                               modules: [(name: String, contents: Data)] = [],
+                               files: [(path: String, contents: Data)] = [],
+                               directories: [String] = ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"]) throws -> CPIOArchive {
         var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"] {
+        for directory in directories {
             try archive.addDirectory(directory, permissions: directory == "tmp" ? 0o1777 : 0o755)
         }
         try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
@@ -100,6 +110,9 @@ public enum Initramfs {
         }
         for module in modules {
             try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
+        }
+        for file in files {
+            try archive.addFile(file.path, contents: file.contents, permissions: 0o644)
         }
         try archive.addFile("init", contents: Data(initScript.utf8), permissions: 0o755)
         return archive

@@ -53,19 +53,6 @@ public enum PassthroughInitramfs {
 
     /// The archive: busybox with its applet links, the modules under /lib/modules, /init.
     public static func archive(busybox: Data, modules: [(name: String, contents: Data)]) throws -> CPIOArchive {
-        var archive = CPIOArchive()
-        for directory in ["bin", "dev", "proc", "sys", "tmp", "lib", "lib/modules"] {
-            try archive.addDirectory(directory, permissions: directory == "tmp" ? 0o1777 : 0o755)
-        }
-        try archive.addCharacterDevice("dev/console", major: 5, minor: 1, permissions: 0o600)
-        try archive.addFile("bin/busybox", contents: busybox, permissions: 0o755)
-        for applet in applets {
-            try archive.addSymlink("bin/\(applet)", target: "busybox")
-        }
-        for module in modules {
-            try archive.addFile("lib/modules/\(module.name)", contents: module.contents, permissions: 0o644)
-        }
-        try archive.addFile("init", contents: Data(initScript.utf8), permissions: 0o755)
-        return archive
+        try Initramfs.busyboxArchive(busybox: busybox, applets: applets, initScript: initScript, modules: modules)
     }
 }
