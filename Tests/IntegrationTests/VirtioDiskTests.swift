@@ -48,17 +48,13 @@ struct VirtioDiskTests {
         try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
         let scratch = try PackTests.Scratch()
         // The raw disk: 1 MiB of random bytes.
-        var bytes = [UInt8](repeating: 0, count: 1 << 20)
-        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        try Data(bytes).write(to: URL(fileURLWithPath: scratch.path("raw.img")))
+        try VirtioFrontendInitramfs.randomBytes(1 << 20).write(to: URL(fileURLWithPath: scratch.path("raw.img")))
         let rawHash = try HostSHA256.file(scratch.path("raw.img"))
         // The ext4 image, made from a folder with `mke2fs -d`.
         let tree = scratch.path("tree")
         try FileManager.default.createDirectory(atPath: tree + "/data", withIntermediateDirectories: true)
         try Data("hello from the host\n".utf8).write(to: URL(fileURLWithPath: tree + "/hello.txt"))
-        var blob = [UInt8](repeating: 0, count: 300_000)
-        for i in blob.indices { blob[i] = UInt8.random(in: 0...255) }
-        try Data(blob).write(to: URL(fileURLWithPath: tree + "/data/blob"))
+        try VirtioFrontendInitramfs.randomBytes(300_000).write(to: URL(fileURLWithPath: tree + "/data/blob"))
         let mke2fs = Process()
         mke2fs.executableURL = URL(fileURLWithPath: "/usr/sbin/mke2fs")
         mke2fs.arguments = ["-q", "-t", "ext4", "-d", tree, scratch.path("fs.img"), "4M"]

@@ -29,8 +29,9 @@ enum VirtualGICD {
             // The active bit of an interrupt in a list register is only as new as that
             // register's last sync: one the guest has EOIed since would read active for ever,
             // and Linux's synchronize_irq polls ISACTIVER until it clears (virtio's shutdown
-            // hung in it). The reader's own registers are synced now; a vCPU holding one of the
-            // others is told to sync, and the guest's next poll sees it.
+            // hung in it). The reader's own registers are synced now (a GICv2 guest's private
+            // interrupts are only ever in those); a vCPU that may hold one of the SPIs is told
+            // to sync, and the guest's next poll sees it.
             let active = kind == .setActive || kind == .clearActive
             if active { VGIC.flush(vcpu) }
             VGIC.lock(vm)
@@ -39,7 +40,7 @@ enum VirtualGICD {
             if intid == 0 && (kind == .setPending || kind == .clearPending) {
                 value = VGIC.pendingWord(value, of: vcpu, reader: vcpu)  // v2: banked, the reader's own
             }
-            let stale = active && UInt32(truncatingIfNeeded: value) & bank.state.inLR != 0
+            let stale = active && intid >= 32 && UInt32(truncatingIfNeeded: value) & bank.state.inLR != 0
             VGIC.unlock(vm)
             if stale { VGIC.notifyAll(vm, from: vcpu) }
             return value
