@@ -79,38 +79,40 @@ func readFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         guard ok(offset, UInt64(count)), start >= 0, count >= 0, start + count <= buffer.count else { return }
         unsafe buffer.withUnsafeBytes { unsafe _ = memcpy(base + Int(offset), $0.baseAddress! + start, count) }
     }
-}
 
-/// A raw disk image (in the device-model VM's initramfs, so in its RAM), read and written with
-/// pread/pwrite.
-struct FileDisk: BlockStore {
-    let fd: Int32
-    let byteCount: UInt64
-
-    mutating func read(at offset: UInt64, into buffer: inout [UInt8], count: Int) -> Bool {
-        guard count <= buffer.count else { return false }
+    /// Moves `count` bytes at `offset` of the window with `call(address, remaining, done)` (a
+    /// pread or pwrite returning bytes moved, or -1 with errno set) until all are moved: false if
+    /// the range leaves the mapping, on an error other than EINTR, or at end of file.
+    func move(_ offset: UInt64, count: Int, _ call: (UnsafeMutableRawPointer, Int, Int) -> Int) -> Bool {
+        guard count >= 0, ok(offset, UInt64(count)) else { return false }
         var done = 0
         while done < count {
-            // SAFETY: at most count - done bytes into buffer from index done (count <= buffer.count).
-            let n = unsafe buffer.withUnsafeMutableBytes { unsafe pread(fd, $0.baseAddress! + done, count - done, Int(offset) + done) }
+            // SAFETY: `ok` keeps offset + count inside the mapping; call gets count - done bytes from done.
+            let n = unsafe call(base + Int(offset) + done, count - done, done)
             if n < 0 && keel_errno() == KEEL_EINTR { continue }
             guard n > 0 else { return false }
             done += n
         }
         return true
     }
+}
 
-    mutating func write(at offset: UInt64, from buffer: [UInt8], count: Int) -> Bool {
-        guard count <= buffer.count else { return false }
-        var done = 0
-        while done < count {
-            // SAFETY: at most count - done bytes from buffer at index done.
-            let n = unsafe buffer.withUnsafeBytes { unsafe pwrite(fd, $0.baseAddress! + done, count - done, Int(offset) + done) }
-            if n < 0 && keel_errno() == KEEL_EINTR { continue }
-            guard n > 0 else { return false }
-            done += n
-        }
-        return true
+/// A raw disk image (in the device-model VM's initramfs, so in its RAM), read and written with
+/// pread/pwrite straight into and out of the frontend's window: the kernel's copy is the only one.
+struct FileDisk: BlockStore {
+    let fd: Int32
+    let byteCount: UInt64
+
+    mutating func read(at offset: UInt64, into ram: WindowRAM, at ramOffset: UInt64, count: Int) -> Bool {
+        let fd = fd
+        // SAFETY: `move` hands over an address inside the window with `remaining` bytes behind it.
+        return unsafe ram.move(ramOffset, count: count) { address, remaining, done in unsafe pread(fd, address, remaining, Int(offset) + done) }
+    }
+
+    mutating func write(at offset: UInt64, from ram: WindowRAM, at ramOffset: UInt64, count: Int) -> Bool {
+        let fd = fd
+        // SAFETY: as for read; pwrite only reads the window.
+        return unsafe ram.move(ramOffset, count: count) { address, remaining, done in unsafe pwrite(fd, address, remaining, Int(offset) + done) }
     }
 
     mutating func flush() -> Bool { fsync(fd) == 0 }
