@@ -242,8 +242,11 @@ func setUp(confPath: String, devicePath: String) -> Result<Server, Failure> {
             guard fd >= 0 else { return .failure(Failure("\(where_): cannot open the disk \(path): \(lastError())")) }
             let size = lseek(fd, 0, KEEL_SEEK_END)
             guard size >= 0 else { return .failure(Failure("\(where_): cannot size the disk \(path): \(lastError())")) }
+            guard let disk = FileDisk.map(fd: fd, byteCount: UInt64(size)) else {
+                return .failure(Failure("\(where_): cannot map the disk \(path) (\(size) bytes): \(lastError())"))
+            }
             let name = Array(path.utf8.split(separator: 0x2F).last ?? [])
-            index = backend.addBlk(ram: ram, ramBase: base, disk: FileDisk(fd: fd, byteCount: UInt64(size)), id: Array(name), accessPlatform: platform)
+            index = backend.addBlk(ram: ram, ramBase: base, disk: disk, id: Array(name), accessPlatform: platform)
         case .net(let mac):
             index = backend.addNet(ram: ram, ramBase: base, mac: mac, network: row.network, accessPlatform: platform)
         case .console(let name):
