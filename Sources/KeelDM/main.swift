@@ -106,9 +106,14 @@ struct Server {
             served[slot] = sequence
             // The frontend's vCPU runs again from here: a hint that lets it (see keel_spin_hint).
             keel_spin_hint()
-            // The frontend's vCPU runs on while keel-dm moves the data of a notified queue.
-            backend.servePending()
-            afterAccess()
+            // The frontend's vCPU runs on while keel-dm moves the data of a notified queue. Only a
+            // store below the config space can notify, fault a device or queue console output
+            // (loads and config-space stores change nothing): the others skip the bookkeeping,
+            // which lies on the frontend's next round trip when keel-dm polls.
+            if isWrite && offset < VirtioMMIO.configOffset {
+                backend.servePending()
+                afterAccess()
+            }
         }
         return nil
     }
