@@ -20,7 +20,7 @@ public protocol DeviceRAM: FrontendMemory {
 
 /// A disk: the blk device reads and writes it by byte offset (sector * 512), straight between
 /// the disk and the frontend's RAM it reaches (`RAM`): one copy per byte, no bounce buffer. The
-/// Linux program implements it with pread/pwrite into the mapped window; the tests and
+/// Linux program implements it with memcpy between the mapped image and window; the tests and
 /// `keel-dm --self-test` over arrays.
 ///
 /// Contract: callers check `ramOffset..<ramOffset + count` against the RAM's `byteCount` first
