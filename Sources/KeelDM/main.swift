@@ -106,9 +106,14 @@ struct Server {
             served[slot] = sequence
             // The frontend's vCPU runs again from here: a hint that lets it (see keel_spin_hint).
             keel_spin_hint()
-            // The frontend's vCPU runs on while keel-dm moves the data of a notified queue.
-            backend.servePending()
-            afterAccess()
+            // The frontend's vCPU runs on while keel-dm moves the data of a notified queue. Only a
+            // store below the config space can notify, fault a device or queue console output
+            // (loads and config-space stores change nothing): the others skip the bookkeeping,
+            // which lies on the frontend's next round trip when keel-dm polls.
+            if isWrite && offset < VirtioMMIO.configOffset {
+                backend.servePending()
+                afterAccess()
+            }
         }
         return nil
     }
@@ -242,8 +247,11 @@ func setUp(confPath: String, devicePath: String) -> Result<Server, Failure> {
             guard fd >= 0 else { return .failure(Failure("\(where_): cannot open the disk \(path): \(lastError())")) }
             let size = lseek(fd, 0, KEEL_SEEK_END)
             guard size >= 0 else { return .failure(Failure("\(where_): cannot size the disk \(path): \(lastError())")) }
+            guard let disk = FileDisk.map(fd: fd, byteCount: UInt64(size)) else {
+                return .failure(Failure("\(where_): cannot map the disk \(path) (\(size) bytes): \(lastError())"))
+            }
             let name = Array(path.utf8.split(separator: 0x2F).last ?? [])
-            index = backend.addBlk(ram: ram, ramBase: base, disk: FileDisk(fd: fd, byteCount: UInt64(size)), id: Array(name), accessPlatform: platform)
+            index = backend.addBlk(ram: ram, ramBase: base, disk: disk, id: Array(name), accessPlatform: platform)
         case .net(let mac):
             index = backend.addNet(ram: ram, ramBase: base, mac: mac, network: row.network, accessPlatform: platform)
         case .console(let name):

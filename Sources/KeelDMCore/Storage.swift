@@ -18,13 +18,20 @@ public protocol DeviceRAM: FrontendMemory {
     func fullFence()
 }
 
-/// A disk: the blk device reads and writes it by byte offset (sector * 512).
+/// A disk: the blk device reads and writes it by byte offset (sector * 512), straight between
+/// the disk and the frontend's RAM it reaches (`RAM`): one copy per byte, no bounce buffer. The
+/// Linux program implements it with memcpy between the mapped image and window; the tests and
+/// `keel-dm --self-test` over arrays.
+///
+/// Contract: callers check `ramOffset..<ramOffset + count` against the RAM's `byteCount` first
+/// (the walker checked every segment); the disk checks its own range.
 public protocol BlockStore {
+    associatedtype RAM: DeviceRAM
     var byteCount: UInt64 { get }
-    /// Reads `count` bytes at `offset` into `buffer[0..<count]`; false on an I/O error.
-    mutating func read(at offset: UInt64, into buffer: inout [UInt8], count: Int) -> Bool
-    /// Writes `buffer[0..<count]` at `offset`; false on an I/O error.
-    mutating func write(at offset: UInt64, from buffer: [UInt8], count: Int) -> Bool
+    /// Reads `count` bytes at `offset` into `ram` at `ramOffset`; false on an I/O error.
+    mutating func read(at offset: UInt64, into ram: RAM, at ramOffset: UInt64, count: Int) -> Bool
+    /// Writes `count` bytes of `ram` at `ramOffset` to the disk at `offset`; false on an I/O error.
+    mutating func write(at offset: UInt64, from ram: RAM, at ramOffset: UInt64, count: Int) -> Bool
     mutating func flush() -> Bool
 }
 
@@ -55,7 +62,7 @@ public final class ByteRAM: DeviceRAM {
     }
 }
 
-/// A disk in an array: for tests and the self-test.
+/// A disk in an array, moving bytes to and from a `ByteRAM`: for tests and the self-test.
 public struct ByteDisk: BlockStore {
     public var bytes: [UInt8]
     public var flushes = 0
@@ -63,14 +70,18 @@ public struct ByteDisk: BlockStore {
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
     public var byteCount: UInt64 { UInt64(bytes.count) }
-    public mutating func read(at offset: UInt64, into buffer: inout [UInt8], count: Int) -> Bool {
-        guard offset <= byteCount, UInt64(count) <= byteCount - offset else { return false }
-        for i in 0..<count { buffer[i] = bytes[Int(offset) + i] }
+    private func fits(_ offset: UInt64, _ count: Int, _ ram: ByteRAM, _ ramOffset: UInt64) -> Bool {
+        count >= 0 && offset <= byteCount && UInt64(count) <= byteCount - offset
+            && ramOffset <= ram.byteCount && UInt64(count) <= ram.byteCount - ramOffset
+    }
+    public mutating func read(at offset: UInt64, into ram: ByteRAM, at ramOffset: UInt64, count: Int) -> Bool {
+        guard fits(offset, count, ram, ramOffset) else { return false }
+        for i in 0..<count { ram.bytes[Int(ramOffset) + i] = bytes[Int(offset) + i] }
         return true
     }
-    public mutating func write(at offset: UInt64, from buffer: [UInt8], count: Int) -> Bool {
-        guard offset <= byteCount, UInt64(count) <= byteCount - offset else { return false }
-        for i in 0..<count { bytes[Int(offset) + i] = buffer[i] }
+    public mutating func write(at offset: UInt64, from ram: ByteRAM, at ramOffset: UInt64, count: Int) -> Bool {
+        guard fits(offset, count, ram, ramOffset) else { return false }
+        for i in 0..<count { bytes[Int(offset) + i] = ram.bytes[Int(ramOffset) + i] }
         return true
     }
     public mutating func flush() -> Bool { flushes += 1; return true }

@@ -7,7 +7,7 @@ import KeelCore
 /// keel-dm's devices (in request-page order) and the learning switches of their networks. The
 /// Linux glue turns each request-page slot into `access`, then raises the interrupt of every
 /// device whose `interruptPending` is set and prints what consoles wrote.
-public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
+public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> where Disk.RAM == RAM {
     public typealias Device = VirtioDevice<RAM, Disk>
     public private(set) var devices: [Device] = []
 
@@ -26,7 +26,8 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
     /// moves the data (and Keel's timeout measures the register access, not the I/O).
     public private(set) var notified: [(device: Int, queue: Int)] = []
 
-    /// Scratch space, allocated once: a chain's segments, disk chunks, a frame in transit.
+    /// Scratch space, allocated once: a chain's segments, request headers and console output, a
+    /// frame in transit (disk data goes straight between the disk and the RAM).
     private var segments: [ChainSegment] = []
     private var chunk = [UInt8](repeating: 0, count: 1 << 16)
     private var frame = [UInt8](repeating: 0, count: VirtioNet.maxFrame)
@@ -143,10 +144,11 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
         device.queues[queue].lastAvail = q.lastAvail &+ 1
     }
 
-    /// Copies `count` bytes of the chain's readable (or writable) part, from byte `skip` of that
-    /// part, out of RAM into `buffer[start...]` (or into RAM from it). The walk checked every
-    /// segment against the RAM; the caller checks `skip + count` against the part's length.
-    private func transfer(_ device: Device, writable: Bool, skip: Int, count: Int, buffer: inout [UInt8], at start: Int, toRAM: Bool) {
+    /// Calls `body(ramOffset, done, n)` for each piece of `count` bytes of the chain's readable (or
+    /// writable) part, from byte `skip` of that part, in order (`done`: the bytes before the
+    /// piece); stops early when `body` returns false. The walk checked every segment against the
+    /// RAM; the caller checks `skip + count` against the part's length.
+    private func forEachPiece(writable: Bool, skip: Int, count: Int, _ body: (UInt64, Int, Int) -> Bool) {
         var position = 0
         var done = 0
         for segment in segments where segment.writable == writable {
@@ -157,13 +159,37 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
             guard from < position + length else { continue }
             let inSegment = from - position
             let n = min(length - inSegment, count - done)
-            if toRAM {
-                device.ram.copyIn(segment.offset + UInt64(inSegment), from: buffer, at: start + done, count: n)
-            } else {
-                device.ram.copyOut(segment.offset + UInt64(inSegment), into: &buffer, at: start + done, count: n)
-            }
+            guard body(segment.offset + UInt64(inSegment), done, n) else { return }
             done += n
         }
+    }
+
+    /// Copies `count` bytes of the chain's readable (or writable) part, from byte `skip` of that
+    /// part, out of RAM into `buffer[start...]` (or into RAM from it).
+    private func transfer(_ device: Device, writable: Bool, skip: Int, count: Int, buffer: inout [UInt8], at start: Int, toRAM: Bool) {
+        forEachPiece(writable: writable, skip: skip, count: count) { offset, done, n in
+            if toRAM {
+                device.ram.copyIn(offset, from: buffer, at: start + done, count: n)
+            } else {
+                device.ram.copyOut(offset, into: &buffer, at: start + done, count: n)
+            }
+            return true
+        }
+    }
+
+    /// Moves `count` bytes between the disk at `diskOffset` and the chain's writable part (a read,
+    /// `toRAM`) or its readable part from byte `skip` (a write), piece by piece straight into or
+    /// out of the RAM. Returns the bytes moved before the first I/O error (`count`: none).
+    private func diskTransfer(_ device: Device, skip: Int, count: Int, diskOffset: UInt64, toRAM: Bool) -> Int {
+        var moved = 0
+        forEachPiece(writable: toRAM, skip: skip, count: count) { offset, done, n in
+            let at = diskOffset + UInt64(done)
+            let ok = toRAM ? device.disk?.read(at: at, into: device.ram, at: offset, count: n) == true
+                           : device.disk?.write(at: at, from: device.ram, at: offset, count: n) == true
+            if ok { moved = done + n }
+            return ok
+        }
+        return moved
     }
 
     // MARK: virtio-blk
@@ -207,29 +233,13 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> {
         case VirtioBlk.typeIn:
             let length = statusAt
             guard let offset = diskRange(length) else { return finish(VirtioBlk.statusIOErr, written: 0) }
-            var done = 0
-            while done < length {
-                let n = min(chunk.count, length - done)
-                guard device.disk?.read(at: offset + UInt64(done), into: &chunk, count: n) == true else {
-                    return finish(VirtioBlk.statusIOErr, written: done)
-                }
-                transfer(device, writable: true, skip: done, count: n, buffer: &chunk, at: 0, toRAM: true)
-                done += n
-            }
-            return finish(VirtioBlk.statusOK, written: length)
+            let done = diskTransfer(device, skip: 0, count: length, diskOffset: offset, toRAM: true)
+            return finish(done == length ? VirtioBlk.statusOK : VirtioBlk.statusIOErr, written: done)
         case VirtioBlk.typeOut:
             let length = readable - 16
             guard let offset = diskRange(length) else { return finish(VirtioBlk.statusIOErr, written: 0) }
-            var done = 0
-            while done < length {
-                let n = min(chunk.count, length - done)
-                transfer(device, writable: false, skip: 16 + done, count: n, buffer: &chunk, at: 0, toRAM: false)
-                guard device.disk?.write(at: offset + UInt64(done), from: chunk, count: n) == true else {
-                    return finish(VirtioBlk.statusIOErr, written: 0)
-                }
-                done += n
-            }
-            return finish(VirtioBlk.statusOK, written: 0)
+            let done = diskTransfer(device, skip: 16, count: length, diskOffset: offset, toRAM: false)
+            return finish(done == length ? VirtioBlk.statusOK : VirtioBlk.statusIOErr, written: 0)
         case VirtioBlk.typeFlush:
             return finish(device.disk?.flush() == true ? VirtioBlk.statusOK : VirtioBlk.statusIOErr, written: 0)
         case VirtioBlk.typeGetID:

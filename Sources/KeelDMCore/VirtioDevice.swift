@@ -40,7 +40,7 @@ public enum VirtioConsole {
 
 /// One virtio-mmio device as keel-dm serves it: its register file, its queues' state, and what
 /// the device kind needs (a disk, a MAC and network, console output).
-public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> {
+public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> where Disk.RAM == RAM {
     public let type: VirtioDeviceType
     /// The frontend's RAM through the window, and the frontend's RAM IPA (what its driver writes
     /// as addresses).

@@ -143,8 +143,8 @@ static long keel_dm_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	if (hvc.x[0] < KEEL_DM_HVC_FIRST || hvc.x[0] > KEEL_DM_HVC_LAST)
 		return -EINVAL;
 	arm_smccc_1_1_hvc(hvc.x[0], hvc.x[1], hvc.x[2], hvc.x[3], hvc.x[4], &res);
-	hvc.x[0] = res.a0;
-	if (copy_to_user((void __user *)arg, &hvc, sizeof(hvc)))
+	/* Only x0 changes: one word back rather than the whole struct (a completion's path). */
+	if (put_user(res.a0, &((struct keel_dm_hvc __user *)arg)->x[0]))
 		return -EFAULT;
 	return 0;
 }

@@ -85,7 +85,8 @@ struct BenchTests {
         }
         let read = try #require(section["blk_sequential_read"] as? [String: Any])
         #expect(read["bytes"] as? Int == 64 << 20)
-        #expect((read["ratio_median"] as? Double ?? 0) > 0)
-        #expect(run.stdout.contains("goal frontend / keel-dm's own read >= 0.5"), "\(run.stdout)")
+        #expect((read["ratio_median"] as? Double ?? 0) > 0 && (read["direct_ratio_median"] as? Double ?? 0) > 0)
+        #expect(run.stdout.contains("goal frontend / keel-dm's own read >= 0.5, frontend buffered"), "\(run.stdout)")
+        #expect(run.stdout.contains("goal frontend / keel-dm's own read >= 0.5, frontend direct I/O"), "\(run.stdout)")
     }
 }

@@ -113,6 +113,28 @@ struct BlkTests {
         #expect(model.devices[0].interruptPending)
     }
 
+    @Test("data sharing a descriptor with the header or the status moves straight from and to the right bytes")
+    func sharedDescriptors() {
+        let (model, driver, ram) = blkSetUp(sectors: 8)
+        // A write whose header and first data bytes share one readable descriptor.
+        let data = (0..<1024).map { UInt8(truncatingIfNeeded: 0x3C ^ ($0 * 5)) }
+        blkHeader(ram, at: 0x20000, type: VirtioBlk.typeOut, sector: 2)
+        ram.fill(0x20010, Array(data[0..<100]))
+        ram.fill(0x21000, Array(data[100...]))
+        driver.add(0, [(0x20000, 16 + 100, false), (0x21000, 924, false), (0x30000, 1, true)])
+        // A read whose last data bytes share one writable descriptor with the status.
+        blkHeader(ram, at: 0x20200, type: VirtioBlk.typeIn, sector: 2)
+        driver.add(0, [(0x20200, 16, false), (0x22000, 700, true), (0x23000, 324 + 1, true)])
+        ram.store8(0x23000 + 324, 0xEE)
+        driver.notify(0)
+        let used = driver.takeUsed(0)
+        #expect(used.map(\.length) == [1, 1024 + 1])
+        #expect(Array(model.devices[0].disk!.bytes[2 * 512..<4 * 512]) == data)
+        #expect(ram.load8(0x30000) == VirtioBlk.statusOK)
+        #expect(ram.bytes(0x22000, 700) + ram.bytes(0x23000, 324) == data)
+        #expect(ram.load8(0x23000 + 324) == VirtioBlk.statusOK)
+    }
+
     @Test("a write lands on the disk; flush and get-id answer; a read past the end is an I/O error")
     func writeFlushID() {
         let (model, driver, ram) = blkSetUp(sectors: 8)

@@ -32,12 +32,14 @@ struct DeviceModelBenchTests {
         #expect(DeviceModelBench.kernelTimestamp(of: "keel-bench: dm read end 1", in: text) == nil)
     }
 
-    @Test("the ratio is the device model's best read over the frontend's best; the goal is 0.5")
+    @Test("the ratios are the device model's best read over the frontend's best, buffered and direct; the goal is 0.5")
     func ratio() {
         let read = DeviceModelBench.SequentialRead(bytes: 64 << 20, deviceModelSeconds: [0.2, 0.1], frontendSeconds: [0.5, 0.25],
-                                                   frontendMemorySeconds: 0.1, frontendBlockStats: nil)
+                                                   frontendDirectSeconds: [0.16, 0.125], frontendMemorySeconds: 0.1, frontendBlockStats: nil)
         #expect(read.ratio == 0.4)
         #expect(!read.meetsGoal)
+        #expect(read.directRatio == 0.8)
+        #expect(read.directMeetsGoal)
         #expect(read.mibPerSecond(read.deviceModelSeconds) == 640)
     }
 

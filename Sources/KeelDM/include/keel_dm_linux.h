@@ -29,6 +29,7 @@ long lseek(int fd, long offset, int whence);
 int fsync(int fd);
 int ioctl(int fd, unsigned long request, ...);
 void *mmap(void *address, size_t length, int protection, int flags, int fd, long offset);
+int msync(void *address, size_t length, int flags);
 int *__errno_location(void);
 char *strerror(int error);
 size_t strlen(const char *s);
@@ -41,6 +42,8 @@ void *memcpy(void *to, const void *from, size_t count);
 #define KEEL_PROT_READ 1
 #define KEEL_PROT_WRITE 2
 #define KEEL_MAP_SHARED 1
+#define KEEL_MAP_POPULATE 0x8000
+#define KEEL_MS_SYNC 4
 #define KEEL_SEEK_END 2
 #define KEEL_EINTR 4
 
