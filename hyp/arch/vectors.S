@@ -198,45 +198,43 @@ keel_full_lower_sync:
     b       keel_enter_guest
 
 /*
- * HVC #0 from AArch64, before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, the guest's x0
- * and x1 at [sp]; x2-x30 are the guest's. SMCCC_VERSION and PSCI_VERSION
- * are answered 0x10001 and every vendor-hypervisor SMC64 id NOT_SUPPORTED (keel/hvcfast.h), as
- * the Swift path answers them for any VM, when nothing else must happen on this exit: full
- * tracing off, and no list-register refill or stop request for this vCPU (handleLowerSync's
- * beforeEntry test; plain loads, as there). The exit is counted and its ESR kept, as
- * handleLowerSync does; x1-x3 go back unchanged. Anything else returns to keel_lower_sync_slow
- * with every register as it came. The guest's x0 comes back into x0 and x2, the one more
- * register needed, takes its place on the stack until then. Flags carry the answer across the checks (ldr, str and cbnz leave
+ * HVC #0 from AArch64, before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, x0 free, the
+ * guest's x0 and x1 at [sp]; x2-x30 are the guest's and stay untouched. SMCCC_VERSION and
+ * PSCI_VERSION are answered 0x10001 and every vendor-hypervisor SMC64 id NOT_SUPPORTED
+ * (keel/hvcfast.h), as the Swift path answers them for any VM, when nothing else must happen on
+ * this exit: full tracing off (tested first, so a traced HVC pays least), and no list-register
+ * refill or stop request for this vCPU (handleLowerSync's beforeEntry test; plain loads, as
+ * there). The exit is counted and its ESR kept, as handleLowerSync does; x1-x3 go back as they
+ * came. Anything else returns to keel_lower_sync_slow with x1 = ESR_EL2 and the guest's
+ * registers as they came. Flags carry the answer across the checks (ldr, str and cbnz leave
  * them): eq a version call, lo an unknown vendor id, hi anything else.
  */
 keel_hvc_fast:
-    ldr     x0, [sp]
-    str     x2, [sp]
-    lsr     w2, w0, #24
-    cmp     w2, #KEEL_FAST_UNKNOWN_TOP
-    eor     w2, w0, #KEEL_FAST_SMCCC_VERSION
-    and     w2, w2, #KEEL_FAST_VERSION_MASK  /* 0: SMCCC_VERSION or PSCI_VERSION */
-    ccmp    w2, #0, #0, ne                  /* an unknown vendor id: nzcv = 0, lo */
+    adrp    x0, keel_hvc_fast_off
+    ldr     w0, [x0, :lo12:keel_hvc_fast_off]
+    cbnz    w0, keel_lower_sync_slow
+    ldr     w1, [sp]                        /* the function id: the guest's w0 */
+    lsr     w0, w1, #24
+    cmp     w0, #KEEL_FAST_UNKNOWN_TOP
+    eor     w0, w1, #KEEL_FAST_SMCCC_VERSION
+    and     w0, w0, #KEEL_FAST_VERSION_MASK  /* 0: SMCCC_VERSION or PSCI_VERSION */
+    ccmp    w0, #0, #0, ne                  /* an unknown vendor id: nzcv = 0, lo */
     b.hi    1f
-    adrp    x2, keel_hvc_fast_off
-    ldr     w2, [x2, :lo12:keel_hvc_fast_off]
-    cbnz    w2, 1f
-    mrs     x2, tpidr_el2
-    str     x1, [x2, #KEEL_VCPU_EXIT_ESR]   /* as the Swift path would if this falls back */
-    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
-    cbnz    w1, 2f
-    ldr     w1, [x2, #KEEL_VCPU_STOP]
-    cbnz    w1, 2f
-    ldr     w1, [x2, #KEEL_VCPU_EXITS_HVC64]
+    mrs     x0, tpidr_el2
+    ldr     w1, [x0, #KEEL_VCPU_VGIC_DIRTY]
+    cbnz    w1, 1f
+    ldr     w1, [x0, #KEEL_VCPU_STOP]
+    cbnz    w1, 1f
+    movz    x1, #KEEL_ESR_HVC64_IMM0_HI, lsl #16  /* ESR_EL2, as the vector compared it */
+    str     x1, [x0, #KEEL_VCPU_EXIT_ESR]
+    ldr     w1, [x0, #KEEL_VCPU_EXITS_HVC64]
     add     w1, w1, #1
-    str     w1, [x2, #KEEL_VCPU_EXITS_HVC64]
+    str     w1, [x0, #KEEL_VCPU_EXITS_HVC64]
     mov     w1, #KEEL_FAST_VERSION_ANSWER
     csinv   x0, x1, xzr, eq                 /* a version: 0x10001; else ~0 = NOT_SUPPORTED */
-    ldp     x2, x1, [sp], #16
+    ldp     xzr, x1, [sp], #16
     eret
-2:  mrs     x1, esr_el2
-1:  ldr     x2, [sp]
-    str     x0, [sp]
+1:  mrs     x1, esr_el2
     b       keel_lower_sync_slow
 
 /*
