@@ -59,7 +59,9 @@
 /*
  * A synchronous exception from the guest. HVC #0 from AArch64 (the fast=1 vector) first tries
  * keel_hvc_fast, which answers a few calls without saving the frame and otherwise comes back to
- * keel_lower_sync_slow with every register as it found them. Light classes (KEEL_LIGHT_EC_MASK)
+ * keel_lower_sync_slow with every register as it found them. One tbnz sends it there: of the
+ * classes a guest causes often, only HVC and SMC have that bit of EC set (keel/hvcfast.h), so
+ * MMIO, MRS/MSR and WFx pay one instruction for the fast path. Light classes (KEEL_LIGHT_EC_MASK)
  * call the handler at once; the others save the rest of the frame first. x0 = frame,
  * x1 = ESR_EL2 for the handler.
  */
@@ -67,9 +69,7 @@
     push_x0_x1
     mrs     x1, esr_el2
     .if \fast
-    movz    x0, #KEEL_ESR_HVC64_IMM0_HI, lsl #16
-    cmp     x1, x0
-    b.eq    keel_hvc_fast
+    tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast
 keel_lower_sync_slow:
     .endif
     save_pushed
@@ -198,8 +198,9 @@ keel_full_lower_sync:
     b       keel_enter_guest
 
 /*
- * HVC #0 from AArch64, before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, x0 free, the
- * guest's x0 and x1 at [sp]; x2-x30 are the guest's and stay untouched. SMCCC_VERSION and
+ * A synchronous exception with EC bit 1 set, before anything is saved (hyp/HOTPATH.md):
+ * x1 = ESR_EL2, x0 free, the guest's x0 and x1 at [sp]; x2-x30 are the guest's and stay
+ * untouched. Only HVC #0 from AArch64 (ESR_EL2 exactly KEEL_ESR_HVC64_IMM0) goes on. SMCCC_VERSION and
  * PSCI_VERSION are answered 0x10001 and every vendor-hypervisor SMC64 id NOT_SUPPORTED
  * (keel/hvcfast.h), as the Swift path answers them for any VM, when nothing else must happen on
  * this exit: full tracing off (tested first, so a traced HVC pays least), and no list-register
@@ -210,6 +211,9 @@ keel_full_lower_sync:
  * them): eq a version call, lo an unknown vendor id, hi anything else.
  */
 keel_hvc_fast:
+    movz    x0, #KEEL_ESR_HVC64_IMM0_HI, lsl #16
+    cmp     x1, x0
+    b.ne    keel_lower_sync_slow
     adrp    x0, keel_hvc_fast_off
     ldr     w0, [x0, :lo12:keel_hvc_fast_off]
     cbnz    w0, keel_lower_sync_slow

@@ -19,6 +19,10 @@
 /* ESR_EL2 of HVC #0 from AArch64: EC 0x16, IL 1, ISS (imm16) 0. One movz loads it. */
 #define KEEL_ESR_HVC64_IMM0    0x5A000000
 #define KEEL_ESR_HVC64_IMM0_HI 0x5A00
+/* The vector's one-instruction filter: ESR bit 27 (EC bit 1) is set for HVC64 (0x16) and SMC64
+ * (0x17), clear for the exits a guest takes often: DABT_LOW (0x24), SYS64 (0x18), WFx (0x01),
+ * IABT_LOW (0x20). */
+#define KEEL_ESR_HVC64_FILTER_BIT 27
 
 /* The two version calls differ in bit 26 only: the vector tests both with one eor and one and. */
 #define KEEL_FAST_SMCCC_VERSION 0x80000000
@@ -40,6 +44,8 @@
 
 _Static_assert((KEEL_ESR_HVC64_IMM0 & 0xFFFF) == 0 && (KEEL_ESR_HVC64_IMM0 >> 16) == KEEL_ESR_HVC64_IMM0_HI, "one movz");
 _Static_assert(KEEL_ESR_HVC64_IMM0 == (0x16u << 26 | 1u << 25), "HVC64, IL, imm16 0");
+_Static_assert((KEEL_ESR_HVC64_IMM0 >> KEEL_ESR_HVC64_FILTER_BIT & 1) == 1, "the filter lets HVC64 through");
+_Static_assert(((0x24u | 0x18u | 0x01u | 0x20u) << 26 >> KEEL_ESR_HVC64_FILTER_BIT & 1) == 0, "and not the frequent exits");
 _Static_assert(KEEL_FAST_VERSION_MASK == (0xFFFFFFFFu & ~(KEEL_FAST_SMCCC_VERSION ^ KEEL_FAST_PSCI_VERSION)), "mask");
 _Static_assert((KEEL_VCPU_EXIT_ESR & 7) == 0 && (KEEL_VCPU_VGIC_DIRTY & 3) == 0 && (KEEL_VCPU_STOP & 3) == 0
                && (KEEL_VCPU_EXITS_BY_EC & 3) == 0, "aligned for ldr/str immediates");
