@@ -1,7 +1,9 @@
 /*
  * The EL2 exception vector table and the guest entry/exit path.
  *
- * Every vector is "save, call handler, restore". Each of the 16 slots starts at its own .org,
+ * Every vector is "save, call handler, restore", but for the HVC fast path (keel_hvc_fast), which
+ * answers a few calls with the same answer for every VM before anything is saved; its offsets
+ * into Swift's VCPU come from keel/hvcfast.h, checked at boot. Each of the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
  *
@@ -243,7 +245,8 @@ keel_hvc_fast:
 
 /*
  * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
- * lower-EL vector runs its mitigation, then the plain one. Each table is 2 KiB aligned as
+ * lower-EL vector runs its mitigation, then the plain one (at `entry`: KEEL_VECTOR_PUSHED when
+ * the mitigation did the vector's push itself). Each table is 2 KiB aligned as
  * VBAR_EL2 needs, and every slot still ends at its .org.
  */
 .macro mitigated_vectors name, base, mitigation, entry
