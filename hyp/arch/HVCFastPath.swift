@@ -40,6 +40,6 @@ enum HVCFastPath {
 
     /// Full tracing records every exit, so it sends every HVC through the Swift path.
     static func setTracing(_ full: Bool) {
-        unsafe keel_set_hvc_fast_off(full ? 1 : 0)
+        keel_set_hvc_fast_off(full ? 1 : 0)
     }
 }
