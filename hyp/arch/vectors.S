@@ -1,7 +1,9 @@
 /*
  * The EL2 exception vector table and the guest entry/exit path.
  *
- * Every vector is "save, call handler, restore". Each of the 16 slots starts at its own .org,
+ * Every vector is "save, call handler, restore", but for the HVC fast path (keel_hvc_fast), which
+ * answers a few calls with the same answer for every VM before anything is saved; its offsets
+ * into Swift's VCPU come from keel/hvcfast.h, checked at boot. Each of the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
  *
@@ -19,13 +21,25 @@
  */
 #include "keel/config.h"
 #include "keel/context.h"
+#include "keel/hvcfast.h"
 
 /*
- * The light half of an exit: the registers a Swift call may clobber (x0-x18, x30; x19 shares
- * the stp with x18) and ELR/SPSR, into the frame at TPIDR_EL2. Leaves x0 = frame. 17 instructions.
+ * The first instruction of every lower-EL vector: x0 and x1 onto the stack, which gives the vector
+ * two registers to work with. The BHB-loop table pushes them itself and enters each vector just
+ * after (KEEL_VECTOR_PUSHED): lower_sync_vector and lower_async_vector must keep it their first
+ * instruction.
  */
-.macro save_caller_saved
+#define KEEL_VECTOR_PUSHED 4
+.macro push_x0_x1
     stp     x0, x1, [sp, #-16]!
+.endm
+
+/*
+ * The light half of an exit, after push_x0_x1: the registers a Swift call may clobber (x0-x18,
+ * x30; x19 shares the stp with x18) and ELR/SPSR, into the frame at TPIDR_EL2. Leaves x0 = frame;
+ * x1 is not touched. 16 instructions (17 with the push).
+ */
+.macro save_pushed
     mrs     x0, tpidr_el2
     stp     x2, x3, [x0, #KEEL_REGS_X(2)]
     stp     x4, x5, [x0, #KEEL_REGS_X(4)]
@@ -45,12 +59,22 @@
 .endm
 
 /*
- * A synchronous exception from the guest. Light classes (KEEL_LIGHT_EC_MASK) call the handler
- * at once; the others save the rest of the frame first. x0 = frame, x1 = ESR_EL2 for the handler.
+ * A synchronous exception from the guest. HVC #0 from AArch64 (the fast=1 vector) first tries
+ * keel_hvc_fast, which answers a few calls without saving the frame and otherwise comes back to
+ * keel_lower_sync_slow with every register as it found them. One tbnz sends it there: of the
+ * classes a guest causes often, only HVC and SMC have that bit of EC set (keel/hvcfast.h), so
+ * MMIO, MRS/MSR and WFx pay one instruction for the fast path. Light classes (KEEL_LIGHT_EC_MASK)
+ * call the handler at once; the others save the rest of the frame first. x0 = frame,
+ * x1 = ESR_EL2 for the handler.
  */
-.macro lower_sync_vector
-    save_caller_saved
+.macro lower_sync_vector fast
+    push_x0_x1
     mrs     x1, esr_el2
+    .if \fast
+    tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast
+keel_lower_sync_slow:
+    .endif
+    save_pushed
     ubfx    x2, x1, #26, #6
     movz    x3, #KEEL_LIGHT_EC_MASK_LO
     movk    x3, #KEEL_LIGHT_EC_MASK_HI, lsl #16
@@ -62,7 +86,8 @@
 
 /* An asynchronous exception from the guest (IRQ, FIQ, SError): its handler needs no register. */
 .macro lower_async_vector handler
-    save_caller_saved
+    push_x0_x1
+    save_pushed
     bl      \handler
     b       keel_enter_guest
 .endm
@@ -122,7 +147,7 @@ keel_vectors:
     current_el_vector KEEL_EXC_SERROR
     /* Lower EL, AArch64: the guest. */
     .org 0x400
-    lower_sync_vector
+    lower_sync_vector fast=1
     .org 0x480
     lower_async_vector keel_handle_lower_irq
     .org 0x500
@@ -131,7 +156,7 @@ keel_vectors:
     lower_async_vector keel_handle_lower_serror
     /* Lower EL, AArch32: a guest's 32-bit EL0. Same handlers; the ECs say AArch32. */
     .org 0x600
-    lower_sync_vector
+    lower_sync_vector fast=0
     .org 0x680
     lower_async_vector keel_handle_lower_irq
     .org 0x700
@@ -175,11 +200,56 @@ keel_full_lower_sync:
     b       keel_enter_guest
 
 /*
+ * A synchronous exception with EC bit 1 set, before anything is saved (hyp/HOTPATH.md):
+ * x1 = ESR_EL2, x0 free, the guest's x0 and x1 at [sp]; x2-x30 are the guest's and stay
+ * untouched. Only HVC #0 from AArch64 (ESR_EL2 exactly KEEL_ESR_HVC64_IMM0) goes on. SMCCC_VERSION and
+ * PSCI_VERSION are answered 0x10001 and every vendor-hypervisor SMC64 id NOT_SUPPORTED
+ * (keel/hvcfast.h), as the Swift path answers them for any VM, when nothing else must happen on
+ * this exit: full tracing off (tested first, so a traced HVC pays least), and no list-register
+ * refill or stop request for this vCPU (handleLowerSync's beforeEntry test; plain loads, as
+ * there). The exit is counted and its ESR kept, as handleLowerSync does; x1-x3 go back as they
+ * came. Anything else returns to keel_lower_sync_slow with x1 = ESR_EL2 and the guest's
+ * registers as they came. Flags carry the answer across the checks (ldr, str and cbnz leave
+ * them): eq a version call, lo an unknown vendor id, hi anything else.
+ */
+keel_hvc_fast:
+    movz    x0, #KEEL_ESR_HVC64_IMM0_HI, lsl #16
+    cmp     x1, x0
+    b.ne    keel_lower_sync_slow
+    adrp    x0, keel_hvc_fast_off
+    ldr     w0, [x0, :lo12:keel_hvc_fast_off]
+    cbnz    w0, keel_lower_sync_slow
+    ldr     w1, [sp]                        /* the function id: the guest's w0 */
+    lsr     w0, w1, #24
+    cmp     w0, #KEEL_FAST_UNKNOWN_TOP
+    eor     w0, w1, #KEEL_FAST_SMCCC_VERSION
+    and     w0, w0, #KEEL_FAST_VERSION_MASK  /* 0: SMCCC_VERSION or PSCI_VERSION */
+    ccmp    w0, #0, #0, ne                  /* an unknown vendor id: nzcv = 0, lo */
+    b.hi    1f
+    mrs     x0, tpidr_el2
+    ldr     w1, [x0, #KEEL_VCPU_VGIC_DIRTY]
+    cbnz    w1, 1f
+    ldr     w1, [x0, #KEEL_VCPU_STOP]
+    cbnz    w1, 1f
+    movz    x1, #KEEL_ESR_HVC64_IMM0_HI, lsl #16  /* ESR_EL2, as the vector compared it */
+    str     x1, [x0, #KEEL_VCPU_EXIT_ESR]
+    ldr     w1, [x0, #KEEL_VCPU_EXITS_HVC64]
+    add     w1, w1, #1
+    str     w1, [x0, #KEEL_VCPU_EXITS_HVC64]
+    mov     w1, #KEEL_FAST_VERSION_ANSWER
+    csinv   x0, x1, xzr, eq                 /* a version: 0x10001; else ~0 = NOT_SUPPORTED */
+    ldp     xzr, x1, [sp], #16
+    eret
+1:  mrs     x1, esr_el2
+    b       keel_lower_sync_slow
+
+/*
  * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
- * lower-EL vector runs its mitigation, then the plain one. Each table is 2 KiB aligned as
+ * lower-EL vector runs its mitigation, then the plain one (at `entry`: KEEL_VECTOR_PUSHED when
+ * the mitigation did the vector's push itself). Each table is 2 KiB aligned as
  * VBAR_EL2 needs, and every slot still ends at its .org.
  */
-.macro mitigated_vectors name, base, mitigation
+.macro mitigated_vectors name, base, mitigation, entry
     .org \base
     .globl \name
 \name:
@@ -201,28 +271,28 @@ keel_full_lower_sync:
     b       keel_vectors + 0x380
     .org \base + 0x400
     \mitigation
-    b       keel_vectors + 0x400
+    b       keel_vectors + 0x400 + \entry
     .org \base + 0x480
     \mitigation
-    b       keel_vectors + 0x480
+    b       keel_vectors + 0x480 + \entry
     .org \base + 0x500
     \mitigation
-    b       keel_vectors + 0x500
+    b       keel_vectors + 0x500 + \entry
     .org \base + 0x580
     \mitigation
-    b       keel_vectors + 0x580
+    b       keel_vectors + 0x580 + \entry
     .org \base + 0x600
     \mitigation
-    b       keel_vectors + 0x600
+    b       keel_vectors + 0x600 + \entry
     .org \base + 0x680
     \mitigation
-    b       keel_vectors + 0x680
+    b       keel_vectors + 0x680 + \entry
     .org \base + 0x700
     \mitigation
-    b       keel_vectors + 0x700
+    b       keel_vectors + 0x700 + \entry
     .org \base + 0x780
     \mitigation
-    b       keel_vectors + 0x780
+    b       keel_vectors + 0x780 + \entry
     .org \base + 0x800
 .endm
 
@@ -230,10 +300,11 @@ keel_full_lower_sync:
  * Spectre-BHB, the branch loop (Arm's mitigation for cores without CLRBHB; Linux's
  * __mitigate_spectre_bhb_loop): keel_bhb_loop_count taken branches push the guest's branch
  * history out, then a barrier keeps anything after from being speculated before the loop ends.
- * x0 goes through the stack, as save_caller_saved's x0/x1 do.
+ * It starts with the vector's own first instruction (push_x0_x1), and its table enters each
+ * vector just after that (KEEL_VECTOR_PUSHED): x0 is free from here on, with nothing to reload.
  */
 .macro bhb_loop
-    str     x0, [sp, #-16]!
+    push_x0_x1
     adrp    x0, keel_bhb_loop_count
     ldr     w0, [x0, :lo12:keel_bhb_loop_count]
 1:  b       . + 4
@@ -241,7 +312,6 @@ keel_full_lower_sync:
     b.ne    1b
     dsb     nsh
     isb
-    ldr     x0, [sp], #16
 .endm
 
 /* Spectre-BHB on cores with FEAT_CLRBHB: the instruction does it. */
@@ -271,9 +341,9 @@ keel_full_lower_sync:
 
     .section .text.vectors.mitigated, "ax"
     .balign 0x800
-    mitigated_vectors keel_vectors_bhb_loop, 0x000, bhb_loop
-    mitigated_vectors keel_vectors_clear_bhb, 0x800, clear_bhb
-    mitigated_vectors keel_vectors_firmware, 0x1000, firmware_call
+    mitigated_vectors keel_vectors_bhb_loop, 0x000, bhb_loop, KEEL_VECTOR_PUSHED
+    mitigated_vectors keel_vectors_clear_bhb, 0x800, clear_bhb, 0
+    mitigated_vectors keel_vectors_firmware, 0x1000, firmware_call, 0
 
     .data
     .balign 4
@@ -283,6 +353,9 @@ keel_bhb_loop_count:
     .globl keel_entry_firmware_call
 keel_entry_firmware_call:
     .space  4 * KEEL_MAX_CPUS
+    .globl keel_hvc_fast_off
+keel_hvc_fast_off:
+    .word   0
 
     .text
 /*

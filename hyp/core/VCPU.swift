@@ -143,6 +143,7 @@ enum VCPUs {
         if MemoryLayout<VCPU>.stride > Int(keel_vcpu_slot_size()) { panic("VCPU outgrew KEEL_VCPU_SLOT") }
         if !GuestFrame.layoutMatchesAssembly { panic("GuestFrame does not match keel_regs: the vectors would corrupt it") }
         if !VCPUHandle(index: 0).frameIsFirst { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
+        if !HVCFastPath.matchesSwift { panic("keel/hvcfast.h does not match VCPU or the hypercall answers: the HVC fast path would corrupt the vCPU") }
     }
 
     /// vCPU `index` of VM `vm`, reset to start at `entry` (EL1h, interrupts masked, MMU off)

@@ -84,6 +84,7 @@ enum Trace {
     /// The stream header: magic, format version, counter frequency, the firmware's build id.
     static func start(mode: TraceMode) {
         self.mode = mode
+        HVCFastPath.setTracing(full)
         guard full else { return }
         var header = TraceHeader()
         header.counterHz = read_cntfrq_el0()
