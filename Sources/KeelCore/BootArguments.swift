@@ -22,13 +22,14 @@ public enum BootArguments {
         }
     }
 
-    /// `keel.trace=off|counters|full`; nil when absent or not one of those.
+    /// `keel.trace=off|counters|full|memory`; nil when absent or not one of those.
     public static func traceMode(_ arguments: Span<UInt8>) -> TraceMode? {
         guard let range = self.value(of: "keel.trace", in: arguments) else { return nil }
         let value = arguments.extracting(range)
         if FDT.equal(value, "off") { return .off }
         if FDT.equal(value, "counters") { return .counters }
         if FDT.equal(value, "full") { return .full }
+        if FDT.equal(value, "memory") { return .memory }
         return nil
     }
 }

@@ -41,11 +41,12 @@ public enum Bench {
     }
 
     /// Runs the bench guest under Keel with the given trace mode; returns the console text.
+    /// (The trace itself, on the UART, is dropped.)
     public static func runGuest(firmware: String, guest: String, traceMode: TraceMode, timeout: Double = 300) throws -> String {
         let bundle = try TemporaryBundle(rawGuest: guest, layout: qemuVirtDefaultVM, board: qemuVirt)
         var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: qemuVirtDefaultVM)
         defer { withExtendedLifetime(bundle) {} }
-        command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode == .full ? "full" : "counters")"]
+        command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode.bootArgument)"]
         let text = ConsoleText()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).trace").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }

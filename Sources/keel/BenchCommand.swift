@@ -43,22 +43,27 @@ struct BenchGuest: ParsableCommand {
         do { firmwarePath = try Firmware.locate(explicit: firmware) } catch let error as KeelError { throw failure(error) }
 
         var results: [String: Any] = ["icount": "shift=0", "board": "qemu-virt", "cpu": "cortex-a72"]
-        var rows: [[String]] = [["figure", "counters", "full trace", "unit"]]
+        var trips: [[String]] = [["figure", "counters", "full trace", "memory trace", "unit"]]
+        var rows: [[String]] = [["figure", "native", "Keel", "unit"]]
 
         let counters = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .counters))
         let full = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .full))
+        let memory = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .memory))
         guard let hz = counters.counterHz, !counters.figures.isEmpty else { throw failure("the bench guest printed no figures", .dataError) }
         let base = Bench.instructionsPerIteration(counters.figures, counterHz: hz)
         let traced = Bench.instructionsPerIteration(full.figures, counterHz: full.counterHz ?? hz)
+        let inMemory = Bench.instructionsPerIteration(memory.figures, counterHz: memory.counterHz ?? hz)
         var round: [String: Any] = [:]
         for name in base.keys.sorted() {
-            round[name] = ["counters": base[name]!, "full_trace": traced[name] ?? 0]
-            rows.append([name, String(format: "%.1f", base[name]!), String(format: "%.1f", traced[name] ?? 0), "instructions per round trip"])
+            round[name] = ["counters": base[name]!, "full_trace": traced[name] ?? 0, "memory_trace": inMemory[name] ?? 0]
+            trips.append([name, String(format: "%.1f", base[name]!), String(format: "%.1f", traced[name] ?? 0),
+                          String(format: "%.1f", inMemory[name] ?? 0), "instructions per round trip"])
         }
         results["round_trip_instructions"] = round
-        if let a = base["hvc_null"], let b = traced["hvc_null"] {
+        if let a = base["hvc_null"], let b = traced["hvc_null"], let c = inMemory["hvc_null"] {
             results["full_trace_cost_per_exit_instructions"] = b - a
-            rows.append(["full trace cost per exit", "", String(format: "%.1f", b - a), "instructions (hvc_null)"])
+            results["memory_trace_cost_per_exit_instructions"] = c - a
+            trips.append(["trace cost per exit", "", String(format: "%.1f", b - a), String(format: "%.1f", c - a), "instructions (hvc_null)"])
         }
 
         // Interrupts: the same guest natively and under Keel.
@@ -70,7 +75,6 @@ struct BenchGuest: ParsableCommand {
             throw failure(error)
         }
         var interrupts: [String: Any] = [:]
-        rows.append(["", "native", "Keel", ""])
         for name in IRQBench.figureNames {
             let (n, k) = (native[name]!, keel[name]!)
             interrupts[name] = ["native": n, "keel": k, "keel_minus_native": k - n, "description": IRQBench.descriptions[name]!]
@@ -101,6 +105,7 @@ struct BenchGuest: ParsableCommand {
         rows.append(["keel trace decode (whole command)", "", String(format: "%.2f M", command.recordsPerSecond / 1e6),
                      String(format: "records per second (%d records in %.2f s, %.2f s CPU)", records, command.seconds, command.cpuSeconds)])
 
+        printTable(trips)
         printTable(rows)
         try Bench.mergeResults(results, into: json)
         print("results: \(json)")

@@ -63,6 +63,9 @@ struct Run: ParsableCommand {
     @Option(help: "Record every exit (keel.trace=full) and write the trace frames to this file; the console shows as usual.")
     var trace: String?
 
+    @Flag(name: .customLong("trace-memory"), help: "With --trace: keep the records in a ring in Keel's RAM (keel.trace=memory), sent when a VM powers off and when the machine does: an exit costs a few hundred instructions instead of thousands, and the oldest records are overwritten (counted as lost) when a CPU takes more than 1,024 between drains.")
+    var traceMemory = false
+
     @Option(name: .long, help: "RAM of the emulated board in MiB (default: the board file's). Keel takes its RAM from the DTB QEMU passes.")
     var memory: UInt64?
 
@@ -97,6 +100,7 @@ struct Run: ParsableCommand {
         }
         guard (1...65535).contains(gdbPort) else { throw ValidationError("--gdb-port \(gdbPort) is not a TCP port: give 1 to 65535") }
         if gdbPort != GDBAttach.defaultPort && !gdb { throw ValidationError("--gdb-port goes with --gdb") }
+        if traceMemory && trace == nil { throw ValidationError("--trace-memory goes with --trace FILE") }
         if let memory { guard memory >= 16 && memory <= 64 << 10 else { throw ValidationError("--memory \(memory) is not possible: give 16 to 65536 MiB") } }
         if let dtb {
             do { try BootDeviceTree.check(dtb) } catch let error as KeelError { throw failure(error) }
@@ -262,7 +266,7 @@ struct Run: ParsableCommand {
         var command = original
         let capture: TraceCapture?
         if let trace {
-            command.extraArguments += ["-append", "keel.trace=full"]
+            command.extraArguments += ["-append", traceMemory ? "keel.trace=memory" : "keel.trace=full"]
             do {
                 capture = try TraceCapture(path: trace, text: { RunCleanup.shared.writeToStandardOutput($0) })
             } catch let error as KeelError {

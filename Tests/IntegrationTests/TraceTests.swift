@@ -5,9 +5,9 @@ import Testing
 /// Guests run with `keel run --trace`; `keel trace` must show the exits each is known to cause.
 @Suite("The trap trace, end to end")
 struct TraceTests {
-    func traced(_ guest: String) throws -> (run: KeelRun, file: String) {
+    func traced(_ guest: String, memory: Bool = false) throws -> (run: KeelRun, file: String) {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-\(guest)-\(UUID().uuidString).trace").path
-        let run = try boot(guest, ["--trace", file])
+        let run = try boot(guest, ["--trace", file] + (memory ? ["--trace-memory"] : []))
         return (run, file)
     }
 
@@ -47,6 +47,51 @@ struct TraceTests {
         let text = try runKeel(["trace", "stats", file])
         #expect(text.stdout.contains("HVC64 PSCI_VERSION"))
         #expect(text.stdout.contains("handling time histogram (log2 ns)"))
+    }
+
+    /// `keel trace decode --json` of `file`: its records, less the drains (which come where each
+    /// mode drains) and the fields that are times or counts of records.
+    func recordsWithoutTimes(_ file: String) throws -> [[String: String]] {
+        let decode = try runKeel(["trace", "decode", file, "--json"])
+        #expect(decode.status == 0, "\(decode.stderr)")
+        return try jsonLines(decode.stdout).dropFirst().filter { $0["kind"] as? String != "flush" }.map { row in
+            row.filter { !["t", "seq", "exit_ticks", "entry_ticks", "handling_ticks"].contains($0.key) }.mapValues { "\($0)" }
+        }
+    }
+
+    @Test("keel.trace=memory: the HVC guest's records are full mode's, field for field, nothing lost")
+    func memoryMatchesFull() throws {
+        let (full, fullFile) = try traced("hvc")
+        defer { try? FileManager.default.removeItem(atPath: fullFile) }
+        let (memory, memoryFile) = try traced("hvc", memory: true)
+        defer { try? FileManager.default.removeItem(atPath: memoryFile) }
+        #expect(full.status == 0 && memory.status == 0)
+        #expect(memory.lines.contains("[keel] trace mode from bootargs: memory"))
+        #expect(memory.lines.contains("hvc: done") && !memory.stdout.utf8.contains(0))
+        let (a, b) = (try recordsWithoutTimes(fullFile), try recordsWithoutTimes(memoryFile))
+        #expect(a.count > 700 && a.count == b.count)  // ~760 exits and the lifecycle events
+        #expect(a == b)
+        let stats = try jsonLines(try runKeel(["trace", "stats", memoryFile, "--json"]).stdout)
+        let loss = stats.first { $0["table"] as? String == "loss" }!
+        #expect(loss["lost_records"] as? Int == 0 && loss["damaged_frames"] as? Int == 0)
+    }
+
+    @Test("keel.trace=memory: a CPU that takes more records than its ring keeps the last 1,024, and the older count as lost")
+    func memoryRingOverwrites() throws {
+        let (run, file) = try traced("bench", memory: true)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        #expect(run.status == 0)
+        let exits = try #require(run.exitCounters["total"])
+        #expect(exits > 10_000)
+        let stats = try jsonLines(try runKeel(["trace", "stats", file, "--json"]).stdout)
+        let loss = stats.first { $0["table"] as? String == "loss" }!
+        #expect(loss["records"] as? Int == 1_024)  // TraceMemoryRing.capacity
+        // Every exit, and the VM's creation, its vCPU's start, its power-off and the drain then.
+        #expect((loss["lost_records"] as? Int ?? 0) + 1_024 == exits + 4)
+        let records = try runKeel(["trace", "decode", file]).lines.filter { $0.contains(" vm0/vcpu0 ") }
+        #expect(records.count == 1_024)
+        #expect(records.suffix(2).first?.contains("VM powered off") == true)
+        #expect(records.last?.contains("trace ring drained to the UART") == true)
     }
 
     @Test("the abort guest: each refused access is an injected external abort")

@@ -135,6 +135,8 @@ struct FDTTests {
         #expect(mode("console=ttyAMA0 keel.trace=full") == .full)
         #expect(mode("keel.trace=off quiet") == .off)
         #expect(mode("keel.trace=counters\0") == .counters)
+        #expect(mode("keel.trace=memory loglevel=8") == .memory)
+        for m in [TraceMode.off, .counters, .full, .memory] { #expect(mode("keel.trace=\(m.bootArgument)") == m) }
         #expect(mode("keel.trace=verbose") == nil)
         #expect(mode("xkeel.trace=full") == nil)
         #expect(mode("keel.trace") == nil)

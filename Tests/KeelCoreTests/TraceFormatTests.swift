@@ -38,6 +38,29 @@ struct TraceFormatTests {
         #expect(decoded?.isWrite == true)
     }
 
+    @Test("the memory ring's ten words are the byte layout's, little-endian, and read back")
+    func recordWords() {
+        var r = Self.sample(0xDEAD_BEEF)
+        r.detail = 0x0102_0304
+        var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
+        do { var span = bytes.mutableSpan; r.encode(into: &span) }
+        var words = [UInt64](repeating: 0xAAAA_AAAA_AAAA_AAAA, count: 2 + TraceRecord.words)
+        do { var span = words.mutableSpan; r.store(into: &span, at: 1) }
+        #expect(words[0] == 0xAAAA_AAAA_AAAA_AAAA && words[11] == 0xAAAA_AAAA_AAAA_AAAA)  // nothing outside
+        for i in 0..<TraceRecord.words {
+            let fromBytes = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[8 * i + $1]) << (8 * UInt64($1)) }
+            #expect(words[1 + i] == fromBytes, "word \(i)")
+        }
+        #expect(TraceRecord(words: words.span.extracting(1..<11)) == r)
+        #expect(TraceRecord(words: words.span.extracting(1..<10)) == nil)  // short
+        var badKind = words
+        badKind[1] |= 0xEE
+        #expect(TraceRecord(words: badKind.span.extracting(1..<11)) == nil)
+        var badAction = words
+        badAction[8] |= 0xEE
+        #expect(TraceRecord(words: badAction.span.extracting(1..<11)) == nil)
+    }
+
     @Test("short buffers and unknown kinds or actions do not decode")
     func recordRejects() {
         var bytes = [UInt8](repeating: 0, count: TraceRecord.size)

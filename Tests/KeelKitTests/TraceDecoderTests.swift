@@ -87,6 +87,16 @@ struct TraceDecoderTests {
         #expect(log.lostRecords == 1)
     }
 
+    @Test("after a header, a CPU whose first record is number n lost n (a memory ring overwrote them); without one, nothing is counted")
+    func firstSequence() {
+        let late = Self.frame(Self.record(1_000, at: 10)) + Self.frame(Self.record(1_001, at: 20))
+        #expect(TraceLog.decode(Self.headerFrame() + late).lostRecords == 1_000)
+        #expect(TraceLog.decode(late).lostRecords == 0)  // a capture that joined the stream late
+        var other = Self.record(3, at: 30)
+        other.cpu = 1
+        #expect(TraceLog.decode(Self.headerFrame() + late + Self.frame(other)).lostRecords == 1_003)
+    }
+
     @Test("a flipped byte costs one frame (and the text up to the next); the decoder resynchronises")
     func flippedByte() {
         let (data, frames) = Self.stream()

@@ -120,7 +120,7 @@ enum BootDTB {
         guard let found, let mode = found else { return .counters }
         Console.begin()
         Console.print("trace mode from bootargs: ")
-        Console.print(mode == .full ? "full" : (mode == .off ? "off" : "counters"))
+        Console.print(mode == .full ? "full" : mode == .memory ? "memory" : mode == .off ? "off" : "counters")
         Console.newline()
         return mode
     }

@@ -128,11 +128,11 @@ enum FaultReport {
         if !full { Console.log("  x20-x29, sp_el0: live at a light exit, not saved") }
     }
 
-    /// This CPU's trace records not yet drained (keel.trace=full), the last few.
+    /// This CPU's last trace records (keel.trace=full or memory), a few.
     @_optimize(size)
     static func traceTail() {
-        guard Trace.full else {
-            Console.log("no trace records: keel.trace=full (keel run --trace FILE) keeps the last exits of each CPU")
+        guard Trace.recording else {
+            Console.log("no trace records: keel.trace=full or memory (keel run --trace FILE) keeps the last exits of each CPU")
             return
         }
         Trace.forEachRecent { record in

@@ -82,7 +82,7 @@ func handleLowerSync(_ vcpu: VCPUHandle, _ esr: UInt64) {
     let ec = Int(truncatingIfNeeded: esr >> 26) & 0x3F
     vcpu.state.exits.byEC[ec] &+= 1
     vcpu.state.exitESR = esr
-    if _slowPath(Trace.full) { return handleTraced(vcpu, esr, ec) }
+    if _slowPath(Trace.recording) { return handleTraced(vcpu, esr, ec) }
     trapTable[ec](vcpu, esr)
     beforeEntry(vcpu)
 }

@@ -6,6 +6,9 @@ enum StaticWords {
     /// One per physical CPU (KEEL_MAX_CPUS): non-zero once it runs Keel.
     nonisolated(unsafe) private static var online: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]
     nonisolated(unsafe) private static var consoleInput: UInt32 = 0
+    /// Per physical CPU: records its memory trace ring has taken (`TraceMemory`).
+    nonisolated(unsafe) private static var traceWritten: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]
+    nonisolated(unsafe) private static var traceDrain: UInt32 = 0
 
     /// CPU `cpu`'s online flag (`cpu` masked to the array: an index never leaves it).
     static func online(_ cpu: Int) -> AtomicWord {
@@ -14,6 +17,21 @@ enum StaticWords {
         unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &online) {
             unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self) + (cpu & 7)
         })
+    }
+
+    /// CPU `cpu`'s count of records in its memory trace ring, published with release order
+    /// after each record (`cpu` masked to the array).
+    static func traceWritten(_ cpu: Int) -> AtomicWord {
+        // Safety: as `online`.
+        unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &traceWritten) {
+            unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self) + (cpu & 7)
+        })
+    }
+
+    /// Held while a memory trace ring drains to the UART (each record is sent once).
+    static var traceDrainLock: AtomicWord {
+        // Safety: a static's address is fixed for the firmware's life.
+        unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &traceDrain) { unsafe $0 })
     }
 
     /// Guards `ConsoleInput`'s state and the reading of the board's UART.

@@ -287,8 +287,14 @@ enum VirtualPSCI {
         Trace.end(vcpu)
         Trace.event(event, vm: vm.state.id, vcpu: vcpu.state.id, arg0: arg0)
         Trace.flush()
-        if VMs.allPoweredOff { Platform.powerOff() }
-        if VMs.powerOffWith == vm.state.id { Platform.powerOff("power_off_with names this VM: powering off") }
+        if VMs.allPoweredOff {
+            Trace.finish()
+            Platform.powerOff()
+        }
+        if VMs.powerOffWith == vm.state.id {
+            Trace.finish()
+            Platform.powerOff("power_off_with names this VM: powering off")
+        }
         stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         for index in 0..<vm.state.vcpuCount { vm.state.vcpu(index).stopWord.storeRelease(0) }
         powerDown(vcpu)

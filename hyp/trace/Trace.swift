@@ -7,20 +7,25 @@ import KeelHW
 /// full and when a VM powers off; each drain is itself recorded, so its time is not mistaken for
 /// the guest's.
 ///
-/// The mode comes from `keel.trace=off|counters|full` on the boot command line; default
+/// In `memory` mode the records go to a large per-CPU ring in RAM instead (`TraceMemory`),
+/// drained in the same frames when a VM powers off and when the machine does.
+///
+/// The mode comes from `keel.trace=off|counters|full|memory` on the boot command line; default
 /// `counters`.
 enum Trace {
     nonisolated(unsafe) static var mode: TraceMode = .counters
+    /// Every exit becomes a record (`full` or `memory`): the one load the exit path tests.
+    nonisolated(unsafe) static var recording = false
+    /// Records go to the memory rings, not the UART's.
+    nonisolated(unsafe) static var inMemory = false
 
     /// Records per CPU ring; drained at half.
     static let ringRecords = 64
 
-    static var full: Bool { mode == .full }
-
     /// Opens the record of an exit: what the hardware says about it and when it happened.
     @inline(__always)
     static func begin(_ vcpu: VCPUHandle, kind: TraceRecord.Kind, esr: UInt64) {
-        guard full else { return }
+        guard recording else { return }
         var record = TraceRecord()
         record.kind = kind
         record.exitTime = read_cntpct_el0()
@@ -33,17 +38,18 @@ enum Trace {
     /// Closes the record of an exit and queues it.
     @inline(__always)
     static func end(_ vcpu: VCPUHandle) {
-        guard full else { return }
+        guard recording else { return }
         vcpu.state.trace.entryTime = read_cntpct_el0()
         vcpu.state.trace.vm = UInt8(truncatingIfNeeded: vcpu.state.vm)
         vcpu.state.trace.vcpu = UInt8(truncatingIfNeeded: vcpu.state.id)
         append(vcpu.state.trace)
+        if inMemory { return }
         if TraceRings.rings[TraceRings.cpuIndex].count >= ringRecords / 2 { flush() }
     }
 
     /// A lifecycle event (VM created, vCPU started, VM off): a record with no exit.
     static func event(_ kind: TraceRecord.Kind, vm: Int, vcpu: Int, arg0: UInt64 = 0) {
-        guard full else { return }
+        guard recording else { return }
         var record = TraceRecord()
         record.kind = kind
         record.vm = UInt8(truncatingIfNeeded: vm)
@@ -58,6 +64,7 @@ enum Trace {
         let cpu = TraceRings.cpuIndex
         var record = record
         record.cpu = UInt8(truncatingIfNeeded: cpu)
+        if inMemory { return TraceMemory.push(record, cpu: cpu) }
         record.sequence = TraceRings.rings[cpu].sequence
         TraceRings.rings[cpu].sequence &+= 1
         TraceTail.keep(record, cpu: cpu)
@@ -67,13 +74,17 @@ enum Trace {
 
     /// Drains this CPU's ring to the UART, then records how long that took.
     static func flush() {
-        guard full else { return }
+        guard recording else { return }
         let cpu = TraceRings.cpuIndex
-        let count = min(TraceRings.rings[cpu].count, ringRecords)
-        guard count > 0 else { return }
         let start = read_cntpct_el0()
-        TraceRings.rings[cpu].send(count)
-        TraceRings.rings[cpu].count = 0
+        if inMemory {
+            TraceMemory.drain(cpu: cpu)
+        } else {
+            let count = min(TraceRings.rings[cpu].count, ringRecords)
+            guard count > 0 else { return }
+            TraceRings.rings[cpu].send(count)
+            TraceRings.rings[cpu].count = 0
+        }
         var record = TraceRecord()
         record.kind = .flush
         record.exitTime = start
@@ -81,11 +92,18 @@ enum Trace {
         append(record)
     }
 
+    /// Every CPU's memory ring, before the machine powers off (this CPU has flushed its own).
+    static func finish() {
+        if inMemory { TraceMemory.drainAll() }
+    }
+
     /// The stream header: magic, format version, counter frequency, the firmware's build id.
     static func start(mode: TraceMode) {
         self.mode = mode
-        HVCFastPath.setTracing(full)
-        guard full else { return }
+        recording = mode.recordsExits
+        inMemory = mode == .memory
+        HVCFastPath.setTracing(recording)
+        guard recording else { return }
         var header = TraceHeader()
         header.counterHz = read_cntfrq_el0()
         KeelImage.withBuildID { header.setBuildID(from: $0) }

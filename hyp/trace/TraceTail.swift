@@ -34,6 +34,7 @@ extension Trace {
     /// a fault report.
     @_optimize(size)
     static func forEachRecent(_ body: (TraceRecord) -> Void) {
+        if inMemory { return TraceMemory.forEachRecent(cpu: TraceRings.cpuIndex, limit: TraceTail.depth, body) }
         TraceTail.forEach(cpu: TraceRings.cpuIndex, body)
     }
 }

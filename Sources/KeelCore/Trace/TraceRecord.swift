@@ -113,6 +113,54 @@ public struct TraceRecord: Equatable, Sendable {
         LittleEndian.store(arg1, 8, at: offset + 72, in: &buffer)
     }
 
+    /// Words in `store(into:at:)`'s form.
+    public static let words = 10
+
+    /// Writes the record as the ten little-endian words of its byte layout (word i holds bytes
+    /// 8i..<8i+8 above), `words` words at `offset` (else it traps): on a little-endian CPU the
+    /// same bytes as `encode`, in ten stores instead of eighty. The memory ring's form.
+    public func store(into words: inout MutableSpan<UInt64>, at offset: Int = 0) {
+        precondition(offset >= 0 && offset <= words.count - TraceRecord.words)
+        words[offset] = UInt64(kind.rawValue) | UInt64(cpu) << 8 | UInt64(vm) << 16 | UInt64(vcpu) << 24
+            | UInt64(sequence) << 32
+        words[offset + 1] = exitTime
+        words[offset + 2] = entryTime
+        words[offset + 3] = esr
+        words[offset + 4] = elr
+        words[offset + 5] = far
+        words[offset + 6] = ipa
+        words[offset + 7] = UInt64(action.rawValue) | UInt64(width) << 8 | UInt64(register) << 16
+            | UInt64(flags) << 24 | UInt64(detail) << 32
+        words[offset + 8] = arg0
+        words[offset + 9] = arg1
+    }
+
+    /// Reads a record from `store(into:at:)`'s ten words; nil when there are fewer or the kind
+    /// or action is unknown.
+    public init?(words: Span<UInt64>) {
+        guard words.count >= TraceRecord.words,
+              let kind = Kind(rawValue: UInt8(truncatingIfNeeded: words[0])),
+              let action = Action(rawValue: UInt8(truncatingIfNeeded: words[7])) else { return nil }
+        self.kind = kind
+        cpu = UInt8(truncatingIfNeeded: words[0] >> 8)
+        vm = UInt8(truncatingIfNeeded: words[0] >> 16)
+        vcpu = UInt8(truncatingIfNeeded: words[0] >> 24)
+        sequence = UInt32(truncatingIfNeeded: words[0] >> 32)
+        exitTime = words[1]
+        entryTime = words[2]
+        esr = words[3]
+        elr = words[4]
+        far = words[5]
+        ipa = words[6]
+        self.action = action
+        width = UInt8(truncatingIfNeeded: words[7] >> 8)
+        register = UInt8(truncatingIfNeeded: words[7] >> 16)
+        flags = UInt8(truncatingIfNeeded: words[7] >> 24)
+        detail = UInt32(truncatingIfNeeded: words[7] >> 32)
+        arg0 = words[8]
+        arg1 = words[9]
+    }
+
     /// Reads a record; nil when the buffer is short or the kind or action is unknown.
     public static func decode(_ bytes: Span<UInt8>) -> TraceRecord? {
         guard bytes.count >= size, let kind = Kind(rawValue: bytes[0]), let action = Action(rawValue: bytes[56]) else { return nil }
@@ -215,6 +263,24 @@ public enum TraceMode: UInt8, Sendable {
     case counters = 1
     /// Counters and a record for every exit and event, streamed in frames on the UART.
     case full = 2
+    /// Counters and a record for every exit and event, kept in a large per-CPU ring in RAM
+    /// (the oldest overwritten: a flight recorder) and sent on the UART only when a VM powers
+    /// off and when the machine does. The same records as `full`, without the UART on the exit
+    /// path; records overwritten before a drain show as sequence gaps.
+    case memory = 3
+
+    /// The value of `keel.trace=` that asks for this mode (`BootArguments.traceMode`).
+    public var bootArgument: StaticString {
+        switch self {
+        case .off: "off"
+        case .counters: "counters"
+        case .full: "full"
+        case .memory: "memory"
+        }
+    }
+
+    /// Every exit becomes a record (`full` or `memory`).
+    public var recordsExits: Bool { self == .full || self == .memory }
 }
 
 /// Byte-order helpers over checked spans, on any alignment (the firmware is built

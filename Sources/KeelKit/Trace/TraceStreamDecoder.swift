@@ -31,6 +31,10 @@ public struct TraceStreamDecoder {
             if let last = lastSequence[cpu] {
                 let gap = record.sequence &- last &- 1
                 if gap != 0 && gap < 0x8000_0000 { lostRecords += Int(gap) }
+            } else if header != nil && record.sequence < 0x8000_0000 {
+                // Every CPU numbers its records from 0 after the header: a stream seen from its
+                // start that begins a CPU at n lost its first n (a memory ring overwrote them).
+                lostRecords += Int(record.sequence)
             }
             lastSequence[cpu] = record.sequence
             if record.hasHandlingTime && record.entryTime < record.exitTime { backwardRecords += 1 }
