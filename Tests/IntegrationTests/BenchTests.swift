@@ -5,7 +5,7 @@ import Testing
 /// not judge the timings (figures are for the README, not assertions).
 @Suite("Benchmarks run")
 struct BenchTests {
-    @Test("keel bench runs the bench guest in both trace modes and writes every figure")
+    @Test("keel bench runs the bench guest in every trace mode and writes every figure")
     func benchRuns() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).json").path
         defer { try? FileManager.default.removeItem(atPath: json) }
@@ -19,6 +19,9 @@ struct BenchTests {
         for (name, modes) in round {
             #expect((modes["counters"] ?? 0) > 0, "\(name)")
             #expect((modes["full_trace"] ?? 0) > (modes["counters"] ?? 0), "\(name): full tracing costs something")
+            // A record in RAM costs something, and less than one through the UART.
+            #expect((modes["memory_trace"] ?? 0) > (modes["counters"] ?? 0), "\(name): memory tracing costs something")
+            #expect((modes["memory_trace"] ?? .infinity) < (modes["full_trace"] ?? 0), "\(name): the UART costs more")
         }
         #expect((results["decoder_records_per_second"] as? Double ?? 0) > 0)
         let command = try #require(results["decode_command"] as? [String: Any])
