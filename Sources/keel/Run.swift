@@ -63,7 +63,7 @@ struct Run: ParsableCommand {
     @Option(help: "Record every exit (keel.trace=full) and write the trace frames to this file; the console shows as usual.")
     var trace: String?
 
-    @Flag(name: .customLong("trace-memory"), help: "With --trace: keep the records in a ring in Keel's RAM (keel.trace=memory), sent when a VM powers off and when the machine does: an exit costs a few hundred instructions instead of thousands, and the oldest records are overwritten (counted as lost) when a CPU takes more than 1,024 between drains.")
+    @Flag(name: .customLong("trace-memory"), help: "With --trace: keep the records in a ring in Keel's RAM (keel.trace=memory), sent when a VM powers off and when the machine does: an exit costs a few hundred instructions instead of thousands, and the oldest records are overwritten (counted as lost) when a CPU takes more than 1,023 between drains.")
     var traceMemory = false
 
     @Option(name: .long, help: "RAM of the emulated board in MiB (default: the board file's). Keel takes its RAM from the DTB QEMU passes.")

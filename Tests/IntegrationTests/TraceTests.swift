@@ -76,7 +76,7 @@ struct TraceTests {
         #expect(loss["lost_records"] as? Int == 0 && loss["damaged_frames"] as? Int == 0)
     }
 
-    @Test("keel.trace=memory: a CPU that takes more records than its ring keeps the last 1,024, and the older count as lost")
+    @Test("keel.trace=memory: a CPU that takes more records than its ring keeps the last 1,023, and the older count as lost")
     func memoryRingOverwrites() throws {
         let (run, file) = try traced("bench", memory: true)
         defer { try? FileManager.default.removeItem(atPath: file) }
@@ -85,13 +85,34 @@ struct TraceTests {
         #expect(exits > 10_000)
         let stats = try jsonLines(try runKeel(["trace", "stats", file, "--json"]).stdout)
         let loss = stats.first { $0["table"] as? String == "loss" }!
-        #expect(loss["records"] as? Int == 1_024)  // TraceMemoryRing.capacity
-        // Every exit, and the VM's creation, its vCPU's start, its power-off and the drain then.
+        // The ring's 1,024 slots hold the last 1,023 records (TraceMemory), drained at the VM's
+        // power-off; then that drain's own record, sent as the machine powers off.
+        #expect(loss["records"] as? Int == 1_024)
+        // Every exit, and the VM's creation, its vCPU's start, its power-off and the drain.
         #expect((loss["lost_records"] as? Int ?? 0) + 1_024 == exits + 4)
         let records = try runKeel(["trace", "decode", file]).lines.filter { $0.contains(" vm0/vcpu0 ") }
         #expect(records.count == 1_024)
         #expect(records.suffix(2).first?.contains("VM powered off") == true)
         #expect(records.last?.contains("trace ring drained to the UART") == true)
+    }
+
+    @Test("keel.trace=memory: Linux on two vCPUs; both CPUs' rings drain when the machine powers off, each full")
+    func memoryRingsOfEveryCPU() throws {
+        try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keel-linux-\(UUID().uuidString).trace").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let run = try runKeel(["run", "--guest", LinuxTests.kernel, "--initrd", LinuxTests.initramfs, "--append",
+                               "console=ttyAMA0 panic=-1", "--smp", "2", "--timeout", "300", "--trace", file, "--trace-memory"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = try jsonLines(try runKeel(["trace", "decode", file, "--json"]).stdout).dropFirst()
+        for vcpu in 0..<2 {
+            // Linux takes thousands of exits on each vCPU: the ring of each is full, 1,023 at
+            // least (vCPU 0's CPU also records the VM's power-off and its own drain).
+            let records = rows.filter { $0["vcpu"] as? Int == vcpu }
+            #expect(records.count >= 1_023 && records.count <= 1_025, "vCPU \(vcpu): \(records.count) records")
+        }
+        let loss = try jsonLines(try runKeel(["trace", "stats", file, "--json"]).stdout).first { $0["table"] as? String == "loss" }!
+        #expect((loss["lost_records"] as? Int ?? 0) > 10_000 && loss["damaged_frames"] as? Int == 0)
     }
 
     @Test("the abort guest: each refused access is an injected external abort")

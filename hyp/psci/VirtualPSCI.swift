@@ -287,6 +287,9 @@ enum VirtualPSCI {
         Trace.end(vcpu)
         Trace.event(event, vm: vm.state.id, vcpu: vcpu.state.id, arg0: arg0)
         Trace.flush()
+        // The VM's other vCPUs stop before the machine goes off, so that their CPUs' memory
+        // trace rings are still when they drain.
+        stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         if VMs.allPoweredOff {
             Trace.finish()
             Platform.powerOff()
@@ -295,7 +298,6 @@ enum VirtualPSCI {
             Trace.finish()
             Platform.powerOff("power_off_with names this VM: powering off")
         }
-        stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         for index in 0..<vm.state.vcpuCount { vm.state.vcpu(index).stopWord.storeRelease(0) }
         powerDown(vcpu)
     }

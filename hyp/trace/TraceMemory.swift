@@ -10,7 +10,8 @@ import KeelHW
 /// (`StaticWords.traceWritten`, release) after storing it. A drain may run on another CPU while
 /// that one still records (a VM powering off the machine while others run): it copies a record,
 /// then reads the count again and drops the copy if the writer may have reached its slot
-/// since, as a sequence lock's reader does.
+/// since, as a sequence lock's reader does. A count of n + capacity may mean record n + capacity
+/// is being written over record n, so a drain sends at most the last capacity - 1 records.
 struct TraceMemoryRing {
     /// Records per CPU: a power of two, so a slot is the count masked.
     static let capacity = 1024
