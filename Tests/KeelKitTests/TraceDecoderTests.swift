@@ -97,6 +97,48 @@ struct TraceDecoderTests {
         #expect(TraceLog.decode(Self.headerFrame() + late + Self.frame(other)).lostRecords == 1_003)
     }
 
+    /// A memory trace block as the firmware fills it (`TraceMemoryDump`): CPU 0 with 5 records,
+    /// CPU 3 with `capacity + 10`, its ring wrapped.
+    static func memoryDump() -> Data {
+        var words = [UInt64](repeating: 0, count: TraceMemoryDump.words)
+        var header = TraceHeader()
+        header.counterHz = 62_500_000
+        header.mode = TraceMode.memory.rawValue
+        var bytes = [UInt8](repeating: 0, count: TraceHeader.size)
+        do { var span = bytes.mutableSpan; header.encode(into: &span) }
+        do { var span = words.mutableSpan; TraceMemoryDump.storeHeader(bytes.span, into: &span) }
+        for (cpu, count) in [(0, 5), (3, TraceMemoryDump.capacity + 10)] {
+            for n in 0..<count {
+                var r = record(UInt32(n), at: UInt64(1_000 + 10 * n + cpu))
+                r.cpu = UInt8(cpu)
+                var span = words.mutableSpan
+                r.store(into: &span, at: TraceMemoryDump.slot(cpu: cpu, count: UInt32(n)))
+            }
+            let (word, shift) = TraceMemoryDump.u32(at: TraceMemoryDump.countsOffset, cpu: cpu)
+            words[word] |= UInt64(count) << shift
+        }
+        return words.withUnsafeBytes { Data($0) }
+    }
+
+    @Test("a memory trace dump decodes as the stream it holds: each ring's last capacity - 1 records, the rest lost")
+    func memoryDump() throws {
+        let dump = Self.memoryDump()
+        #expect(dump.withUnsafeBytes { TraceMemoryDump.isDump($0) })
+        let log = TraceLog.decode(try TraceMemoryDump.stream(dump))
+        #expect(log.header?.counterHz == 62_500_000)
+        #expect(log.records.filter { $0.cpu == 0 }.map(\.sequence) == [0, 1, 2, 3, 4])
+        let wrapped = log.records.filter { $0.cpu == 3 }
+        #expect(wrapped.count == TraceMemoryDump.capacity - 1 && wrapped.first?.sequence == 11)
+        #expect(log.lostRecords == 11)
+        #expect(log.records.map(\.exitTime) == log.records.map(\.exitTime).sorted())  // CPUs merged by time
+        // A cut dump, and a stream that is not one.
+        #expect(throws: TraceFailure.self) { try TraceMemoryDump.stream(dump.prefix(4096)) }
+        #expect(!Self.headerFrame().withUnsafeBytes { TraceMemoryDump.isDump($0) })
+        var full = dump
+        full[37] = TraceMode.full.rawValue
+        #expect(!full.withUnsafeBytes { TraceMemoryDump.isDump($0) })
+    }
+
     @Test("a flipped byte costs one frame (and the text up to the next); the decoder resynchronises")
     func flippedByte() {
         let (data, frames) = Self.stream()

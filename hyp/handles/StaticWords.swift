@@ -6,8 +6,6 @@ enum StaticWords {
     /// One per physical CPU (KEEL_MAX_CPUS): non-zero once it runs Keel.
     nonisolated(unsafe) private static var online: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]
     nonisolated(unsafe) private static var consoleInput: UInt32 = 0
-    /// Per physical CPU: records its memory trace ring has taken (`TraceMemory`).
-    nonisolated(unsafe) private static var traceWritten: [8 of UInt32] = [0, 0, 0, 0, 0, 0, 0, 0]
     nonisolated(unsafe) private static var traceDrain: UInt32 = 0
 
     /// CPU `cpu`'s online flag (`cpu` masked to the array: an index never leaves it).
@@ -20,12 +18,22 @@ enum StaticWords {
     }
 
     /// CPU `cpu`'s count of records in its memory trace ring, published with release order
-    /// after each record (`cpu` masked to the array).
+    /// after each record: a `UInt32` inside `TraceMemory.block`, where a dump finds it
+    /// (`TraceMemoryDump.countsOffset`; `cpu` masked to the eight counts there).
     static func traceWritten(_ cpu: Int) -> AtomicWord {
-        // Safety: as `online`.
-        unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &traceWritten) {
-            unsafe UnsafeMutableRawPointer($0).assumingMemoryBound(to: UInt32.self) + (cpu & 7)
+        // Safety: a static's address is fixed for the firmware's life; the block is stored
+        // inline, 8-byte aligned, and bytes 64..<96 of it hold only these eight counts (the
+        // header's words 8-11, which nothing else writes).
+        unsafe AtomicWord(unsafe withUnsafeMutablePointer(to: &TraceMemory.block) {
+            unsafe (UnsafeMutableRawPointer($0) + TraceMemoryDump.countsOffset).assumingMemoryBound(to: UInt32.self)
+                + (cpu & (TraceMemoryDump.cpus - 1))
         })
+    }
+
+    /// Where the memory trace block is (what Keel prints for a debugger to dump).
+    static var traceMemoryAddress: UInt {
+        // Safety: only the address is taken, nothing is read or written through it.
+        unsafe withUnsafeMutablePointer(to: &TraceMemory.block) { UInt(bitPattern: $0) }
     }
 
     /// Held while a memory trace ring drains to the UART (each record is sent once).

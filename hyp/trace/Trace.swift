@@ -112,6 +112,7 @@ enum Trace {
         var bytes = buffer.mutableSpan
         header.encode(into: &bytes)
         TraceUART.sendFrame(type: .header, buffer.span)
+        if inMemory { TraceMemory.start(header) }
     }
 }
 

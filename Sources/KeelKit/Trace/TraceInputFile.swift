@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 
 /// Where `keel trace` reads a trace from: a file read whole, or a stream (`-` for standard
 /// input, a FIFO, a serial device) read as its bytes arrive, so a live capture is decoded
@@ -35,8 +36,18 @@ public final class TraceInputFile {
 
     deinit { if ownsDescriptor { close(descriptor) } }
 
-    /// Calls `body` with each chunk as it is read, until the end of the input.
+    /// Calls `body` with each chunk as it is read, until the end of the input. A memory trace
+    /// dump (`TraceMemoryDump`) is read whole and handed on as the stream it holds.
     public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var dump: Data?
+        try forEachRawChunk { chunk in
+            if dump == nil && bytesRead == chunk.count && TraceMemoryDump.isDump(chunk) { dump = Data() }
+            if dump != nil { dump!.append(contentsOf: chunk) } else { try body(chunk) }
+        }
+        if let dump { try TraceMemoryDump.stream(dump).withUnsafeBytes { try body($0) } }
+    }
+
+    private func forEachRawChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
