@@ -19,6 +19,8 @@ enum DeviceModelCalls {
             return notify(vcpu, device: vcpu.state.x(1))
         case SMCCC.keelDMPolling:
             return polling(vcpu, on: vcpu.state.x(1))
+        case SMCCC.keelDMAnswers:
+            return answers(vcpu, ipa: vcpu.state.x(1))
         default:
             return SMCCC.notSupported
         }
@@ -43,7 +45,9 @@ enum DeviceModelCalls {
         parked.state.forward.completed = read_cntvct_el0()
         word.storeRelease(open &+ 1)
         parked.ticketWord.storeRelease(Ticket.done)
-        // Its CPU waits in WFI (never this one: this vCPU is not parked).
+        // Its CPU waits in WFI, or in WFE when this VM polls (never this one: this vCPU is not
+        // parked).
+        keel_sev()
         if n != vcpu.state.physicalCPU { GIC.kick(cpu: n) }
         return 0
     }
@@ -58,6 +62,25 @@ enum DeviceModelCalls {
         if frontend.state.vcpuCount > 0 && !frontend.state.poweredOff {
             VGIC.raiseEdge(frontend, intid: Int(DeviceModel.firstTransportINTID) + served.transport, from: vcpu)
         }
+        return 0
+    }
+
+    /// ANSWERS: the page of the caller's own RAM at `ipa` (4 KiB aligned, all of it inside the
+    /// RAM) is where it writes answers (`DeviceModel.Answer`), which the parked vCPUs take
+    /// without a COMPLETE; 0: no such page. Keel only ever reads it, each answer's fields once
+    /// (`Forwarding.answered`), and the page stays the caller's RAM: whatever it writes there
+    /// reaches only the requests it serves.
+    private static func answers(_ vcpu: VCPUHandle, ipa: UInt64) -> Int64 {
+        let vm = vcpu.state.vmHandle
+        guard ipa != 0 else {
+            vm.answersWord.storeRelease(0)
+            return 0
+        }
+        let ram = vm.state.layout
+        let size = UInt64(AnswerPage.size)
+        guard ipa & (size - 1) == 0, ipa >= ram.ramIPA, ipa - ram.ramIPA < ram.ramSize, ram.ramSize - (ipa - ram.ramIPA) >= size,
+              (ipa - ram.ramIPA) / size < 0xFFFF_FFFF else { return invalid }
+        vm.answersWord.storeRelease(UInt32(truncatingIfNeeded: (ipa - ram.ramIPA) / size) + 1)
         return 0
     }
 

@@ -104,6 +104,17 @@ public enum DeviceModel {
         public static let posted = 24         // u64: CNTVCT when Keel posted it
     }
 
+    /// One answer slot of the answer page (`KEEL_DM_ANSWERS`: a page of the device model's own
+    /// RAM, which it writes and Keel only reads), at `slot * Page.slotSize`: the answer to the
+    /// request in the same slot of the request page, without a hypercall. Keel takes it when
+    /// `sequence` equals the request's odd sequence, reading each field once.
+    public enum Answer {
+        /// u32: the odd sequence of the request answered; written last, with release order.
+        public static let sequence = 0
+        public static let value = 8           // u64: a read's value
+        public static let pickedUp = 16       // u64: CNTVCT when the device model picked it up
+    }
+
     // MARK: virtio-mmio registers Keel itself looks at
 
     public enum MMIO {
