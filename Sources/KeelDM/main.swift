@@ -28,6 +28,9 @@ enum RequestPage {
     static let answerSequence = 0
     static let answerValue = 8
     static let answerPickedUp = 16
+    /// The header's flags word; bit 1: Keel takes answers from the answer page.
+    static let flags = 28
+    static let flagAnswers: UInt32 = 2
 }
 
 enum Hypercall {
@@ -106,9 +109,15 @@ struct Server {
                 // Keel's parked CPU takes it from the page (a request it already timed out
                 // ignores it, as it refuses a late COMPLETE).
                 answers.answer(slot: slot, sequence: sequence, value: value, pickedUp: picked)
-            } else if let failure = complete(slot: slot, sequence: sequence, device: device, offset: offset, isWrite: isWrite,
-                                             data: data, value: value, picked: picked) {
-                return failure
+            } else {
+                guard let result = dm.hypercall(Hypercall.complete, UInt64(slot), UInt64(sequence), value, picked) else {
+                    let access = isWrite ? "write 0x\(hex(data))" : "read -> 0x\(hex(value))"
+                    return Failure("cannot complete slot \(slot) sequence \(sequence) (device \(device) offset 0x\(hex(UInt64(offset))) \(access)): KEEL_DM_IOC_HVC: \(lastError())")
+                }
+                if result != 0 {
+                    // Keel timed the request out (or the frontend was reset): nothing to undo.
+                    emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
+                }
             }
             served[slot] = sequence
             // The frontend's vCPU runs again from here: a hint that lets it (see keel_spin_hint).
@@ -121,20 +130,6 @@ struct Server {
                 backend.servePending()
                 afterAccess()
             }
-        }
-        return nil
-    }
-
-    /// KEEL_DM_COMPLETE through the driver: nil, or why keel-dm cannot go on (the ioctl failed).
-    func complete(slot: Int, sequence: UInt32, device: Int, offset: UInt32, isWrite: Bool, data: UInt64, value: UInt64,
-                  picked: UInt64) -> Failure? {
-        guard let result = dm.hypercall(Hypercall.complete, UInt64(slot), UInt64(sequence), value, picked) else {
-            let access = isWrite ? "write 0x\(hex(data))" : "read -> 0x\(hex(value))"
-            return Failure("cannot complete slot \(slot) sequence \(sequence) (device \(device) offset 0x\(hex(UInt64(offset))) \(access)): KEEL_DM_IOC_HVC: \(lastError())")
-        }
-        if result != 0 {
-            // Keel timed the request out (or the frontend was reset): nothing to undo.
-            emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
         }
         return nil
     }
@@ -328,9 +323,14 @@ func keelDMMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
     }
     // Polling, answers go through the answer page: no system call, no hypercall per request.
     // Without it (Keel refused the page) they go by KEEL_DM_COMPLETE, as in interrupt mode.
+    // Only once the request page says Keel took the page (the driver hands it over at the mmap).
     if poll {
-        server.answers = server.dm.mapAnswers()
-        if server.answers == nil { emit(2, "keel-dm: no answer page (\(lastError())): completing by hypercall\n") }
+        let answers = server.dm.mapAnswers()
+        if answers != nil && server.dm.load32(RequestPage.flags) & RequestPage.flagAnswers != 0 {
+            server.answers = answers
+        } else {
+            emit(2, "keel-dm: no answer page (\(answers == nil ? lastError() : "Keel does not read it")): completing by hypercall\n")
+        }
     }
     emit(1, "keel-dm: serving \(server.backend.devices.count) devices (\(poll ? "polling" : "interrupts"))\n")
     while true {

@@ -63,6 +63,8 @@ public enum DeviceModel {
         public static let flagsOffset = 28
         /// Flags bit 0: the device model polls the slots; Keel raises no request interrupt.
         public static let flagPolling: UInt32 = 1
+        /// Flags bit 1: Keel takes answers from the device model's answer page (`Answer`).
+        public static let flagAnswers: UInt32 = 2
         public static let devicesOffset = 64
         public static let deviceSize = 64
         public static let slotsOffset = 2048
