@@ -158,6 +158,8 @@ enum Forwarding {
         let recheck = max(read_cntfrq_el0() / 100, 1)  // 10 ms
         let events = polls ? EventStream.start() : 0
         defer { if polls { EventStream.stop(events) } }
+        // Once for the WFE wait (its ISR_EL1 must see what the guest left pending); WFI, each time.
+        if polls { GIC.refreshBeforeWait() }
         while true {
             let state = vcpu.ticketWord.loadAcquire()
             if state == Ticket.done {
