@@ -67,9 +67,9 @@ enum DeviceModelCalls {
 
     /// ANSWERS: the page of the caller's own RAM at `ipa` (4 KiB aligned, all of it inside the
     /// RAM) is where it writes answers (`DeviceModel.Answer`), which the parked vCPUs take
-    /// without a COMPLETE; 0: no such page. The request page's flag bit 1 says which. Keel only ever reads it, each answer's fields once
-    /// (`Forwarding.answered`), and the page stays the caller's RAM: whatever it writes there
-    /// reaches only the requests it serves.
+    /// without a COMPLETE; 0: no such page. The request page's flag bit 1 says which. Keel only
+    /// ever reads it, each answer's fields once (`AnswerPage.answer`), and the page stays the
+    /// caller's RAM: whatever it writes there reaches only the requests it serves.
     private static func answers(_ vcpu: VCPUHandle, ipa: UInt64) -> Int64 {
         let vm = vcpu.state.vmHandle
         guard ipa != 0 else {
