@@ -19,10 +19,12 @@ public enum SMCCC {
     public static let doorbellINTID: UInt32 = 47
     /// The device model's calls (docs/device-model.md), only from a VM that serves virtio
     /// devices: complete request (x1 slot, x2 its odd sequence, x3 the read value, x4 CNTVCT
-    /// when picked up), raise a frontend's interrupt (x1 device index), polling on or off (x1).
+    /// when picked up), raise a frontend's interrupt (x1 device index), polling on or off (x1),
+    /// the page of the caller's RAM where it writes answers (x1 its IPA, 0 none).
     public static let keelDMComplete: UInt32 = 0x8600_0020
     public static let keelDMNotify: UInt32 = 0x8600_0021
     public static let keelDMPolling: UInt32 = 0x8600_0022
+    public static let keelDMAnswers: UInt32 = 0x8600_0023
     /// The range of ids the device-model driver may pass through (`KEEL_DM_IOC_HVC`).
     public static let keelDMFirst: UInt32 = 0x8600_0020
     public static let keelDMLast: UInt32 = 0x8600_002F

@@ -175,6 +175,15 @@ func readFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         return unsafe WindowRAM(base: p, byteCount: length)
     }
 
+    /// Maps the answer page (the driver hands it to Keel): nil with errno set when Keel did not
+    /// take it (ENODEV), and keel-dm completes by hypercall.
+    func mapAnswers() -> AnswerSlots? {
+        let p = unsafe mmap(nil, RequestPage.pageSize, KEEL_PROT_READ | KEEL_PROT_WRITE, KEEL_MAP_SHARED, fd, Int(KEEL_DM_ANSWERS_OFFSET))
+        guard let p = unsafe p, unsafe keel_mmap_failed(p) == 0 else { return nil }
+        // SAFETY: the mapping is one page and is never unmapped.
+        return unsafe AnswerSlots(page: p)
+    }
+
     /// Blocks until request interrupts arrived: nil, or why it cannot wait (an error other than
     /// EINTR, or end of file: the path is not keel-dm.ko's device).
     func waitForRequests() -> Failure? {
@@ -195,6 +204,24 @@ func readFile(_ path: String, limit: Int = 1 << 20) -> [UInt8]? {
         // SAFETY: the driver reads and writes the 40 bytes of `call`.
         guard unsafe keel_ioctl_hvc(fd, &call) == 0 else { return nil }
         return Int64(bitPattern: call.x.0)
+    }
+}
+
+/// The answer page (docs/device-model.md): slot n answers the request in slot n of the request
+/// page, which Keel's parked CPU takes from here itself, with no system call and no hypercall.
+@safe struct AnswerSlots {
+    let page: UnsafeMutableRawPointer
+
+    /// Answers the request with odd `sequence` in `slot` (below the request page's slot count,
+    /// at most 64 slots of 64 bytes: checked by `setUp`): the value and the pickup time first,
+    /// then the sequence, with release order, and `sev`.
+    func answer(slot: Int, sequence: UInt32, value: UInt64, pickedUp: UInt64) {
+        let at = UInt64(slot * RequestPage.answerSlotSize)
+        guard at + UInt64(RequestPage.answerSlotSize) <= UInt64(RequestPage.pageSize) else { return }
+        // SAFETY: inside the page (checked above), aligned (64-byte slots).
+        unsafe keel_st64(page, at + UInt64(RequestPage.answerValue), value)
+        unsafe keel_st64(page, at + UInt64(RequestPage.answerPickedUp), pickedUp)
+        unsafe keel_publish32(page, at + UInt64(RequestPage.answerSequence), sequence)
     }
 }
 

@@ -23,6 +23,14 @@ enum RequestPage {
     static let flagPool: UInt32 = 1
     static let devicePoolIPA = 48
     static let devicePoolSize = 56
+    /// The answer page (KeelCore's `DeviceModel.Answer`), one slot per request slot.
+    static let answerSlotSize = 64
+    static let answerSequence = 0
+    static let answerValue = 8
+    static let answerPickedUp = 16
+    /// The header's flags word; bit 1: Keel takes answers from the answer page.
+    static let flags = 28
+    static let flagAnswers: UInt32 = 2
 }
 
 enum Hypercall {
@@ -75,6 +83,8 @@ struct Server {
     var served: [UInt32]
     /// Backend device -> its fault was printed (cleared when a reset clears the fault).
     var faultShown: [Bool] = []
+    /// Polling: the answer page, where completions go without a system call; nil: by hypercall.
+    var answers: AnswerSlots? = nil
 
     /// Serves every slot holding a request not served yet: nil, or why keel-dm cannot go on
     /// (the driver refused a completion).
@@ -95,13 +105,19 @@ struct Server {
                 value = backend.access(device: backendIndex[device], offset: offset, size: size, write: isWrite, value: data)
             }
             if !isWrite && size < 8 { value &= (UInt64(1) << UInt64(8 * size)) &- 1 }
-            guard let result = dm.hypercall(Hypercall.complete, UInt64(slot), UInt64(sequence), value, picked) else {
-                let access = isWrite ? "write 0x\(hex(data))" : "read -> 0x\(hex(value))"
-                return Failure("cannot complete slot \(slot) sequence \(sequence) (device \(device) offset 0x\(hex(UInt64(offset))) \(access)): KEEL_DM_IOC_HVC: \(lastError())")
-            }
-            if result != 0 {
-                // Keel timed the request out (or the frontend was reset): nothing to undo.
-                emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
+            if let answers {
+                // Keel's parked CPU takes it from the page (a request it already timed out
+                // ignores it, as it refuses a late COMPLETE).
+                answers.answer(slot: slot, sequence: sequence, value: value, pickedUp: picked)
+            } else {
+                guard let result = dm.hypercall(Hypercall.complete, UInt64(slot), UInt64(sequence), value, picked) else {
+                    let access = isWrite ? "write 0x\(hex(data))" : "read -> 0x\(hex(value))"
+                    return Failure("cannot complete slot \(slot) sequence \(sequence) (device \(device) offset 0x\(hex(UInt64(offset))) \(access)): KEEL_DM_IOC_HVC: \(lastError())")
+                }
+                if result != 0 {
+                    // Keel timed the request out (or the frontend was reset): nothing to undo.
+                    emit(2, "keel-dm: KEEL_DM_COMPLETE slot \(slot) sequence \(sequence): \(result)\n")
+                }
             }
             served[slot] = sequence
             // The frontend's vCPU runs again from here: a hint that lets it (see keel_spin_hint).
@@ -304,6 +320,17 @@ func keelDMMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer
     case 0?: break
     case let result?: emit(2, "keel-dm: KEEL_DM_POLLING \(poll ? 1 : 0): \(result)\n")
     case nil: emit(2, "keel-dm: KEEL_DM_POLLING \(poll ? 1 : 0): KEEL_DM_IOC_HVC: \(lastError())\n")
+    }
+    // Polling, answers go through the answer page: no system call, no hypercall per request.
+    // Without it (Keel refused the page) they go by KEEL_DM_COMPLETE, as in interrupt mode.
+    // Only once the request page says Keel took the page (the driver hands it over at the mmap).
+    if poll {
+        let answers = server.dm.mapAnswers()
+        if answers != nil && server.dm.load32(RequestPage.flags) & RequestPage.flagAnswers != 0 {
+            server.answers = answers
+        } else {
+            emit(2, "keel-dm: no answer page (\(answers == nil ? lastError() : "Keel does not read it")): completing by hypercall\n")
+        }
     }
     emit(1, "keel-dm: serving \(server.backend.devices.count) devices (\(poll ? "polling" : "interrupts"))\n")
     while true {

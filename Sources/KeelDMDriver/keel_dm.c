@@ -4,6 +4,8 @@
  * device-model VM (docs/device-model.md), and nothing more:
  *
  *   mmap offset 0                the request page (reg[0]), read-only
+ *   mmap offset 4096             the answer page (a page of this VM's RAM, handed to Keel with
+ *                                KEEL_DM_ANSWERS at each such mmap), read-write, MAP_SHARED
  *   mmap offset = a window's IPA  a frontend's RAM (reg[1..]), read-write, MAP_SHARED
  *   read() / poll()              the request interrupts since the last read()
  *   ioctl(KEEL_DM_IOC_HVC)       Keel's device-model hypercalls (0x86000020-0x8600002F)
@@ -46,6 +48,12 @@ static struct {
 	atomic_long_t pending;
 	wait_queue_head_t wait;
 	bool probed;
+	/*
+	 * The answer page: allocated at module load, freed at unload (a mapping holds the file, the
+	 * file the module, so never while keel-dm can reach it); `answering` once Keel took it.
+	 */
+	unsigned long answers;
+	bool answering;
 } keel_dm = {
 	.pending = ATOMIC_LONG_INIT(0),
 	.wait = __WAIT_QUEUE_HEAD_INITIALIZER(keel_dm.wait),
@@ -104,11 +112,27 @@ static int keel_dm_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 offset = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 size = vma->vm_end - vma->vm_start;
 	const struct resource *r = NULL;
+	struct arm_smccc_res res;
 	unsigned int i;
 
 	if (vma->vm_flags & VM_EXEC)
 		return -EACCES;
-	if (offset == 0) {
+	if (offset == KEEL_DM_ANSWERS_OFFSET) {
+		/* keel-dm writes its answers here; Keel reads them. Shared, or they never leave. */
+		if (size != PAGE_SIZE || !(vma->vm_flags & VM_SHARED))
+			return -EINVAL;
+		/*
+		 * Handed to Keel here rather than at probe, so that a kernel with nothing at EL2 to
+		 * answer an HVC loads the driver all the same. Again at each mmap: the same page, and
+		 * a device model that restarted (Keel forgot it) gives it again.
+		 */
+		arm_smccc_1_1_hvc(KEEL_DM_HVC_ANSWERS, virt_to_phys((void *)keel_dm.answers), 0, 0, 0, &res);
+		if (res.a0 != 0)
+			return -ENODEV;
+		keel_dm.answering = true;
+		vma->vm_flags &= ~VM_MAYEXEC;
+		offset = virt_to_phys((void *)keel_dm.answers);
+	} else if (offset == 0) {
 		/* Keel writes it and its stage 2 is read-only: no write, and no mprotect to one. */
 		if (size > resource_size(&keel_dm.page))
 			return -EINVAL;
@@ -182,8 +206,8 @@ static int keel_dm_probe(struct platform_device *pdev)
 	keel_dm.page = *r;
 	keel_dm.window_count = 0;
 	for (i = 1; (r = platform_get_resource(pdev, IORESOURCE_MEM, i)); i++) {
-		/* Offset 0 is the request page's, so no window may start there. */
-		if (i > KEEL_DM_MAX_WINDOWS || r->start == 0 || !PAGE_ALIGNED(r->start) ||
+		/* Offsets 0 and 4096 are the request and answer pages', so no window may start there. */
+		if (i > KEEL_DM_MAX_WINDOWS || r->start <= KEEL_DM_ANSWERS_OFFSET || !PAGE_ALIGNED(r->start) ||
 		    !PAGE_ALIGNED(resource_size(r))) {
 			dev_err(&pdev->dev, "reg[%u] %pR: at most %d page-aligned windows above 0\n",
 				i, r, KEEL_DM_MAX_WINDOWS);
@@ -210,7 +234,13 @@ static int keel_dm_probe(struct platform_device *pdev)
 
 static int keel_dm_remove(struct platform_device *pdev)
 {
+	struct arm_smccc_res res;
+
 	misc_deregister(&keel_dm_misc);
+	/* Keel reads the page no more; a mapping keel-dm still has writes into it harmlessly. */
+	if (keel_dm.answering)
+		arm_smccc_1_1_hvc(KEEL_DM_HVC_ANSWERS, 0, 0, 0, 0, &res);
+	keel_dm.answering = false;
 	keel_dm.probed = false;
 	return 0;
 }
@@ -229,7 +259,27 @@ static struct platform_driver keel_dm_driver = {
 		.of_match_table = keel_dm_of_match,
 	},
 };
-module_platform_driver(keel_dm_driver);
+static int __init keel_dm_init(void)
+{
+	int ret;
+
+	keel_dm.answers = get_zeroed_page(GFP_KERNEL);
+	if (!keel_dm.answers)
+		return -ENOMEM;
+	ret = platform_driver_register(&keel_dm_driver);
+	if (ret)
+		free_page(keel_dm.answers);
+	return ret;
+}
+
+static void __exit keel_dm_exit(void)
+{
+	platform_driver_unregister(&keel_dm_driver);
+	free_page(keel_dm.answers);
+}
+
+module_init(keel_dm_init);
+module_exit(keel_dm_exit);
 
 MODULE_DESCRIPTION("Keel device-model VM: request page, DMA windows, request interrupt, hypercalls");
 MODULE_LICENSE("GPL");

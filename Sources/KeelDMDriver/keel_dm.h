@@ -20,6 +20,14 @@ struct keel_dm_hvc {
 /* _IOWR('K', 1, struct keel_dm_hvc): read-write (3 << 30), 40 bytes (<< 16), 'K' << 8, 1. */
 #define KEEL_DM_IOC_HVC 0xC0284B01u
 
+/*
+ * mmap(offset KEEL_DM_ANSWERS_OFFSET, 4096, PROT_READ | PROT_WRITE, MAP_SHARED): the answer page,
+ * a page of the VM's RAM the driver hands Keel with KEEL_DM_ANSWERS (docs/device-model.md); ENODEV
+ * when Keel does not take it (complete with KEEL_DM_COMPLETE then).
+ */
+#define KEEL_DM_ANSWERS_OFFSET 4096u
+#define KEEL_DM_HVC_ANSWERS 0x86000023u
+
 /* The only function ids the driver passes on (Keel's device-model calls); others: -EINVAL. */
 #define KEEL_DM_HVC_FIRST 0x86000020u
 #define KEEL_DM_HVC_LAST 0x8600002Fu

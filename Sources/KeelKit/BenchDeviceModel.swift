@@ -117,6 +117,15 @@ public enum DeviceModelBench {
         guard output.contains("keel-dm: serving 1 devices (\(polling ? "polling" : "interrupts"))") else {
             throw KeelError("keel-dm did not say it served in \(polling ? "polling" : "interrupt") mode:\n\(output.suffix(3000))", status: .dataError)
         }
+        // Timed answers must be right ones: Version is 2.
+        let lines = output.split(whereSeparator: \.isNewline)
+        guard lines.contains(where: { $0.hasSuffix("dm-bench: read=0x2") }) else {
+            throw KeelError("the round-trip frontend did not read Version 2 from keel-dm:\n\(output.suffix(3000))", status: .dataError)
+        }
+        // Polling, keel-dm answers through its answer page (what the polling figure measures).
+        if polling, let line = lines.first(where: { $0.contains("keel-dm: no answer page") }) {
+            throw KeelError("keel-dm polled without its answer page (\(line)): the polling figure would measure KEEL_DM_COMPLETE", status: .dataError)
+        }
         return RoundTrip(polling: polling, readSamples: reads.map { Double($0) * nsPerTick }, writeSamples: writes.map { Double($0) * nsPerTick },
                          readMean: readMean, writeMean: writeMean)
     }

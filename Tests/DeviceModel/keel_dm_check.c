@@ -128,7 +128,11 @@ int main(int argc, char **argv)
 	refused("mmap-page-write", map_errno(mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)), EACCES);
 	refused("mmap-page-exec", map_errno(mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0)), EACCES);
 	refused("mmap-page-two-pages", map_errno(mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0)), EINVAL);
-	refused("mmap-offset-4096", map_errno(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, page)), EINVAL);
+	refused("mmap-offset-8192", map_errno(mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 2 * page)), EINVAL);
+	/* The answer page (offset 4096): refused before the driver hands it to Keel when private or
+	 * not one page, so without a hypercall. */
+	refused("mmap-answers-private", map_errno(mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, page)), EINVAL);
+	refused("mmap-answers-two-pages", map_errno(mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, page)), EINVAL);
 
 	/* The windows: read-write and shared, inside a reg range only. */
 	n = windows(base, size, 16);

@@ -5,7 +5,8 @@
  * Linux device-model VM (`keel bench dm`: the read is of Version, the write of config space,
  * which keel-dm ignores). Output as bench.S's: "bench: <name> <iterations> <ticks>", then one
  * line per round trip, "bench-sample: <name> <ticks>" (a Linux device model's own work, a timer
- * tick, lands in a few of them: the host takes their median), then "bench: cntfrq <Hz>". */
+ * tick, lands in a few of them: the host takes their median), then "bench: cntfrq <Hz>", then
+ * "dm-bench: read=<hex>", the value such a read gives (keel-dm: Version, 2). */
 #include "guest.h"
 #include "dm.h"
 
@@ -63,6 +64,8 @@ main:
     mrs     x19, cntfrq_el0
     PRINT_KV "bench: cntfrq ", x19
     MOV64   x19, DM_TRANSPORT
+    ldr     w20, [x19, #0x04]           /* what the timed reads read (keel bench dm checks it) */
+    PRINT_KV "dm-bench: read=", x20
     str     wzr, [x19, #DM_CMD_FINISH]
     ldp     x29, x30, [sp], #16
     ret

@@ -8,7 +8,7 @@
  * Interrupt mode: it waits in WFI for the request interrupt (INTID 88); built with DM_POLLING
  * (dm_server_poll.S) it tells Keel it polls and scans the slots without one. Built with DM_FAST
  * (dm_server_fast*.S, for the forwarding benchmark) it completes each request once, nothing
- * hostile around it. */
+ * hostile around it. Built with DM_ANSWERS (dm_server_answers.S) it answers in its answer page. */
 #include "guest.h"
 #include "dm.h"
 
@@ -59,6 +59,9 @@ main:
     hvc     #0
     mov     x19, x0
     PRINT_KV "dm: polling=", x19
+    MOV64   x9, DM_PAGE
+    ldr     w19, [x9, #RP_FLAGS]
+    PRINT_KV "dm: flags=", x19
 #else
     bl      dm_gic_on
     mov     x0, #DM_REQUEST_INTID
@@ -110,6 +113,7 @@ serve_slot:
     stp     x21, x22, [sp, #-16]!
     stp     x23, x24, [sp, #-16]!
     stp     x25, x26, [sp, #-16]!
+    stp     x27, x28, [sp, #-16]!
     mrs     x26, cntvct_el0             /* picked up */
     mov     x19, x0
     mov     x20, x1
@@ -182,6 +186,41 @@ serve_slot:
     cbz     x0, 8f
     bl      count_bad
 8:
+#ifdef DM_ANSWERS
+    adrp    x27, answers
+    add     x27, x27, :lo12:answers
+    add     x27, x27, x20, lsl #6       /* its slot: 64 bytes each */
+    /* Hostile: an answer naming the next sequence (that request is not open yet). */
+    mov     x9, #0xBAD
+    str     x9, [x27, #AP_VALUE]
+    add     w9, w21, #2
+    stlr    w9, [x27]
+    sev
+    /* The answer: value and pickup time, then the sequence with release order. */
+    str     x25, [x27, #AP_VALUE]
+    str     x26, [x27, #AP_PICKED]
+    stlr    w21, [x27]
+    dsb     ishst
+    sev
+1:  ldar    w9, [x19]                   /* Keel took it: the request page's sequence moved on */
+    cmp     w9, w21
+    b.ne    2f
+    yield
+    b       1b
+2:  /* Answered already: a COMPLETE of it is refused; garbage over the slot reaches nobody. */
+    MOV64   x0, KEEL_DM_COMPLETE
+    mov     x1, x20
+    mov     x2, x21
+    mov     x3, #0xBAD
+    hvc     #0
+    cmn     x0, #2
+    b.eq    1f
+    bl      count_bad
+1:  mov     x9, #0xBAD
+    str     x9, [x27, #AP_VALUE]
+    str     x9, [x27, #AP_PICKED]
+    b       7f
+#endif
 #ifndef DM_FAST
     /* Hostile: a wrong sequence first, then the right one, then the same again. */
     MOV64   x0, KEEL_DM_COMPLETE
@@ -215,7 +254,7 @@ serve_slot:
     bl      count_bad
 1:
 #endif
-    adrp    x9, served
+7:  adrp    x9, served
     ldr     x10, [x9, :lo12:served]
     add     x10, x10, #1
     str     x10, [x9, :lo12:served]
@@ -225,7 +264,8 @@ serve_slot:
     bl      report
     bl      system_off
 9:  mov     x0, #1
-10: ldp     x25, x26, [sp], #16
+10: ldp     x27, x28, [sp], #16
+    ldp     x25, x26, [sp], #16
     ldp     x23, x24, [sp], #16
     ldp     x21, x22, [sp], #16
     ldp     x19, x20, [sp], #16
@@ -316,6 +356,32 @@ hostile_start:
     hvc     #0
     mov     x19, x0
     PRINT_KV "dm: polling 2=", x19
+#ifdef DM_ANSWERS
+    /* An answer page must be one aligned page of its own RAM (16 MiB from 0x40000000). */
+    MOV64   x0, KEEL_DM_ANSWERS
+    adrp    x1, answers
+    add     x1, x1, :lo12:answers
+    add     x1, x1, #8
+    hvc     #0
+    mov     x19, x0
+    PRINT_KV "dm: answers misaligned=", x19
+    MOV64   x0, KEEL_DM_ANSWERS
+    MOV64   x1, 0x41000000
+    hvc     #0
+    mov     x19, x0
+    PRINT_KV "dm: answers past its RAM=", x19
+    MOV64   x0, KEEL_DM_ANSWERS
+    MOV64   x1, DM_WINDOW_VM0           /* the frontend's RAM, not its own */
+    hvc     #0
+    mov     x19, x0
+    PRINT_KV "dm: answers in the window=", x19
+    MOV64   x0, KEEL_DM_ANSWERS
+    adrp    x1, answers
+    add     x1, x1, :lo12:answers
+    hvc     #0
+    mov     x19, x0
+    PRINT_KV "dm: answers=", x19
+#endif
     ldp     x29, x30, [sp], #16
     ret
 
@@ -340,3 +406,7 @@ irqs:       .quad 0
     .bss
     .balign 16
 storage:    .space 2 * 512
+#ifdef DM_ANSWERS
+    .balign 4096
+answers:    .space 4096
+#endif

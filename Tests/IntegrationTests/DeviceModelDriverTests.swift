@@ -149,7 +149,7 @@ struct DeviceModelDriverTests {
         #expect(messages.count == 3 && Array(messages.prefix(2)) == Self.taints && messages.last?.hasPrefix(probe) == true, "\(messages)")
         let checks = ["open", "ioctl-foreign-id", "ioctl-id-above", "ioctl-id-below", "ioctl-other-command", "ioctl-bad-pointer",
                       "mmap-page", "mprotect-page-write", "page-magic", "mmap-page-write", "mmap-page-exec", "mmap-page-two-pages",
-                      "mmap-offset-4096", "mmap-window", "mmap-window-again", "window-write-read", "mmap-window-past-end",
+                      "mmap-offset-8192", "mmap-answers-private", "mmap-answers-two-pages", "mmap-window", "mmap-window-again", "window-write-read", "mmap-window-past-end",
                       "mmap-window-before", "mmap-window-private", "mmap-window-exec", "read-short", "read-nonblocking", "poll-idle"]
         let expected = ["\(Self.marker)insmod ok", "\(Self.marker)driver keel-dm registered", "\(Self.marker)/dev/keel-dm crw-------"]
             + checks.map { "KEEL-DMCHECK: ok \($0)" } + ["KEEL-DMCHECK: finished with 0 failures", "\(Self.marker)done"]

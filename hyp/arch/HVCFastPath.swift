@@ -25,9 +25,9 @@ enum HVCFastPath {
     /// The vectors answer every vendor-hypervisor SMC64 id (top byte 0xC6) NOT_SUPPORTED, which
     /// is what `vendorHypervisorCall` answers as long as each id it knows is SMC32.
     private static var keelVendorCallsAreSMC32: Bool {
-        let known: [6 of UInt32] = [
+        let known: [7 of UInt32] = [
             SMCCC.vendorHypCallUID, SMCCC.vendorHypRevision, SMCCC.keelDoorbell, SMCCC.keelDMComplete,
-            SMCCC.keelDMNotify, SMCCC.keelDMPolling,
+            SMCCC.keelDMNotify, SMCCC.keelDMPolling, SMCCC.keelDMAnswers,
         ]
         for i in known.indices where isFast(known[i]) { return false }
 #if KEEL_TEST_HOOKS

@@ -80,11 +80,14 @@ struct CPTR: OptionSet {
     static let guest: CPTR = [.res1, .tz, .tsm, .tta, .tam]
 }
 
-/// CNTHCTL_EL2 (E2H == 0): EL1 access to the physical counter and timer.
+/// CNTHCTL_EL2 (E2H == 0): EL1 access to the physical counter and timer; the event stream.
 struct CNTHCTL: OptionSet {
     var rawValue: UInt64
     static let el1pcten = CNTHCTL(rawValue: 1 << 0)
     static let el1pcen = CNTHCTL(rawValue: 1 << 1)
+    /// An event (a WFE wake-up) each time counter bit EVNTI (bits 7:4) goes from 0 to 1.
+    static let evnten = CNTHCTL(rawValue: 1 << 2)
+    static func evnti(_ bit: Int) -> CNTHCTL { CNTHCTL(rawValue: UInt64(bit & 0xF) << 4) }
 }
 
 /// SPSR_EL2 / PSTATE values Keel builds.

@@ -65,7 +65,7 @@ private func vendorHypervisorCall(_ vcpu: VCPUHandle, _ function: UInt32) {
         vcpu.state.setX(1, 1)
     case SMCCC.keelDoorbell:
         vcpu.state.setResult(VGIC.ringDoorbell(from: vcpu, vm: vcpu.state.x(1)))
-    case SMCCC.keelDMComplete, SMCCC.keelDMNotify, SMCCC.keelDMPolling:
+    case SMCCC.keelDMComplete, SMCCC.keelDMNotify, SMCCC.keelDMPolling, SMCCC.keelDMAnswers:
         vcpu.state.setResult(DeviceModelCalls.call(vcpu, function))
 #if KEEL_TEST_HOOKS
     case TestHooks.failCheck:

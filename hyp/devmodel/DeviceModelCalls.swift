@@ -19,6 +19,8 @@ enum DeviceModelCalls {
             return notify(vcpu, device: vcpu.state.x(1))
         case SMCCC.keelDMPolling:
             return polling(vcpu, on: vcpu.state.x(1))
+        case SMCCC.keelDMAnswers:
+            return answers(vcpu, ipa: vcpu.state.x(1))
         default:
             return SMCCC.notSupported
         }
@@ -43,7 +45,9 @@ enum DeviceModelCalls {
         parked.state.forward.completed = read_cntvct_el0()
         word.storeRelease(open &+ 1)
         parked.ticketWord.storeRelease(Ticket.done)
-        // Its CPU waits in WFI (never this one: this vCPU is not parked).
+        // Its CPU waits in WFI, or in WFE when this VM polls (never this one: this vCPU is not
+        // parked).
+        keel_sev()
         if n != vcpu.state.physicalCPU { GIC.kick(cpu: n) }
         return 0
     }
@@ -61,11 +65,40 @@ enum DeviceModelCalls {
         return 0
     }
 
+    /// ANSWERS: the page of the caller's own RAM at `ipa` (4 KiB aligned, all of it inside the
+    /// RAM) is where it writes answers (`DeviceModel.Answer`), which the parked vCPUs take
+    /// without a COMPLETE; 0: no such page. The request page's flag bit 1 says which. Keel only
+    /// ever reads it, each answer's fields once (`AnswerPage.answer`), and the page stays the
+    /// caller's RAM: whatever it writes there reaches only the requests it serves.
+    private static func answers(_ vcpu: VCPUHandle, ipa: UInt64) -> Int64 {
+        let vm = vcpu.state.vmHandle
+        guard ipa != 0 else {
+            vm.answersWord.storeRelease(0)
+            setFlag(vcpu, DeviceModel.Page.flagAnswers, false)
+            return 0
+        }
+        let ram = vm.state.layout
+        let size = UInt64(AnswerPage.size)
+        guard ipa & (size - 1) == 0, ipa >= ram.ramIPA, ipa - ram.ramIPA < ram.ramSize, ram.ramSize - (ipa - ram.ramIPA) >= size,
+              (ipa - ram.ramIPA) / size < 0xFFFF_FFFF else { return invalid }
+        vm.answersWord.storeRelease(UInt32(truncatingIfNeeded: (ipa - ram.ramIPA) / size) + 1)
+        setFlag(vcpu, DeviceModel.Page.flagAnswers, true)
+        return 0
+    }
+
     /// POLLING: bit 0 of the request page's flags; while set, Keel posts without the request
-    /// interrupt.
+    /// interrupt and the parked vCPU waits in WFE.
     private static func polling(_ vcpu: VCPUHandle, on: UInt64) -> Int64 {
         guard on <= 1 else { return invalid }
-        RequestPageHandle(vm: vcpu.state.vm).word(RequestPageLayout.flags).storeRelease(UInt32(on))
+        setFlag(vcpu, DeviceModel.Page.flagPolling, on == 1)
         return 0
+    }
+
+    /// Sets or clears `flag` in the caller's request page, leaving the other flags as they are
+    /// (the caller's vCPUs may make both calls at once).
+    private static func setFlag(_ vcpu: VCPUHandle, _ flag: UInt32, _ on: Bool) {
+        let flags = RequestPageHandle(vm: vcpu.state.vm).word(RequestPageLayout.flags)
+        var old = flags.loadAcquire()
+        while !flags.compareExchange(old, on ? old | flag : old & ~flag) { old = flags.loadAcquire() }
     }
 }

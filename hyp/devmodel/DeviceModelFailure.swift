@@ -80,6 +80,7 @@ enum DeviceModelFailure {
         for slot in 0..<RequestPageLayout.slots where page.word(RequestPageLayout.slot(slot)).loadAcquire() & 1 != 0 {
             if slot < VCPUs.count && slot != caller.state.physicalCPU { GIC.kick(cpu: slot) }
         }
+        keel_sev()  // and those waiting in WFE for a polling device model's answer
         for d in 0..<min(count, DeviceModel.maxDevices) {
             let device = server.state.dm.devices[d]
             let frontend = VMHandle(id: device.frontend)
@@ -88,10 +89,12 @@ enum DeviceModelFailure {
         }
     }
 
-    /// Device model `server` restarted: it polls no more (its new driver says again).
+    /// Device model `server` restarted: it polls no more and has no answer page (its new driver
+    /// and keel-dm say again; its RAM is reloaded).
     static func serverReset(_ server: VMHandle) {
         guard server.state.dm.deviceCount > 0 else { return }
         RequestPageHandle(vm: server.state.id).word(RequestPageLayout.flags).storeRelease(0)
+        server.answersWord.storeRelease(0)
     }
 
     /// The requests on queue 0 of blk transport `index` that its device never used (from the

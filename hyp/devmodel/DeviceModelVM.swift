@@ -24,6 +24,10 @@ struct DeviceModelVM {
     /// The devices it serves, in its request page's order; none: it may not make the
     /// device-model hypercalls, and has no request page.
     var deviceCount = 0
+    /// Its answer page (`KEEL_DM_ANSWERS`): 1 + the page's offset in its RAM in pages, 0 for
+    /// none. Atomics only (`VMHandle.answersWord`): set by its own call, read by the parked
+    /// frontend CPUs, cleared when it restarts.
+    var answers: UInt32 = 0
     var devices: [16 of ServedDevice] = .init(repeating: ServedDevice())  // DeviceModel.maxDevices
 }
 

@@ -5,6 +5,7 @@ import KeelHW
 /// and a timeout resolve it exactly once:
 ///
 ///     idle --post--> token --COMPLETE claims--> claimed --value stored--> done --vCPU--> idle
+///                          \--its answer in the answer page: the vCPU claims--> claimed --> idle
 ///                          \--timeout, stop or device model off: the vCPU claims--> abandoned --> idle
 ///
 /// Only the claimant writes the answer and ends the slot's request in the request page (its
@@ -12,7 +13,7 @@ import KeelHW
 struct ForwardedAccess {
     /// `Ticket`: 0, a request's token (odd), or one of the even states.
     var ticket: UInt32 = 0
-    /// The read value COMPLETE brought.
+    /// The read value COMPLETE brought (an answer from the answer page goes straight back).
     var value: UInt64 = 0
     /// CNTVCT when Keel posted it, when the device model says it picked it up, when COMPLETE
     /// came and when the parked vCPU saw it: the trace's latency split.

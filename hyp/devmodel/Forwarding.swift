@@ -3,7 +3,8 @@ import KeelHW
 /// A frontend's access to one of its virtio transports, handed to the device-model VM that
 /// serves it (docs/device-model.md, "The flow of one access"): posted in the server's request
 /// page, in the slot of this physical CPU, announced with the request interrupt (INTID 88)
-/// unless the server polls, and the vCPU parked, its CPU in WFI, until the server completes it,
+/// unless the server polls, and the vCPU parked, its CPU in WFI (WFE when the server polls),
+/// until the server completes it (by hypercall, or in its answer page),
 /// the timeout passes, the server stops or this VM is stopped. Its other vCPUs run on.
 enum Forwarding {
     /// What became of a trapped access in the transport window.
@@ -136,20 +137,29 @@ enum Forwarding {
         // Release: every field above is visible before the sequence says the slot is open.
         sequence.storeRelease(open)
         let server = VMHandle(id: transport.server)
-        if page.load32(RequestPageLayout.flags) & DeviceModel.Page.flagPolling == 0 {
+        let polls = page.load32(RequestPageLayout.flags) & DeviceModel.Page.flagPolling != 0
+        if !polls {
             VGIC.raiseEdge(server, intid: Int(DeviceModel.requestINTID), from: vcpu)
         }
-        return park(vcpu, token: token, sequence: sequence, open: open, server: server, deadline: posted &+ transport.timeoutTicks)
+        return park(vcpu, token: token, sequence: sequence, open: open, server: server, slot: cpu, polls: polls,
+                    deadline: posted &+ transport.timeoutTicks)
     }
 
-    /// Waits, in WFI, for the answer to the request with `token`: the COMPLETE's kick, the
-    /// timer at the deadline (and every few milliseconds, to look at the server again), a stop
-    /// request's kick. Interrupts that arrive meanwhile are taken as the IRQ exit takes them,
-    /// so the guest finds them on its way back (a pending one left unacknowledged would end
-    /// every later WFI at once).
-    private static func park(_ vcpu: VCPUHandle, token: UInt32, sequence: AtomicWord, open: UInt32, server: VMHandle,
-                             deadline: UInt64) -> Answer {
+    /// Waits for the answer to the request with `token`: COMPLETE's kick (in `state`), or the
+    /// device model's answer in slot `slot` of its answer page (`AnswerPage`), which this CPU
+    /// takes itself; the timer at the deadline (and every few milliseconds, to look at the server
+    /// again); a stop request's kick. It waits in WFI, or, when the server polls, in WFE, which
+    /// the device model's `sev` after an answer ends at once (and the event stream every 10 µs:
+    /// a masked interrupt does not end a WFE). Interrupts that arrive meanwhile are taken as the
+    /// IRQ exit takes them, so the guest finds them on its way back (a pending one left
+    /// unacknowledged would end every later WFI at once).
+    private static func park(_ vcpu: VCPUHandle, token: UInt32, sequence: AtomicWord, open: UInt32, server: VMHandle, slot: Int,
+                             polls: Bool, deadline: UInt64) -> Answer {
         let recheck = max(read_cntfrq_el0() / 100, 1)  // 10 ms
+        let events = polls ? EventStream.start() : 0
+        defer { if polls { EventStream.stop(events) } }
+        // Once for the WFE wait (its ISR_EL1 must see what the guest left pending); WFI, each time.
+        if polls { GIC.refreshBeforeWait() }
         while true {
             let state = vcpu.ticketWord.loadAcquire()
             if state == Ticket.done {
@@ -157,6 +167,17 @@ enum Forwarding {
                 let value = vcpu.state.forward.value
                 vcpu.ticketWord.storeRelease(Ticket.idle)
                 return .value(value)
+            }
+            // Claimed from the ticket as COMPLETE claims it: a COMPLETE of the same request
+            // racing this one loses (-2), and a claimed ticket here means COMPLETE's value follows.
+            if let answer = AnswerPage.answer(server, slot: slot, open: open), vcpu.ticketWord.compareExchange(token, Ticket.claimed) {
+                let now = read_cntvct_el0()
+                vcpu.state.forward.pickedUp = answer.pickedUp
+                vcpu.state.forward.completed = now
+                vcpu.state.forward.resumed = now
+                sequence.storeRelease(open &+ 1)
+                vcpu.ticketWord.storeRelease(Ticket.idle)
+                return .value(answer.value)
             }
             let now = read_cntvct_el0()
             let stop = vcpu.stopWord.loadAcquire() != 0
@@ -167,6 +188,11 @@ enum Forwarding {
                     return stop ? .stopped : .failed
                 }
                 continue  // COMPLETE claimed it: its value follows within a few instructions
+            }
+            if polls {
+                if read_isr_el1() != 0 { takeInterrupts(vcpu) }
+                if vcpu.ticketWord.loadAcquire() == token { keel_wfe() }
+                continue
             }
             let wait = min(deadline - now, recheck, 0x7FFF_FFFF)
             write_cnthp_tval_el2(wait)

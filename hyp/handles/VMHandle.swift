@@ -39,6 +39,8 @@ struct VMHandle {
     var uartLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.uartLock)) }
     /// `DeviceModelVM.broken`: the transports Keel gave up on, one bit each.
     var brokenWord: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.dm.broken)) }
+    /// `DeviceModelVM.answers`: where a device-model VM writes its answers (hyp/devmodel).
+    var answersWord: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.dm.answers)) }
     /// `DeviceModelVM.lock`: the transports' queue state (hyp/devmodel).
     var dmLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.dm.lock)) }
 }

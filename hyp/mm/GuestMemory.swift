@@ -35,6 +35,14 @@ struct GuestMemory {
         return unsafe UnsafePointer<UInt32>(bitPattern: a)!.pointee
     }
 
+    /// A u32 with acquire order: what the VM wrote before it (with release order) is seen
+    /// by the loads after.
+    func loadAcquire32(_ ipa: UInt64) -> UInt32? {
+        guard let a = address(ipa, 4) else { return nil }
+        // Safety: as `load16`.
+        return unsafe keel_load_acquire32(UnsafeMutablePointer<UInt32>(bitPattern: a)!)
+    }
+
     func load64(_ ipa: UInt64) -> UInt64? {
         guard let a = address(ipa, 8) else { return nil }
         // Safety: as `load16`.

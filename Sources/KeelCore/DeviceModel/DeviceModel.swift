@@ -63,6 +63,8 @@ public enum DeviceModel {
         public static let flagsOffset = 28
         /// Flags bit 0: the device model polls the slots; Keel raises no request interrupt.
         public static let flagPolling: UInt32 = 1
+        /// Flags bit 1: Keel takes answers from the device model's answer page (`Answer`).
+        public static let flagAnswers: UInt32 = 2
         public static let devicesOffset = 64
         public static let deviceSize = 64
         public static let slotsOffset = 2048
@@ -102,6 +104,17 @@ public enum DeviceModel {
         public static let vcpu = 14           // u8
         public static let data = 16           // u64: a store's value
         public static let posted = 24         // u64: CNTVCT when Keel posted it
+    }
+
+    /// One answer slot of the answer page (`KEEL_DM_ANSWERS`: a page of the device model's own
+    /// RAM, which it writes and Keel only reads), at `slot * Page.slotSize`: the answer to the
+    /// request in the same slot of the request page, without a hypercall. Keel takes it when
+    /// `sequence` equals the request's odd sequence, reading each field once.
+    public enum Answer {
+        /// u32: the odd sequence of the request answered; written last, with release order.
+        public static let sequence = 0
+        public static let value = 8           // u64: a read's value
+        public static let pickedUp = 16       // u64: CNTVCT when the device model picked it up
     }
 
     // MARK: virtio-mmio registers Keel itself looks at

@@ -17,6 +17,8 @@ struct keel_dm_hvc {
 };
 /* _IOWR('K', 1, struct keel_dm_hvc): read-write (3 << 30), 40 bytes (<< 16), 'K' << 8, 1. */
 #define KEEL_DM_IOC_HVC 0xC0284B01u
+/* mmap offset of the answer page (read-write, shared). */
+#define KEEL_DM_ANSWERS_OFFSET 4096
 
 /* --- libc (glibc, aarch64) ---------------------------------------------------------------- */
 int open(const char *path, int flags, ...);
@@ -82,5 +84,12 @@ static inline uint64_t keel_ld64(const void *base, uint64_t offset) { return *(c
 static inline void keel_st8(void *base, uint64_t offset, uint8_t v) { *(volatile uint8_t *)((char *)base + offset) = v; }
 static inline void keel_st16(void *base, uint64_t offset, uint16_t v) { *(volatile uint16_t *)((char *)base + offset) = v; }
 static inline void keel_st32(void *base, uint64_t offset, uint32_t v) { *(volatile uint32_t *)((char *)base + offset) = v; }
+static inline void keel_st64(void *base, uint64_t offset, uint64_t v) { *(volatile uint64_t *)((char *)base + offset) = v; }
+
+/* An answer in the answer page: its sequence with release order (stlr: the value before it is seen
+ * first), complete (dsb) before the `sev` that ends the WFE Keel's parked CPU waits in. */
+static inline void keel_publish32(void *base, uint64_t offset, uint32_t v) {
+	__asm__ volatile("stlr %w1, [%0]; dsb ishst; sev" :: "r"((char *)base + offset), "r"(v) : "memory");
+}
 
 #endif

@@ -22,6 +22,10 @@
 #define KEEL_DM_COMPLETE    0x86000020
 #define KEEL_DM_NOTIFY      0x86000021
 #define KEEL_DM_POLLING     0x86000022
+#define KEEL_DM_ANSWERS     0x86000023
+#define AP_SEQ              0           /* answer page slot: sequence, value, picked up */
+#define AP_VALUE            8
+#define AP_PICKED           16
 
 #define DM_PATTERN          0x5A000000
 #define DM_STATUS           0x70

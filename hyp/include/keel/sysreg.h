@@ -81,6 +81,9 @@ KEEL_SYSREG_R(cntvct_el0)
  * parked on a forwarded MMIO access). */
 KEEL_SYSREG_W(cnthp_tval_el2)
 KEEL_SYSREG_W(cnthp_ctl_el2)
+/* An IRQ pending at this CPU (bit 7; at EL2 the physical line): a CPU waiting in WFE, which a
+ * masked interrupt does not end, looks here on each wake-up. */
+KEEL_SYSREG_R(isr_el1)
 
 static inline void keel_isb(void) { __asm__ volatile("isb" ::: "memory"); }
 static inline void keel_dsb_ish(void) { __asm__ volatile("dsb ish" ::: "memory"); }
