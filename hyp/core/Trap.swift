@@ -108,16 +108,17 @@ private func beforeEntry(_ vcpu: VCPUHandle) {
     }
 }
 
-/// A physical IRQ while the guest ran (HCR_EL2.IMO routes them all to Keel):
+/// A physical IRQ while the guest ran (HCR_EL2.IMO routes them all to Keel), acknowledged by the
+/// vector (`vectorIAR`) or here (`IRQFastPath.acknowledged`):
 ///   - the virtual or EL1 physical timer: forwarded to the vCPU as the same INTID, linked to
 ///     the physical interrupt, which stays active until the guest deactivates the virtual one;
 ///   - a passed-through device's SPI: forwarded the same way to the VM that owns it;
 ///   - list-register maintenance and Keel's kick SGI: deactivated at once; the list registers
 ///     are refilled on the way back into the guest when they need it.
-func handleLowerIRQ(_ vcpu: VCPUHandle) {
+func handleLowerIRQ(_ vcpu: VCPUHandle, iar vectorIAR: UInt64) {
     vcpu.state.exits.irq &+= 1
     Trace.begin(vcpu, kind: .interrupt, esr: 0)
-    let iar = GIC.acknowledge()
+    let iar = IRQFastPath.acknowledged(vectorIAR)
     let intid = GIC.intid(of: iar)
     if intid < GIC.spurious {
         routePhysicalIRQ(vcpu, iar: iar, intid: intid)

@@ -85,6 +85,7 @@ enum Trace {
     static func start(mode: TraceMode) {
         self.mode = mode
         HVCFastPath.setTracing(full)
+        IRQFastPath.configure(tracing: full)
         guard full else { return }
         var header = TraceHeader()
         header.counterHz = read_cntfrq_el0()
