@@ -211,11 +211,14 @@ func trapWFx(_ vcpu: VCPUHandle, _ esr: UInt64) {
 /// taken here, as the IRQ exit that would follow the re-entry at once would take it: one exit
 /// for the wake-up instead of two (an SGI's receiver saves a whole IRQ exit). Not with full
 /// tracing, whose record of that IRQ exit says what woke the vCPU; whatever else is pending
-/// still exits as before.
+/// still exits as before. Counted as the IRQ exit it replaces (`exits.irq`), so that the exit
+/// report reads as before: every IRQ Keel took for the vCPU.
 @inline(__always)
 private func takeWakingInterrupt(_ vcpu: VCPUHandle) {
     guard !Trace.full else { return }
     let iar = GIC.acknowledge()
     let intid = GIC.intid(of: iar)
-    if intid < GIC.spurious { routePhysicalIRQ(vcpu, iar: iar, intid: intid) }
+    guard intid < GIC.spurious else { return }
+    vcpu.state.exits.irq &+= 1
+    routePhysicalIRQ(vcpu, iar: iar, intid: intid)
 }
