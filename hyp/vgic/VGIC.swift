@@ -325,8 +325,10 @@ enum VGIC {
                     withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit, drop: bank.state.withdrawn & bit != 0 || lineLow)
                 } else if lr.state.isActive { bank.state.active |= bit } else { bank.state.active &= ~bit }
             } else {
-                // Writing it clears the EOI maintenance condition it may have raised.
-                GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
+                // Writing it clears the EOI maintenance condition it may have raised. One the
+                // empty bits list raised none (they leave such registers out): it is invalid
+                // already, and Keel reads only the registers it filled since.
+                if lr != nil { GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0)) }
                 vcpu.state.vgic.usedLRs &= ~(1 << UInt32(n))
                 bank.state.inLR &= ~bit
                 bank.state.active &= ~bit
@@ -487,7 +489,7 @@ enum VGIC {
         var anyEnabled = vcpu.state.vgic.bank.enabled
         for b in 0..<VirtualDistributor.spiCount / 32 { anyEnabled |= vm.state.vgic.spis[b].enabled }
         guard anyEnabled != 0 else { return false }
-        var used = vcpu.state.vgic.usedLRs
+        var used = vcpu.state.vgic.usedLRs & ~GIC.emptyListRegisters  // empty ones hold nothing pending
         while used != 0 {
             let n = used.trailingZeroBitCount
             used &= used - 1
