@@ -10,9 +10,10 @@ func lowerSyncEntry(_ frame: UInt, _ esr: UInt64) {
     handleLowerSync(running(frame), esr)
 }
 
+/// `iar`: what the vector read from ICC_IAR1_EL1, or KEEL_IRQ_NOT_ACKNOWLEDGED (keel/irqfast.h).
 @c(keel_handle_lower_irq)
-func lowerIRQEntry(_ frame: UInt) {
-    handleLowerIRQ(running(frame))
+func lowerIRQEntry(_ frame: UInt, _ iar: UInt64) {
+    handleLowerIRQ(running(frame), iar: iar)
 }
 
 @c(keel_handle_lower_fiq)

@@ -22,6 +22,7 @@
 #include "keel/config.h"
 #include "keel/context.h"
 #include "keel/hvcfast.h"
+#include "keel/irqfast.h"
 
 /*
  * The first instruction of every lower-EL vector: x0 and x1 onto the stack, which gives the vector
@@ -84,7 +85,26 @@ keel_lower_sync_slow:
     b       keel_enter_guest
 .endm
 
-/* An asynchronous exception from the guest (IRQ, FIQ, SError): its handler needs no register. */
+/*
+ * An IRQ from the guest. With keel_irq_fast_on (GICv3, not tracing: keel/irqfast.h) the vector
+ * reads ICC_IAR1_EL1 itself and tries keel_irq_fast, which answers the virtual timer's PPI without
+ * saving the frame and otherwise comes back to keel_lower_irq_slow with x1 = the IAR and the
+ * guest's registers as it found them; with it off, x1 = KEEL_IRQ_NOT_ACKNOWLEDGED and Swift reads
+ * the IAR (a GICv2's is MMIO). x0 = frame, x1 for keel_handle_lower_irq.
+ */
+.macro lower_irq_vector
+    push_x0_x1
+    adrp    x0, keel_irq_fast_on
+    ldr     w0, [x0, :lo12:keel_irq_fast_on]
+    cbnz    w0, keel_irq_fast
+    mov     x1, #KEEL_IRQ_NOT_ACKNOWLEDGED
+keel_lower_irq_slow:
+    save_pushed
+    bl      keel_handle_lower_irq
+    b       keel_enter_guest
+.endm
+
+/* An asynchronous exception from the guest (FIQ, SError): its handler needs no register. */
 .macro lower_async_vector handler
     push_x0_x1
     save_pushed
@@ -149,7 +169,7 @@ keel_vectors:
     .org 0x400
     lower_sync_vector fast=1
     .org 0x480
-    lower_async_vector keel_handle_lower_irq
+    lower_irq_vector
     .org 0x500
     lower_async_vector keel_handle_lower_fiq
     .org 0x580
@@ -158,7 +178,8 @@ keel_vectors:
     .org 0x600
     lower_sync_vector fast=0
     .org 0x680
-    lower_async_vector keel_handle_lower_irq
+    push_x0_x1                      /* first, as in every lower-EL vector (KEEL_VECTOR_PUSHED) */
+    b       keel_vectors + 0x480 + KEEL_VECTOR_PUSHED
     .org 0x700
     lower_async_vector keel_handle_lower_fiq
     .org 0x780
@@ -242,6 +263,96 @@ keel_hvc_fast:
     eret
 1:  mrs     x1, esr_el2
     b       keel_lower_sync_slow
+
+/*
+ * An IRQ, before anything is saved (hyp/HOTPATH.md): x0 free, the guest's x0 and x1 at [sp],
+ * x2-x30 the guest's. The interrupt is acknowledged here; only the virtual timer's PPI goes on.
+ * As VGIC.raiseHardwareFast, it goes straight back into the list register its previous instance
+ * used, linked to the physical interrupt, when that is all this exit would do: no refill due
+ * (vgic.dirty), no underflow, no stop request; the PPI enabled, in that register's bookkeeping
+ * (inLR, lrINTID) and linked (hardware), not pending or active in software, its group enabled in
+ * the VM's distributor; and the register empty again (ICH_ELRSR_EL2: the guest deactivated it).
+ * Swift's state is only read (no lock: another CPU changing it sets vgic.dirty and kicks this
+ * one after, and that kick's exit refills, as when the change comes just after an exit); the
+ * list register is this CPU's, and Swift's bookkeeping of it (usedLRs, lrINTID, inLR, hardware)
+ * already says what it now holds. Then the priority drop, the exit counted, eret. Anything else
+ * returns to keel_lower_irq_slow with x1 = the IAR and every guest register as it came. x2 and
+ * x3 are borrowed on the stack; x0 is the vCPU's vgic (offsets from keel/irqfast.h).
+ */
+#define VG(field) (field - KEEL_VCPU_VGIC)
+keel_irq_fast:
+    mrs     x1, icc_iar1_el1
+    cmp     w1, #KEEL_IRQFAST_INTID
+    b.ne    keel_lower_irq_slow
+    stp     x2, x3, [sp, #-16]!
+    mrs     x0, tpidr_el2
+    add     x0, x0, #KEEL_VCPU_VGIC
+    ldr     w2, [x0, #VG(KEEL_VCPU_VGIC_DIRTY)]
+    ldrb    w3, [x0, #VG(KEEL_VCPU_VGIC_UNDERFLOW)]
+    orr     w2, w2, w3
+    ldr     w3, [x0, #VG(KEEL_VCPU_STOP)]
+    orr     w2, w2, w3
+    cbnz    w2, 9f
+    ldp     w1, w2, [x0, #VG(KEEL_VCPU_BANK_ENABLED)]   /* enabled, pending */
+    bic     w1, w1, w2
+    ldp     w2, w3, [x0, #VG(KEEL_VCPU_BANK_INLR)]      /* inLR, hardware */
+    and     w1, w1, w2
+    and     w1, w1, w3
+    ldr     w2, [x0, #VG(KEEL_VCPU_BANK_ACTIVE)]
+    bic     w1, w1, w2
+    tbz     w1, #KEEL_IRQFAST_INTID, 9f
+    ldr     w2, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
+    ubfx    w2, w2, #KEEL_IRQFAST_INTID, #1                  /* its group: 0 or 1 */
+    ldr     x3, [x0, #VG(KEEL_VCPU_VM)]
+    adrp    x1, keel_vm_pool
+    add     x1, x1, :lo12:keel_vm_pool
+    add     x1, x1, x3, lsl #KEEL_VM_SLOT_SHIFT
+    ldr     w1, [x1, #KEEL_VM_VGIC_CTLR]
+    lsr     w1, w1, w2                                      /* bit 0: that group enabled */
+    tbz     w1, #0, 9f
+    ldr     w1, [x0, #VG(KEEL_VCPU_USED_LRS)]
+1:  cbz     w1, 9f
+    rbit    w2, w1
+    clz     w2, w2                                          /* n: a list register Keel filled */
+    add     x3, x0, x2, lsl #1
+    ldrh    w3, [x3, #VG(KEEL_VCPU_LR_INTID)]
+    cmp     w3, #KEEL_IRQFAST_INTID
+    b.eq    2f
+    sub     w3, w1, #1
+    and     w1, w1, w3
+    b       1b
+2:  mrs     x3, ich_elrsr_el2                               /* empty? (never for n >= the count) */
+    lsr     x3, x3, x2
+    tbz     x3, #0, 9f
+    /* ICH_LR<n>_EL2: pending (62), HW (61), group (60), priority [55:48], pINTID [41:32], vINTID. */
+    movz    x3, #KEEL_IRQFAST_INTID
+    movk    x3, #KEEL_IRQFAST_INTID, lsl #32
+    movk    x3, #0x6000, lsl #48
+    ldrb    w1, [x0, #VG(KEEL_VCPU_BANK_PRIORITY) + KEEL_IRQFAST_INTID]
+    orr     x3, x3, x1, lsl #48
+    ldr     w1, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
+    ubfx    x1, x1, #KEEL_IRQFAST_INTID, #1
+    orr     x3, x3, x1, lsl #60
+    adr     x1, 3f
+    add     x1, x1, x2, lsl #3
+    br      x1
+3:
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+    msr     ich_lr\n\()_el2, x3
+    b       4f
+    .endr
+4:  mov     w1, #KEEL_IRQFAST_INTID
+    msr     icc_eoir1_el1, x1                               /* priority drop; the guest deactivates */
+    ldr     w1, [x0, #VG(KEEL_VCPU_EXITS_IRQ)]
+    add     w1, w1, #1
+    str     w1, [x0, #VG(KEEL_VCPU_EXITS_IRQ)]
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+9:  ldp     x2, x3, [sp], #16
+    mov     w1, #KEEL_IRQFAST_INTID                          /* the IAR, for the Swift handler */
+    b       keel_lower_irq_slow
+#undef VG
 
 /*
  * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
@@ -355,6 +466,9 @@ keel_entry_firmware_call:
     .space  4 * KEEL_MAX_CPUS
     .globl keel_hvc_fast_off
 keel_hvc_fast_off:
+    .word   0
+    .globl keel_irq_fast_on
+keel_irq_fast_on:
     .word   0
 
     .text

@@ -144,6 +144,7 @@ enum VCPUs {
         if !GuestFrame.layoutMatchesAssembly { panic("GuestFrame does not match keel_regs: the vectors would corrupt it") }
         if !VCPUHandle(index: 0).frameIsFirst { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
         if !HVCFastPath.matchesSwift { panic("keel/hvcfast.h does not match VCPU or the hypercall answers: the HVC fast path would corrupt the vCPU") }
+        if !IRQFastPath.matchesSwift { panic("keel/irqfast.h does not match VCPU or VM: the timer fast path would read the wrong state") }
     }
 
     /// vCPU `index` of VM `vm`, reset to start at `entry` (EL1h, interrupts masked, MMU off)

@@ -103,6 +103,7 @@ enum Trace {
         recording = mode.recordsExits
         inMemory = mode == .memory
         HVCFastPath.setTracing(recording)
+        IRQFastPath.configure(tracing: recording)
         guard recording else { return }
         var header = TraceHeader()
         header.counterHz = read_cntfrq_el0()

@@ -107,19 +107,32 @@ enum VGIC {
     }
 
     /// SGI `intid` from vCPU `source` to every vCPU of the VM in `targets` (one bit each).
+    /// Only the targets' bits are visited, not every vCPU of the VM; the senders of each SGI
+    /// are kept for a GICv2 guest only (GICD_SPENDSGIR, the list register's source field).
     static func raiseSGI(_ source: VCPUHandle, intid: UInt32, targets: UInt32) {
         let vm = source.state.vmHandle
-        let count = vm.state.vcpuCount
+        let bit = UInt32(1) << (intid & 15)
+        var remaining = targets & allVCPUs(vm)
         var enabled: UInt32 = 0  // the targets that can take it: only those are told
         lock(vm)
-        for index in 0..<count where targets & (1 << UInt32(index)) != 0 {
+        while remaining != 0 {
+            let index = remaining.trailingZeroBitCount
+            remaining &= remaining &- 1
             let target = vm.state.vcpu(index)
-            target.state.vgic.bank.pending |= 1 << intid
-            target.state.vgic.sgiSources[Int(intid & 15)] |= UInt8(truncatingIfNeeded: 1 << (source.state.id & 7))
-            if target.state.vgic.bank.enabled & (1 << intid) != 0 { enabled |= 1 << UInt32(index) }
+            target.state.vgic.bank.pending |= bit
+            if GIC.version == .v2 {
+                target.state.vgic.sgiSources[Int(intid & 15)] |= UInt8(truncatingIfNeeded: 1 << (source.state.id & 7))
+            }
+            if target.state.vgic.bank.enabled & bit != 0 { enabled |= 1 << UInt32(index) }
         }
         unlock(vm)
         notify(vm, targets: enabled, from: source)
+    }
+
+    /// One bit per vCPU of `vm`.
+    @inline(__always)
+    private static func allVCPUs(_ vm: VMHandle) -> UInt32 {
+        UInt32(truncatingIfNeeded: (UInt64(1) << UInt64(vm.state.vcpuCount & 63)) &- 1)
     }
 
     /// The doorbell hypercall: SPI `SMCCC.doorbellINTID` pending in VM `target`, one of the
@@ -185,7 +198,10 @@ enum VGIC {
     /// Tell vCPUs in `targets` to look at their pending interrupts: the caller's own on the way
     /// back into its guest, the others through Keel's kick SGI to their CPUs.
     static func notify(_ vm: VMHandle, targets: UInt32, from caller: VCPUHandle) {
-        for index in 0..<vm.state.vcpuCount where targets & (1 << UInt32(index)) != 0 {
+        var remaining = targets & allVCPUs(vm)  // only the targets' bits are visited
+        while remaining != 0 {
+            let index = remaining.trailingZeroBitCount
+            remaining &= remaining &- 1
             let target = vm.state.vcpu(index)
             target.dirtyWord.storeRelease(1)
             if target != caller && target.powerState == .on { GIC.kick(cpu: target.state.physicalCPU) }
@@ -264,7 +280,7 @@ enum VGIC {
             dropLowTimers(vcpu, timerLines: lines)
         }
         let elsewhere = sync(vcpu, timerLines: lines)
-        retrigger(vcpu)
+        if vcpu.state.vgic.usedLRs != 0 { retrigger(vcpu) }  // often all retired: no call
         var overflow = false
         while let (bank, slot, intid, more) = best(vcpu) {
             guard let n = freeListRegister(vcpu) else { overflow = true; break }
@@ -309,8 +325,10 @@ enum VGIC {
                     withdraw(vcpu, lr, n, intid: intid, bank: bank, bit: bit, drop: bank.state.withdrawn & bit != 0 || lineLow)
                 } else if lr.state.isActive { bank.state.active |= bit } else { bank.state.active &= ~bit }
             } else {
-                // Writing it clears the EOI maintenance condition it may have raised.
-                GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0))
+                // Writing it clears the EOI maintenance condition it may have raised. One the
+                // empty bits list raised none (they leave such registers out): it is invalid
+                // already, and Keel reads only the registers it filled since.
+                if lr != nil { GIC.writeListRegister(n, ListRegister(virtualID: 0, state: .invalid, priority: 0)) }
                 vcpu.state.vgic.usedLRs &= ~(1 << UInt32(n))
                 bank.state.inLR &= ~bit
                 bank.state.active &= ~bit
@@ -449,10 +467,9 @@ enum VGIC {
     /// other senders still wait.
     private static func consumePending(_ vcpu: VCPUHandle, bank: IRQBankHandle, intid: Int) {
         let bit = UInt32(1) << UInt32(intid & 31)
-        if intid < 16 {
-            var remaining: UInt8 = 0
+        if intid < 16 && GIC.version == .v2 {  // a GICv3 guest's SGIs keep no senders (`raiseSGI`)
             let s = vcpu.state.vgic.sgiSources[intid]
-            remaining = GIC.version == .v2 ? s & (s &- 1) : 0
+            let remaining = s & (s &- 1)
             vcpu.state.vgic.sgiSources[intid] = remaining
             if remaining != 0 { return }
         }
@@ -472,7 +489,7 @@ enum VGIC {
         var anyEnabled = vcpu.state.vgic.bank.enabled
         for b in 0..<VirtualDistributor.spiCount / 32 { anyEnabled |= vm.state.vgic.spis[b].enabled }
         guard anyEnabled != 0 else { return false }
-        var used = vcpu.state.vgic.usedLRs
+        var used = vcpu.state.vgic.usedLRs & ~GIC.emptyListRegisters  // empty ones hold nothing pending
         while used != 0 {
             let n = used.trailingZeroBitCount
             used &= used - 1
