@@ -13,7 +13,6 @@ import KeelHW
 /// The mode comes from `keel.trace=off|counters|full|memory` on the boot command line; default
 /// `counters`.
 enum Trace {
-    nonisolated(unsafe) static var mode: TraceMode = .counters
     /// Every exit becomes a record (`full` or `memory`): the one load the exit path tests.
     nonisolated(unsafe) static var recording = false
     /// Records go to the memory rings, not the UART's.
@@ -99,7 +98,6 @@ enum Trace {
 
     /// The stream header: magic, format version, counter frequency, the firmware's build id.
     static func start(mode: TraceMode) {
-        self.mode = mode
         recording = mode.recordsExits
         inMemory = mode == .memory
         HVCFastPath.setTracing(recording)
@@ -113,7 +111,7 @@ enum Trace {
         var bytes = buffer.mutableSpan
         header.encode(into: &bytes)
         TraceUART.sendFrame(type: .header, buffer.span)
-        if inMemory { TraceMemory.start(header) }
+        if inMemory { TraceMemory.start(header: buffer.span) }
     }
 }
 

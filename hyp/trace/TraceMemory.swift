@@ -36,12 +36,10 @@ enum TraceMemory {
         block.setWord(word, block.word(word) & ~(0xFFFF_FFFF << shift) | UInt64(count) << shift)
     }
 
-    /// Writes the block's header: the stream header a dump starts with, the geometry.
-    static func start(_ header: TraceHeader) {
-        var bytes: [40 of UInt8] = .init(repeating: 0)  // TraceHeader.size
-        var span = bytes.mutableSpan
-        header.encode(into: &span)
-        block.storeHeader(bytes.span)
+    /// Writes the block's header: `header` (the stream header's encoded bytes, which a dump
+    /// starts with) and the geometry.
+    static func start(header: Span<UInt8>) {
+        block.storeHeader(header)
         Console.begin()
         Console.print("trace memory rings at ")
         Console.hex(UInt64(StaticWords.traceMemoryAddress))
