@@ -43,13 +43,19 @@ public final class VirtioBackend<RAM: DeviceRAM, Disk: BlockStore> where Disk.RA
     @discardableResult
     public func addBlk(ram: RAM, ramBase: UInt64, disk: Disk, id: [UInt8], accessPlatform: Bool = false) -> Int {
         var config = [UInt8](repeating: 0, count: 60)
-        let sectors = disk.byteCount / VirtioBlk.sectorSize
-        for i in 0..<8 { config[i] = UInt8(truncatingIfNeeded: sectors >> (8 * UInt64(i))) }
-        // seg_max (offset 12): every descriptor but the header and the status.
-        let segMax: UInt32 = 128 - 2
-        for i in 0..<4 { config[12 + i] = UInt8(truncatingIfNeeded: segMax >> (8 * UInt32(i))) }
+        func put(_ value: UInt64, bytes: Int, at offset: Int) {
+            for i in 0..<bytes { config[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+        }
+        typealias C = VirtioBlk.ConfigOffset
+        put(disk.byteCount / VirtioBlk.sectorSize, bytes: 8, at: C.capacity)
+        // seg_max: every descriptor of the queue but the header and the status.
+        put(UInt64(Device.queueNumMax) - 2, bytes: 4, at: C.segMax)
+        // Topology: one sector minimum, 1 MiB optimal (what makes Linux read ahead 2 MiB).
+        put(1, bytes: 2, at: C.minIOSize)
+        put(UInt64(VirtioBlk.optimalIOSectors), bytes: 4, at: C.optIOSize)
         let device = Device(type: .blk, ram: ram, ramBase: ramBase,
-                            features: VirtioBlk.featureFlush | VirtioBlk.featureSegMax, config: config, accessPlatform: accessPlatform)
+                            features: VirtioBlk.featureFlush | VirtioBlk.featureSegMax | VirtioBlk.featureTopology,
+                            config: config, accessPlatform: accessPlatform)
         device.disk = disk
         device.diskID = Array(id.prefix(VirtioBlk.idBytes))
         devices.append(device)

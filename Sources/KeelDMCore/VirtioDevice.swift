@@ -16,6 +16,21 @@ public enum VirtioBlk {
     public static let statusUnsupported: UInt8 = 2
     public static let featureSegMax: UInt64 = 1 << 2
     public static let featureFlush: UInt64 = 1 << 9
+    /// VIRTIO_BLK_F_TOPOLOGY: the config's topology fields (offset 24) are valid. Linux takes
+    /// `opt_io_size` as the queue's optimal I/O size and reads ahead twice that (its default is
+    /// 128 KiB, a request of that size per forwarded round trip).
+    public static let featureTopology: UInt64 = 1 << 10
+    /// The config fields keel-dm sets (virtio 1.2, 5.2.4: struct virtio_blk_config).
+    public enum ConfigOffset {
+        public static let capacity = 0
+        public static let segMax = 12
+        /// Topology: physical_block_exp u8, alignment_offset u8, min_io_size le16, opt_io_size le32.
+        public static let minIOSize = 26
+        public static let optIOSize = 28
+    }
+    /// The optimal I/O size keel-dm reports, in 512-byte sectors (1 MiB): a sequential reader's
+    /// read-ahead becomes requests as large as seg_max allows, each one forwarded round trip.
+    public static let optimalIOSectors: UInt32 = 2048
     /// The ID a GET_ID request returns is at most this long (zero-padded).
     public static let idBytes = 20
 }
@@ -55,7 +70,8 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> where Disk.RAM
     /// What the driver must accept for FEATURES_OK: VERSION_1, and ACCESS_PLATFORM for a pool.
     public let requiredFeatures: UInt64
     public var config: [UInt8]
-    public let queueNumMax: UInt16 = 128
+    /// QueueNumMax of every queue (seg_max of a blk device follows from it).
+    public static var queueNumMax: UInt16 { 128 }
 
     public var deviceFeaturesSel: UInt32 = 0
     public var driverFeaturesSel: UInt32 = 0
@@ -143,7 +159,7 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> where Disk.RAM
             case 1: return UInt32(truncatingIfNeeded: deviceFeatures >> 32)
             default: return 0
             }
-        case R.queueNumMax: return q == nil ? 0 : UInt32(queueNumMax)
+        case R.queueNumMax: return q == nil ? 0 : UInt32(Self.queueNumMax)
         case R.queueNum: return UInt32(q?.num ?? 0)
         case R.queueReady: return q?.ready == true ? 1 : 0
         case R.interruptStatus: return interruptStatus
@@ -220,7 +236,7 @@ public final class VirtioDevice<RAM: DeviceRAM, Disk: BlockStore> where Disk.RAM
     /// QueueReady 1: the size and the rings must be sound, or the device needs a reset.
     private func enable(queue sel: Int) {
         let num = queues[sel].num
-        guard num != 0, num <= queueNumMax, num & (num &- 1) == 0 else { fail(.badSize); return }
+        guard num != 0, num <= Self.queueNumMax, num & (num &- 1) == 0 else { fail(.badSize); return }
         var ring = SplitQueue(size: num, ramBase: ramBase)
         if let why = ring.validate(desc: queues[sel].desc, avail: queues[sel].driver, used: queues[sel].device, in: ram) {
             fail(why)

@@ -44,6 +44,14 @@ struct RegisterFileTests {
         #expect(driver.read(0x104) == 0)
         #expect(driver.read(0x100, size: 8) == 64)
         #expect(driver.read(0x100, size: 1) == 64)
+        // seg_max: the queue's descriptors but the header's and the status's; the topology
+        // (offered, config offsets 24-31) names 1 MiB as the optimal I/O size, in sectors.
+        #expect(driver.read(R.deviceFeatures) & UInt64(VirtioBlk.featureSegMax | VirtioBlk.featureTopology)
+                == UInt64(VirtioBlk.featureSegMax | VirtioBlk.featureTopology))
+        #expect(driver.read(0x10C) == 126)
+        #expect(driver.read(0x118, size: 1) == 0)  // physical_block_exp: 512-byte sectors
+        #expect(driver.read(0x11A, size: 2) == 1)
+        #expect(driver.read(0x11C) == 2048)
         // Only 32-bit accesses below the config space; a device that does not exist reads ones.
         #expect(driver.read(R.magic, size: 2) == 0xFFFF_FFFF)
         #expect(model.access(device: 5, offset: 0, size: 4, write: false, value: 0) == ~0)
