@@ -212,7 +212,7 @@ struct TraceCaptureTests {
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
         let capture = try TraceCapture(path: link, text: { _ in })
         capture.feed(Data("console text\n".utf8) + Self.frames)
-        #expect(capture.finish().frames == 21)
+        #expect(capture.finish().frames == 2)  // the header and one batch of the 20 records
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == target)
         #expect(TraceLog.decode(try Data(contentsOf: URL(fileURLWithPath: target))).records.count == 20)
     }
