@@ -41,10 +41,13 @@ enum Trace {
         vcpu.state.trace.entryTime = read_cntpct_el0()
         vcpu.state.trace.vm = UInt8(truncatingIfNeeded: vcpu.state.vm)
         vcpu.state.trace.vcpu = UInt8(truncatingIfNeeded: vcpu.state.id)
-        if inMemory { return append(vcpu.state.trace) }
         // `append`'s steps on the record where it is, in the vCPU: each copy of its 80 bytes
         // (a `memcpy`) would cost about 45 instructions.
         let cpu = TraceRings.cpuIndex
+        if inMemory {
+            vcpu.state.trace.cpu = UInt8(truncatingIfNeeded: cpu)
+            return TraceMemory.push(&vcpu.state.trace, cpu: cpu)
+        }
         if TraceRings.rings[cpu].isFull { flush() }
         vcpu.state.trace.cpu = UInt8(truncatingIfNeeded: cpu)
         vcpu.state.trace.sequence = TraceRings.rings[cpu].sequence

@@ -53,9 +53,15 @@ enum TraceMemory {
     /// ring's count.
     @inline(__always)
     static func push(_ record: TraceRecord, cpu: Int) {
+        var record = record
+        push(&record, cpu: cpu)
+    }
+
+    /// `push`, numbering `record` where it is (an exit's, in its vCPU: no copy).
+    @inline(__always)
+    static func push(_ record: inout TraceRecord, cpu: Int) {
         let written = StaticWords.traceWritten(cpu)
         let count = written.loadAcquire()
-        var record = record
         record.sequence = count
         block.store(record, at: TraceMemoryDump.slot(cpu: cpu, count: count))
         written.storeRelease(count &+ 1)
