@@ -280,6 +280,12 @@ public enum TraceBatch {
     /// 64 bits.
     @inline(__always)
     static func get(_ p: Span<UInt8>, _ at: inout Int) -> UInt64? {
+        guard at < p.count else { return nil }
+        let first = p[at]
+        if first < 0x80 {  // most are one byte
+            at += 1
+            return UInt64(first)
+        }
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while at < p.count {

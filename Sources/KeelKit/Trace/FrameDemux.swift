@@ -147,19 +147,32 @@ public struct FrameDemux {
         return ok
     }
 
-    /// A long candidate: COBS into `large`, the CRC, then the frame.
+    /// A long candidate: COBS into `large` a block at a time (a copy each: the candidate holds
+    /// no zero, the scan split the stream at zeros), the CRC, then the frame.
     private mutating func decodeLarge(_ candidate: UnsafeRawBufferPointer, _ frame: (UInt8, UnsafeRawBufferPointer) -> Void) -> Bool {
-        let decoded: Int
-        do {
-            var output = large.mutableSpan
-            guard let n = candidate.withSpan({ TraceFraming.cobsDecode($0, into: &output) }), n >= 6 else { return false }
-            decoded = n
-        }
         let tables = crcTables
         var unknown = false
-        let ok = large.withUnsafeBytes { scratch -> Bool in
-            guard let s = scratch.baseAddress else { return false }
-            let body = decoded - 4
+        let ok = large.withUnsafeMutableBytes { scratch -> Bool in
+            guard let s = scratch.baseAddress, let input = candidate.baseAddress else { return false }
+            let count = candidate.count
+            let capacity = scratch.count
+            var i = 0
+            var out = 0
+            while i < count {
+                let code = Int(input.load(fromByteOffset: i, as: UInt8.self))
+                // code >= 1: no zero in a candidate.
+                guard code <= count - i, code - 1 <= capacity - out else { return false }
+                (s + out).copyMemory(from: input + i + 1, byteCount: code - 1)
+                out += code - 1
+                i += code
+                if code != 0xFF && i < count {
+                    guard out < capacity else { return false }
+                    s.storeBytes(of: 0, toByteOffset: out, as: UInt8.self)
+                    out += 1
+                }
+            }
+            guard out >= 6 else { return false }
+            let body = out - 4
             let crc = FastCRC32.checksum(s, count: body, tables: tables)
             guard crc == UInt32(littleEndian: s.loadUnaligned(fromByteOffset: body, as: UInt32.self)) else { return false }
             let type = s.load(as: UInt8.self)
