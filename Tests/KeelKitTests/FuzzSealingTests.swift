@@ -35,5 +35,10 @@ struct FuzzSealingTests {
         input += [1, 2, 3]  // a remainder: raw bytes
         let log = TraceLog.decode(FuzzTargets.framedTrace(input.dropFirst()))
         #expect(log.header != nil && log.records.count == 3 && log.corruptFrames == 0)
+        // A first byte ending in 0xF: a batch (version 2) of the bytes after it.
+        var batch = input
+        batch[1 + TraceHeader.size] = 0x0F
+        let batchLog = TraceLog.decode(FuzzTargets.framedTrace(batch.dropFirst()))
+        #expect(batchLog.records.count == 2 && batchLog.corruptFrames == 0 && batchLog.badPayloads == 1)
     }
 }

@@ -332,7 +332,9 @@ struct FastPathTests {
         var state: UInt64 = 5
         func next() -> UInt64 { state = state &* 6_364_136_223_846_793_005 &+ 1; return state >> 33 }
         // Every candidate the demux decodes fits the template words (and has no room for a 0xFF code).
-        #expect(FrameDemux.maxBody <= FastCRC32.inPlaceLimit && FastCRC32.inPlaceLimit < 255)
+        // (batches, longer, take the plain decoder: `FrameDemux.inPlaceBody`).
+        #expect(FrameDemux.inPlaceBody <= FastCRC32.inPlaceLimit && FastCRC32.inPlaceLimit < 255)
+        #expect(1 + TraceRecord.size + 4 + 1 <= FrameDemux.inPlaceBody)
         var templates = [UInt64](repeating: 0, count: FastCRC32.templateEntries * FastCRC32.templateStride)
         // A few shapes (zeros in fixed places), so that templates are made, hit and missed.
         let shapes: [[Bool]] = (0..<6).map { _ in (0..<90).map { _ in next() % 3 == 0 } }

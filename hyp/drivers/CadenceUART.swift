@@ -20,8 +20,11 @@ struct CadenceUART {
     /// them, so enabling means clearing those.
     private static let enable: UInt32 = 1 << 2 | 1 << 4
     private static let disable: UInt32 = 1 << 3 | 1 << 5
-    /// Channel_sts_reg0.TFUL: the transmit FIFO is full.
+    /// Channel_sts_reg0.TFUL: the transmit FIFO is full; TEMPTY: it is empty.
     private static let txFull: UInt32 = 1 << 4
+    private static let txEmpty: UInt32 = 1 << 3
+    /// The transmit FIFO's bytes (UG1085: 64).
+    private static let fifoDepth = 64
 
     /// Make sure the UART transmits. The boot loader (or QEMU) already chose the baud rate and
     /// the mode register's 8N1; the reset/software-reset bits (0, 1) are left clear.
@@ -34,5 +37,21 @@ struct CadenceUART {
     func put(_ byte: UInt8) {
         while channelStatus.load() & CadenceUART.txFull != 0 {}
         fifo.store(UInt32(byte))
+    }
+
+    /// `bytes` back to back: a FIFO's worth where the status says it is empty, else one byte
+    /// when it is not full.
+    func write(_ bytes: Span<UInt8>) {
+        let count = bytes.count
+        var i = 0
+        while i < count {
+            let status = channelStatus.load()
+            let room = status & CadenceUART.txEmpty != 0 ? CadenceUART.fifoDepth : (status & CadenceUART.txFull == 0 ? 1 : 0)
+            let end = min(count, i + room)
+            while i < end {
+                fifo.store(UInt32(bytes[i]))
+                i += 1
+            }
+        }
     }
 }

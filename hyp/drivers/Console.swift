@@ -46,13 +46,14 @@ enum Console {
             case .imx: IMXUART(base: UInt(machine.uartBase)).put(byte)
             }
         }
-        /// Bytes back to back, the UART's address read once (trace frames go out this way).
+        /// Bytes back to back, the UART's address read once and its flags once per FIFO's
+        /// worth (trace frames go out this way).
         static func write(_ bytes: Span<UInt8>) {
             let base = UInt(machine.uartBase)
             switch activeBoard.uartKind {
-            case .pl011: for i in bytes.indices { PL011(base: base).put(bytes[i]) }
-            case .cadence: for i in bytes.indices { CadenceUART(base: base).put(bytes[i]) }
-            case .imx: for i in bytes.indices { IMXUART(base: base).put(bytes[i]) }
+            case .pl011: PL011(base: base).write(bytes)
+            case .cadence: CadenceUART(base: base).write(bytes)
+            case .imx: IMXUART(base: base).write(bytes)
             }
         }
         static func start() {

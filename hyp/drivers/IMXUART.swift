@@ -27,8 +27,10 @@ struct IMXUART {
     private static let enable: UInt32 = 1 << 1 | 1 << 2
     /// USR2.RDR: at least one character waits in the receive FIFO.
     private static let receiveReady: UInt32 = 1 << 0
-    /// UTS.TXFULL: the 32-character transmit FIFO is full.
+    /// UTS.TXFULL: the 32-character transmit FIFO is full; UTS.TXEMPTY: it is empty.
     private static let txFull: UInt32 = 1 << 4
+    private static let txEmpty: UInt32 = 1 << 6
+    private static let fifoDepth = 32
     /// URXD.CHARRDY: the character read is valid.
     private static let charReady: UInt32 = 1 << 15
 
@@ -46,6 +48,22 @@ struct IMXUART {
     func put(_ byte: UInt8) {
         while test.load() & IMXUART.txFull != 0 {}
         transmitter.store(UInt32(byte))
+    }
+
+    /// `bytes` back to back: a FIFO's worth where UTS says it is empty, else one character
+    /// when it is not full.
+    func write(_ bytes: Span<UInt8>) {
+        let count = bytes.count
+        var i = 0
+        while i < count {
+            let status = test.load()
+            let room = status & IMXUART.txEmpty != 0 ? IMXUART.fifoDepth : (status & IMXUART.txFull == 0 ? 1 : 0)
+            let end = min(count, i + room)
+            while i < end {
+                transmitter.store(UInt32(bytes[i]))
+                i += 1
+            }
+        }
     }
 
     /// USR2.RDR set: a received character waits.

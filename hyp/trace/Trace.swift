@@ -18,7 +18,7 @@ enum Trace {
     /// Records go to the memory rings, not the UART's.
     nonisolated(unsafe) static var inMemory = false
 
-    /// Records per CPU ring; drained at half.
+    /// Records per CPU ring (one batch frame); drained at half, or when its bytes run short.
     static let ringRecords = 64
 
     /// Opens the record of an exit: what the hardware says about it and when it happened.
@@ -41,9 +41,20 @@ enum Trace {
         vcpu.state.trace.entryTime = read_cntpct_el0()
         vcpu.state.trace.vm = UInt8(truncatingIfNeeded: vcpu.state.vm)
         vcpu.state.trace.vcpu = UInt8(truncatingIfNeeded: vcpu.state.id)
-        append(vcpu.state.trace)
-        if inMemory { return }
-        if TraceRings.rings[TraceRings.cpuIndex].count >= ringRecords / 2 { flush() }
+        // `append`'s steps on the record where it is, in the vCPU: each copy of its 80 bytes
+        // (a `memcpy`) would cost about 45 instructions.
+        let cpu = TraceRings.cpuIndex
+        if inMemory {
+            vcpu.state.trace.cpu = UInt8(truncatingIfNeeded: cpu)
+            return TraceMemory.push(&vcpu.state.trace, cpu: cpu)
+        }
+        if TraceRings.rings[cpu].isFull { flush() }
+        vcpu.state.trace.cpu = UInt8(truncatingIfNeeded: cpu)
+        vcpu.state.trace.sequence = TraceRings.rings[cpu].sequence
+        TraceRings.rings[cpu].sequence &+= 1
+        TraceTail.keep(vcpu.state.trace, cpu: cpu)
+        TraceRings.rings[cpu].push(vcpu.state.trace)
+        if TraceRings.rings[cpu].batch.count >= ringRecords / 2 { flush() }
     }
 
     /// A lifecycle event (VM created, vCPU started, VM off): a record with no exit.
@@ -64,10 +75,12 @@ enum Trace {
         var record = record
         record.cpu = UInt8(truncatingIfNeeded: cpu)
         if inMemory { return TraceMemory.push(record, cpu: cpu) }
+        // Room first: the drain appends its own record (to the emptied batch), which takes the
+        // next sequence number; this record's comes after it, as the batch numbers them.
+        if TraceRings.rings[cpu].isFull { flush() }
         record.sequence = TraceRings.rings[cpu].sequence
         TraceRings.rings[cpu].sequence &+= 1
         TraceTail.keep(record, cpu: cpu)
-        if TraceRings.rings[cpu].count >= ringRecords { flush() }
         TraceRings.rings[cpu].push(record)
     }
 
@@ -79,10 +92,8 @@ enum Trace {
         if inMemory {
             TraceMemory.drain(cpu: cpu)
         } else {
-            let count = min(TraceRings.rings[cpu].count, ringRecords)
-            guard count > 0 else { return }
-            TraceRings.rings[cpu].send(count)
-            TraceRings.rings[cpu].count = 0
+            guard TraceRings.rings[cpu].batch.count > 0 else { return }
+            TraceRings.rings[cpu].send()
         }
         var record = TraceRecord()
         record.kind = .flush
@@ -103,6 +114,7 @@ enum Trace {
         HVCFastPath.setTracing(recording)
         IRQFastPath.configure(tracing: recording)
         guard recording else { return }
+        TraceUART.hardwareCRC = HardwareCRC.available
         var header = TraceHeader()
         header.counterHz = read_cntfrq_el0()
         KeelImage.withBuildID { header.setBuildID(from: $0) }
@@ -115,34 +127,32 @@ enum Trace {
     }
 }
 
-/// One ring per physical CPU, written only by that CPU: each record already laid out as the
-/// plain body of its frame (type byte, record, CRC-32), so a drain only COBS-encodes it.
+/// One ring per physical CPU, written only by that CPU: its records already encoded as the
+/// batch they will be sent in (`TraceBatch`), so a drain only adds the CRC and sends it.
 struct TraceRing {
-    /// A slot: `FrameType.record`, the encoded record, its CRC-32.
-    static let slot = 1 + TraceRecord.size + 4
-    var bytes: [5440 of UInt8] = .init(repeating: 0)  // Trace.ringRecords * slot
-    var count = 0
+    /// The batch, and 4 bytes for its CRC.
+    var bytes: [1028 of UInt8] = .init(repeating: 0)  // TraceBatch.maxPayload + 4
+    var batch = TraceBatch.Encoder()
     var sequence: UInt32 = 0
 
-    /// Appends `record`, framed but for COBS; the caller made room (`count` below
-    /// `Trace.ringRecords`).
+    /// No room for one more record: `Trace.ringRecords` of them, or too few bytes left.
+    var isFull: Bool { batch.count >= Trace.ringRecords || !batch.hasRoom }
+
+    /// Appends `record`; the caller made room (`isFull` false) and numbered it.
+    @inline(__always)
     mutating func push(_ record: TraceRecord) {
-        let at = count * TraceRing.slot
         var span = bytes.mutableSpan
-        span[at] = FrameType.record.rawValue
-        record.encode(into: &span, at: at + 1)
-        let crc = CRC32.checksum(span.span.extracting(at..<at + 1 + TraceRecord.size))
-        LittleEndian.store(UInt64(crc), 4, at: at + 1 + TraceRecord.size, in: &span)
-        count += 1
+        if batch.length == 0 { batch.open(cpu: record.cpu, sequence: record.sequence, time: record.exitTime, in: &span) }
+        batch.append(record, in: &span)
     }
 
-    /// Sends the first `count` records, a frame each. Mutating only so that the ring is read in
+    /// Sends the batch as one frame and empties it. Mutating only so that the ring is read in
     /// place: a non-mutating call on a global's element copies all of it first.
-    mutating func send(_ count: Int) {
-        let span = bytes.span
-        for i in 0..<count {
-            TraceUART.send(plainFrame: span.extracting(i * TraceRing.slot..<(i + 1) * TraceRing.slot))
-        }
+    mutating func send() {
+        let length = batch.length
+        guard length > 0 else { return }
+        TraceUART.sendWithCRC(&bytes, length)
+        batch = TraceBatch.Encoder()
     }
 }
 
@@ -159,8 +169,11 @@ enum TraceRings {
 
 /// Frames on the hypervisor's UART: `0x00, COBS(type, payload, CRC-32), 0x00`.
 enum TraceUART {
-    /// The largest payload: a record.
+    /// The largest payload `sendFrame` takes: a version 1 record.
     static let maxPayload = 80  // TraceRecord.size
+    /// The CPU has the CRC32 instructions (`Trace.start` asks once; every Armv8.1 CPU and every
+    /// Cortex-A53/A72 has them).
+    nonisolated(unsafe) static var hardwareCRC = false
 
     /// A frame of `type` around `payload` (the stream header; records are framed in the ring).
     static func sendFrame(type: FrameType, _ payload: Span<UInt8>) {
@@ -174,14 +187,38 @@ enum TraceUART {
         send(plainFrame: plain.span.extracting(0..<count + 5))
     }
 
-    /// `plain` (type, payload, CRC-32: at most 85 bytes) COBS-encoded between two delimiters.
+    /// The first `length` bytes of `frame` (type and payload; 4 bytes of room after them, else
+    /// it traps) as a frame: their CRC-32 after them, then `send(plainFrame:)`.
+    static func sendWithCRC(_ frame: inout [1028 of UInt8], _ length: Int) {
+        let crc = checksum(frame.span.extracting(0..<length))
+        var bytes = frame.mutableSpan
+        LittleEndian.store(UInt64(crc), 4, at: length, in: &bytes)
+        send(plainFrame: frame.span.extracting(0..<length + 4))
+    }
+
+    private static func checksum(_ plain: Span<UInt8>) -> UInt32 {
+        hardwareCRC ? HardwareCRC.checksum(plain, initial: 0) : CRC32.checksum(plain)
+    }
+
+    /// `plain` (type, payload, CRC-32) COBS-encoded between two delimiters, straight to the
+    /// UART: each block's code (its length: the bytes up to the next zero, at most 254), then
+    /// its bytes as they are, in one `Console.putRaw` (one flag-register read per FIFO's worth).
+    /// The same bytes as `TraceFraming.cobsEncode`, without a copy.
     static func send(plainFrame plain: Span<UInt8>) {
-        var encoded: [96 of UInt8] = .init(repeating: 0)  // COBS adds one byte per 254, and one
-        var encodedBytes = encoded.mutableSpan
-        let length = TraceFraming.cobsEncode(plain, into: &encodedBytes)
         Console.exclusive {
             Console.putRaw(TraceFraming.delimiter)
-            Console.putRaw(encoded.span.extracting(0..<length))
+            let count = plain.count
+            var start = 0
+            while true {
+                let limit = min(start + 254, count)
+                var end = start
+                while end < limit && plain[end] != 0 { end += 1 }
+                Console.putRaw(UInt8(truncatingIfNeeded: end - start + 1))
+                Console.putRaw(plain.extracting(start..<end))
+                if end - start == 254 { start = end; continue }  // a full block: no zero taken
+                if end == count { break }
+                start = end + 1  // the zero this block's code stands for
+            }
             Console.putRaw(TraceFraming.delimiter)
         }
     }

@@ -2,7 +2,7 @@ import KeelHW
 
 /// `keel.trace=memory`: each CPU keeps its records in a large ring in RAM, as ten words each
 /// (`TraceRecord.store(into:at:)`), the oldest overwritten first: an exit pays for the record,
-/// not for the UART. The rings drain to the UART, framed as `full` mode frames them, when a VM
+/// not for the UART. The rings drain to the UART, in the batches `full` mode sends, when a VM
 /// powers off (its CPU's ring) and when the machine does (every ring): the decoder sees the same
 /// stream, with the records overwritten before a drain as sequence gaps (lost records).
 ///
@@ -53,9 +53,15 @@ enum TraceMemory {
     /// ring's count.
     @inline(__always)
     static func push(_ record: TraceRecord, cpu: Int) {
+        var record = record
+        push(&record, cpu: cpu)
+    }
+
+    /// `push`, numbering `record` where it is (an exit's, in its vCPU: no copy).
+    @inline(__always)
+    static func push(_ record: inout TraceRecord, cpu: Int) {
         let written = StaticWords.traceWritten(cpu)
         let count = written.loadAcquire()
-        var record = record
         record.sequence = count
         block.store(record, at: TraceMemoryDump.slot(cpu: cpu, count: count))
         written.storeRelease(count &+ 1)
@@ -84,19 +90,21 @@ enum TraceMemory {
             let end = written.loadAcquire()
             var n = drained(cpu)
             if end &- n > UInt32(capacity) { n = end &- UInt32(capacity) }  // older ones are overwritten
-            var payload: [80 of UInt8] = .init(repeating: 0)  // TraceRecord.size
+            // The records go out in batches, as `full` mode's (a new one at a gap: a copy the
+            // writer overtook is left out, and a batch's numbers run on without gaps).
+            var frame = TraceRing()
             while n != end {
                 let copy = record(cpu: cpu, n)
                 // The copy is good if the writer has not started on record n + capacity, which
                 // reuses its slot: it has published fewer than n + capacity records.
                 keel_dsb_ish()
                 if let copy, written.loadAcquire() &- n < UInt32(capacity) {
-                    var bytes = payload.mutableSpan
-                    copy.encode(into: &bytes)
-                    TraceUART.sendFrame(type: .record, payload.span)
+                    if frame.batch.length > 0 && (frame.isFull || copy.sequence != frame.batch.nextSequence) { frame.send() }
+                    frame.push(copy)
                 }
                 n &+= 1
             }
+            frame.send()
             setDrained(cpu, end)
         }
     }

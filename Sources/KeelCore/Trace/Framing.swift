@@ -3,13 +3,15 @@
 /// A frame is `0x00, COBS(payload + CRC-32(payload) little-endian), 0x00`. Console text never
 /// contains a zero byte and COBS output never does, so zeros delimit frames; the CRC rejects a
 /// candidate that is really text or was damaged, and the decoder resynchronises at the next
-/// zero. Payload: one type byte (`FrameType`) and the header or record.
+/// zero. Payload: one type byte (`FrameType`) and the header, a record (format version 1) or a
+/// batch of records (`TraceBatch`, version 2).
 public enum TraceFraming {
     public static let delimiter: UInt8 = 0
-    /// Largest payload: type byte + record.
-    public static let maxPayload = 1 + TraceRecord.size
-    /// Largest encoded frame body (without the two delimiters): payload + CRC + COBS overhead.
-    public static let maxEncoded = maxPayload + 4 + 2
+    /// Largest payload: a batch (type byte included).
+    public static let maxPayload = TraceBatch.maxPayload
+    /// Largest encoded frame body (without the two delimiters): payload + CRC + COBS overhead
+    /// (one code per 254 bytes, and one).
+    public static let maxEncoded = maxPayload + 4 + (maxPayload + 4) / 254 + 1
 
     /// Consistent Overhead Byte Stuffing: encodes `input` into the start of `output` (room for
     /// `input.count + input.count / 254 + 1` bytes: less traps) with no zero byte; returns the
@@ -73,7 +75,10 @@ public enum TraceFraming {
 /// The first byte of a frame's payload.
 public enum FrameType: UInt8, Sendable {
     case header = 0x48  // "H"
+    /// One 80-byte `TraceRecord` (format version 1; still decoded).
     case record = 0x52  // "R"
+    /// A batch of one CPU's records (`TraceBatch`, format version 2).
+    case batch = 0x43  // "C"
 }
 
 /// CRC-32 (IEEE 802.3, reflected, as zlib computes it), one table lookup per byte. The table

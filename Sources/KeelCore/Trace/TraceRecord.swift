@@ -192,7 +192,7 @@ public struct TraceRecord: Equatable, Sendable {
 /// ```
 ///  0 u32 magic          "KTRC"
 ///  4 u16 version        TraceHeader.currentVersion
-///  6 u16 recordSize     80
+///  6 u16 recordSize     80 (a version 1 record frame's; version 2 sends batches, TraceBatch)
 ///  8 u64 counterHz      CNTFRQ_EL0
 /// 16 u8[20] buildID     GNU build id of keel.elf (SHA-1)
 /// 36 u8  cpu            the CPU that wrote the header
@@ -202,7 +202,9 @@ public struct TraceRecord: Equatable, Sendable {
 public struct TraceHeader: Equatable, Sendable {
     public static let size = 40
     public static let magic: UInt32 = 0x4352_544B  // "KTRC" little-endian
-    public static let currentVersion: UInt16 = 1
+    /// 2: records travel in batches (`TraceBatch`); 1: one 80-byte record a frame. The
+    /// decoder reads both.
+    public static let currentVersion: UInt16 = 2
     public static let buildIDSize = 20
 
     public var version: UInt16 = TraceHeader.currentVersion

@@ -28,10 +28,15 @@ public struct FrameDemux {
     /// One candidate, decoded in place (8-byte aligned words, for the COBS templates).
     private var scratch = [UInt64](repeating: 0, count: FastCRC32.templateWords + 1)
     private var templates = [UInt64](repeating: 0, count: FastCRC32.templateEntries * FastCRC32.templateStride)
+    /// A candidate longer than `FastCRC32.inPlaceLimit` (a batch of records), decoded here.
+    private var large = [UInt8](repeating: 0, count: FrameDemux.maxBody)
     /// The CRC tables, read once here rather than through the global per frame.
     private let crcTables = FastCRC32.tables
     /// Longest body a frame can have; anything longer is not a frame.
     static let maxBody = TraceFraming.maxEncoded + 8
+    /// Candidates up to this long (every version 1 record frame) are decoded in place with
+    /// COBS templates; longer ones (batches) by the plain decoder.
+    static let inPlaceBody = FastCRC32.inPlaceLimit
 
     public init() {}
 
@@ -119,6 +124,7 @@ public struct FrameDemux {
         let count = candidate.count
         guard count <= Self.maxBody, count >= 6, let input = candidate.baseAddress else { return false }
         let tables = crcTables
+        if count > Self.inPlaceBody { return decodeLarge(candidate, frame) }
         var unknown = false
         let ok = templates.withUnsafeMutableBufferPointer { templates in
             scratch.withUnsafeMutableBytes { scratch -> Bool in
@@ -141,6 +147,43 @@ public struct FrameDemux {
         return ok
     }
 
+    /// A long candidate: COBS into `large` a block at a time (a copy each: the candidate holds
+    /// no zero, the scan split the stream at zeros), the CRC, then the frame.
+    private mutating func decodeLarge(_ candidate: UnsafeRawBufferPointer, _ frame: (UInt8, UnsafeRawBufferPointer) -> Void) -> Bool {
+        let tables = crcTables
+        var unknown = false
+        let ok = large.withUnsafeMutableBytes { scratch -> Bool in
+            guard let s = scratch.baseAddress, let input = candidate.baseAddress else { return false }
+            let count = candidate.count
+            let capacity = scratch.count
+            var i = 0
+            var out = 0
+            while i < count {
+                let code = Int(input.load(fromByteOffset: i, as: UInt8.self))
+                // code >= 1: no zero in a candidate.
+                guard code <= count - i, code - 1 <= capacity - out else { return false }
+                (s + out).copyMemory(from: input + i + 1, byteCount: code - 1)
+                out += code - 1
+                i += code
+                if code != 0xFF && i < count {
+                    guard out < capacity else { return false }
+                    s.storeBytes(of: 0, toByteOffset: out, as: UInt8.self)
+                    out += 1
+                }
+            }
+            guard out >= 6 else { return false }
+            let body = out - 4
+            let crc = FastCRC32.checksum(s, count: body, tables: tables)
+            guard crc == UInt32(littleEndian: s.loadUnaligned(fromByteOffset: body, as: UInt32.self)) else { return false }
+            let type = s.load(as: UInt8.self)
+            unknown = FrameType(rawValue: type) == nil
+            frame(type, UnsafeRawBufferPointer(start: s + 1, count: body - 1))
+            return true
+        }
+        if ok && unknown { unknownFrames += 1 }
+        return ok
+    }
+
     /// Encodes one frame, delimiters included (the firmware's framing, for tests and tools).
     public static func encode(type: FrameType, payload: Data) -> Data {
         var plain = [type.rawValue] + [UInt8](payload)
@@ -152,7 +195,40 @@ public struct FrameDemux {
         return Data([0]) + Data(encoded[0..<length]) + Data([0])
     }
 
-    /// A record as the firmware frames it (for the generator, the fuzz seeds and tests).
+    /// Records as the firmware frames them since format version 2: batches of consecutive
+    /// records of one CPU (`TraceBatch`; at most `perBatch` each), a new batch wherever the CPU
+    /// changes or a sequence number is not the next.
+    public static func encodeBatches(_ records: [TraceRecord], perBatch: Int = 32) -> Data {
+        var out = Data()
+        var buffer = [UInt8](repeating: 0, count: TraceBatch.maxPayload)
+        var batch = TraceBatch.Encoder()
+        var cpu: UInt8 = 0
+        func send() {
+            guard batch.length > 0 else { return }
+            out += encode(batch: buffer[0..<batch.length])
+            batch = TraceBatch.Encoder()
+        }
+        for record in records {
+            if batch.length > 0 && (record.cpu != cpu || record.sequence != batch.nextSequence || !batch.hasRoom || batch.count >= perBatch) {
+                send()
+            }
+            var span = buffer.mutableSpan
+            if batch.length == 0 {
+                cpu = record.cpu
+                batch.open(cpu: record.cpu, sequence: record.sequence, time: record.exitTime, in: &span)
+            }
+            batch.append(record, in: &span)
+        }
+        send()
+        return out
+    }
+
+    /// One batch frame around `plain` (type byte and batch, as `TraceBatch.Encoder` leaves it).
+    static func encode(batch plain: ArraySlice<UInt8>) -> Data {
+        encode(type: .batch, payload: Data(plain.dropFirst()))
+    }
+
+    /// A record as the firmware framed it in format version 1 (for old traces, the fuzz seeds and tests).
     public static func encode(_ record: TraceRecord) -> Data {
         var bytes = [UInt8](repeating: 0, count: TraceRecord.size)
         do { var span = bytes.mutableSpan; record.encode(into: &span) }

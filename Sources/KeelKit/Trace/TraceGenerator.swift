@@ -1,7 +1,7 @@
 import Foundation
 import KeelCore
 
-/// Synthetic traces framed as the firmware frames them, for the decoder benchmarks: a header,
+/// Synthetic traces framed as the firmware frames them (batches, format version 2), for the decoder benchmarks: a header,
 /// then exits of the kinds a Linux boot makes (UART writes, PSCI calls, ID register reads,
 /// WFI, physical interrupts) on one vCPU, in turn.
 public enum TraceGenerator {
@@ -12,13 +12,21 @@ public enum TraceGenerator {
         var header = TraceHeader()
         header.counterHz = counterHz
         stream += FrameDemux.encode(header)
+        // In batches of 32, as the firmware drains its ring (format version 2).
+        var batch: [TraceRecord] = []
+        batch.reserveCapacity(32)
         for i in 0..<records {
             var record = self.record(i)
             record.sequence = UInt32(truncatingIfNeeded: i)
             record.exitTime = UInt64(i) * 100
             record.entryTime = record.exitTime + 37
-            stream += FrameDemux.encode(record)
+            batch.append(record)
+            if batch.count == 32 {
+                stream += FrameDemux.encodeBatches(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
+        stream += FrameDemux.encodeBatches(batch)
         return stream
     }
 

@@ -17,7 +17,8 @@ public struct TraceStreamDecoder {
         var lastSequence: [UInt32?] = Array(repeating: nil, count: 256)
 
         mutating func take(_ new: TraceHeader) {
-            if new.version != TraceHeader.currentVersion || Int(new.recordSize) != TraceRecord.size {
+            // Version 1 (a record a frame) and 2 (batches) are both read.
+            if new.version == 0 || new.version > TraceHeader.currentVersion || Int(new.recordSize) != TraceRecord.size {
                 warnings.append("trace format version \(new.version) (record size \(new.recordSize)); this decoder reads version \(TraceHeader.currentVersion)")
             }
             if let header, header.buildIDHex != new.buildIDHex {
@@ -95,6 +96,15 @@ public struct TraceStreamDecoder {
                 guard let decoded = payload.withSpan({ TraceRecord.decode($0) }) else { state.badPayloads += 1; return }
                 state.take(decoded)
                 do throws(E) { try record(decoded, state.header) } catch { failure = error }
+            case .batch:
+                let ok = payload.withSpan { bytes in
+                    TraceBatch.forEach(bytes) { decoded in
+                        guard failure == nil else { return }
+                        state.take(decoded)
+                        do throws(E) { try record(decoded, state.header) } catch { failure = error }
+                    }
+                }
+                if !ok { state.badPayloads += 1 }
             case nil:
                 break  // counted by the demux as an unknown frame
             }
