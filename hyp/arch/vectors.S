@@ -1,9 +1,11 @@
 /*
  * The EL2 exception vector table and the guest entry/exit path.
  *
- * Every vector is "save, call handler, restore", but for the HVC fast path (keel_hvc_fast), which
- * answers a few calls with the same answer for every VM before anything is saved; its offsets
- * into Swift's VCPU come from keel/hvcfast.h, checked at boot. Each of the 16 slots starts at its own .org,
+ * Every vector is "save, call handler, restore", but for the fast paths, which answer before
+ * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
+ * (a plain ICC_SGI1R_EL1 write) and keel_irq_fast (the virtual timer); their offsets into Swift's
+ * VCPU and VM come from keel/hvcfast.h, keel/sgifast.h and keel/irqfast.h, checked at boot. Each of
+ * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
  *
@@ -61,13 +63,13 @@
 .endm
 
 /*
- * A synchronous exception from the guest. HVC #0 from AArch64 (the fast=1 vector) first tries
- * keel_hvc_fast, which answers a few calls without saving the frame and otherwise comes back to
- * keel_lower_sync_slow with every register as it found them. One tbnz sends it there: of the
- * classes a guest causes often, only HVC and SMC have that bit of EC set (keel/hvcfast.h), so
- * MMIO, MRS/MSR and WFx pay one instruction for the fast path. Light classes (KEEL_LIGHT_EC_MASK)
- * call the handler at once; the others save the rest of the frame first. x0 = frame,
- * x1 = ESR_EL2 for the handler.
+ * A synchronous exception from the guest. From AArch64 (the fast=1 vector), one tbnz sends HVC and
+ * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast and one MRS/MSR (EC bit 3, keel/sgifast.h) to
+ * keel_sysreg_fast; each answers a few cases without saving the frame and otherwise goes on to
+ * keel_lower_sync_slow or keel_sysreg_slow, after the table, with every register as it found
+ * them. What neither takes (MMIO, WFx, instruction aborts) has only one light class left, WFx,
+ * and tests for it alone. Light classes (KEEL_LIGHT_EC_MASK) call the handler at once; the others
+ * save the rest of the frame first. x0 = frame, x1 = ESR_EL2 for the handler.
  */
 .macro lower_sync_vector fast
     push_x0_x1
