@@ -33,8 +33,11 @@ enum IRQFastPath {
     /// The vector reads ICC_IAR1_EL1 (a GICv3 system register) and answers from the list
     /// registers alone: only on a GICv3 whose virtual IRQ the GIC signals itself (not where Keel
     /// drives HCR_EL2.VI, `VirtualIRQLine`), and never with full tracing, which records every exit.
+    /// The SGI fast path of the synchronous vector is configured here too (`Trace.start` calls
+    /// this once, with the trace mode, before any guest runs).
     static func configure(tracing full: Bool) {
         keel_set_irq_fast_on(GIC.version == .v3 && !virtualIRQsByHCR && !full ? 1 : 0)
+        SGIFastPath.configure(tracing: full)
     }
 
     /// The IAR of an IRQ exit: the vector's when it read it, else read now.

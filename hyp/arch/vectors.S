@@ -1,9 +1,11 @@
 /*
  * The EL2 exception vector table and the guest entry/exit path.
  *
- * Every vector is "save, call handler, restore", but for the HVC fast path (keel_hvc_fast), which
- * answers a few calls with the same answer for every VM before anything is saved; its offsets
- * into Swift's VCPU come from keel/hvcfast.h, checked at boot. Each of the 16 slots starts at its own .org,
+ * Every vector is "save, call handler, restore", but for the fast paths, which answer before
+ * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
+ * (a plain ICC_SGI1R_EL1 write) and keel_irq_fast (the virtual timer); their offsets into Swift's
+ * VCPU and VM come from keel/hvcfast.h, keel/sgifast.h and keel/irqfast.h, checked at boot. Each of
+ * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
  *
@@ -23,6 +25,7 @@
 #include "keel/context.h"
 #include "keel/hvcfast.h"
 #include "keel/irqfast.h"
+#include "keel/sgifast.h"
 
 /*
  * The first instruction of every lower-EL vector: x0 and x1 onto the stack, which gives the vector
@@ -60,27 +63,32 @@
 .endm
 
 /*
- * A synchronous exception from the guest. HVC #0 from AArch64 (the fast=1 vector) first tries
- * keel_hvc_fast, which answers a few calls without saving the frame and otherwise comes back to
- * keel_lower_sync_slow with every register as it found them. One tbnz sends it there: of the
- * classes a guest causes often, only HVC and SMC have that bit of EC set (keel/hvcfast.h), so
- * MMIO, MRS/MSR and WFx pay one instruction for the fast path. Light classes (KEEL_LIGHT_EC_MASK)
- * call the handler at once; the others save the rest of the frame first. x0 = frame,
- * x1 = ESR_EL2 for the handler.
+ * A synchronous exception from the guest. From AArch64 (the fast=1 vector), one tbnz sends HVC and
+ * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast and one MRS/MSR (EC bit 3, keel/sgifast.h) to
+ * keel_sysreg_fast; each answers a few cases without saving the frame and otherwise goes on to
+ * keel_lower_sync_slow or keel_sysreg_slow, after the table, with every register as it found
+ * them. What neither takes (MMIO, WFx, instruction aborts) has only one light class left, WFx,
+ * and tests for it alone. Light classes (KEEL_LIGHT_EC_MASK) call the handler at once; the others
+ * save the rest of the frame first. x0 = frame, x1 = ESR_EL2 for the handler.
  */
 .macro lower_sync_vector fast
     push_x0_x1
     mrs     x1, esr_el2
     .if \fast
     tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast
-keel_lower_sync_slow:
-    .endif
+    tbnz    x1, #KEEL_ESR_SYSREG_FILTER_BIT, keel_sysreg_fast
+    save_pushed
+    ubfx    x2, x1, #26, #6
+    cmp     x2, #KEEL_EC_WFX                /* EC bits 1 and 3 clear: WFx is the one light class */
+    b.ne    keel_full_lower_sync
+    .else
     save_pushed
     ubfx    x2, x1, #26, #6
     movz    x3, #KEEL_LIGHT_EC_MASK_LO
     movk    x3, #KEEL_LIGHT_EC_MASK_HI, lsl #16
     lsr     x3, x3, x2
     tbz     x3, #0, keel_full_lower_sync
+    .endif
     bl      keel_handle_lower_sync
     b       keel_enter_guest
 .endm
@@ -188,6 +196,27 @@ keel_vectors:
 
 /*
  * (Right after the table, in its section: within reach of the vectors' tbz.)
+ * Where the fast paths (keel_hvc_fast, keel_sysreg_fast) leave an exit they do not answer: the
+ * AArch64 synchronous vector's slow half, for any class. x1 = ESR_EL2, the guest's x0 and x1 at
+ * [sp], every other register the guest's.
+ */
+keel_lower_sync_slow:
+    save_pushed
+    ubfx    x2, x1, #26, #6
+    movz    x3, #KEEL_LIGHT_EC_MASK_LO
+    movk    x3, #KEEL_LIGHT_EC_MASK_HI, lsl #16
+    lsr     x3, x3, x2
+    tbz     x3, #0, keel_full_lower_sync
+    bl      keel_handle_lower_sync
+    b       keel_enter_guest
+
+/* The same for a class with EC bit 3 set (MRS/MSR and rarer ones): never light. */
+keel_sysreg_slow:
+    save_pushed
+    ubfx    x2, x1, #26, #6
+    /* falls through */
+
+/*
  * Not a light class: x0 = frame, x1 = ESR_EL2, x2 = EC as the sync vector left them. Save
  * x20-x29 and SP_EL0 too, mark the frame for a full restore, then handle as usual; except for
  * MMIO and MRS/MSR through a register below x20, which are light as well.
@@ -263,6 +292,140 @@ keel_hvc_fast:
     eret
 1:  mrs     x1, esr_el2
     b       keel_lower_sync_slow
+
+/*
+ * A synchronous exception with EC bit 3 set (MRS/MSR, and rarer classes none of which is light),
+ * before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, x0 free, the guest's x0 and x1 at [sp],
+ * x2-x30 the guest's. Only MSR ICC_SGI1R_EL1 from AArch64 goes on, with keel_sgi_fast_on (GICv3,
+ * no tracing), a value of the plain form (IRM 0, Aff3-Aff1 0, RS 0, RES0 0: keel/sgifast.h) and
+ * nothing to do before re-entry (vgic.dirty, stop: handleLowerSync's test, as keel_hvc_fast).
+ * What trapSysReg and VGIC.raiseSGI do then, the same way: the targets (the list among the VM's
+ * vCPUs; the sender itself among them takes the Swift path, which refills its list registers on
+ * the way back) get the SGI pending in their banks under the VM's vGIC lock, taken with the same
+ * token as keel_spin_lock but tried once (held: the Swift path waits for it); after the release,
+ * each target that has the SGI enabled gets dirty = 1 (store-release) and, when on, Keel's kick
+ * SGI at its CPU (dsb, msr, isb: GIC.kick). Then ELR_EL2 past the MSR, the exit's ESR kept and
+ * counted (offsets from keel/sgifast.h, keel/hvcfast.h and keel/irqfast.h, checked at boot).
+ * Every test comes before the first store to shared state: a case it leaves goes to
+ * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2-x7 are borrowed on
+ * the stack.
+ */
+keel_sysreg_fast:
+    tbnz    x1, #KEEL_ESR_SYSREG_READ_BIT, keel_sysreg_slow     /* MRS: ID registers and the like */
+    movz    x0, #KEEL_ESR_SGI1R_WRITE_LO
+    movk    x0, #KEEL_ESR_SGI1R_WRITE_HI, lsl #16
+    eor     x0, x0, x1
+    tst     x0, #KEEL_ESR_ALL_BUT_RT
+    b.ne    keel_sysreg_slow                                    /* not MSR ICC_SGI1R_EL1 */
+    adrp    x1, keel_sgi_fast_on                                /* x0 = Rt << 5 from here */
+    ldr     w1, [x1, :lo12:keel_sgi_fast_on]
+    cbz     w1, 9f
+    adr     x1, 1f
+    add     x1, x1, x0, lsr #2                                  /* two instructions per register */
+    br      x1
+1:  ldr     x0, [sp]                                            /* Xt: x0 and x1 are on the stack */
+    b       2f
+    ldr     x0, [sp, #8]
+    b       2f
+    .irp n, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov     x0, x\n
+    b       2f
+    .endr
+    mov     x0, xzr                                             /* Rt 31: XZR */
+2:  lsr     x1, x0, #KEEL_SGI1R_PLAIN_SHIFT                     /* x0 = the value written */
+    cbnz    x1, 9f
+    tst     x0, #KEEL_SGI1R_AFF1_MASK
+    b.ne    9f
+    stp     x2, x3, [sp, #-16]!
+    stp     x4, x5, [sp, #-16]!
+    stp     x6, x7, [sp, #-16]!
+    mrs     x1, tpidr_el2                                       /* the sender */
+    ldr     w2, [x1, #KEEL_VCPU_VGIC_DIRTY]
+    ldr     w3, [x1, #KEEL_VCPU_STOP]
+    orr     w2, w2, w3
+    cbnz    w2, 8f
+    ldr     x2, [x1, #KEEL_VCPU_VM]
+    adrp    x3, keel_vm_pool
+    add     x3, x3, :lo12:keel_vm_pool
+    add     x2, x3, x2, lsl #KEEL_VM_SLOT_SHIFT                 /* x2 = its VM */
+    ldr     x3, [x2, #KEEL_VM_VCPU_COUNT]
+    mov     x4, #1
+    lsl     x3, x4, x3
+    sub     w3, w3, #1                                          /* the VM's vCPUs, one bit each */
+    and     w3, w3, w0                                          /* the targets (list: bits 15:0) */
+    ldr     x4, [x1, #KEEL_VCPU_ID]
+    lsr     w4, w3, w4
+    tbnz    w4, #0, 8f                                          /* itself among them */
+    cbz     w3, 6f                                              /* none: nothing to raise */
+    add     x4, x2, #KEEL_VM_VGIC_LOCK
+    mrs     x5, mpidr_el1                                       /* keel_lock_token() */
+3:  ldaxr   w6, [x4]
+    cbnz    w6, 7f                                              /* held: the Swift path waits */
+    stxr    w6, w5, [x4]
+    cbnz    w6, 3b
+    ubfx    x0, x0, #24, #4                                     /* the INTID */
+    mov     w5, #1
+    lsl     w0, w5, w0                                          /* its bit in a bank */
+    ldr     x5, [x2, #KEEL_VM_FIRST_VCPU]
+    adrp    x2, keel_vcpu_pool
+    add     x2, x2, :lo12:keel_vcpu_pool
+    add     x2, x2, x5, lsl #KEEL_VCPU_SLOT_SHIFT               /* x2 = the VM's vCPU 0 */
+    mov     w6, #0                                              /* targets with it enabled */
+4:  rbit    w5, w3
+    clz     w5, w5                                              /* a target's index */
+    add     x7, x2, x5, lsl #KEEL_VCPU_SLOT_SHIFT
+    ldr     w1, [x7, #KEEL_VCPU_BANK_PENDING]
+    orr     w1, w1, w0
+    str     w1, [x7, #KEEL_VCPU_BANK_PENDING]
+    ldr     w1, [x7, #KEEL_VCPU_BANK_ENABLED]
+    tst     w1, w0
+    mov     w1, #1
+    lsl     w1, w1, w5
+    orr     w5, w6, w1
+    csel    w6, w5, w6, ne
+    bic     w3, w3, w1
+    cbnz    w3, 4b
+    stlr    wzr, [x4]                                           /* keel_spin_unlock */
+    cbz     w6, 6f
+5:  rbit    w5, w6
+    clz     w5, w5
+    add     x7, x2, x5, lsl #KEEL_VCPU_SLOT_SHIFT               /* a target that has it enabled */
+    mov     w1, #1
+    lsl     w5, w1, w5
+    bic     w6, w6, w5
+    add     x5, x7, #KEEL_VCPU_VGIC_DIRTY
+    stlr    w1, [x5]                                            /* dirty = 1 (VGIC.notify) */
+    add     x5, x7, #KEEL_VCPU_POWER
+    ldar    w5, [x5]
+    cmp     w5, #KEEL_POWER_ON
+    b.ne    55f
+    ldr     x5, [x7, #KEEL_VCPU_PHYSICAL_CPU]
+    lsl     x5, x1, x5                                          /* Aff0: the CPU */
+    orr     x5, x5, #KEEL_KICK_SGI1R
+    dsb     ish                                                 /* GIC.kick */
+    msr     icc_sgi1r_el1, x5
+    isb
+55: cbnz    w6, 5b
+6:  mrs     x1, tpidr_el2
+    mrs     x0, elr_el2
+    add     x0, x0, #4                                          /* past the MSR */
+    msr     elr_el2, x0
+    mrs     x0, esr_el2
+    str     x0, [x1, #KEEL_VCPU_EXIT_ESR]
+    ldr     w0, [x1, #KEEL_VCPU_EXITS_SYS64]
+    add     w0, w0, #1
+    str     w0, [x1, #KEEL_VCPU_EXITS_SYS64]
+    ldp     x6, x7, [sp], #16
+    ldp     x4, x5, [sp], #16
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+7:  clrex
+8:  ldp     x6, x7, [sp], #16
+    ldp     x4, x5, [sp], #16
+    ldp     x2, x3, [sp], #16
+9:  mrs     x1, esr_el2
+    b       keel_sysreg_slow
 
 /*
  * An IRQ, before anything is saved (hyp/HOTPATH.md): x0 free, the guest's x0 and x1 at [sp],
@@ -469,6 +632,9 @@ keel_hvc_fast_off:
     .word   0
     .globl keel_irq_fast_on
 keel_irq_fast_on:
+    .word   0
+    .globl keel_sgi_fast_on
+keel_sgi_fast_on:
     .word   0
 
     .text

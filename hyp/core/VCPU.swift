@@ -145,6 +145,7 @@ enum VCPUs {
         if !VCPUHandle(index: 0).frameIsFirst { panic("VCPU.regs is not at offset 0: the vectors would corrupt it") }
         if !HVCFastPath.matchesSwift { panic("keel/hvcfast.h does not match VCPU or the hypercall answers: the HVC fast path would corrupt the vCPU") }
         if !IRQFastPath.matchesSwift { panic("keel/irqfast.h does not match VCPU or VM: the timer fast path would read the wrong state") }
+        if !SGIFastPath.matchesSwift { panic("keel/sgifast.h does not match VCPU, VM or the kick: the SGI fast path would corrupt the vGIC") }
     }
 
     /// vCPU `index` of VM `vm`, reset to start at `entry` (EL1h, interrupts masked, MMU off)

@@ -272,6 +272,7 @@ enum VGIC {
         let vm = vcpu.state.vmHandle
         lock(vm)
         vcpu.state.vgic.dirty = 0
+        if refillOneSGI(vcpu) { return unlock(vm) }  // an SGI between vCPUs: no scan
         // The timers' lines matter only while a forwarded timer interrupt is held (latched or
         // in a list register, which `hardware` always marks): sampled only then.
         var lines = timerPPIs
