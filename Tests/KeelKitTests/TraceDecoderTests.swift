@@ -139,6 +139,48 @@ struct TraceDecoderTests {
         #expect(!full.withUnsafeBytes { TraceMemoryDump.isDump($0) })
     }
 
+    @Test("a memory trace dump that arrives a few bytes at a time (a FIFO) is still read as a dump, and a short stream as a stream")
+    func memoryDumpThroughFIFO() throws {
+        let dump = Self.memoryDump()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("keel-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func chunks(of data: Data, firstPieces: [Int]) throws -> Data {
+            let fifo = folder.appendingPathComponent("trace").path
+            unlink(fifo)
+            #expect(mkfifo(fifo, 0o600) == 0)
+            let writer = Thread {
+                let fd = open(fifo, O_WRONLY)
+                var at = 0
+                // The first bytes in pieces shorter than a stream header, each its own read.
+                for piece in firstPieces {
+                    data[at..<at + piece].withUnsafeBytes { _ = write(fd, $0.baseAddress, piece) }
+                    at += piece
+                    usleep(20_000)
+                }
+                data[at...].withUnsafeBytes { raw in
+                    var done = 0
+                    while done < raw.count {
+                        let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                        if n <= 0 { break }
+                        done += n
+                    }
+                }
+                close(fd)
+            }
+            writer.start()
+            let input = try TraceInputFile(path: fifo)
+            #expect(!input.isRegularFile)
+            var read = Data()
+            try input.forEachChunk { read.append(contentsOf: $0) }
+            return read
+        }
+        #expect(try chunks(of: dump, firstPieces: [3, 7, 11]) == TraceMemoryDump.stream(dump))
+        // A stream shorter than a header, in pieces: passed on as it is.
+        let short = Self.headerFrame().prefix(12)
+        #expect(try chunks(of: short, firstPieces: [5, 4]) == short)
+    }
+
     @Test("a flipped byte costs one frame (and the text up to the next); the decoder resynchronises")
     func flippedByte() {
         let (data, frames) = Self.stream()

@@ -37,13 +37,24 @@ public final class TraceInputFile {
     deinit { if ownsDescriptor { close(descriptor) } }
 
     /// Calls `body` with each chunk as it is read, until the end of the input. A memory trace
-    /// dump (`TraceMemoryDump`) is read whole and handed on as the stream it holds.
+    /// dump (`TraceMemoryDump`) is read whole and handed on as the stream it holds. The input's
+    /// first bytes are held until there are enough to tell a dump from a stream (a pipe or a
+    /// serial device may hand them over a few at a time), or until the input ends.
     public func forEachChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var start = Data()
+        var decided = false
         var dump: Data?
         try forEachRawChunk { chunk in
-            if dump == nil && bytesRead == chunk.count && TraceMemoryDump.isDump(chunk) { dump = Data() }
-            if dump != nil { dump!.append(contentsOf: chunk) } else { try body(chunk) }
+            if decided {
+                if dump != nil { dump!.append(contentsOf: chunk) } else { try body(chunk) }
+                return
+            }
+            start.append(contentsOf: chunk)
+            guard start.count >= TraceHeader.size else { return }
+            decided = true
+            if start.withUnsafeBytes({ TraceMemoryDump.isDump($0) }) { dump = start } else { try start.withUnsafeBytes { try body($0) } }
         }
+        if !decided && !start.isEmpty { try start.withUnsafeBytes { try body($0) } }
         if let dump { try TraceMemoryDump.stream(dump).withUnsafeBytes { try body($0) } }
     }
 
