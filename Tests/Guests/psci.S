@@ -1,5 +1,7 @@
 /* PSCI 1.1 with two vCPUs (keel run --smp 2): every function Keel implements, its error
- * returns, and a secondary vCPU started, stopped and started again. */
+ * returns, and a secondary vCPU started, stopped and started again. Two exactly: the
+ * "cpu_on32(2)" check expects vCPU 2 not to exist; with --smp 4 it starts vCPU 2 at 0x40000000,
+ * which runs this guest's boot again beside vCPU 0 and the guest may hang (Keel runs on). */
 #include "guest.h"
 
 #define PSCI_CPU_OFF        0x84000002
