@@ -3,8 +3,9 @@
  *
  * Every vector is "save, call handler, restore", but for the fast paths, which answer before
  * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
- * (a plain ICC_SGI1R_EL1 write) and keel_irq_fast (the virtual timer); their offsets into Swift's
- * VCPU and VM come from keel/hvcfast.h, keel/sgifast.h and keel/irqfast.h, checked at boot. Each of
+ * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes)
+ * and keel_irq_fast (the virtual timer); their offsets into Swift's VCPU and VM come from
+ * keel/hvcfast.h, keel/sgifast.h, keel/mmiofast.h and keel/irqfast.h, checked at boot. Each of
  * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
@@ -65,11 +66,11 @@
 
 /*
  * A synchronous exception from the guest. From AArch64 (the fast=1 vector), one tbnz sends HVC and
- * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast and one MRS/MSR (EC bit 3, keel/sgifast.h) to
- * keel_sysreg_fast; each answers a few cases without saving the frame and otherwise goes on to
- * keel_lower_sync_slow or keel_sysreg_slow, after the table, with every register as it found
- * them. What neither takes (MMIO, WFx, instruction aborts) has only one light class left, WFx,
- * and tests for it alone. Light classes (KEEL_LIGHT_EC_MASK) call the handler at once; the others
+ * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast, one MRS/MSR (EC bit 3, keel/sgifast.h) to
+ * keel_sysreg_fast and one data aborts (EC bit 2, keel/mmiofast.h) to keel_dabt_fast; each answers
+ * a few cases without saving the frame and otherwise goes on to keel_lower_sync_slow or
+ * keel_sysreg_slow, after the table, with every register as it found them. What none takes (WFx,
+ * instruction aborts) has only one light class left, WFx, and tests for it alone. Light classes (KEEL_LIGHT_EC_MASK) call the handler at once; the others
  * save the rest of the frame first. x0 = frame, x1 = ESR_EL2 for the handler.
  */
 .macro lower_sync_vector fast
@@ -539,6 +540,12 @@ keel_dabt_fast:
     b.ne    keel_sysreg_slow
     tst     x1, #KEEL_ESR_MMIO_READ_CLEAR                       /* SF, AR, ..., S1PTW, WnR all 0 */
     b.ne    keel_sysreg_slow
+    mrs     x0, far_el2
+    lsr     x0, x0, #2                                          /* bits 5:0: IPA[7:2] (lsr takes them mod 64) */
+    adrp    x1, keel_mmio_offsets
+    ldr     x1, [x1, :lo12:keel_mmio_offsets]
+    lsr     x1, x1, x0
+    tbz     x1, #0, 9f                                          /* no tabled register there */
     mrs     x0, hpfar_el2                                       /* faultingIPA: */
     ubfiz   x0, x0, #8, #40                                     /* HPFAR[39:4] -> IPA[47:12] */
     mrs     x1, far_el2
@@ -588,7 +595,7 @@ keel_dabt_fast:
     ldp     x0, x1, [sp], #16
     eret
 8:  ldp     x2, x3, [sp], #16
-    mrs     x1, esr_el2
+9:  mrs     x1, esr_el2
     b       keel_sysreg_slow
 
 /*
@@ -717,6 +724,10 @@ keel_sgi_fast_on:
 keel_mmio_const:                    /* keel/mmiofast.h: per VM, (IPA, value) slots */
     .space  KEEL_MAX_VMS << KEEL_MMIO_TABLE_SHIFT
     .size   keel_mmio_const, . - keel_mmio_const
+    .balign 8
+    .globl keel_mmio_offsets
+keel_mmio_offsets:                  /* keel/mmiofast.h: bit n, a tabled register at IPA[7:2] = n */
+    .quad   0
 
     .text
 /*

@@ -57,6 +57,10 @@ _Static_assert(KEEL_MMIO_TABLE_SHIFT == KEEL_MMIO_SLOT_SHIFT + 6 && KEEL_MMIO_SL
 
 /* KEEL_MAX_VMS tables, in BSS (vectors.S). */
 extern uint64_t keel_mmio_const[KEEL_MAX_VMS * KEEL_MMIO_SLOTS * 2];
+/* Bit n set: some VM's table holds a register whose IPA[7:2] is n. The vector's first test: a
+ * read anywhere else (UART FR and DR, the GIC's interrupt registers) leaves without the lookup.
+ * Only ever gains bits, each before the VM whose register it is runs. */
+extern uint64_t keel_mmio_offsets;
 
 static inline uint64_t keel_mmio_slot(uint64_t ipa) { return KEEL_MMIO_HASH(ipa); }
 /* Out of range: ~0, never free. */
@@ -69,6 +73,7 @@ static inline void keel_mmio_set_slot(uint64_t vm, uint64_t slot, uint64_t ipa, 
     if (vm >= KEEL_MAX_VMS || slot >= KEEL_MMIO_SLOTS) return;
     keel_mmio_const[(vm * KEEL_MMIO_SLOTS + slot) * 2 + 1] = value;
     keel_mmio_const[(vm * KEEL_MMIO_SLOTS + slot) * 2] = ipa;
+    keel_mmio_offsets |= (uint64_t)1 << (ipa >> 2 & 63);
 }
 #endif
 
