@@ -193,6 +193,10 @@ registers:
     .quad   GICR_BASE + 0x0008          /* GICR_TYPER, low word */
     .quad   GICR_BASE + 0x000C          /* GICR_TYPER, high word */
     .quad   GICR_BASE + 0xFFE8          /* GICR_PIDR2 */
+    .quad   GICR_BASE + 0x20004         /* vCPU 1's redistributor (the test runs 2 vCPUs) */
+    .quad   GICR_BASE + 0x20008
+    .quad   GICR_BASE + 0x2000C
+    .quad   GICR_BASE + 0x2FFE8
     .quad   UART_BASE + 0x0FE0          /* UARTPeriphID0-3 */
     .quad   UART_BASE + 0x0FE4
     .quad   UART_BASE + 0x0FE8
