@@ -66,6 +66,11 @@ main:
     str     w4, [x19, #0x420]
     BENCH_END mmio_gicd_write
 
+    ldr     x19, =0x080A0000            /* vCPU 0's redistributor (GICv3) */
+    BENCH
+    ldr     w0, [x19, #0x008]           /* emulated GICR_TYPER, low word */
+    BENCH_END mmio_gicr_read
+
     BENCH
     mrs     x0, id_aa64dfr0_el1         /* trapped and sanitized */
     BENCH_END sysreg_id_read

@@ -14,7 +14,7 @@ struct BenchTests {
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
         let round = try #require(results["round_trip_instructions"] as? [String: [String: Double]])
-        #expect(Set(round.keys) == ["hvc_null", "hvc_psci_version", "mmio_gicd_read", "mmio_gicd_write", "mmio_uart_read",
+        #expect(Set(round.keys) == ["hvc_null", "hvc_psci_version", "mmio_gicd_read", "mmio_gicd_write", "mmio_gicr_read", "mmio_uart_read",
                                     "mmio_uart_write", "sysreg_id_read"])
         for (name, modes) in round {
             #expect((modes["counters"] ?? 0) > 0, "\(name)")

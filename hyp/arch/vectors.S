@@ -3,8 +3,9 @@
  *
  * Every vector is "save, call handler, restore", but for the fast paths, which answer before
  * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
- * (a plain ICC_SGI1R_EL1 write) and keel_irq_fast (the virtual timer); their offsets into Swift's
- * VCPU and VM come from keel/hvcfast.h, keel/sgifast.h and keel/irqfast.h, checked at boot. Each of
+ * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes)
+ * and keel_irq_fast (the virtual timer); their offsets into Swift's VCPU and VM come from
+ * keel/hvcfast.h, keel/sgifast.h, keel/mmiofast.h and keel/irqfast.h, checked at boot. Each of
  * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
@@ -26,6 +27,7 @@
 #include "keel/hvcfast.h"
 #include "keel/irqfast.h"
 #include "keel/sgifast.h"
+#include "keel/mmiofast.h"
 
 /*
  * The first instruction of every lower-EL vector: x0 and x1 onto the stack, which gives the vector
@@ -64,11 +66,11 @@
 
 /*
  * A synchronous exception from the guest. From AArch64 (the fast=1 vector), one tbnz sends HVC and
- * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast and one MRS/MSR (EC bit 3, keel/sgifast.h) to
- * keel_sysreg_fast; each answers a few cases without saving the frame and otherwise goes on to
- * keel_lower_sync_slow or keel_sysreg_slow, after the table, with every register as it found
- * them. What neither takes (MMIO, WFx, instruction aborts) has only one light class left, WFx,
- * and tests for it alone. Light classes (KEEL_LIGHT_EC_MASK) call the handler at once; the others
+ * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast, one MRS/MSR (EC bit 3, keel/sgifast.h) to
+ * keel_sysreg_fast and one data aborts (EC bit 2, keel/mmiofast.h) to keel_dabt_fast; each answers
+ * a few cases without saving the frame and otherwise goes on to keel_lower_sync_slow or
+ * keel_sysreg_slow, after the table, with every register as it found them. What none takes (WFx,
+ * instruction aborts) has only one light class left, WFx, and tests for it alone. Light classes (KEEL_LIGHT_EC_MASK) call the handler at once; the others
  * save the rest of the frame first. x0 = frame, x1 = ESR_EL2 for the handler.
  */
 .macro lower_sync_vector fast
@@ -77,9 +79,10 @@
     .if \fast
     tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast
     tbnz    x1, #KEEL_ESR_SYSREG_FILTER_BIT, keel_sysreg_fast
+    tbnz    x1, #KEEL_ESR_DABT_FILTER_BIT, keel_dabt_fast
     save_pushed
     ubfx    x2, x1, #26, #6
-    cmp     x2, #KEEL_EC_WFX                /* EC bits 1 and 3 clear: WFx is the one light class */
+    cmp     x2, #KEEL_EC_WFX                /* EC bits 1, 2 and 3 clear: WFx is the one light class */
     b.ne    keel_full_lower_sync
     .else
     save_pushed
@@ -210,7 +213,8 @@ keel_lower_sync_slow:
     bl      keel_handle_lower_sync
     b       keel_enter_guest
 
-/* The same for a class with EC bit 3 set (MRS/MSR and rarer ones): never light. */
+/* The same for a class with EC bit 3 set (MRS/MSR and rarer ones), or bit 2 with bits 1 and 3
+ * clear (data aborts, where keel_dabt_fast leaves them, and rarer ones): never light. */
 keel_sysreg_slow:
     save_pushed
     ubfx    x2, x1, #26, #6
@@ -518,6 +522,83 @@ keel_irq_fast:
 #undef VG
 
 /*
+ * A synchronous exception with EC bit 2 set and bits 1 and 3 clear (a data abort from the guest,
+ * and rarer classes), before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, x0 free, the
+ * guest's x0 and x1 at [sp], x2-x30 the guest's. Only a 32-bit read of a register the VM's table
+ * holds (keel/mmiofast.h: ISV, a word, no sign extension, not acquire, Wt) goes on, when nothing
+ * else must happen on this exit (vgic.dirty, stop: handleLowerSync's test, as keel_hvc_fast).
+ * The table has the value the Swift emulation gave at VM start for each register whose value
+ * can never change (ConstantRegisters.swift), and nothing while tracing records exits. Then
+ * Wt = that value (zero-extended: the slot holds it so; the zero register discards it), the
+ * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. Anything else goes to
+ * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3 are
+ * borrowed on the stack.
+ */
+keel_dabt_fast:
+    lsr     x0, x1, #21
+    cmp     x0, #KEEL_ESR_MMIO_READ32_TOP                       /* DABT_LOW, IL, ISV, SAS 2, SSE 0 */
+    b.ne    keel_sysreg_slow
+    tst     x1, #KEEL_ESR_MMIO_READ_CLEAR                       /* SF, AR, ..., S1PTW, WnR all 0 */
+    b.ne    keel_sysreg_slow
+    mrs     x0, far_el2
+    lsr     x0, x0, #2                                          /* bits 5:0: IPA[7:2] (lsr takes them mod 64) */
+    adrp    x1, keel_mmio_offsets
+    ldr     x1, [x1, :lo12:keel_mmio_offsets]
+    lsr     x1, x1, x0
+    tbz     x1, #0, 9f                                          /* no tabled register there */
+    mrs     x0, hpfar_el2                                       /* faultingIPA: */
+    ubfiz   x0, x0, #8, #40                                     /* HPFAR[39:4] -> IPA[47:12] */
+    mrs     x1, far_el2
+    bfxil   x0, x1, #0, #12                                     /* FAR[11:0] -> IPA[11:0] */
+    stp     x2, x3, [sp, #-16]!
+    mrs     x2, tpidr_el2
+    ldr     x3, [x2, #KEEL_VCPU_VM]
+    adrp    x1, keel_mmio_const
+    add     x1, x1, :lo12:keel_mmio_const
+    add     x1, x1, x3, lsl #KEEL_MMIO_TABLE_SHIFT              /* x1 = the VM's table */
+    eor     x3, x0, x0, lsr #KEEL_MMIO_HASH_SHIFT
+    ubfx    x3, x3, #2, #6                                      /* KEEL_MMIO_HASH */
+    add     x1, x1, x3, lsl #KEEL_MMIO_SLOT_SHIFT
+    ldp     x3, x1, [x1]                                        /* the slot's IPA, its value */
+    cmp     x3, x0
+    b.ne    8f
+    ldr     w3, [x2, #KEEL_VCPU_VGIC_DIRTY]
+    ldr     w0, [x2, #KEEL_VCPU_STOP]
+    orr     w3, w3, w0
+    cbnz    w3, 8f
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w3, w3, #1
+    str     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x3, elr_el2
+    add     x3, x3, #4                                          /* past the load */
+    msr     elr_el2, x3
+    ubfx    x0, x0, #KEEL_ISS_SRT_SHIFT, #5
+    adr     x3, 1f
+    add     x3, x3, x0, lsl #3                                  /* two instructions per register */
+    br      x3
+1:  str     x1, [sp, #16]                                       /* Wt: x0 and x1 are on the stack */
+    b       2f
+    str     x1, [sp, #24]
+    b       2f
+    str     x1, [sp]                                            /* x2 and x3 too, borrowed */
+    b       2f
+    str     x1, [sp, #8]
+    b       2f
+    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov     x\n, x1
+    b       2f
+    .endr
+    nop                                                         /* Rt 31: the zero register */
+2:  ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+8:  ldp     x2, x3, [sp], #16
+9:  mrs     x1, esr_el2
+    b       keel_sysreg_slow
+
+/*
  * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
  * lower-EL vector runs its mitigation, then the plain one (at `entry`: KEEL_VECTOR_PUSHED when
  * the mitigation did the vector's push itself). Each table is 2 KiB aligned as
@@ -636,6 +717,17 @@ keel_irq_fast_on:
     .globl keel_sgi_fast_on
 keel_sgi_fast_on:
     .word   0
+
+    .bss
+    .balign 16
+    .globl keel_mmio_const
+keel_mmio_const:                    /* keel/mmiofast.h: per VM, (IPA, value) slots */
+    .space  KEEL_MAX_VMS << KEEL_MMIO_TABLE_SHIFT
+    .size   keel_mmio_const, . - keel_mmio_const
+    .balign 8
+    .globl keel_mmio_offsets
+keel_mmio_offsets:                  /* keel/mmiofast.h: bit n, a tabled register at IPA[7:2] = n */
+    .quad   0
 
     .text
 /*

@@ -101,6 +101,27 @@ private func emulateMMIO(_ vcpu: VCPUHandle, ipa: UInt64, access: MMIOAccess) ->
     return true
 }
 
+/// What a read (`access`) at `ipa` gives when it is of a register `ConstantRegisters` lists, as
+/// `emulateMMIO` answers it (the same device lookup, the same device's read, the same
+/// `loadedValue`); nil for any other address. For `MMIOFastPath.fill`, at VM start.
+func constantRegisterRead(_ vm: VMHandle, ipa: UInt64, access: MMIOAccess) -> UInt64? {
+    guard !access.isWrite, let (device, offset) = device(at: ipa, in: vm) else { return nil }
+    let raw: UInt64
+    switch device {
+    case .uart:
+        guard ConstantRegisters.isConstant(uart: offset) else { return nil }
+        var fresh = VirtualPL011()  // identification registers: the same in every state
+        raw = fresh.read(offset: offset, bytes: access.bytes)
+    case .gicDistributor:
+        guard ConstantRegisters.isConstant(distributor: offset) else { return nil }
+        raw = VirtualGICD.read(vm.state.vcpu(0), offset: offset, bytes: access.bytes)
+    case .gicRedistributor(let index):
+        guard ConstantRegisters.isConstant(redistributor: offset) else { return nil }
+        raw = VirtualGICR.read(vm.state.vcpu(0), index: index, offset: offset, bytes: access.bytes)
+    }
+    return access.loadedValue(raw)
+}
+
 /// `[keel] vm0/vcpu0: write to IPA 0x20000000 outside the VM at pc 0x40000100 -> external abort`
 @_optimize(size)
 private func reportAbort(_ vcpu: VCPUHandle, ipa: UInt64, write: Bool, fetch: Bool) {

@@ -120,6 +120,7 @@ DeviceModelSetup.configure(vm, shared)
     vm.state.console = GuestConsole(vm: id, prefixed: prefixed)
     let vcpu = VCPUs.create(index: firstCPU, vm: vm, entry: bundle.entryIPA, x0: bundle.x0)
     for index in 1..<cpuCount { _ = VCPUs.create(index: firstCPU + index, vm: vm, entry: 0, x0: 0) }
+    MMIOFastPath.fill(vm)  // its vCPUs built, none running yet
     Trace.event(.vmCreated, vm: id, vcpu: 0, arg0: layout.ramSize)
 
     Console.begin()
