@@ -535,17 +535,19 @@ keel_irq_fast:
  * borrowed on the stack.
  */
 keel_dabt_fast:
+    tbnz    x1, #KEEL_ESR_WNR_BIT, keel_sysreg_slow             /* a write: x1 still ESR_EL2 */
+    mrs     x0, far_el2                                         /* the cheapest test first (most */
+    lsr     x0, x0, #2                                          /* reads are of other registers): */
+    adrp    x1, keel_mmio_offsets                               /* bits 5:0: IPA[7:2] (lsr takes */
+    ldr     x1, [x1, :lo12:keel_mmio_offsets]                   /* them mod 64); FAR_EL2 is only */
+    lsr     x1, x1, x0                                          /* trusted after the syndrome's */
+    tbz     x1, #0, 9f                                          /* FnV test below */
+    mrs     x1, esr_el2
     lsr     x0, x1, #21
     cmp     x0, #KEEL_ESR_MMIO_READ32_TOP                       /* DABT_LOW, IL, ISV, SAS 2, SSE 0 */
     b.ne    keel_sysreg_slow
     tst     x1, #KEEL_ESR_MMIO_READ_CLEAR                       /* SF, AR, ..., S1PTW, WnR all 0 */
     b.ne    keel_sysreg_slow
-    mrs     x0, far_el2
-    lsr     x0, x0, #2                                          /* bits 5:0: IPA[7:2] (lsr takes them mod 64) */
-    adrp    x1, keel_mmio_offsets
-    ldr     x1, [x1, :lo12:keel_mmio_offsets]
-    lsr     x1, x1, x0
-    tbz     x1, #0, 9f                                          /* no tabled register there */
     mrs     x0, hpfar_el2                                       /* faultingIPA: */
     ubfiz   x0, x0, #8, #40                                     /* HPFAR[39:4] -> IPA[47:12] */
     mrs     x1, far_el2

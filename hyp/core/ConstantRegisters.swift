@@ -30,26 +30,33 @@ enum ConstantRegisters {
 
     static var distributorPIDR2: UInt64 { GIC.version == .v3 ? 0xFFE8 : 0xFE8 }
 
-    static func isConstant(distributor offset: UInt64) -> Bool {
-        offset == 0x004 || offset == 0x008 || offset == distributorPIDR2
-    }
+    /// GICD_TYPER, GICD_IIDR, GICD_PIDR2: the one list `isConstant` and `forEach` read.
+    static var distributorOffsets: [3 of UInt64] { [0x004, 0x008, distributorPIDR2] }
 
-    static func isConstant(redistributor offset: UInt64) -> Bool {
-        offset == 0x0004 || offset == 0x0008 || offset == 0x000C || offset == 0xFFE8
+    /// GICR_TYPER's two words, GICR_IIDR, GICR_PIDR2 (a vCPU's frame), in the order they claim
+    /// table slots.
+    static var redistributorOffsets: [4 of UInt64] { [0x0008, 0x000C, 0x0004, 0xFFE8] }
+
+    static func isConstant(distributor offset: UInt64) -> Bool { contains(distributorOffsets, offset) }
+
+    static func isConstant(redistributor offset: UInt64) -> Bool { contains(redistributorOffsets, offset) }
+
+    private static func contains<let n: Int>(_ offsets: [n of UInt64], _ offset: UInt64) -> Bool {
+        for k in offsets.indices where offsets[k] == offset { return true }
+        return false
     }
 
     /// Each such register's IPA in `vm` (the VM's vCPUs all built), the distributor's first:
     /// the table keeps the first of two that share a slot.
     static func forEach(in vm: VMHandle, _ body: (UInt64) -> Void) {
         let layout = vm.state.layout
-        body(layout.gicDistributorIPA + 0x004)
-        body(layout.gicDistributorIPA + 0x008)
-        body(layout.gicDistributorIPA + distributorPIDR2)
+        let distributor = distributorOffsets
+        for k in distributor.indices { body(layout.gicDistributorIPA + distributor[k]) }
         if GIC.version == .v3 {
+            let redistributor = redistributorOffsets
             for index in 0..<vm.state.vcpuCount {
                 let frame = layout.gicRedistributorIPA + UInt64(index) * VirtualGICR.stride
-                let offsets: [4 of UInt64] = [0x0008, 0x000C, 0x0004, 0xFFE8]
-                for k in offsets.indices { body(frame + offsets[k]) }
+                for k in redistributor.indices { body(frame + redistributor[k]) }
             }
         }
         var offset = uartIDs.lowerBound

@@ -32,6 +32,8 @@
 /* ESR_EL2 bits that must be clear: SF (15), AR (14), VNCR (13), SET (12:11), FnV (10), EA (9),
  * CM (8), S1PTW (7), WnR (6). A logical immediate (ten ones). */
 #define KEEL_ESR_MMIO_READ_CLEAR 0xFFC0
+/* ISS.WnR: tested first, alone, so that a write pays one instruction for the fast path. */
+#define KEEL_ESR_WNR_BIT 6
 
 /* The exit counter handleLowerSync bumps (hvcfast.h's offsets, checked at boot). */
 #define KEEL_VCPU_EXITS_DABT_LOW 0x270  /* exits.byEC[0x24], UInt32 */
@@ -52,6 +54,7 @@ _Static_assert(KEEL_ESR_MMIO_READ32_TOP == (0x24u << 5 | 1u << 4 | 1u << 3 | 2u 
                "EC DABT_LOW, IL, ISV, SAS word, SSE 0");
 _Static_assert(((unsigned)KEEL_EC_DABT_LOW << 26 >> KEEL_ESR_DABT_FILTER_BIT & 1) == 1, "the filter lets DABT_LOW through");
 _Static_assert(((0x01u | 0x20u) << 26 >> KEEL_ESR_DABT_FILTER_BIT & 1) == 0, "and not WFx or IABT_LOW");
+_Static_assert((KEEL_ESR_MMIO_READ_CLEAR >> KEEL_ESR_WNR_BIT & 1) == 1, "WnR is among the bits a read has clear");
 _Static_assert(KEEL_VCPU_EXITS_DABT_LOW == KEEL_VCPU_EXITS_BY_EC + 4 * KEEL_EC_DABT_LOW, "byEC[DABT_LOW]");
 _Static_assert(KEEL_MMIO_TABLE_SHIFT == KEEL_MMIO_SLOT_SHIFT + 6 && KEEL_MMIO_SLOTS == 64, "one shift per VM");
 
