@@ -70,6 +70,7 @@ enum EL2 {
         write_cntp_ctl_el0(0)
         VGIC.resetCPU(vcpu)
         VGIC.beforeEntry(vcpu)
+        NativeWFI.trapAgain()
         // Nothing of this vCPU is live in the registers: enter it from the whole frame.
         vcpu.state.regs.restore_all = 1
         write_tpidr_el2(vcpu.frameAddress)

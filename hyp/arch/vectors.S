@@ -450,7 +450,7 @@ keel_sysreg_fast:
 keel_irq_fast:
     mrs     x1, icc_iar1_el1
     cmp     w1, #KEEL_IRQFAST_INTID
-    b.ne    keel_lower_irq_slow
+    b.ne    keel_irq_kick
     stp     x2, x3, [sp, #-16]!
     mrs     x0, tpidr_el2
     add     x0, x0, #KEEL_VCPU_VGIC
@@ -518,6 +518,157 @@ keel_irq_fast:
     eret
 9:  ldp     x2, x3, [sp], #16
     mov     w1, #KEEL_IRQFAST_INTID                          /* the IAR, for the Swift handler */
+    b       keel_lower_irq_slow
+
+/*
+ * Keel's kick SGI, acknowledged by keel_irq_fast (x1 = the IAR, x0 free, the guest's x0 and x1 at
+ * [sp]; hyp/HOTPATH.md): what handleLowerIRQ does with it when nothing but a refill of one SGI is
+ * due, without saving the frame. routePhysicalIRQ's priority drop and deactivation, and then
+ * VGIC.beforeEntry: nothing when vgic.dirty is clear; else flush's lock and refillOneSGI, as in
+ * hyp/vgic/SGIRefill.swift: the registers Keel filled all empty and all SGIs, nothing of the
+ * vCPU's linked to hardware, no SPI deliverable to anyone, and of its own interrupts at most one
+ * deliverable, an SGI; then those registers retired and that SGI in register 0. Anything else
+ * (a stop request, underflow maintenance on, the lock held, another case of the refill) goes to
+ * keel_lower_irq_slow with x1 = the IAR and every guest register as it came, before anything is
+ * written: the Swift handler then does all of it. No trace note: this path is off while exits
+ * are recorded (keel_irq_fast_on). x2-x7 are borrowed on the stack; x0 is the vCPU's vgic, x4
+ * the VM, x5 its lock word.
+ */
+keel_irq_kick:
+    cmp     w1, #KEEL_KICK_SGI
+    b.ne    keel_lower_irq_slow
+    stp     x2, x3, [sp, #-16]!
+    mrs     x0, tpidr_el2
+    add     x0, x0, #KEEL_VCPU_VGIC
+    ldr     w2, [x0, #VG(KEEL_VCPU_STOP)]
+    ldrb    w3, [x0, #VG(KEEL_VCPU_VGIC_UNDERFLOW)]
+    orr     w2, w2, w3
+    cbnz    w2, 19f                                         /* a stop, underflow: Swift */
+    ldr     w2, [x0, #VG(KEEL_VCPU_VGIC_DIRTY)]
+    cbz     w2, 16f                                         /* nothing to refill: the kick only */
+    stp     x4, x5, [sp, #-16]!
+    stp     x6, x7, [sp, #-16]!
+    ldr     x3, [x0, #VG(KEEL_VCPU_VM)]
+    adrp    x4, keel_vm_pool
+    add     x4, x4, :lo12:keel_vm_pool
+    add     x4, x4, x3, lsl #KEEL_VM_SLOT_SHIFT             /* the VM */
+    add     x5, x4, #KEEL_VM_VGIC_LOCK
+    mrs     x6, mpidr_el1                                   /* keel_lock_token() */
+10: ldaxr   w7, [x5]
+    cbnz    w7, 17f                                         /* held: the Swift path waits */
+    stxr    w7, w6, [x5]
+    cbnz    w7, 10b
+    ldr     w2, [x0, #VG(KEEL_VCPU_BANK_HARDWARE)]
+    cbnz    w2, 18f                                         /* a forwarded interrupt held */
+    /* The registers Keel filled: all empty (ICH_ELRSR_EL2), each an SGI; w3 = their SGIs' bits. */
+    mov     w3, #0
+    ldr     w2, [x0, #VG(KEEL_VCPU_USED_LRS)]
+    cbz     w2, 12f
+    mrs     x6, ich_elrsr_el2
+    bics    wzr, w2, w6
+    b.ne    18f
+11: rbit    w6, w2
+    clz     w6, w6                                          /* n */
+    add     x7, x0, x6, lsl #1
+    ldrh    w7, [x7, #VG(KEEL_VCPU_LR_INTID)]
+    cmp     w7, #16
+    b.hs    18f                                             /* not an SGI */
+    mov     w6, #1
+    lsl     w6, w6, w7
+    orr     w3, w3, w6
+    sub     w6, w2, #1
+    ands    w2, w2, w6
+    b.ne    11b
+    /* Groups enabled in the VM's distributor (GICD_CTLR): a bank's mask of them is
+     * groupMask(group1) = m0 ^ (group1 & (m0 ^ m1)), m0 and m1 all ones for group 0 and 1 on. */
+12: ldr     w1, [x4, #KEEL_VM_VGIC_CTLR]
+    sbfx    w6, w1, #1, #1                                  /* m1 */
+    sbfx    w1, w1, #0, #1                                  /* m0 */
+    eor     w6, w6, w1
+    /* No SPI deliverable: (pending | level) & enabled & ~inLR, in an enabled group. */
+    .irp b, 0, 1
+    ldr     w2, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_PENDING]
+    ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_LEVEL]
+    orr     w2, w2, w7
+    ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_ENABLED]
+    and     w2, w2, w7
+    ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_INLR]
+    bic     w2, w2, w7
+    ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_GROUP1]
+    and     w7, w7, w6
+    eor     w7, w7, w1
+    tst     w2, w7
+    b.ne    18f
+    .endr
+    /* The vCPU's own: deliverable once the retired registers are out, at most one, a pending SGI. */
+    ldr     w7, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
+    and     w7, w7, w6
+    eor     w1, w7, w1                                      /* its group mask */
+    ldp     w2, w7, [x0, #VG(KEEL_VCPU_BANK_ENABLED)]       /* enabled, pending */
+    and     w2, w2, w1
+    ldr     w6, [x0, #VG(KEEL_VCPU_BANK_LEVEL)]
+    orr     w6, w7, w6
+    and     w2, w2, w6
+    ldr     w6, [x0, #VG(KEEL_VCPU_BANK_INLR)]
+    bic     w6, w6, w3
+    bic     w2, w2, w6                                      /* d */
+    tst     w2, #0xFFFF0000
+    b.ne    18f                                             /* a PPI */
+    sub     w6, w2, #1
+    tst     w2, w6
+    b.ne    18f                                             /* more than one */
+    bics    wzr, w2, w7
+    b.ne    18f                                             /* not pending: a level */
+    /* Commit (flush: dirty cleared under the lock; sync's retirement; place in register 0). */
+    str     wzr, [x0, #VG(KEEL_VCPU_VGIC_DIRTY)]
+    ldr     w6, [x0, #VG(KEEL_VCPU_BANK_ACTIVE)]
+    bic     w6, w6, w3
+    str     w6, [x0, #VG(KEEL_VCPU_BANK_ACTIVE)]
+    ldr     w6, [x0, #VG(KEEL_VCPU_BANK_WITHDRAWN)]
+    bic     w6, w6, w3
+    str     w6, [x0, #VG(KEEL_VCPU_BANK_WITHDRAWN)]
+    ldr     w6, [x0, #VG(KEEL_VCPU_BANK_INLR)]
+    bic     w6, w6, w3
+    orr     w6, w6, w2
+    str     w6, [x0, #VG(KEEL_VCPU_BANK_INLR)]
+    mov     w6, #0                                          /* usedLRs */
+    cbz     w2, 13f
+    bic     w7, w7, w2
+    str     w7, [x0, #VG(KEEL_VCPU_BANK_PENDING)]
+    rbit    w3, w2
+    clz     w3, w3                                          /* the SGI's INTID */
+    strh    w3, [x0, #VG(KEEL_VCPU_LR_INTID)]
+    /* ICH_LR0_EL2: pending (62), group (60), priority [55:48], vINTID; no HW, no EOI. */
+    add     x7, x0, x3
+    ldrb    w7, [x7, #VG(KEEL_VCPU_BANK_PRIORITY)]
+    orr     x3, x3, x7, lsl #48
+    ldr     w7, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
+    tst     w7, w2
+    cset    x7, ne
+    orr     x3, x3, x7, lsl #60
+    orr     x3, x3, #(1 << 62)
+    msr     ich_lr0_el2, x3
+    mov     w6, #1
+13: str     w6, [x0, #VG(KEEL_VCPU_USED_LRS)]
+    stlr    wzr, [x5]                                       /* VGIC.unlock */
+    ldp     x6, x7, [sp], #16
+    ldp     x4, x5, [sp], #16
+16: mov     w1, #KEEL_KICK_SGI
+    msr     icc_eoir1_el1, x1                               /* routePhysicalIRQ: priority drop, */
+    msr     icc_dir_el1, x1                                 /* and deactivation */
+    ldr     w1, [x0, #VG(KEEL_VCPU_EXITS_IRQ)]
+    add     w1, w1, #1
+    str     w1, [x0, #VG(KEEL_VCPU_EXITS_IRQ)]
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+17: clrex
+    b       15f
+18: stlr    wzr, [x5]                                       /* nothing written: unlock */
+15: ldp     x6, x7, [sp], #16
+    ldp     x4, x5, [sp], #16
+19: ldp     x2, x3, [sp], #16
+    mov     w1, #KEEL_KICK_SGI                              /* the IAR, for the Swift handler */
     b       keel_lower_irq_slow
 #undef VG
 

@@ -204,6 +204,7 @@ func trapWFx(_ vcpu: VCPUHandle, _ esr: UInt64) {
         GIC.refreshBeforeWait()
         keel_wfi()
         takeWakingInterrupt(vcpu)
+        NativeWFI.afterWait()
     }
 }
 

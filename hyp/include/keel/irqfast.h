@@ -28,10 +28,12 @@
 #define KEEL_VCPU_VGIC             0x138  /* vgic, VGICCPU: the assembly's base register */
 #define KEEL_VCPU_BANK_ENABLED     0x138  /* vgic.bank.enabled, UInt32; pending follows (ldp) */
 #define KEEL_VCPU_BANK_PENDING     0x13C
+#define KEEL_VCPU_BANK_LEVEL       0x140  /* vgic.bank.level, UInt32 */
 #define KEEL_VCPU_BANK_ACTIVE      0x144
 #define KEEL_VCPU_BANK_GROUP1      0x14C
 #define KEEL_VCPU_BANK_INLR        0x150  /* vgic.bank.inLR, UInt32; hardware follows (ldp) */
 #define KEEL_VCPU_BANK_HARDWARE    0x154
+#define KEEL_VCPU_BANK_WITHDRAWN   0x158  /* vgic.bank.withdrawn, UInt32 */
 #define KEEL_VCPU_BANK_PRIORITY    0x15C  /* vgic.bank.priority, [32 of UInt8] */
 #define KEEL_VCPU_LR_INTID         0x1AC  /* vgic.lrINTID, [16 of UInt16] */
 #define KEEL_VCPU_USED_LRS         0x1CC  /* vgic.usedLRs, UInt32 */
@@ -39,6 +41,15 @@
 #define KEEL_VCPU_EXITS_IRQ        0x2E0  /* exits.irq, UInt32 */
 /* (vgic.dirty and stop: keel/hvcfast.h.) Offsets into VM (hyp/core/VM.swift), checked at boot. */
 #define KEEL_VM_VGIC_CTLR          0x144  /* vgic.ctlr, UInt32: bit 0 group 0, bit 1 group 1 enabled */
+#define KEEL_VM_VGIC_SPIS          0x148  /* vgic.spis, [2 of IRQBank] */
+#define KEEL_VM_SPI_BANKS          2      /* VirtualDistributor.spiCount / 32 */
+/* Offsets into IRQBank (hyp/vgic/IRQBank.swift) and its stride, checked at boot. */
+#define KEEL_BANK_ENABLED          0
+#define KEEL_BANK_PENDING          4
+#define KEEL_BANK_LEVEL            8
+#define KEEL_BANK_GROUP1           20
+#define KEEL_BANK_INLR             24
+#define KEEL_BANK_STRIDE           100
 #define KEEL_VM_SLOT_SHIFT         11     /* KEEL_VM_SLOT == 1 << this */
 
 #ifndef __ASSEMBLER__
@@ -47,6 +58,11 @@
 _Static_assert(KEEL_VM_SLOT == 1 << KEEL_VM_SLOT_SHIFT, "one shift from a VM's index to its slot");
 _Static_assert(KEEL_VCPU_BANK_PENDING == KEEL_VCPU_BANK_ENABLED + 4 && KEEL_VCPU_BANK_HARDWARE == KEEL_VCPU_BANK_INLR + 4,
                "pairs for ldp");
+_Static_assert(KEEL_VCPU_BANK_LEVEL == KEEL_VCPU_BANK_ENABLED + KEEL_BANK_LEVEL
+               && KEEL_VCPU_BANK_GROUP1 == KEEL_VCPU_BANK_ENABLED + KEEL_BANK_GROUP1
+               && KEEL_VCPU_BANK_INLR == KEEL_VCPU_BANK_ENABLED + KEEL_BANK_INLR
+               && KEEL_VCPU_BANK_PENDING == KEEL_VCPU_BANK_ENABLED + KEEL_BANK_PENDING, "one IRQBank layout");
+_Static_assert(KEEL_BANK_PENDING == KEEL_BANK_ENABLED + 4, "a pair for ldp");
 _Static_assert(KEEL_VCPU_BANK_INLR - KEEL_VCPU_VGIC <= 252 && (KEEL_VCPU_BANK_ENABLED - KEEL_VCPU_VGIC) % 4 == 0,
                "ldp offsets from the vgic base");
 
