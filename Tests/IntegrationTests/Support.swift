@@ -27,10 +27,14 @@ struct KeelRun {
     }
 
     /// `[keel] vm0/vcpu0 exits: HVC64=3 DABT_LOW=120 irq=0 total=123` as a dictionary.
-    var exitCounters: [String: Int] {
-        guard let line = lines.first(where: { $0.hasPrefix("[keel] vm0/vcpu0 exits:") }) else { return [:] }
+    var exitCounters: [String: Int] { exitCounters(vcpu: 0) }
+
+    /// The exit report's counters of VM 0's vCPU `vcpu`, by name.
+    func exitCounters(vcpu: Int) -> [String: Int] {
+        let prefix = "[keel] vm0/vcpu\(vcpu) exits:"
+        guard let line = lines.first(where: { $0.hasPrefix(prefix) }) else { return [:] }
         var counters: [String: Int] = [:]
-        for item in line.dropFirst("[keel] vm0/vcpu0 exits:".count).split(separator: " ") {
+        for item in line.dropFirst(prefix.count).split(separator: " ") {
             let parts = item.split(separator: "=")
             if parts.count == 2, let n = Int(parts[1]) { counters[String(parts[0])] = n }
         }
