@@ -406,9 +406,8 @@ keel_sysreg_fast:
     ldr     x5, [x7, #KEEL_VCPU_PHYSICAL_CPU]
     lsl     x5, x1, x5                                          /* Aff0: the CPU */
     orr     x5, x5, #KEEL_KICK_SGI1R
-    dsb     ish                                                 /* GIC.kick */
+    dsb     ish                                                 /* GIC.kick (its isb: the eret) */
     msr     icc_sgi1r_el1, x5
-    isb
 55: cbnz    w6, 5b
 6:  mrs     x1, tpidr_el2
     mrs     x0, elr_el2
@@ -558,8 +557,6 @@ keel_irq_kick:
     cbnz    w7, 17f                                         /* held: the Swift path waits */
     stxr    w7, w6, [x5]
     cbnz    w7, 10b
-    ldr     w2, [x0, #VG(KEEL_VCPU_BANK_HARDWARE)]
-    cbnz    w2, 18f                                         /* a forwarded interrupt held */
     /* The registers Keel filled: all empty (ICH_ELRSR_EL2), each an SGI; w3 = their SGIs' bits. */
     mov     w3, #0
     ldr     w2, [x0, #VG(KEEL_VCPU_USED_LRS)]
@@ -585,10 +582,13 @@ keel_irq_kick:
     sbfx    w6, w1, #1, #1                                  /* m1 */
     sbfx    w1, w1, #0, #1                                  /* m0 */
     eor     w6, w6, w1
-    /* No SPI deliverable: (pending | level) & enabled & ~inLR, in an enabled group. */
+    /* No SPI deliverable: (pending | level) & enabled & ~inLR, in an enabled group; a bank
+     * with none enabled has none (two instructions). */
     .irp b, 0, 1
-    ldr     w2, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_PENDING]
-    ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_LEVEL]
+    ldr     w2, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_ENABLED]
+    cbz     w2, 30f
+    ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_PENDING]
+    ldr     w2, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_LEVEL]
     orr     w2, w2, w7
     ldr     w7, [x4, #KEEL_VM_VGIC_SPIS + \b * KEEL_BANK_STRIDE + KEEL_BANK_ENABLED]
     and     w2, w2, w7
@@ -599,6 +599,7 @@ keel_irq_kick:
     eor     w7, w7, w1
     tst     w2, w7
     b.ne    18f
+30:
     .endr
     /* The vCPU's own: deliverable once the retired registers are out, at most one, a pending SGI. */
     ldr     w7, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
@@ -609,7 +610,8 @@ keel_irq_kick:
     ldr     w6, [x0, #VG(KEEL_VCPU_BANK_LEVEL)]
     orr     w6, w7, w6
     and     w2, w2, w6
-    ldr     w6, [x0, #VG(KEEL_VCPU_BANK_INLR)]
+    ldp     w6, w4, [x0, #VG(KEEL_VCPU_BANK_INLR)]         /* inLR, hardware (x4 free now) */
+    cbnz    w4, 18f                                         /* a forwarded interrupt held */
     bic     w6, w6, w3
     bic     w2, w2, w6                                      /* d */
     tst     w2, #0xFFFF0000
@@ -643,9 +645,8 @@ keel_irq_kick:
     ldrb    w7, [x7, #VG(KEEL_VCPU_BANK_PRIORITY)]
     orr     x3, x3, x7, lsl #48
     ldr     w7, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
-    tst     w7, w2
-    cset    x7, ne
-    orr     x3, x3, x7, lsl #60
+    lsr     w7, w7, w3
+    bfi     x3, x7, #60, #1                                 /* its group */
     orr     x3, x3, #(1 << 62)
     msr     ich_lr0_el2, x3
     mov     w6, #1
