@@ -11,12 +11,14 @@ enum Platform {
             guard machine.powerWatchdog == 0 else {
                 // The watchdog resets the SoC into halt a few ticks later; wait for it parked.
                 Console.log("no PSCI: powering off through the power management watchdog")
+                Console.drain()
                 BCM2835Watchdog(base: UInt(machine.powerWatchdog)).powerOff()
                 park()
             }
             Console.log("no PSCI firmware to power off with: halting")
             park()
         }
+        Console.drain()  // the last lines and trace frames out before the machine goes
         _ = keel_smc(UInt64(PSCI.systemOff), 0, 0, 0)
         Console.log("firmware SYSTEM_OFF returned; halting")
         park()

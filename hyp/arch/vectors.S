@@ -4,7 +4,7 @@
  * Every vector is "save, call handler, restore", but for the fast paths, which answer before
  * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
  * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes)
- * and keel_irq_fast (the virtual timer); their offsets into Swift's VCPU and VM come from
+ * and keel_irq_fast (the virtual timer; keel_irq_kick: Keel's kick and one SGI's refill); their offsets into Swift's VCPU and VM come from
  * keel/hvcfast.h, keel/sgifast.h, keel/mmiofast.h and keel/irqfast.h, checked at boot. Each of
  * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
@@ -432,7 +432,8 @@ keel_sysreg_fast:
 
 /*
  * An IRQ, before anything is saved (hyp/HOTPATH.md): x0 free, the guest's x0 and x1 at [sp],
- * x2-x30 the guest's. The interrupt is acknowledged here; only the virtual timer's PPI goes on.
+ * x2-x30 the guest's. The interrupt is acknowledged here; the virtual timer's PPI goes on here,
+ * Keel's kick to keel_irq_kick.
  * As VGIC.raiseHardwareFast, it goes straight back into the list register its previous instance
  * used, linked to the physical interrupt, when that is all this exit would do: no refill due
  * (vgic.dirty), no underflow, no stop request; the PPI enabled, in that register's bookkeeping

@@ -40,6 +40,10 @@ struct VM {
     /// Its part in the device model (hyp/devmodel): the virtio transports it has (as a
     /// frontend), the devices it serves (as a device-model VM).
     var dm = DeviceModelVM()
+    /// Set (release) once the vCPU that turned it off has sent its exit reports and trace
+    /// records: the machine's power-off waits for that (`VMs.waitUntilOffReported`). Last, so
+    /// that no offset the vectors use moves.
+    var offReported: UInt32 = 0
 
     /// vCPU `index` of this VM.
     func vcpu(_ index: Int) -> VCPUHandle { VCPUHandle(index: firstVCPU + index) }
@@ -80,6 +84,19 @@ enum VMs {
     /// The VM whose power-off powers the machine off (a packed image's `power_off_with`), or
     /// -1: the last VM's.
     nonisolated(unsafe) static var powerOffWith = -1
+
+    /// Waits, for at most a second, until every VM that is off has reported so (`offReported`):
+    /// the last VM's power-off can come while another CPU still turns its own VM off (its
+    /// `poweredOff` is set first), and the machine must not go before that CPU's exit reports
+    /// and trace records are out.
+    static func waitUntilOffReported() {
+        let start = read_cntpct_el0()
+        let limit = read_cntfrq_el0()
+        for id in 0..<capacity where VMHandle(id: id).state.vcpuCount > 0 {
+            let vm = VMHandle(id: id)
+            while vm.state.poweredOff && vm.offReportedWord.loadAcquire() == 0 && read_cntpct_el0() &- start < limit {}
+        }
+    }
 
     static var allPoweredOff: Bool {
         for id in 0..<capacity where VMHandle(id: id).state.vcpuCount > 0 && !VMHandle(id: id).state.poweredOff {

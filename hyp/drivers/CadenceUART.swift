@@ -34,6 +34,9 @@ struct CadenceUART {
         if value != wanted { control.store(wanted) }
     }
 
+    /// Every byte written has left the transmit FIFO.
+    var transmitterIdle: Bool { channelStatus.load() & CadenceUART.txEmpty != 0 }
+
     func put(_ byte: UInt8) {
         while channelStatus.load() & CadenceUART.txFull != 0 {}
         fifo.store(UInt32(byte))

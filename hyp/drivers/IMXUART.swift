@@ -45,6 +45,9 @@ struct IMXUART {
         if c2 != wanted { control2.store(wanted) }
     }
 
+    /// Every byte written has left the transmit FIFO.
+    var transmitterIdle: Bool { test.load() & IMXUART.txEmpty != 0 }
+
     func put(_ byte: UInt8) {
         while test.load() & IMXUART.txFull != 0 {}
         transmitter.store(UInt32(byte))

@@ -42,6 +42,12 @@ struct PL011 {
         if control & PL011.enable != PL011.enable || line & PL011.fen == 0 { cr.store(control | PL011.enable) }
     }
 
+    /// Every byte written has left: the transmit FIFO empty and nothing on the line.
+    var transmitterIdle: Bool {
+        let flags = fr.load()
+        return flags & PL011.txfe != 0 && flags & PL011.busy == 0
+    }
+
     func put(_ byte: UInt8) {
         while fr.load() & PL011.txff != 0 {}
         dr.store(UInt32(byte))

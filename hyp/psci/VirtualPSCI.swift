@@ -290,7 +290,11 @@ enum VirtualPSCI {
         // The VM's other vCPUs stop before the machine goes off, so that their CPUs' memory
         // trace rings are still when they drain.
         stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
-        if VMs.allPoweredOff || VMs.powerOffWith == vm.state.id { Trace.finish() }
+        vm.offReportedWord.storeRelease(1)
+        if VMs.allPoweredOff || VMs.powerOffWith == vm.state.id {
+            VMs.waitUntilOffReported()
+            Trace.finish()
+        }
         if VMs.allPoweredOff { Platform.powerOff() }
         if VMs.powerOffWith == vm.state.id { Platform.powerOff("power_off_with names this VM: powering off") }
         for index in 0..<vm.state.vcpuCount { vm.state.vcpu(index).stopWord.storeRelease(0) }

@@ -20,7 +20,8 @@
 
 /* What the vector passes the Swift handler in x1 when it did not read ICC_IAR1_EL1 itself. */
 #define KEEL_IRQ_NOT_ACKNOWLEDGED (-1)
-/* The virtual timer's PPI (GIC.virtualTimerPPI), the only interrupt the vector answers. */
+/* The virtual timer's PPI (GIC.virtualTimerPPI), which the vector answers; Keel's kick
+ * (KEEL_KICK_SGI, keel/sgifast.h) it answers in keel_irq_kick when only one SGI's refill is due. */
 #define KEEL_IRQFAST_INTID 27
 
 /* Offsets into VCPU (hyp/core/VCPU.swift), checked at boot. */
