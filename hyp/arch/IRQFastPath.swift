@@ -38,6 +38,7 @@ enum IRQFastPath {
     static func configure(tracing full: Bool) {
         keel_set_irq_fast_on(GIC.version == .v3 && !virtualIRQsByHCR && !full ? 1 : 0)
         SGIFastPath.configure(tracing: full)
+        UARTFastPath.configure(tracing: full)
     }
 
     /// The IAR of an IRQ exit: the vector's when it read it, else read now.
