@@ -13,8 +13,12 @@
  * 3. Destinations: LDR wN of IBRD (0x1234, written with STLR) into the same registers:
  *    "uart_fast: dst r<n> value=<wN after> bad=<other registers changed>"; each access must step
  *    the PC by one instruction (a brk follows the branch after it: exceptions= counts it).
- * 4. Ticks: 256 LDR against 256 LDAR of FR, 256 STR against 256 STLR of IMSC (wzr): under
- *    -icount the fast ones must cost well under the others.
+ * 4. Ticks: 256 LDR against 256 LDAR of FR, 256 STR against 256 STLR of IMSC (wzr), 256 STR
+ *    against 256 STLR of an unchanged IPRIORITYR8: under -icount the fast ones must cost well
+ *    under the others.
+ * 5. Priorities (keel_prio_write_fast): unchanged GICD_IPRIORITYR words stored from those
+ *    registers ("psrc" lines, as "src"), and per word below, at and beyond the SPIs the VM has:
+ *    reset, stored back, changed, stored back, a byte changed, each read with LDAR.
  * UARTFastPathTests runs it with counters and with full tracing. */
 #include "guest.h"
 
@@ -72,9 +76,12 @@ main:
     b       2b
 
     /* 2. Sources. */
-    .macro SOURCE r, n
+    .macro SOURCE r, n, same=0
     bl      fill
     ldr     x30, =PATTERN(30)
+    .if \same
+    stlr    w\r, [x27]                 /* through Swift: the STR below changes nothing */
+    .endif
     str     w\r, [x27]
     b       1f
     brk     #0                          /* one instruction too far */
@@ -131,6 +138,12 @@ main:
     .endm
 
 sources:
+    ldr     x0, =UART_BASE + 0x24
+    adrp    x1, base
+    str     x0, [x1, :lo12:base]
+    ADR_STR "uart_fast: src r"
+    adrp    x1, label
+    str     x0, [x1, :lo12:label]
     .irp n, 0, 1, 2, 3, 4, 5, 9, 17, 20, 29, 30
     SOURCE  \n, \n
     .endr
@@ -144,6 +157,49 @@ sources:
     .endr
     DEST    zr, 31
 
+    /* 5. Priorities: GICD_IPRIORITYR words of SPIs 32-95 (keel_prio_write_fast: an unchanged
+     * value), stored from the same registers, each first stored with STLR (through Swift) so
+     * that the STR changes nothing: "uart_fast: psrc r<n> stored=<LDAR> bad=<b>". */
+    ldr     x0, =GICD_BASE + 0x440      /* IPRIORITYR16: SPIs 64-67, the second bank */
+    adrp    x1, base
+    str     x0, [x1, :lo12:base]
+    ADR_STR "uart_fast: psrc r"
+    adrp    x1, label
+    str     x0, [x1, :lo12:label]
+    .irp n, 0, 1, 2, 3, 4, 5, 9, 17, 20, 29, 30
+    SOURCE  \n, \n, 1
+    .endr
+    SOURCE  zr, 31, 1
+    /* Each word: its reset value, the same stored back (fast), a new one (Swift: it changes),
+     * the same again (fast), a byte (Swift), then LDR of all four bytes. "uart_fast: prio
+     * <address> <reset> <after same> <after new> <after same> <after byte>" (LDAR each). */
+    adrp    x19, prio_words
+    add     x19, x19, :lo12:prio_words
+1:  ldr     x21, [x19], #8
+    cbz     x21, 2f
+    ldar    w22, [x21]
+    str     w22, [x21]
+    ldar    w23, [x21]
+    ldr     w0, =0x80604020
+    eor     w24, w0, w21                /* a value per word */
+    str     w24, [x21]
+    ldar    w24, [x21]
+    str     w24, [x21]
+    ldar    w25, [x21]
+    mov     w0, #0xE8
+    strb    w0, [x21, #1]
+    ldar    w26, [x21]
+    PRINT   "uart_fast: prio "
+    mov     x0, x21
+    bl      puthex
+    .irp r, 22, 23, 24, 25, 26
+    PRINT   " "
+    mov     x0, x\r
+    bl      puthex
+    .endr
+    bl      newline
+    b       1b
+2:
     /* 4. Ticks. */
     ldr     x19, =UART_BASE + 0x18
     mov     x21, #TIMED
@@ -188,6 +244,29 @@ sources:
     sub     x23, x0, x22
     PRINT_KV "uart_fast: ticks_stlr=", x23
 
+    ldr     x19, =GICD_BASE + 0x420
+    ldar    w20, [x19]
+    mov     x21, #TIMED
+    isb
+    mrs     x22, cntvct_el0
+1:  str     w20, [x19]                  /* unchanged: the priority fast path */
+    subs    x21, x21, #1
+    b.ne    1b
+    isb
+    mrs     x0, cntvct_el0
+    sub     x23, x0, x22
+    PRINT_KV "uart_fast: ticks_prio_str=", x23
+    mov     x21, #TIMED
+    isb
+    mrs     x22, cntvct_el0
+1:  stlr    w20, [x19]
+    subs    x21, x21, #1
+    b.ne    1b
+    isb
+    mrs     x0, cntvct_el0
+    sub     x23, x0, x22
+    PRINT_KV "uart_fast: ticks_prio_stlr=", x23
+
     adrp    x1, exc_count
     ldr     x19, [x1, :lo12:exc_count]
     PRINT_KV "uart_fast: exceptions=", x19
@@ -200,7 +279,8 @@ fill:
     .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 28, 29
     ldr     x\n, =PATTERN(\n)
     .endr
-    ldr     x27, =UART_BASE + 0x24
+    adrp    x27, base
+    ldr     x27, [x27, :lo12:base]
     ret
 
 /* x0 = the instruction's register (31: zero), x1 = 1 for a load; x0-x30 after the access at
@@ -209,7 +289,8 @@ check:
     stp     x29, x30, [sp, #-16]!
     mov     x19, x0                     /* n */
     mov     x20, x1                     /* load? */
-    ldr     x21, =UART_BASE + 0x24
+    adrp    x21, base
+    ldr     x21, [x21, :lo12:base]
     mov     x22, #0                     /* registers not as expected */
     mov     x23, #0                     /* register index */
     add     x24, sp, #16
@@ -240,11 +321,12 @@ check:
     mov     x0, x24
     bl      puthex
     b       4f
-3:  PRINT   "uart_fast: src r"
+3:  adrp    x1, label
+    ldr     x0, [x1, :lo12:label]
+    bl      puts
     mov     x0, x19
     bl      puthex
-    ldr     x1, =UART_BASE + 0x24
-    ldar    w24, [x1]                   /* what the store left, through Swift */
+    ldar    w24, [x21]                  /* what the store left, through Swift */
     PRINT   " stored="
     mov     x0, x24
     bl      puthex
@@ -265,3 +347,13 @@ offsets:
 values:
     .quad   0xFFFFFFFF, 0x12345678, 0
     .quad   1                           /* the end */
+prio_words:
+    .irp o, 0x41C, 0x420, 0x43C, 0x440, 0x45C, 0x460
+    .quad   GICD_BASE + \o
+    .endr
+    .quad   0
+
+    .data
+    .balign 8
+base:       .quad 0
+label:      .quad 0

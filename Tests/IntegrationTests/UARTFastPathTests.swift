@@ -11,6 +11,9 @@ import Testing
 /// must be what a PL011 as `VirtualPL011` models it holds (each register's mask, FR idle, the
 /// rest zero). Under `-icount` an access the fast path answers must cost well under one through
 /// Swift, or it is not being taken at all.
+/// The same guest checks the priority-write fast path (`keel_prio_write_fast`): unchanged
+/// GICD_IPRIORITYR words of the SPIs, stored from the same registers, and per word what a
+/// store back, a change and a byte write leave, against the Swift path and the GIC's rules.
 @Suite("The UART fast path answers as the Swift path does", .serialized)
 struct UARTFastPathTests {
     func lines(_ run: KeelRun, _ prefix: String) -> [String] {
@@ -89,6 +92,37 @@ struct UARTFastPathTests {
             }
         }
 
+        // 5. Priorities: unchanged words stored from each register (the priority fast path),
+        // then per word its reset value, stored back, changed, stored back, a byte changed.
+        let prioritySources = lines(fast, "psrc")
+        #expect(prioritySources.count == 12 && prioritySources == lines(traced, "psrc"), "\(fast.stdout)")
+        for line in prioritySources {
+            let parts = line.split(separator: " ")
+            guard parts.count == 5, let n = hex(parts[2].dropFirst()), let v = hex(parts[3].split(separator: "=")[1]) else {
+                Issue.record("malformed: \(line)")
+                continue
+            }
+            #expect(parts[4] == "bad=0x0", "\(line)")
+            #expect(v == (n == 31 ? 0 : n &* 0x101), "\(line)")  // PATTERN(n)'s low word
+        }
+        let priorities = lines(fast, "prio ")
+        #expect(priorities.count == 6 && priorities == lines(traced, "prio "), "\(fast.stdout)")
+        for line in priorities {
+            let f = line.split(separator: " ").dropFirst(2).compactMap { hex($0) }
+            guard f.count == 6 else {
+                Issue.record("malformed: \(line)")
+                continue
+            }
+            let address = f[0], new = 0x8060_4020 ^ (address & 0xFFFF_FFFF)
+            let spi = (0x0800_0420...0x0800_045C).contains(address)
+            let privateOnV2 = address == 0x0800_041C && gic == "2"  // SGIs/PPIs: the vCPU's own bank
+            if spi || privateOnV2 {
+                #expect(Array(f[1...]) == [0, 0, new, new, new & ~0xFF00 | 0xE800], "\(line)")
+            } else {
+                #expect(Array(f[1...]) == [0, 0, 0, 0, 0], "\(line)")  // RAZ/WI: private on a GICv3, beyond the SPIs
+            }
+        }
+
         // 256 LDR of FR (the fast path, about 110 instructions each with the loop on the
         // Cortex-A72) against 256 LDAR (the Swift path, about 270); the same for STR and STLR
         // of IMSC. Without the fast path they cost the same.
@@ -96,6 +130,8 @@ struct UARTFastPathTests {
         #expect(ldr * 2 < ldar, "LDR \(ldr) ticks, LDAR \(ldar)")
         let str = try #require(ticks(fast, "str")), stlr = try #require(ticks(fast, "stlr"))
         #expect(str * 2 < stlr, "STR \(str) ticks, STLR \(stlr)")
+        let prioStr = try #require(ticks(fast, "prio_str")), prioStlr = try #require(ticks(fast, "prio_stlr"))
+        #expect(prioStr * 2 < prioStlr, "IPRIORITYR STR \(prioStr) ticks, STLR \(prioStlr)")
 
         // Every access is an exit on either path, counted alike.
         let fastExits = try #require(fast.exitCounters["DABT_LOW"]), tracedExits = try #require(traced.exitCounters["DABT_LOW"])

@@ -30,6 +30,27 @@ enum UARTFastPath {
             && keel_vm_pool_base() & 0xFFF == 0
             && defaultVMLayout.uartIPA & 0xFFF == 0
             && answersAsSwift
+            && priorityMatchesSwift
+    }
+
+    /// The same for the priority-write fast path (keel/priofast.h, `keel_prio_write_fast`):
+    /// the distributor's and the SPI banks' offsets, and what the offsets it takes decode to.
+    private static var priorityMatchesSwift: Bool {
+        let spis = MemoryLayout<VM>.offset(of: \.vgic.spis) ?? -1
+        let layout = defaultVMLayout
+        guard let first = IRQRegisters.decode(UInt64(KEEL_GICD_PRIO_FIRST)),
+              let last = IRQRegisters.decode(UInt64(KEEL_GICD_PRIO_FIRST + KEEL_GICD_PRIO_WORDS)) else { return false }
+        return MemoryLayout<VM>.offset(of: \.layout.gicDistributorIPA) == Int(KEEL_VM_GICD_IPA)
+            && spis == Int(KEEL_VM_VGIC_SPIS)
+            && MemoryLayout<IRQBank>.offset(of: \.priority) == Int(KEEL_IRQBANK_PRIORITY)
+            && MemoryLayout<IRQBank>.stride == Int(KEEL_IRQBANK_STRIDE)
+            && MemoryLayout<[32 of UInt8]>.stride == 32
+            && first.kind == .priority && first.intid == 32
+            && last.kind == .priority && last.intid == 32 + Int(KEEL_GICD_PRIO_WORDS)
+            && last.intid + 3 < VirtualDistributor.intidLimit
+            && VirtualDistributor.spiCount == 64
+            && layout.gicDistributorIPA & 0xFFF == 0
+            && (layout.uartIPA < layout.gicDistributorIPA || layout.uartIPA >= layout.gicDistributorIPA + 0x1000)
     }
 
     /// What the vector stores for each register it writes (all ones written: the mask it
@@ -83,5 +104,6 @@ enum UARTFastPath {
         case .imx: address = keel_uart_fast_busy_address()
         }
         keel_set_uart_fast_fr(tracing ? keel_uart_fast_busy_address() : address)
+        keel_set_prio_fast_on(tracing ? 0 : 1)
     }
 }

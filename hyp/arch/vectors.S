@@ -29,6 +29,7 @@
 #include "keel/sgifast.h"
 #include "keel/mmiofast.h"
 #include "keel/uartfast.h"
+#include "keel/priofast.h"
 
 /*
  * The first instruction of every lower-EL vector: x0 and x1 onto the stack, which gives the vector
@@ -619,11 +620,11 @@ keel_dabt_load_tail:                                            /* x1 = the valu
  * written). x2 and x3 are borrowed on the stack; from the lock on x3 = the lock word, the base
  * of every UART field (KEEL_UART_AT), x0 = the register's offset.
  */
-.macro uart_fast_tests
+.macro uart_fast_tests miss
     mrs     x0, far_el2
     lsl     x0, x0, #52                                         /* FAR[11:0] on top (trusted */
     tst     x0, #~(KEEL_UART_FAST_OFFSETS << 52)                /* after the syndrome's FnV): */
-    b.ne    keel_sysreg_slow                                    /* a word of 0x000-0x07C? */
+    b.ne    \miss                                               /* a word of 0x000-0x07C? */
     lsr     x0, x0, #52                                         /* the offset in its page */
     stp     x2, x3, [sp, #-16]!
     lsr     x2, x1, #21
@@ -660,7 +661,7 @@ keel_dabt_load_tail:                                            /* x1 = the valu
 .endm
 
 keel_uart_read_fast:
-    uart_fast_tests
+    uart_fast_tests keel_sysreg_slow
     adr     x2, 2f
     add     x2, x2, x0, lsl #1                                  /* two instructions per word */
     br      x2
@@ -716,7 +717,7 @@ keel_uart_read_fast:
     b       keel_sysreg_slow
 
 keel_uart_write_fast:
-    uart_fast_tests
+    uart_fast_tests keel_prio_write_fast
     mrs     x1, esr_el2
     ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
     adr     x2, 1f
@@ -785,6 +786,96 @@ keel_uart_write_fast:
 4:  add     x0, x3, x0                                          /* IBRD-IMSC: consecutive words */
     stur    w1, [x0, #KEEL_UART_AT(KEEL_VM_UART_IBRD) - KEEL_UART_REG_IBRD]
 5:  stlr    wzr, [x3]                                           /* keel_spin_unlock */
+    mrs     x2, tpidr_el2
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w1, w1, #1
+    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x1, elr_el2
+    add     x1, x1, #4                                          /* past the store */
+    msr     elr_el2, x1
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
+    b       8f
+7:  clrex
+8:  ldp     x2, x3, [sp], #16
+    mrs     x1, esr_el2
+    b       keel_sysreg_slow
+
+/*
+ * A word write of GICD_IPRIORITYR8-23 (SPIs 32-95: keel/priofast.h, hyp/HOTPATH.md), where
+ * keel_uart_write_fast's offset test left it: x0 = FAR_EL2 << 52, x1 = ESR_EL2, x0 free, the
+ * guest's x0 and x1 at [sp], x2-x30 the guest's. As VirtualGICD.write answers it when the value
+ * equals the four priorities there (Linux's rewrites of its priorities): under the VM's vGIC
+ * lock, tried once, the four bytes compared and nothing written, nobody notified. A value that
+ * changes them (VGIC.notifyAll, this vCPU's refill), and everything else, goes to
+ * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came (the lock released).
+ * The tests are uart_fast_tests' with the distributor for the UART; x2 and x3 borrowed.
+ */
+keel_prio_write_fast:
+    lsr     x0, x0, #52                                         /* FAR[11:0] */
+    sub     x0, x0, #KEEL_GICD_PRIO_FIRST
+    tst     x0, #~KEEL_GICD_PRIO_WORDS                          /* a word of 0x420-0x45C? */
+    b.ne    keel_sysreg_slow
+    stp     x2, x3, [sp, #-16]!
+    lsr     x2, x1, #21
+    cmp     x2, #KEEL_ESR_MMIO_READ32_TOP                       /* EC 0x24, IL, ISV, a word, SSE 0 */
+    b.ne    8f
+    tst     x1, #KEEL_ESR_UART_CLEAR                            /* SF, AR, ..., S1PTW all 0 */
+    b.ne    8f
+    mrs     x2, spsr_el2
+    tbnz    x2, #KEEL_SPSR_NRW_BIT, 8f                          /* AArch32: Swift steps the PC */
+    mrs     x2, tpidr_el2
+    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
+    cbnz    w1, 8f
+    ldr     w1, [x2, #KEEL_VCPU_STOP]
+    cbnz    w1, 8f
+    ldr     x3, [x2, #KEEL_VCPU_VM]
+    adrp    x1, keel_vm_pool                                    /* page-aligned (mm/pool.S) */
+    add     x3, x1, x3, lsl #KEEL_VM_SLOT_SHIFT                 /* x3 = the VM */
+    ldr     x2, [x3, #KEEL_VM_GICD_IPA]                         /* page-aligned (UARTFastPath) */
+    mrs     x1, hpfar_el2
+    ubfiz   x1, x1, #8, #40                                     /* faultingIPA's page */
+    cmp     x1, x2
+    b.ne    8f                                                  /* not the distributor's first */
+    adrp    x1, keel_prio_fast_on
+    ldr     w1, [x1, :lo12:keel_prio_fast_on]
+    cbz     w1, 8f                                              /* tracing: every exit to Swift */
+    add     x3, x3, #KEEL_VM_VGIC_LOCK
+    mrs     x2, mpidr_el1                                       /* keel_lock_token() */
+1:  ldaxr   w1, [x3]
+    cbnz    w1, 7f                                              /* held: the Swift path waits */
+    stxr    w1, w2, [x3]
+    cbnz    w1, 1b
+    mrs     x1, esr_el2
+    ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
+    adr     x2, 1f
+    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
+    br      x2
+1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
+    b       2f
+    ldr     x1, [sp, #24]
+    b       2f
+    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
+    b       2f
+    ldr     x1, [sp, #8]
+    b       2f
+    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov     x1, x\n
+    b       2f
+    .endr
+    mov     x1, xzr                                             /* Rt 31: the zero register */
+2:  ubfx    x2, x0, #5, #1                                      /* x0 = INTID - 32: its bank */
+    add     x0, x0, x2, lsl #6
+    add     x0, x0, x2, lsl #2                                  /* + bank * (stride - 32) */
+    add     x0, x0, x3
+    ldur    w2, [x0, #KEEL_PRIO_AT_LOCK]                        /* spis[bank].priority[slot...] */
+    cmp     w1, w2
+    b.ne    6f                                                  /* changed: Swift writes, notifies */
+    stlr    wzr, [x3]                                           /* keel_spin_unlock */
     mrs     x2, tpidr_el2
     mrs     x0, esr_el2
     str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
@@ -928,6 +1019,9 @@ keel_uart_fast_idle:                /* keel/uartfast.h: RXFE set, no input ever 
     .word   1 << KEEL_PL011_RXFE_BIT
     .globl keel_uart_fast_busy
 keel_uart_fast_busy:                /* RXFE clear: "input waits", the fast path off */
+    .word   0
+    .globl keel_prio_fast_on
+keel_prio_fast_on:                  /* keel/priofast.h */
     .word   0
     .balign 8
     .globl keel_uart_fast_fr
