@@ -3,9 +3,11 @@
  *
  * Every vector is "save, call handler, restore", but for the fast paths, which answer before
  * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
- * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes)
- * and keel_irq_fast (the virtual timer); their offsets into Swift's VCPU and VM come from
- * keel/hvcfast.h, keel/sgifast.h, keel/mmiofast.h and keel/irqfast.h, checked at boot. Each of
+ * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes),
+ * keel_uart_read_fast and keel_uart_write_fast (the emulated PL011's plain registers),
+ * keel_prio_write_fast (an unchanged GICD_IPRIORITYR word) and keel_irq_fast (the virtual
+ * timer); their offsets into Swift's VCPU and VM come from keel/hvcfast.h, keel/sgifast.h,
+ * keel/mmiofast.h, keel/uartfast.h, keel/priofast.h and keel/irqfast.h, checked at boot. Each of
  * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
@@ -532,9 +534,10 @@ keel_irq_fast:
  * The table has the value the Swift emulation gave at VM start for each register whose value
  * can never change (ConstantRegisters.swift), and nothing while tracing records exits. Then
  * Wt = that value (zero-extended: the slot holds it so; the zero register discards it), the
- * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. Anything else goes to
- * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3 are
- * borrowed on the stack.
+ * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. A write goes on to
+ * keel_uart_write_fast, a read at an offset no table holds to keel_uart_read_fast, anything
+ * else to keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3
+ * are borrowed on the stack.
  */
 keel_dabt_fast:
     tbnz    x1, #KEEL_ESR_WNR_BIT, keel_uart_write_fast         /* a write: x1 still ESR_EL2 */
@@ -610,15 +613,17 @@ keel_dabt_load_tail:                                            /* x1 = the valu
  * register of the VM's emulated PL011, as trapDataAbort, GuestUART and VirtualPL011 answer it.
  * Entered with x1 = ESR_EL2, x0 free, the guest's x0 and x1 at [sp], x2-x30 the guest's; the
  * read and the write each have their own copy of the tests (uart_fast_tests), so neither tests
- * WnR again. The tests, cheapest to reject first where it costs nothing on the way through:
- * the syndrome, AArch64, the IPA within the UART's first 128 bytes, nothing due before
- * re-entry (vgic.dirty, stop), no byte of console input waiting in the real UART (the Swift
+ * WnR again. The tests, the one that turns most other accesses away first: a word among the
+ * first 128 bytes of some page (FAR_EL2[11:0]), the syndrome, AArch64, nothing due before
+ * re-entry (vgic.dirty, stop), the page the UART's (HPFAR_EL2), no byte of console input
+ * waiting in the real UART (the Swift
  * path's read polls it and would take it; while the fast path is off, keel_uart_fast_fr points
  * at a word that always says one waits), then the VM's UART lock, tried once. Every test comes
  * before the first store to shared state; a case any of them leaves goes to keel_sysreg_slow
  * with x1 = ESR_EL2 and every guest register as it came (the lock released first, nothing
  * written). x2 and x3 are borrowed on the stack; from the lock on x3 = the lock word, the base
- * of every UART field (KEEL_UART_AT), x0 = the register's offset.
+ * of every UART field (KEEL_UART_AT), x0 = the register's offset. A write the offset test turns
+ * away goes on to keel_prio_write_fast (`miss`), a read to the slow path.
  */
 .macro uart_fast_tests miss
     mrs     x0, far_el2
