@@ -1,4 +1,5 @@
 import Foundation
+import KeelKit
 import Testing
 
 /// The UART fast path in the lower-EL vector (hyp/arch/vectors.S, `keel_uart_read_fast` and
@@ -136,5 +137,60 @@ struct UARTFastPathTests {
         // Every access is an exit on either path, counted alike.
         let fastExits = try #require(fast.exitCounters["DABT_LOW"]), tracedExits = try #require(traced.exitCounters["DABT_LOW"])
         #expect(fastExits > 1024 && abs(fastExits - tracedExits) < 64, "\(fastExits) \(tracedExits)")
+    }
+
+    /// With a byte in the receive FIFO (typed on Keel's console, which QEMU reads from a pipe
+    /// here, as `ConsoleInputTests` does): FR, RIS and MIS as `VirtualPL011` computes them, and
+    /// IMSC writes that change the interrupt line (the vector leaves them to Swift, which tells
+    /// the vGIC) against those that do not (the vector answers them), the line read back in
+    /// GICD_ISPENDR1. Before the byte is typed every access of the guest's FR loop takes the
+    /// fast path; the byte waiting in the real UART sends the next one to Swift, which takes it.
+    @Test("with a byte received: FR, RIS, MIS and the interrupt line as IMSC changes it, as a PL011 would")
+    func withInput() throws {
+        let scratch = try PackTests.Scratch()
+        let config = try scratch.config(MultiVMTests.config(MultiVMTests.rawVM("rx", guest: "uart_fast_rx", cpus: "[0]")))
+        let image = scratch.path("rx.img")
+        #expect(try runKeel(["pack", "--config", config, "-o", image]).status == 0)
+        let qemu = Process()
+        qemu.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        qemu.arguments = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "cortex-a72", "-smp", "1",
+                          "-m", "1024M", "-display", "none", "-monitor", "none", "-serial", "stdio", "-kernel", image]
+        let input = Pipe(), output = Pipe()
+        qemu.standardInput = input
+        qemu.standardOutput = output
+        qemu.standardError = output
+        let text = Locked("")
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try qemu.run()
+        defer { if qemu.isRunning { qemu.terminate() } }
+        func wait(for marker: String) -> Bool {
+            for _ in 0..<400 where !text.withLock({ $0.contains(marker) }) { Thread.sleep(forTimeInterval: 0.05) }
+            return text.withLock { $0.contains(marker) }
+        }
+        #expect(wait(for: "rx: ready"), "\(text.withLock { $0 })")
+        input.fileHandleForWriting.write(Data("x".utf8))
+        let done = wait(for: "rx: done")
+        #expect(done, "\(text.withLock { $0 })")
+        for _ in 0..<200 where qemu.isRunning { Thread.sleep(forTimeInterval: 0.05) }
+        if qemu.isRunning { kill(qemu.processIdentifier, SIGKILL) }
+        qemu.waitUntilExit()
+        let lines = text.withLock { $0 }.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init)
+            .filter { $0.hasPrefix("rx: ") && $0 != "rx: ready" && $0 != "rx: done" }
+        let expected: [String] = [
+            "rx: fr 0x80", "rx: frh 0x80", "rx: ris 0x10", "rx: mis 0x0",   // received, masked
+            "rx: masked line=0x0",
+            "rx: rxim line=0x1", "rx: mis_rxim 0x10",                          // the line rises
+            "rx: rxim_rtim line=0x1", "rx: imsc 0x50",                         // stays high
+            "rx: rtim line=0x1", "rx: mis_rtim 0x0",                           // RTIM alone: still high
+            "rx: off line=0x0", "rx: imsc_off 0x0",                            // falls
+            "rx: off_again line=0x0",
+            "rx: dr 0x78", "rx: fr_empty 0x90", "rx: ris_empty 0x0",           // the byte, popped
+            "rx: rxim_empty line=0x0", "rx: mis_empty 0x0",                    // nothing received: stays low
+            "rx: exceptions=0x0",
+        ]
+        #expect(lines == expected, "\(text.withLock { $0 })")
     }
 }
