@@ -50,6 +50,7 @@ enum IRQFastPath {
         keel_set_irq_fast_on(on ? 1 : 0)
         NativeWFI.configure(on)
         SGIFastPath.configure(tracing: full)
+        UARTFastPath.configure(tracing: full)
     }
 
     /// The IAR of an IRQ exit: the vector's when it read it, else read now.

@@ -3,9 +3,12 @@
  *
  * Every vector is "save, call handler, restore", but for the fast paths, which answer before
  * anything is saved: keel_hvc_fast (a few calls with the same answer for every VM), keel_sysreg_fast
- * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes)
- * and keel_irq_fast (the virtual timer; keel_irq_kick: Keel's kick and one SGI's refill); their offsets into Swift's VCPU and VM come from
- * keel/hvcfast.h, keel/sgifast.h, keel/mmiofast.h and keel/irqfast.h, checked at boot. Each of
+ * (a plain ICC_SGI1R_EL1 write), keel_dabt_fast (a read of a register whose value never changes),
+ * keel_uart_read_fast and keel_uart_write_fast (the emulated PL011's plain registers),
+ * keel_prio_write_fast (an unchanged GICD_IPRIORITYR word) and keel_irq_fast (the virtual
+ * timer; keel_irq_kick: Keel's kick and one SGI's refill); their offsets into Swift's VCPU and VM
+ * come from keel/hvcfast.h, keel/sgifast.h, keel/mmiofast.h, keel/uartfast.h, keel/priofast.h and
+ * keel/irqfast.h, checked at boot. Each of
  * the 16 slots starts at its own .org,
  * so a slot that outgrows its 0x80 bytes fails to assemble. Offsets into the guest frame come
  * from keel/context.h, where static asserts tie them to the struct Swift sees.
@@ -28,6 +31,8 @@
 #include "keel/irqfast.h"
 #include "keel/sgifast.h"
 #include "keel/mmiofast.h"
+#include "keel/uartfast.h"
+#include "keel/priofast.h"
 
 /*
  * The first instruction of every lower-EL vector: x0 and x1 onto the stack, which gives the vector
@@ -683,18 +688,19 @@ keel_irq_kick:
  * The table has the value the Swift emulation gave at VM start for each register whose value
  * can never change (ConstantRegisters.swift), and nothing while tracing records exits. Then
  * Wt = that value (zero-extended: the slot holds it so; the zero register discards it), the
- * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. Anything else goes to
- * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3 are
- * borrowed on the stack.
+ * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. A write goes on to
+ * keel_uart_write_fast, a read at an offset no table holds to keel_uart_read_fast, anything
+ * else to keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3
+ * are borrowed on the stack.
  */
 keel_dabt_fast:
-    tbnz    x1, #KEEL_ESR_WNR_BIT, keel_sysreg_slow             /* a write: x1 still ESR_EL2 */
+    tbnz    x1, #KEEL_ESR_WNR_BIT, keel_uart_write_fast         /* a write: x1 still ESR_EL2 */
     mrs     x0, far_el2                                         /* the cheapest test first (most */
     lsr     x0, x0, #2                                          /* reads are of other registers): */
     adrp    x1, keel_mmio_offsets                               /* bits 5:0: IPA[7:2] (lsr takes */
     ldr     x1, [x1, :lo12:keel_mmio_offsets]                   /* them mod 64); FAR_EL2 is only */
     lsr     x1, x1, x0                                          /* trusted after the syndrome's */
-    tbz     x1, #0, 9f                                          /* FnV test below */
+    tbz     x1, #0, 10f                                         /* FnV test below */
     mrs     x1, esr_el2
     lsr     x0, x1, #21
     cmp     x0, #KEEL_ESR_MMIO_READ32_TOP                       /* DABT_LOW, IL, ISV, SAS 2, SSE 0 */
@@ -721,6 +727,7 @@ keel_dabt_fast:
     ldr     w0, [x2, #KEEL_VCPU_STOP]
     orr     w3, w3, w0
     cbnz    w3, 8f
+keel_dabt_load_tail:                                            /* x1 = the value, x2 = the vCPU */
     mrs     x0, esr_el2
     str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
     ldr     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
@@ -751,6 +758,300 @@ keel_dabt_fast:
     eret
 8:  ldp     x2, x3, [sp], #16
 9:  mrs     x1, esr_el2
+    b       keel_sysreg_slow
+10: mrs     x1, esr_el2                                         /* no tabled register there: */
+    /* falls through to keel_uart_read_fast */                  /* the UART's, perhaps */
+
+/*
+ * The UART fast path (keel/uartfast.h, hyp/HOTPATH.md): a halfword or word access to a plain
+ * register of the VM's emulated PL011, as trapDataAbort, GuestUART and VirtualPL011 answer it.
+ * Entered with x1 = ESR_EL2, x0 free, the guest's x0 and x1 at [sp], x2-x30 the guest's; the
+ * read and the write each have their own copy of the tests (uart_fast_tests), so neither tests
+ * WnR again. The tests, the one that turns most other accesses away first: a word among the
+ * first 128 bytes of some page (FAR_EL2[11:0]), the syndrome, AArch64, nothing due before
+ * re-entry (vgic.dirty, stop), the page the UART's (HPFAR_EL2), no byte of console input
+ * waiting in the real UART (the Swift
+ * path's read polls it and would take it; while the fast path is off, keel_uart_fast_fr points
+ * at a word that always says one waits), then the VM's UART lock, tried once. Every test comes
+ * before the first store to shared state; a case any of them leaves goes to keel_sysreg_slow
+ * with x1 = ESR_EL2 and every guest register as it came (the lock released first, nothing
+ * written). x2 and x3 are borrowed on the stack; from the lock on x3 = the lock word, the base
+ * of every UART field (KEEL_UART_AT), x0 = the register's offset. A write the offset test turns
+ * away goes on to keel_prio_write_fast (`miss`), a read to the slow path.
+ */
+.macro uart_fast_tests miss
+    mrs     x0, far_el2
+    lsl     x0, x0, #52                                         /* FAR[11:0] on top (trusted */
+    tst     x0, #~(KEEL_UART_FAST_OFFSETS << 52)                /* after the syndrome's FnV): */
+    b.ne    \miss                                               /* a word of 0x000-0x07C? */
+    lsr     x0, x0, #52                                         /* the offset in its page */
+    stp     x2, x3, [sp, #-16]!
+    lsr     x2, x1, #21
+    sub     x2, x2, #KEEL_ESR_MMIO_HALF_TOP
+    tst     x2, #~2                                             /* 0: SAS halfword, 2: word */
+    b.ne    8f
+    tst     x1, #KEEL_ESR_UART_CLEAR                            /* SF, AR, ..., S1PTW all 0 */
+    b.ne    8f
+    mrs     x2, spsr_el2
+    tbnz    x2, #KEEL_SPSR_NRW_BIT, 8f                          /* AArch32: Swift steps the PC */
+    mrs     x2, tpidr_el2
+    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
+    cbnz    w1, 8f
+    ldr     w1, [x2, #KEEL_VCPU_STOP]
+    cbnz    w1, 8f
+    ldr     x3, [x2, #KEEL_VCPU_VM]
+    adrp    x1, keel_vm_pool                                    /* page-aligned (mm/pool.S) */
+    add     x3, x1, x3, lsl #KEEL_VM_SLOT_SHIFT                 /* x3 = the VM */
+    ldr     x2, [x3, #KEEL_VM_UART_IPA]                         /* page-aligned (UARTFastPath) */
+    mrs     x1, hpfar_el2
+    ubfiz   x1, x1, #8, #40                                     /* faultingIPA's page */
+    cmp     x1, x2
+    b.ne    8f                                                  /* not the UART's */
+    adrp    x1, keel_uart_fast_fr
+    ldr     x1, [x1, :lo12:keel_uart_fast_fr]
+    ldr     w1, [x1]                                            /* the real UART's FR */
+    tbz     w1, #KEEL_PL011_RXFE_BIT, 8f                        /* input waits: Swift takes it */
+    add     x3, x3, #KEEL_VM_UART_LOCK
+    mrs     x2, mpidr_el1                                       /* keel_lock_token() */
+1:  ldaxr   w1, [x3]
+    cbnz    w1, 7f                                              /* held: the Swift path waits */
+    stxr    w1, w2, [x3]
+    cbnz    w1, 1b
+.endm
+
+keel_uart_read_fast:
+    uart_fast_tests keel_sysreg_slow
+    adr     x2, 2f
+    add     x2, x2, x0, lsl #1                                  /* two instructions per word */
+    br      x2
+2:  b       6f                                                  /* 0x00 DR: pops the FIFO */
+    nop
+    .rept 5                                                     /* 0x04 RSR, 0x08-0x14 */
+    mov     w1, #0
+    b       5f
+    .endr
+    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* 0x18 FR */
+    b       4f
+    .rept 2                                                     /* 0x1C, 0x20 */
+    mov     w1, #0
+    b       5f
+    .endr
+    .irp field, KEEL_VM_UART_IBRD, KEEL_VM_UART_FBRD, KEEL_VM_UART_LCRH, KEEL_VM_UART_CR, KEEL_VM_UART_IFLS, KEEL_VM_UART_IMSC
+    ldur    w1, [x3, #KEEL_UART_AT(\field)]                    /* 0x24-0x38 */
+    b       5f
+    .endr
+    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* 0x3C RIS */
+    b       3f
+    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* 0x40 MIS */
+    b       31f
+    mov     w1, #0                                              /* 0x44 ICR */
+    b       5f
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_DMACR)]        /* 0x48 DMACR */
+    b       5f
+    .rept 13                                                    /* 0x4C-0x7C */
+    mov     w1, #0
+    b       5f
+    .endr
+3:  cmp     x1, #0                                              /* RIS: RXRIS while rxCount > 0 */
+    cset    w1, gt
+    lsl     w1, w1, #4
+    b       5f
+31: cmp     x1, #0                                              /* MIS: RXIM's bit of IMSC, as */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_IMSC)]          /* interruptPending gates it */
+    and     w1, w1, #KEEL_UART_RXIM
+    csel    w1, w1, wzr, gt
+    b       5f
+4:  cmp     x1, #0                                              /* FR */
+    mov     w1, #KEEL_UART_FR_EMPTY
+    mov     w2, #KEEL_UART_FR_RECEIVED
+    csel    w1, w2, w1, gt
+5:  stlr    wzr, [x3]                                           /* keel_spin_unlock */
+    mrs     x2, tpidr_el2
+    b       keel_dabt_load_tail                                 /* Wt, the exit counted, eret */
+6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
+    b       8f
+7:  clrex
+8:  ldp     x2, x3, [sp], #16
+    mrs     x1, esr_el2
+    b       keel_sysreg_slow
+
+keel_uart_write_fast:
+    uart_fast_tests keel_prio_write_fast
+    mrs     x1, esr_el2
+    ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
+    adr     x2, 1f
+    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
+    br      x2
+1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
+    b       2f
+    ldr     x1, [sp, #24]
+    b       2f
+    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
+    b       2f
+    ldr     x1, [sp, #8]
+    b       2f
+    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov     x1, x\n
+    b       2f
+    .endr
+    mov     x1, xzr                                             /* Rt 31: the zero register */
+2:  adr     x2, 3f
+    add     x2, x2, x0, lsl #1                                  /* two instructions per word */
+    br      x2
+3:  b       6f                                                  /* 0x00 DR: the console's */
+    nop
+    .rept 8                                                     /* 0x04 RSR/ECR, 0x08-0x20 (FR) */
+    b       5f                                                  /* ignored */
+    nop
+    .endr
+    and     w1, w1, #0xFFFF                                     /* 0x24 IBRD */
+    b       4f
+    and     w1, w1, #0x3F                                       /* 0x28 FBRD */
+    b       4f
+    and     w1, w1, #0xFF                                       /* 0x2C LCRH */
+    b       4f
+    b       41f                                                 /* 0x30 CR */
+    nop
+    and     w1, w1, #0x3F                                       /* 0x34 IFLS */
+    b       4f
+    and     w1, w1, #0x7FF                                      /* 0x38 IMSC */
+    b       42f
+    .rept 3                                                     /* 0x3C RIS, 0x40 MIS, 0x44 ICR */
+    b       5f
+    nop
+    .endr
+    and     w1, w1, #0x7                                        /* 0x48 DMACR */
+    b       43f
+    .rept 13                                                    /* 0x4C-0x7C */
+    b       5f
+    nop
+    .endr
+41: mov     w2, #0xFF87                                         /* CR */
+    and     w1, w1, w2
+    stur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_CR)]
+    b       5f
+42: ldur    x0, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* IMSC: interruptPending after */
+    mov     w2, #KEEL_UART_RX_INTERRUPTS
+    tst     w1, w2                                              /* RXIM or RTIM unmasked */
+    ccmp    x0, #0, #4, ne                                      /* and rxCount > 0: gt */
+    cset    w2, gt                                              /* interruptPending */
+    ldurb   w0, [x3, #KEEL_UART_AT(KEEL_VM_UART_LINE)]
+    cmp     w0, w2
+    b.ne    6f                                                  /* the line would change: Swift */
+    stur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_IMSC)]
+    b       5f
+43: stur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_DMACR)]
+    b       5f
+4:  add     x0, x3, x0                                          /* IBRD-IMSC: consecutive words */
+    stur    w1, [x0, #KEEL_UART_AT(KEEL_VM_UART_IBRD) - KEEL_UART_REG_IBRD]
+5:  stlr    wzr, [x3]                                           /* keel_spin_unlock */
+    mrs     x2, tpidr_el2
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w1, w1, #1
+    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x1, elr_el2
+    add     x1, x1, #4                                          /* past the store */
+    msr     elr_el2, x1
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
+    b       8f
+7:  clrex
+8:  ldp     x2, x3, [sp], #16
+    mrs     x1, esr_el2
+    b       keel_sysreg_slow
+
+/*
+ * A word write of GICD_IPRIORITYR8-23 (SPIs 32-95: keel/priofast.h, hyp/HOTPATH.md), where
+ * keel_uart_write_fast's offset test left it: x0 = FAR_EL2 << 52, x1 = ESR_EL2, x0 free, the
+ * guest's x0 and x1 at [sp], x2-x30 the guest's. As VirtualGICD.write answers it when the value
+ * equals the four priorities there (Linux's rewrites of its priorities): under the VM's vGIC
+ * lock, tried once, the four bytes compared and nothing written, nobody notified. A value that
+ * changes them (VGIC.notifyAll, this vCPU's refill), and everything else, goes to
+ * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came (the lock released).
+ * The tests are uart_fast_tests' with the distributor for the UART; x2 and x3 borrowed.
+ */
+keel_prio_write_fast:
+    lsr     x0, x0, #52                                         /* FAR[11:0] */
+    sub     x0, x0, #KEEL_GICD_PRIO_FIRST
+    tst     x0, #~KEEL_GICD_PRIO_WORDS                          /* a word of 0x420-0x45C? */
+    b.ne    keel_sysreg_slow
+    stp     x2, x3, [sp, #-16]!
+    lsr     x2, x1, #21
+    cmp     x2, #KEEL_ESR_MMIO_READ32_TOP                       /* EC 0x24, IL, ISV, a word, SSE 0 */
+    b.ne    8f
+    tst     x1, #KEEL_ESR_UART_CLEAR                            /* SF, AR, ..., S1PTW all 0 */
+    b.ne    8f
+    mrs     x2, spsr_el2
+    tbnz    x2, #KEEL_SPSR_NRW_BIT, 8f                          /* AArch32: Swift steps the PC */
+    mrs     x2, tpidr_el2
+    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
+    cbnz    w1, 8f
+    ldr     w1, [x2, #KEEL_VCPU_STOP]
+    cbnz    w1, 8f
+    ldr     x3, [x2, #KEEL_VCPU_VM]
+    adrp    x1, keel_vm_pool                                    /* page-aligned (mm/pool.S) */
+    add     x3, x1, x3, lsl #KEEL_VM_SLOT_SHIFT                 /* x3 = the VM */
+    ldr     x2, [x3, #KEEL_VM_GICD_IPA]                         /* page-aligned (UARTFastPath) */
+    mrs     x1, hpfar_el2
+    ubfiz   x1, x1, #8, #40                                     /* faultingIPA's page */
+    cmp     x1, x2
+    b.ne    8f                                                  /* not the distributor's first */
+    adrp    x1, keel_prio_fast_on
+    ldr     w1, [x1, :lo12:keel_prio_fast_on]
+    cbz     w1, 8f                                              /* tracing: every exit to Swift */
+    add     x3, x3, #KEEL_VM_VGIC_LOCK
+    mrs     x2, mpidr_el1                                       /* keel_lock_token() */
+1:  ldaxr   w1, [x3]
+    cbnz    w1, 7f                                              /* held: the Swift path waits */
+    stxr    w1, w2, [x3]
+    cbnz    w1, 1b
+    mrs     x1, esr_el2
+    ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
+    adr     x2, 1f
+    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
+    br      x2
+1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
+    b       2f
+    ldr     x1, [sp, #24]
+    b       2f
+    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
+    b       2f
+    ldr     x1, [sp, #8]
+    b       2f
+    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov     x1, x\n
+    b       2f
+    .endr
+    mov     x1, xzr                                             /* Rt 31: the zero register */
+2:  ubfx    x2, x0, #5, #1                                      /* x0 = INTID - 32: its bank */
+    add     x0, x0, x2, lsl #6
+    add     x0, x0, x2, lsl #2                                  /* + bank * (stride - 32) */
+    add     x0, x0, x3
+    ldur    w2, [x0, #KEEL_PRIO_AT_LOCK]                        /* spis[bank].priority[slot...] */
+    cmp     w1, w2
+    b.ne    6f                                                  /* changed: Swift writes, notifies */
+    stlr    wzr, [x3]                                           /* keel_spin_unlock */
+    mrs     x2, tpidr_el2
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w1, w1, #1
+    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x1, elr_el2
+    add     x1, x1, #4                                          /* past the store */
+    msr     elr_el2, x1
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
+    b       8f
+7:  clrex
+8:  ldp     x2, x3, [sp], #16
+    mrs     x1, esr_el2
     b       keel_sysreg_slow
 
 /*
@@ -872,6 +1173,19 @@ keel_irq_fast_on:
     .globl keel_sgi_fast_on
 keel_sgi_fast_on:
     .word   0
+    .globl keel_uart_fast_idle
+keel_uart_fast_idle:                /* keel/uartfast.h: RXFE set, no input ever */
+    .word   1 << KEEL_PL011_RXFE_BIT
+    .globl keel_uart_fast_busy
+keel_uart_fast_busy:                /* RXFE clear: "input waits", the fast path off */
+    .word   0
+    .globl keel_prio_fast_on
+keel_prio_fast_on:                  /* keel/priofast.h */
+    .word   0
+    .balign 8
+    .globl keel_uart_fast_fr
+keel_uart_fast_fr:                  /* the word the vector polls; off until configured */
+    .quad   keel_uart_fast_busy
 
     .bss
     .balign 16

@@ -146,6 +146,7 @@ enum VCPUs {
         if !HVCFastPath.matchesSwift { panic("keel/hvcfast.h does not match VCPU or the hypercall answers: the HVC fast path would corrupt the vCPU") }
         if !IRQFastPath.matchesSwift { panic("keel/irqfast.h does not match VCPU or VM: the timer fast path would read the wrong state") }
         if !SGIFastPath.matchesSwift { panic("keel/sgifast.h does not match VCPU, VM or the kick: the SGI fast path would corrupt the vGIC") }
+        if !UARTFastPath.matchesSwift { panic("keel/uartfast.h does not match VM or VirtualPL011: the UART fast path would corrupt the UART") }
         if !MMIOFastPath.matchesSwift { panic("keel/mmiofast.h does not match the data-abort decoding: the MMIO fast path would answer other accesses") }
     }
 

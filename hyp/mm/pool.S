@@ -21,7 +21,7 @@ keel_vcpu_pool:
 /* VM storage: KEEL_MAX_VMS slots of KEEL_VM_SLOT bytes, zeroed with the BSS (a VM with no
  * vCPU is an unused slot). Out of Swift for the same reason as the vCPUs': a Swift global of
  * VMs is initialized lazily, and the trap path reaches it on every MMIO exit. */
-    .balign 64
+    .balign 4096                    /* page-aligned: the UART fast path's adrp alone finds it */
     .globl keel_vm_pool
 keel_vm_pool:
     .space KEEL_MAX_VMS * KEEL_VM_SLOT
