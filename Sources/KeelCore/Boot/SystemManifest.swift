@@ -291,12 +291,14 @@ public struct SystemManifest {
     public var powerOffWith: Int? { powerOffPlusOne == 0 ? nil : powerOffPlusOne - 1 }
 
     /// Validates the manifest at the start of `bytes` (all that may be read) against `limits`.
+    @_optimize(size)
     public static func open(_ bytes: Span<UInt8>, _ limits: Limits) throws(Problem) -> SystemManifest {
         if let problem = check(bytes, limits) { throw problem }
         return SystemManifest(bytes)
     }
 
     /// Reads the header and tables; `check` has found them inside `bytes`.
+    @_optimize(size)
     private init(_ bytes: Span<UInt8>) {
         totalSize = SystemManifest.u64(bytes, 16)
         count = min(Int(SystemManifest.u32(bytes, 24)), SystemManifest.maxVMs)
