@@ -53,6 +53,7 @@ public struct BootBundle {
         case entryOutsideRAM, badImageChecksum(Int)
 
         /// One line for a console.
+        @_optimize(size)
         public var message: StaticString {
             switch self {
             case .tooSmall: "shorter than its header says"

@@ -219,6 +219,7 @@ public struct SystemManifest {
         case badVirtioCount, virtioVMs(Int), virtioType(Int), virtioTimeout(Int), virtioTransports(Int)
         case virtioWindow(Int), virtioINTID(Int), virtioPool(Int)
 
+        @_optimize(size)
         public var message: StaticString {
             switch self {
             case .tooSmall: "shorter than its header says"
@@ -546,6 +547,7 @@ public struct SystemManifest {
     @_optimize(size)
     private static func checkVirtio(_ manifest: SystemManifest, _ limits: Limits) -> Problem? {
         /// Whether `[ipa, ipa + size)` is clear of what VM `vm` already has at guest addresses.
+        @_optimize(size)
         func clear(_ ipa: UInt64, _ size: UInt64, in vm: Int) -> Bool {
             guard size <= limits.ipaLimit, ipa <= limits.ipaLimit - size else { return false }
             let r = manifest.record(vm)
