@@ -81,6 +81,7 @@ enum VMs {
     /// -1: the last VM's.
     nonisolated(unsafe) static var powerOffWith = -1
 
+    @_optimize(size)
     static var allPoweredOff: Bool {
         for id in 0..<capacity where VMHandle(id: id).state.vcpuCount > 0 && !VMHandle(id: id).state.poweredOff {
             return false
@@ -92,6 +93,7 @@ enum VMs {
 extension VirtualDistributor {
     /// Reset state: everything disabled; GICv3 interrupts in group 1 (as KVM resets them),
     /// GICv2 in group 0; SPIs routed to vCPU 0.
+    @_optimize(size)
     static func reset(v3: Bool) -> VirtualDistributor {
         var d = VirtualDistributor()
         for b in 0..<d.spis.count {
