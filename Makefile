@@ -84,11 +84,14 @@ STRICT_FLAGS := -strict-memory-safety -Werror StrictMemorySafety
 # (all of it before the MMU is on) faults on unaligned accesses.
 CFLAGS_FW    := $(TARGET_FLAGS) -ffreestanding -fno-builtin -nostdlib -O2 -Wall -Werror \
                 -mgeneral-regs-only -mstrict-align -Ihyp/include -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET)
+# -O: the hot paths are built for speed. Cold code (boot, reset, faults, reports) is marked
+# @_optimize(size), which gives it LLVM's minsize; LLVM's machine outliner, on by default for
+# AArch64, outlines from minsize functions only, so its shared sequences are called from cold
+# code alone (hyp/HOTPATH.md).
 SWIFTFLAGS_FW := $(TARGET_FLAGS) -enable-experimental-feature Embedded -enable-experimental-feature Lifetimes -wmo -parse-as-library \
                 -O -module-name Keel $(STRICT_FLAGS) \
                 -Xfrontend -disable-stack-protector -Xfrontend -function-sections \
                 -Xcc -mstrict-align -Xcc -mgeneral-regs-only -Xcc -ffreestanding \
-                -Xllvm -enable-machine-outliner=never \
                 -I hyp/include -Xcc -Ihyp/include -Xcc -DKEEL_TEXT_OFFSET=$(KEEL_TEXT_OFFSET) -D $(BOARD_DEFINE) -D KEEL_FIRMWARE $(TEST_HOOKS_DEFINE)
 
 # --- test guests --------------------------------------------------------------------------------

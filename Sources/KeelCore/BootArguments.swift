@@ -5,6 +5,7 @@ import KeelStaticBytes
 /// Keel's options on the boot command line (`/chosen/bootargs`), e.g. `keel.trace=full`.
 public enum BootArguments {
     /// Where the value of `key=` lies in a space-separated argument string, or nil.
+    @_optimize(size)
     public static func value(of key: StaticString, in arguments: Span<UInt8>) -> Range<Int>? {
         key.withBytes { keyBytes in
             var i = 0
@@ -23,6 +24,7 @@ public enum BootArguments {
     }
 
     /// `keel.trace=off|counters|full|memory`; nil when absent or not one of those.
+    @_optimize(size)
     public static func traceMode(_ arguments: Span<UInt8>) -> TraceMode? {
         guard let range = self.value(of: "keel.trace", in: arguments) else { return nil }
         let value = arguments.extracting(range)

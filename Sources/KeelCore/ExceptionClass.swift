@@ -57,6 +57,7 @@ public struct ExceptionClass: RawRepresentable, Equatable, Hashable, Sendable {
     public static let profiling = ExceptionClass(rawValue: 0x3D)
 
     /// Short name, or nil for an unallocated class.
+    @_optimize(size)
     public var name: StaticString? {
         switch rawValue {
         case 0x00: "UNKNOWN"

@@ -88,6 +88,7 @@ public struct SpectreProfile: Equatable, Sendable {
     /// This CPU has SSBS: the guest controls speculative store bypass itself.
     public var hasSSBS: Bool
 
+    @_optimize(size)
     public init(cpu: CPU, firmware: Firmware = .none) {
         let model = SpectreProfile.model(cpu.midr)
 
@@ -235,6 +236,7 @@ public struct SpectreProfile: Equatable, Sendable {
 
     /// Branches of the loop that overwrites a core's branch history (Arm's Spectre-BHB
     /// guidance; Linux's `spectre_bhb_loop_affected`), 0 for a core without a known count.
+    @_optimize(size)
     public static func bhbLoopCount(midr: UInt64) -> Int {
         switch model(midr) {
         case cortexX3, neoverseV2: 132

@@ -32,6 +32,7 @@ enum MMIOFastPath {
     /// Fill `vm`'s table (at VM start, its vCPUs built, none running): each constant register
     /// whose slot is still free gets its IPA and the value the Swift path would answer; a
     /// register whose slot another holds stays with the Swift path.
+    @_optimize(size)
     static func fill(_ vm: VMHandle) {
         guard !Trace.recording, let access = MMIOAccess(accepted.dataAbort) else { return }
         let id = UInt64(vm.state.id)

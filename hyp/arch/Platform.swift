@@ -5,6 +5,7 @@ import KeelHW
 /// CPU that has nothing left to run.
 enum Platform {
     /// PSCI SYSTEM_OFF to the real firmware. On QEMU this ends QEMU with status 0.
+    @_optimize(size)
     static func powerOff(_ why: StaticString = "all VMs are off: powering off") -> Never {
         Console.log(why)
         guard machine.hasPSCI else {

@@ -13,6 +13,7 @@ enum SpinTable {
     /// accepted only 8-byte aligned, inside the DRAM range that holds Keel (below the 512 GiB
     /// Keel's EL2 map covers, so mapped) and outside Keel's own image: the store cannot hit
     /// Keel's code, data or page tables. VMs are built after this, so it hits no VM either.
+    @_optimize(size)
     static func release(_ releaseAddress: UInt64) {
         let slot = unsafe VolatileMappedRegister<UInt64>(unsafeBitPattern: UInt(releaseAddress))
         // Keel's EL2 map is the identity: the entry's address is its physical address.

@@ -203,7 +203,13 @@ keel_vectors:
     .org 0x800
 
 /*
- * (Right after the table, in its section: within reach of the vectors' tbz.)
+ * The fast paths and the slow halves of the vectors: linked after the mitigating tables
+ * (linker/keel.ld), which then follow this table with no padding for their 2 KiB alignment;
+ * within reach of the vectors' tbz (32 KiB).
+ */
+    .section .text.vectors.paths, "ax"
+
+/*
  * Where the fast paths (keel_hvc_fast, keel_sysreg_fast) leave an exit they do not answer: the
  * AArch64 synchronous vector's slow half, for any class. x1 = ESR_EL2, the guest's x0 and x1 at
  * [sp], every other register the guest's.

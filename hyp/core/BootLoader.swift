@@ -23,6 +23,7 @@ enum BootLoader {
 
     /// The board's bundle, checked against `layout`; nil (after saying why) when it is missing
     /// or damaged. Also says where it was (for SYSTEM_RESET).
+    @_optimize(size)
     static func open(for layout: VMLayout) -> BootImages? {
         let normal = normalMemory
         guard normal.contains(layout.ramPA, size: layout.ramSize) else {
@@ -146,6 +147,7 @@ enum BootLoader {
 
     /// VM `index`'s bundle from `manifest` (appended to Keel's image), checked against its RAM;
     /// nil after saying why.
+    @_optimize(size)
     static func open(_ manifest: SystemManifest, vm index: Int, layout: VMLayout) -> BootImages? {
         let range = manifest.bundle(index)
         return check(address: UInt64(keelAppendedBundle()) + UInt64(range.lowerBound), limit: UInt64(range.count),
@@ -154,6 +156,7 @@ enum BootLoader {
 
     /// The bundle a VM booted from, again (SYSTEM_RESET). It was checked at boot and lies where
     /// no VM can write; checked again all the same.
+    @_optimize(size)
     static func reopen(_ vm: VMHandle) -> BootImages? {
         check(address: UInt64(vm.state.bundleBase), limit: vm.state.bundleLimit, layout: vm.state.layout,
               place: "the VM booted from")
@@ -187,6 +190,7 @@ enum BootLoader {
 
     /// Copy every image to its place in the VM's RAM and make it visible to a guest whose
     /// caches are off.
+    @_optimize(size)
     static func load(_ images: BootImages, into layout: VMLayout) {
         let bundle = images.bundle
         for i in 0..<bundle.count {

@@ -34,6 +34,7 @@ enum Containment {
     static let stoppedMarker: StaticString = ": stopped by a fault in Keel"
 
     /// Entered from the current-EL vectors (`keel_hyp_exception`). Never returns.
+    @_optimize(size)
     static func handle(_ fault: HypFault) -> Never {
         let cpu = SMP.currentCPU & 7
         let nested = containing[cpu] != 0
@@ -86,6 +87,7 @@ enum Containment {
 
     /// A fault outside any VM's exit, or during containment: the machine stops, with the report.
     /// `[keel] PANIC` is what `keel run` reports as a hypervisor panic (status 70).
+    @_optimize(size)
     private static func stopMachine(_ fault: HypFault, nested: Bool) -> Never {
         if nested { _ = releaseHeldLocks() }  // the console may be held by the first report
         FaultReport.panicHeader(fault, nested: nested)
@@ -96,6 +98,7 @@ enum Containment {
 
     /// Every lock this CPU holds: the console's and its input's, and each VM's UART and vGIC
     /// locks. Returns how many it held.
+    @_optimize(size)
     private static func releaseHeldLocks() -> Int {
         var released = Int(keel_release_console_lock())
         if StaticWords.consoleInputLock.releaseIfMine() { released += 1 }

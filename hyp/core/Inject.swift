@@ -13,6 +13,7 @@ extension VCPU {
     }
 
     /// A synchronous external abort for a data or instruction access the VM has no right to.
+    @_optimize(size)
     mutating func injectExternalAbort(_ trapped: ESR, far: UInt64) {
         let exception = EL1Exception.externalAbort(vbar: read_vbar_el1(), pstate: regs.spsr_el2, pc: pc, trapped: trapped,
                                                    controls: .current())
@@ -32,6 +33,7 @@ extension VCPU {
 
     /// A guest in an exception storm is stopped once it reaches its VM's fault limit (the
     /// config's `fault_limit`); other VMs are not disturbed.
+    @_optimize(size)
     private func countFault() {
         let vm = vmHandle
         vm.state.faults &+= 1

@@ -92,6 +92,7 @@ private func cpuIdle(_ cpu: UInt64) {
 }
 
 /// Entered from `keel_secondary_entry` on a secondary CPU, MMU and caches on.
+@_optimize(size)
 @c(keel_secondary_main)
 func secondaryMain(_ cpu: UInt64) -> Never {
     EL2.configureTraps()

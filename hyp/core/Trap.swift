@@ -150,6 +150,7 @@ func routePhysicalIRQ(_ vcpu: VCPUHandle, iar: UInt32, intid: UInt32) {
     }
 }
 
+@_optimize(size)
 func handleLowerFIQ(_ vcpu: VCPUHandle) {
     vcpu.state.exits.fiq &+= 1
 }
@@ -158,6 +159,7 @@ func handleLowerFIQ(_ vcpu: VCPUHandle) {
 /// virtual SError (HCR_EL2.VSE) and Keel carries on. Reported like the other guest faults, the
 /// first few times per vCPU (`VCPU.mayReportFault`), so a guest cannot flood the console; the
 /// exit report counts them all.
+@_optimize(size)
 func handleLowerSError(_ vcpu: VCPUHandle) {
     vcpu.state.exits.serror &+= 1
     if vcpu.state.mayReportFault() {

@@ -89,6 +89,7 @@ enum VMs {
     /// the last VM's power-off can come while another CPU still turns its own VM off (its
     /// `poweredOff` is set first), and the machine must not go before that CPU's exit reports
     /// and trace records are out.
+    @_optimize(size)
     static func waitUntilOffReported() {
         let start = read_cntpct_el0()
         let limit = read_cntfrq_el0()
@@ -98,6 +99,7 @@ enum VMs {
         }
     }
 
+    @_optimize(size)
     static var allPoweredOff: Bool {
         for id in 0..<capacity where VMHandle(id: id).state.vcpuCount > 0 && !VMHandle(id: id).state.poweredOff {
             return false
@@ -109,6 +111,7 @@ enum VMs {
 extension VirtualDistributor {
     /// Reset state: everything disabled; GICv3 interrupts in group 1 (as KVM resets them),
     /// GICv2 in group 0; SPIs routed to vCPU 0.
+    @_optimize(size)
     static func reset(v3: Bool) -> VirtualDistributor {
         var d = VirtualDistributor()
         for b in 0..<d.spis.count {

@@ -9,6 +9,7 @@ import KeelHW
 enum DeviceModelFailure {
     /// Gives up transport `index` of frontend `vm` (once: a second failure changes nothing).
     /// `caller` is the vCPU doing it: the frontend's own, or a stopping server's.
+    @_optimize(size)
     static func fail(_ vm: VMHandle, transport index: Int, from caller: VCPUHandle) {
         let bit = UInt32(1) << UInt32(index & 31)
         var old = vm.brokenWord.loadAcquire()
@@ -26,6 +27,7 @@ enum DeviceModelFailure {
 
     /// The frontend notified transport `index` after Keel gave it up: a blk queue's requests
     /// made available since then complete with IOERR too, and the transport's interrupt says so.
+    @_optimize(size)
     static func notifiedWhileFailed(_ vm: VMHandle, transport index: Int, from caller: VCPUHandle) {
         guard vm.state.dm.transports[index].type == 2 else { return }
         guard failBlockRequests(vm, transport: index) > 0 else { return }
@@ -60,6 +62,7 @@ enum DeviceModelFailure {
 
     /// The frontend reset transport `index` (Status 0) with its server running: forwarded
     /// again from now on.
+    @_optimize(size)
     static func repair(_ vm: VMHandle, transport index: Int) {
         let bit = UInt32(1) << UInt32(index & 31)
         var old = vm.brokenWord.loadAcquire()
@@ -73,6 +76,7 @@ enum DeviceModelFailure {
 
     /// Device model `server` is stopping (off, reset, stopped by Keel): every device it serves
     /// fails now, and each vCPU parked on it is kicked to give up its request at once.
+    @_optimize(size)
     static func serverStopping(_ server: VMHandle, from caller: VCPUHandle) {
         let count = server.state.dm.deviceCount
         guard count > 0 else { return }
@@ -91,6 +95,7 @@ enum DeviceModelFailure {
 
     /// Device model `server` restarted: it polls no more and has no answer page (its new driver
     /// and keel-dm say again; its RAM is reloaded).
+    @_optimize(size)
     static func serverReset(_ server: VMHandle) {
         guard server.state.dm.deviceCount > 0 else { return }
         RequestPageHandle(vm: server.state.id).word(RequestPageLayout.flags).storeRelease(0)
@@ -106,6 +111,7 @@ enum DeviceModelFailure {
     /// address is then refused, or lands in the frontend's own RAM; a chain that leaves the RAM, loops or does not end in a writable
     /// descriptor is put on the used ring with nothing written (the driver sees a request
     /// without a status, as from a device that broke).
+    @_optimize(size)
     @discardableResult
     private static func failBlockRequests(_ vm: VMHandle, transport index: Int) -> Int {
         vm.dmLock.lock()
@@ -138,6 +144,7 @@ enum DeviceModelFailure {
     /// IOERR in the last byte of the chain at descriptor `head`, following one level of
     /// indirection; at most `size` descriptors in the ring (and 4096 in an indirect table)
     /// are looked at, so a looping chain ends.
+    @_optimize(size)
     private static func writeIOError(_ ram: GuestMemory, queue q: QueueSetup, head: UInt64) {
         var table = q.descriptors
         var tableSize = UInt64(q.size)

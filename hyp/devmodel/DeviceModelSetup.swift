@@ -153,6 +153,7 @@ enum DeviceModelSetup {
 
     /// Maps `size` bytes of frontend `frontend`'s RAM at `pa` into device model `vm` at `ipa`
     /// (read-write, execute-never) and says so: all of it, or one of its DMA pools.
+    @_optimize(size)
     private static func mapWindow(_ vm: VMHandle, frontend: Int, ipa: UInt64, pa: UInt64, size: UInt64, pool: Bool) {
         // `prepare` checked that the window fits the IPA space.
         guard vm.state.stage2.map(ipa: ipa, pa: pa, size: size, memory: .normal, access: .readWrite, executable: false) else {
@@ -181,6 +182,7 @@ enum DeviceModelSetup {
         return k
     }
 
+    @_optimize(size)
     static func typeName(_ type: UInt32) -> StaticString {
         switch type {
         case 1: "net"

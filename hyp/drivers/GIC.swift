@@ -86,12 +86,14 @@ enum GIC {
     /// Which GIC the board has: the DTB's (`MachineCheck` held it against the CPU), or without
     /// a DTB the CPU's word: ID_AA64PFR0_EL1.GIC reads non-zero when the CPU has the GICv3
     /// system-register interface (QEMU sets it only when a GICv3 is attached).
+    @_optimize(size)
     static func detect() {
         let v3 = machine.fromDTB ? machine.gicVersion == 3 : (read_id_aa64pfr0_el1() >> 24) & 0xF != 0
         version = v3 ? .v3 : .v2
     }
 
     /// Once, on the boot CPU, before any other CPU starts.
+    @_optimize(size)
     static func initDistributor() {
         let d = frames.distributor
         switch version {
@@ -109,6 +111,7 @@ enum GIC {
 
     /// On every CPU: its redistributor or banked registers, its CPU interface, the virtual
     /// interface's control, and the list register count.
+    @_optimize(size)
     static func initCPU(_ cpu: Int) {
         switch version {
         case .v3: initCPUv3(cpu)
@@ -127,6 +130,7 @@ enum GIC {
     /// Each CPU's redistributor (GICv3), found once at bring-up.
     nonisolated(unsafe) private static var redistributorOf: [8 of UInt64] = .init(repeating: 0)  // KEEL_MAX_CPUS
 
+    @_optimize(size)
     private static func initCPUv3(_ cpu: Int) {
         guard let rd = redistributor(ofCPU: cpu) else { return }
         redistributorOf[cpu & 7] = rd
@@ -155,6 +159,7 @@ enum GIC {
         keel_isb()
     }
 
+    @_optimize(size)
     private static func initCPUv2() {
         let d = frames.distributor, c = frames.cpuInterface, h = frames.hypervisorControl
         // Banked per CPU: SGIs and PPIs.
@@ -174,6 +179,7 @@ enum GIC {
 
     /// The redistributor whose GICR_TYPER affinity matches CPU `cpu` (Aff0 = cpu on the boards
     /// Keel knows), found by walking the frames until the one marked Last.
+    @_optimize(size)
     private static func redistributor(ofCPU cpu: Int) -> UInt64? {
         let affinity = UInt32(truncatingIfNeeded: read_mpidr_el1() & 0xFF_FFFF)
         var frame = frames.redistributors
@@ -187,6 +193,7 @@ enum GIC {
         return nil
     }
 
+    @_optimize(size)
     private static func waitForRWP(_ distributor: UInt64) {
         var spins = 0
         while read32(distributor + Reg.ctlr) & (1 << 31) != 0 && spins < 1_000_000 { spins += 1 }
@@ -262,6 +269,7 @@ enum GIC {
     /// group 1 (GICv3; GICv2 keeps group 0, which Keel's CPU interface signals as IRQ), Keel's
     /// priority, level-sensitive (a device line; the guest's ICFGR is its own), routed to that
     /// CPU only, inactive and disabled until the guest enables it (`setSharedEnabled`).
+    @_optimize(size)
     static func routeShared(_ intid: UInt32, toCPU cpu: Int) {
         let d = frames.distributor
         let word = UInt64(intid / 32) * 4, bit = UInt32(1) << (intid & 31)
@@ -300,6 +308,7 @@ enum GIC {
     /// Both belong to the CPU interface, not to a list register: a guest that restarted from
     /// inside an interrupt handler would otherwise keep that handler's priority active, and never
     /// again take an interrupt of that priority or lower.
+    @_optimize(size)
     static func resetVirtualCPUInterface() {
         switch version {
         case .v3:

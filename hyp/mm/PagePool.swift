@@ -9,6 +9,7 @@ enum PagePool {
     /// `count` zeroed, physically contiguous pages whose address is a multiple of `count` pages
     /// (a concatenated stage-2 root must be aligned to its size), as the address of the first
     /// (Keel runs on an identity map: also its physical address). Nil when the pool is spent.
+    @_optimize(size)
     static func allocate(pages count: Int) -> UInt64? {
         // The pool (keel_page_pool in mm/pool.S) is a 4 KiB-aligned array in BSS. Align the
         // address, not the index: the pool itself is only page-aligned.

@@ -12,6 +12,7 @@ struct Stage2 {
     var ipaLimit: UInt64 { ipaBits == 0 ? 0 : 1 << UInt64(ipaBits) }
 
     /// Fresh, empty tables for the geometry the hardware supports.
+    @_optimize(size)
     static func create() -> Stage2? {
         let geometry = Stage2Geometry(paRange: read_id_aa64mmfr0_el1() & 0xF)
         guard let table = PagePool.allocate(pages: geometry.rootBytes / 4096) else { return nil }
@@ -24,6 +25,7 @@ struct Stage2 {
     /// Map `[ipa, ipa + size)` to `[pa, pa + size)`, with the largest blocks alignment allows.
     /// All three must be 4 KiB aligned. False when they are not, when the range leaves the IPA
     /// space, or when the page pool runs out.
+    @_optimize(size)
     mutating func map(ipa: UInt64, pa: UInt64, size: UInt64, memory: Stage2Descriptor.Memory,
                       access: Stage2Descriptor.Access, executable: Bool) -> Bool {
         let mask = Stage2Descriptor.granule - 1
@@ -50,6 +52,7 @@ struct Stage2 {
     }
 
     /// The table and index of the entry for `ipa` at `level`, creating tables on the way down.
+    @_optimize(size)
     private func entry(ipa: UInt64, level: Int) -> (table: UInt64, index: Int)? {
         var table = root
         var current = 1

@@ -62,6 +62,7 @@ enum VirtualPSCI {
         return vm.state.vcpu(nospec(index, below: vm.state.vcpuCount))
     }
 
+    @_optimize(size)
     private static func cpuOn(_ caller: VCPUHandle, target mpidr: UInt64, entry: UInt64, context: UInt64) -> Int64 {
         guard let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
         guard caller.state.vmHandle.state.layout.containsRAM(entry), entry & 3 == 0 else { return PSCI.invalidAddress }
@@ -69,6 +70,7 @@ enum VirtualPSCI {
     }
 
     /// off -> starting -> onPending: the vCPU's own CPU enters it from its idle loop.
+    @_optimize(size)
     private static func start(_ vcpu: VCPUHandle, entry: UInt64, context: UInt64) -> Int64 {
         guard vcpu.powerWord.compareExchange(PowerState.off.rawValue, PowerState.starting.rawValue) else {
             return vcpu.powerState == .on ? PSCI.alreadyOn : PSCI.onPending
@@ -88,6 +90,7 @@ enum VirtualPSCI {
     }
 
     /// CPU_OFF: the calling vCPU stops; its CPU goes back to waiting for the next CPU_ON.
+    @_optimize(size)
     private static func cpuOff(_ vcpu: VCPUHandle) {
         vcpu.state.trace.arg1 = 0
         Trace.end(vcpu)
@@ -96,6 +99,7 @@ enum VirtualPSCI {
 
     /// The calling vCPU leaves its guest for good: what its list registers hold goes back to
     /// the VM (`VGIC.leaveCPU`), then it is off and its CPU waits for the next CPU_ON.
+    @_optimize(size)
     private static func powerDown(_ vcpu: VCPUHandle) -> Never {
         VGIC.leaveCPU(vcpu)
         vcpu.powerWord.storeRelease(PowerState.off.rawValue)
@@ -106,6 +110,7 @@ enum VirtualPSCI {
     /// second SYSTEM_RESET or SYSTEM_OFF at the same time); the caller then just goes off, as
     /// the other's stop would make it. Once claimed, no CPU_ON succeeds until `stopping` is
     /// cleared (after a reset) or ever again (the VM is off).
+    @_optimize(size)
     private static func claimStop(_ vm: VMHandle, from caller: VCPUHandle) -> Bool {
         guard vm.stoppingWord.compareExchange(0, stopToken) else { return false }
         // A device model that stops answers no more: its frontends' requests fail now.
@@ -123,6 +128,7 @@ enum VirtualPSCI {
 #endif
 
     /// AFFINITY_INFO: 0 on, 1 off, 2 on pending. Only affinity level 0 (a single vCPU).
+    @_optimize(size)
     private static func affinityInfo(_ caller: VCPUHandle, target mpidr: UInt64, level: UInt64) -> Int64 {
         guard level == 0, let vcpu = target(caller, mpidr) else { return PSCI.invalidParameters }
         switch vcpu.powerState {
@@ -193,6 +199,7 @@ enum VirtualPSCI {
     /// Every other vCPU of `vcpu`'s VM leaves its guest (kicked out, it goes off as after
     /// CPU_OFF); waits, bounded, for each. `what` is said for one that does not. The caller
     /// holds the VM's stop (`claimStop`): no vCPU can be started behind this loop's back.
+    @_optimize(size)
     private static func stopOthers(_ vcpu: VCPUHandle, what: StaticString) {
         let vm = vcpu.state.vmHandle
         for index in 0..<vm.state.vcpuCount where index != vcpu.state.id {
@@ -222,6 +229,7 @@ enum VirtualPSCI {
     }
 
     /// SYSTEM_OFF powers off the calling VM; when no VM is left running, the machine.
+    @_optimize(size)
     private static func systemOff(_ vcpu: VCPUHandle) {
         let vm = vcpu.state.vmHandle
         Console.begin()
@@ -255,6 +263,7 @@ enum VirtualPSCI {
 
     /// Keel stops `vcpu`'s VM after a fault of its own while handling the vCPU's exit
     /// (`Containment`, which has reported it): as SYSTEM_OFF, with a `vmStopped` record, reason 3.
+    @_optimize(size)
     static func stopAfterFault(_ vcpu: VCPUHandle) -> Never {
         vcpu.state.trace.arg1 = 0
         let vm = vcpu.state.vmHandle

@@ -108,6 +108,7 @@ enum Trace {
     }
 
     /// The stream header: magic, format version, counter frequency, the firmware's build id.
+    @_optimize(size)
     static func start(mode: TraceMode) {
         recording = mode.recordsExits
         inMemory = mode == .memory

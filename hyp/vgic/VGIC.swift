@@ -508,6 +508,7 @@ enum VGIC {
     /// pending there stays pending for the VM (the vCPUs it targets are told), an active one
     /// becomes inactive, and every forwarded timer interrupt is deactivated. Runs on the vCPU's
     /// own CPU (the list registers are that CPU's).
+    @_optimize(size)
     static func leaveCPU(_ vcpu: VCPUHandle) {
         let vm = vcpu.state.vmHandle
         lock(vm)
@@ -556,6 +557,7 @@ enum VGIC {
     /// A vCPU (re)starts: no interrupt of its own pending, active or in a register, the physical
     /// timer interrupts that were forwarded to its previous life deactivated, and its virtual
     /// CPU interface as at reset (no active priority, VMCR zero).
+    @_optimize(size)
     static func resetCPU(_ vcpu: VCPUHandle) {
         let vm = vcpu.state.vmHandle
         lock(vm)
@@ -576,6 +578,7 @@ enum VGIC {
     /// SYSTEM_RESET: the VM's distributor as at boot, all of it but the lock word, which the
     /// caller holds (a whole-struct assignment would release it under the caller, letting a
     /// doorbell from another VM in while the banks are rewritten). Caller holds the lock.
+    @_optimize(size)
     static func resetDistributor(_ vm: VMHandle) {
         Passthrough.reset(vm)
         let fresh = VirtualDistributor.reset(v3: GIC.version == .v3)

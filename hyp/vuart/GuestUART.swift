@@ -54,6 +54,7 @@ enum GuestUART {
 
     /// SYSTEM_RESET: the UART as at boot. The line the guest left unfinished stays, to be ended
     /// by its next newline.
+    @_optimize(size)
     static func reset(_ vm: VMHandle) {
         locked(vm) { vm.state.uart = VirtualPL011() }
     }

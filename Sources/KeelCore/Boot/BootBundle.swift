@@ -53,6 +53,7 @@ public struct BootBundle {
         case entryOutsideRAM, badImageChecksum(Int)
 
         /// One line for a console.
+        @_optimize(size)
         public var message: StaticString {
             switch self {
             case .tooSmall: "shorter than its header says"
@@ -89,12 +90,14 @@ public struct BootBundle {
 
     /// Validates the bundle at the start of `bytes` (all that may be read) for a VM whose RAM is
     /// `[ramIPA, ramIPA + ramSize)`. Every image lies inside `bytes` after it.
+    @_optimize(size)
     public static func open(_ bytes: Span<UInt8>, ramIPA: UInt64, ramSize: UInt64) throws(Problem) -> BootBundle {
         if let problem = check(bytes, ramIPA: ramIPA, ramSize: ramSize) { throw problem }
         return BootBundle(bytes)
     }
 
     /// Reads the header and entry table; `check` has found them inside `bytes`.
+    @_optimize(size)
     private init(_ bytes: Span<UInt8>) {
         totalSize = BootBundle.u64(bytes, 16)
         entryIPA = BootBundle.u64(bytes, 24)

@@ -219,6 +219,7 @@ public struct SystemManifest {
         case badVirtioCount, virtioVMs(Int), virtioType(Int), virtioTimeout(Int), virtioTransports(Int)
         case virtioWindow(Int), virtioINTID(Int), virtioPool(Int)
 
+        @_optimize(size)
         public var message: StaticString {
             switch self {
             case .tooSmall: "shorter than its header says"
@@ -291,12 +292,14 @@ public struct SystemManifest {
     public var powerOffWith: Int? { powerOffPlusOne == 0 ? nil : powerOffPlusOne - 1 }
 
     /// Validates the manifest at the start of `bytes` (all that may be read) against `limits`.
+    @_optimize(size)
     public static func open(_ bytes: Span<UInt8>, _ limits: Limits) throws(Problem) -> SystemManifest {
         if let problem = check(bytes, limits) { throw problem }
         return SystemManifest(bytes)
     }
 
     /// Reads the header and tables; `check` has found them inside `bytes`.
+    @_optimize(size)
     private init(_ bytes: Span<UInt8>) {
         totalSize = SystemManifest.u64(bytes, 16)
         count = min(Int(SystemManifest.u32(bytes, 24)), SystemManifest.maxVMs)
@@ -544,6 +547,7 @@ public struct SystemManifest {
     @_optimize(size)
     private static func checkVirtio(_ manifest: SystemManifest, _ limits: Limits) -> Problem? {
         /// Whether `[ipa, ipa + size)` is clear of what VM `vm` already has at guest addresses.
+        @_optimize(size)
         func clear(_ ipa: UInt64, _ size: UInt64, in vm: Int) -> Bool {
             guard size <= limits.ipaLimit, ipa <= limits.ipaLimit - size else { return false }
             let r = manifest.record(vm)

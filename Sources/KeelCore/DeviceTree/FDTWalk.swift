@@ -94,6 +94,7 @@ extension FDT {
         public func ancestorName(_ level: Int) -> Span<UInt8> { fdt.bytes.extracting(ancestorNameRange(level)) }
 
         /// The current node's name.
+        @_optimize(size)
         public var name: Span<UInt8> {
             @_lifetime(copy self)
             get { ancestorName(depth) }

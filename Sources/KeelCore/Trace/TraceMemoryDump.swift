@@ -40,6 +40,7 @@ public enum TraceMemoryDump {
     }
 
     /// Writes words 0-6: `header` (its `TraceHeader.size` encoded bytes) and the geometry.
+    @_optimize(size)
     public static func storeHeader(_ header: Span<UInt8>, into words: inout MutableSpan<UInt64>) {
         precondition(header.count >= TraceHeader.size && words.count >= headerWords)
         for i in 0..<TraceHeader.size / 8 { words[i] = LittleEndian.load(8, at: 8 * i, in: header) }

@@ -223,12 +223,14 @@ public struct TraceHeader: Equatable, Sendable {
     }
 
     /// Reads the build id from the first 20 bytes of `bytes` (fewer trap).
+    @_optimize(size)
     public mutating func setBuildID(from bytes: Span<UInt8>) {
         buildID = (LittleEndian.load(8, at: 0, in: bytes), LittleEndian.load(8, at: 8, in: bytes),
                    UInt32(truncatingIfNeeded: LittleEndian.load(4, at: 16, in: bytes)))
     }
 
     /// Writes the header into `buffer` at `offset` (`size` bytes there, else it traps).
+    @_optimize(size)
     public func encode(into buffer: inout MutableSpan<UInt8>, at offset: Int = 0) {
         precondition(offset >= 0 && offset <= buffer.count - TraceHeader.size)
         LittleEndian.store(UInt64(TraceHeader.magic), 4, at: offset, in: &buffer)
