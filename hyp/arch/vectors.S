@@ -70,6 +70,33 @@
 .endm
 
 /*
+ * The value a data abort's STR writes (ISS.SRT = Xt) into x1, for the write fast paths: x0 and x1
+ * of the guest at [sp, #16], x2 and x3 borrowed at [sp]; x2 clobbered. Ends at local label 2,
+ * where the caller's code goes on (through a table of two instructions per register).
+ */
+.macro written_xt_into_x1
+    mrs     x1, esr_el2
+    ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
+    adr     x2, 1f
+    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
+    br      x2
+1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
+    b       2f
+    ldr     x1, [sp, #24]
+    b       2f
+    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
+    b       2f
+    ldr     x1, [sp, #8]
+    b       2f
+    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    mov     x1, x\n
+    b       2f
+    .endr
+    mov     x1, xzr                                             /* Rt 31: the zero register */
+2:
+.endm
+
+/*
  * A synchronous exception from the guest. From AArch64 (the fast=1 vector), one tbnz sends HVC and
  * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast, one MRS/MSR (EC bit 3, keel/sgifast.h) to
  * keel_sysreg_fast and one data aborts (EC bit 2, keel/mmiofast.h) to keel_dabt_fast; each answers
@@ -883,25 +910,8 @@ keel_uart_read_fast:
 
 keel_uart_write_fast:
     uart_fast_tests keel_prio_write_fast
-    mrs     x1, esr_el2
-    ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
-    adr     x2, 1f
-    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
-    br      x2
-1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
-    b       2f
-    ldr     x1, [sp, #24]
-    b       2f
-    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
-    b       2f
-    ldr     x1, [sp, #8]
-    b       2f
-    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    mov     x1, x\n
-    b       2f
-    .endr
-    mov     x1, xzr                                             /* Rt 31: the zero register */
-2:  adr     x2, 3f
+    written_xt_into_x1
+    adr     x2, 3f
     add     x2, x2, x0, lsl #1                                  /* two instructions per word */
     br      x2
 3:  b       6f                                                  /* 0x00 DR: the console's */
@@ -1015,25 +1025,8 @@ keel_prio_write_fast:
     cbnz    w1, 7f                                              /* held: the Swift path waits */
     stxr    w1, w2, [x3]
     cbnz    w1, 1b
-    mrs     x1, esr_el2
-    ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
-    adr     x2, 1f
-    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
-    br      x2
-1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
-    b       2f
-    ldr     x1, [sp, #24]
-    b       2f
-    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
-    b       2f
-    ldr     x1, [sp, #8]
-    b       2f
-    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    mov     x1, x\n
-    b       2f
-    .endr
-    mov     x1, xzr                                             /* Rt 31: the zero register */
-2:  ubfx    x2, x0, #5, #1                                      /* x0 = INTID - 32: its bank */
+    written_xt_into_x1
+    ubfx    x2, x0, #5, #1                                      /* x0 = INTID - 32: its bank */
     add     x0, x0, x2, lsl #6
     add     x0, x0, x2, lsl #2                                  /* + bank * (stride - 32) */
     add     x0, x0, x3
