@@ -586,38 +586,41 @@ keel_irq_kick:
     cbz     w2, 16f                                         /* nothing to refill: the kick only */
     stp     x4, x5, [sp, #-16]!
     stp     x6, x7, [sp, #-16]!
-    ldr     x3, [x0, #VG(KEEL_VCPU_VM)]
+    /* The registers Keel filled: all empty (ICH_ELRSR_EL2), each an SGI; w3 = their SGIs' bits.
+     * Before the lock: usedLRs, lrINTID and the list registers are this CPU's alone, and a
+     * register of another interrupt (an SPI's: a device-model VM woken for its request) turns
+     * the exit away before the lock is taken. */
+    mov     w3, #0
+    ldr     w2, [x0, #VG(KEEL_VCPU_USED_LRS)]
+    cbz     w2, 12f
+    mrs     x4, ich_elrsr_el2
+    bics    wzr, w2, w4
+    b.ne    15f
+11: rbit    w4, w2
+    clz     w4, w4                                          /* n */
+    add     x7, x0, x4, lsl #1
+    ldrh    w7, [x7, #VG(KEEL_VCPU_LR_INTID)]
+    cmp     w7, #16
+    b.hs    15f                                             /* not an SGI */
+    mov     w4, #1
+    lsl     w4, w4, w7
+    orr     w3, w3, w4
+    sub     w4, w2, #1
+    ands    w2, w2, w4
+    b.ne    11b
+12: ldr     x7, [x0, #VG(KEEL_VCPU_VM)]
     adrp    x4, keel_vm_pool
     add     x4, x4, :lo12:keel_vm_pool
-    add     x4, x4, x3, lsl #KEEL_VM_SLOT_SHIFT             /* the VM */
+    add     x4, x4, x7, lsl #KEEL_VM_SLOT_SHIFT             /* the VM */
     add     x5, x4, #KEEL_VM_VGIC_LOCK
     mrs     x6, mpidr_el1                                   /* keel_lock_token() */
 10: ldaxr   w7, [x5]
     cbnz    w7, 17f                                         /* held: the Swift path waits */
     stxr    w7, w6, [x5]
     cbnz    w7, 10b
-    /* The registers Keel filled: all empty (ICH_ELRSR_EL2), each an SGI; w3 = their SGIs' bits. */
-    mov     w3, #0
-    ldr     w2, [x0, #VG(KEEL_VCPU_USED_LRS)]
-    cbz     w2, 12f
-    mrs     x6, ich_elrsr_el2
-    bics    wzr, w2, w6
-    b.ne    18f
-11: rbit    w6, w2
-    clz     w6, w6                                          /* n */
-    add     x7, x0, x6, lsl #1
-    ldrh    w7, [x7, #VG(KEEL_VCPU_LR_INTID)]
-    cmp     w7, #16
-    b.hs    18f                                             /* not an SGI */
-    mov     w6, #1
-    lsl     w6, w6, w7
-    orr     w3, w3, w6
-    sub     w6, w2, #1
-    ands    w2, w2, w6
-    b.ne    11b
     /* Groups enabled in the VM's distributor (GICD_CTLR): a bank's mask of them is
      * groupMask(group1) = m0 ^ (group1 & (m0 ^ m1)), m0 and m1 all ones for group 0 and 1 on. */
-12: ldr     w1, [x4, #KEEL_VM_VGIC_CTLR]
+    ldr     w1, [x4, #KEEL_VM_VGIC_CTLR]
     sbfx    w6, w1, #1, #1                                  /* m1 */
     sbfx    w1, w1, #0, #1                                  /* m0 */
     eor     w6, w6, w1
