@@ -97,6 +97,34 @@
 .endm
 
 /*
+ * The end of a write fast path, just after its lock's release (x3 was the lock word): what
+ * handleLowerSync records (the ESR, the DABT_LOW exit count), the PC past the store, the borrowed
+ * x2/x3 and the guest's x0/x1 back, eret. Then its ways out to the Swift path, every guest
+ * register as it came: 6 (lock held by this path, nothing written: release it), 7 (the lock found
+ * held: clrex), 8.
+ */
+.macro write_fast_done
+    mrs     x2, tpidr_el2
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w1, w1, #1
+    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x1, elr_el2
+    add     x1, x1, #4                                          /* past the store */
+    msr     elr_el2, x1
+    ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
+    b       8f
+7:  clrex
+8:  ldp     x2, x3, [sp], #16
+    mrs     x1, esr_el2
+    b       keel_sysreg_slow
+.endm
+
+/*
  * A synchronous exception from the guest. From AArch64 (the fast=1 vector), one tbnz sends HVC and
  * SMC (EC bit 1, keel/hvcfast.h) to keel_hvc_fast, one MRS/MSR (EC bit 3, keel/sgifast.h) to
  * keel_sysreg_fast and one data aborts (EC bit 2, keel/mmiofast.h) to keel_dabt_fast; each answers
@@ -964,24 +992,7 @@ keel_uart_write_fast:
 4:  add     x0, x3, x0                                          /* IBRD-IMSC: consecutive words */
     stur    w1, [x0, #KEEL_UART_AT(KEEL_VM_UART_IBRD) - KEEL_UART_REG_IBRD]
 5:  stlr    wzr, [x3]                                           /* keel_spin_unlock */
-    mrs     x2, tpidr_el2
-    mrs     x0, esr_el2
-    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
-    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    add     w1, w1, #1
-    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    mrs     x1, elr_el2
-    add     x1, x1, #4                                          /* past the store */
-    msr     elr_el2, x1
-    ldp     x2, x3, [sp], #16
-    ldp     x0, x1, [sp], #16
-    eret
-6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
-    b       8f
-7:  clrex
-8:  ldp     x2, x3, [sp], #16
-    mrs     x1, esr_el2
-    b       keel_sysreg_slow
+    write_fast_done
 
 /*
  * A word write of GICD_IPRIORITYR8-23 (SPIs 32-95: keel/priofast.h, hyp/HOTPATH.md), where
@@ -1037,24 +1048,7 @@ keel_prio_write_fast:
     cmp     w1, w2
     b.ne    6f                                                  /* changed: Swift writes, notifies */
     stlr    wzr, [x3]                                           /* keel_spin_unlock */
-    mrs     x2, tpidr_el2
-    mrs     x0, esr_el2
-    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
-    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    add     w1, w1, #1
-    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    mrs     x1, elr_el2
-    add     x1, x1, #4                                          /* past the store */
-    msr     elr_el2, x1
-    ldp     x2, x3, [sp], #16
-    ldp     x0, x1, [sp], #16
-    eret
-6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
-    b       8f
-7:  clrex
-8:  ldp     x2, x3, [sp], #16
-    mrs     x1, esr_el2
-    b       keel_sysreg_slow
+    write_fast_done
 
 /*
  * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
