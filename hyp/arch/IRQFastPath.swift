@@ -35,6 +35,7 @@ enum IRQFastPath {
             && MemoryLayout<IRQBank>.offset(of: \.level) == Int(KEEL_BANK_LEVEL)
             && MemoryLayout<IRQBank>.offset(of: \.group1) == Int(KEEL_BANK_GROUP1)
             && MemoryLayout<IRQBank>.offset(of: \.inLR) == Int(KEEL_BANK_INLR)
+            && MemoryLayout<IRQBank>.offset(of: \.priority) == Int(KEEL_BANK_PRIORITY)
             && MemoryLayout<[32 of UInt8]>.stride == 32 && MemoryLayout<[16 of UInt16]>.stride == 32
             && MemoryLayout<Bool>.size == 1 && MemoryLayout<Int>.size == 8
             && UInt32(KEEL_IRQFAST_INTID) == GIC.virtualTimerPPI

@@ -34,16 +34,13 @@ enum UARTFastPath {
     }
 
     /// The same for the priority-write fast path (keel/priofast.h, `keel_prio_write_fast`):
-    /// the distributor's and the SPI banks' offsets, and what the offsets it takes decode to.
+    /// the distributor's offset and what the offsets it takes decode to (the SPI banks' and
+    /// IRQBank's offsets, keel/irqfast.h's, are `IRQFastPath.matchesSwift`'s).
     private static var priorityMatchesSwift: Bool {
-        let spis = MemoryLayout<VM>.offset(of: \.vgic.spis) ?? -1
         let layout = defaultVMLayout
         guard let first = IRQRegisters.decode(UInt64(KEEL_GICD_PRIO_FIRST)),
               let last = IRQRegisters.decode(UInt64(KEEL_GICD_PRIO_FIRST + KEEL_GICD_PRIO_WORDS)) else { return false }
         return MemoryLayout<VM>.offset(of: \.layout.gicDistributorIPA) == Int(KEEL_VM_GICD_IPA)
-            && spis == Int(KEEL_VM_VGIC_SPIS)
-            && MemoryLayout<IRQBank>.offset(of: \.priority) == Int(KEEL_IRQBANK_PRIORITY)
-            && MemoryLayout<IRQBank>.stride == Int(KEEL_IRQBANK_STRIDE)
             && MemoryLayout<[32 of UInt8]>.stride == 32
             && first.kind == .priority && first.intid == 32
             && last.kind == .priority && last.intid == 32 + Int(KEEL_GICD_PRIO_WORDS)

@@ -70,6 +70,20 @@
 .endm
 
 /*
+ * One try at the 32-bit lock word at [\lock] for this CPU, with keel_spin_lock's token
+ * (MPIDR_EL1's low half) in register number \token: held by anyone, to \held (the fast paths'
+ * way to the Swift path, which waits for it; the caller's `clrex` there); a lost exclusive
+ * store is tried again. \status is clobbered.
+ */
+.macro try_lock lock, token, status, held
+    mrs     x\token, mpidr_el1                                  /* keel_lock_token() */
+99: ldaxr   \status, [\lock]
+    cbnz    \status, \held
+    stxr    \status, w\token, [\lock]
+    cbnz    \status, 99b
+.endm
+
+/*
  * The value a data abort's STR writes (ISS.SRT = Xt) into x1, for the write fast paths: x0 and x1
  * of the guest at [sp, #16], x2 and x3 borrowed at [sp]; x2 clobbered. Ends at local label 2,
  * where the caller's code goes on (through a table of two instructions per register).
@@ -428,11 +442,7 @@ keel_sysreg_fast:
     tbnz    w4, #0, 8f                                          /* itself among them */
     cbz     w3, 6f                                              /* none: nothing to raise */
     add     x4, x2, #KEEL_VM_VGIC_LOCK
-    mrs     x5, mpidr_el1                                       /* keel_lock_token() */
-3:  ldaxr   w6, [x4]
-    cbnz    w6, 7f                                              /* held: the Swift path waits */
-    stxr    w6, w5, [x4]
-    cbnz    w6, 3b
+    try_lock x4, 5, w6, 7f
     ubfx    x0, x0, #24, #4                                     /* the INTID */
     mov     w5, #1
     lsl     w0, w5, w0                                          /* its bit in a bank */
@@ -641,11 +651,7 @@ keel_irq_kick:
     add     x4, x4, :lo12:keel_vm_pool
     add     x4, x4, x7, lsl #KEEL_VM_SLOT_SHIFT             /* the VM */
     add     x5, x4, #KEEL_VM_VGIC_LOCK
-    mrs     x6, mpidr_el1                                   /* keel_lock_token() */
-10: ldaxr   w7, [x5]
-    cbnz    w7, 17f                                         /* held: the Swift path waits */
-    stxr    w7, w6, [x5]
-    cbnz    w7, 10b
+    try_lock x5, 6, w7, 17f
     /* Groups enabled in the VM's distributor (GICD_CTLR): a bank's mask of them is
      * groupMask(group1) = m0 ^ (group1 & (m0 ^ m1)), m0 and m1 all ones for group 0 and 1 on. */
     ldr     w1, [x4, #KEEL_VM_VGIC_CTLR]
@@ -827,6 +833,33 @@ keel_dabt_load_tail:                                            /* x1 = the valu
     /* falls through to keel_uart_read_fast */                  /* the UART's, perhaps */
 
 /*
+ * The tests the UART and priority-write fast paths share after their syndrome's size test (x1 =
+ * ESR_EL2, x2 and x3 borrowed): the rest of the syndrome (SF, AR, VNCR, SET, FnV, EA, CM, S1PTW
+ * all 0), AArch64 (an AArch32 access's PC step is Swift's), nothing due before re-entry
+ * (vgic.dirty, stop), and the faulting page the VM's page at \ipa_field (a page-aligned IPA in
+ * VM). Any other case to 8 (the caller's way to the Swift path); x3 = the VM after it.
+ */
+.macro dabt_fast_page ipa_field
+    tst     x1, #KEEL_ESR_UART_CLEAR                            /* SF, AR, ..., S1PTW all 0 */
+    b.ne    8f
+    mrs     x2, spsr_el2
+    tbnz    x2, #KEEL_SPSR_NRW_BIT, 8f                          /* AArch32: Swift steps the PC */
+    mrs     x2, tpidr_el2
+    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
+    cbnz    w1, 8f
+    ldr     w1, [x2, #KEEL_VCPU_STOP]
+    cbnz    w1, 8f
+    ldr     x3, [x2, #KEEL_VCPU_VM]
+    adrp    x1, keel_vm_pool                                    /* page-aligned (mm/pool.S) */
+    add     x3, x1, x3, lsl #KEEL_VM_SLOT_SHIFT                 /* x3 = the VM */
+    ldr     x2, [x3, #\ipa_field]                         /* page-aligned (UARTFastPath) */
+    mrs     x1, hpfar_el2
+    ubfiz   x1, x1, #8, #40                                     /* faultingIPA's page */
+    cmp     x1, x2
+    b.ne    8f                                                  /* another page */
+.endm
+
+/*
  * The UART fast path (keel/uartfast.h, hyp/HOTPATH.md): a halfword or word access to a plain
  * register of the VM's emulated PL011, as trapDataAbort, GuestUART and VirtualPL011 answer it.
  * Entered with x1 = ESR_EL2, x0 free, the guest's x0 and x1 at [sp], x2-x30 the guest's; the
@@ -854,33 +887,13 @@ keel_dabt_load_tail:                                            /* x1 = the valu
     sub     x2, x2, #KEEL_ESR_MMIO_HALF_TOP
     tst     x2, #~2                                             /* 0: SAS halfword, 2: word */
     b.ne    8f
-    tst     x1, #KEEL_ESR_UART_CLEAR                            /* SF, AR, ..., S1PTW all 0 */
-    b.ne    8f
-    mrs     x2, spsr_el2
-    tbnz    x2, #KEEL_SPSR_NRW_BIT, 8f                          /* AArch32: Swift steps the PC */
-    mrs     x2, tpidr_el2
-    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
-    cbnz    w1, 8f
-    ldr     w1, [x2, #KEEL_VCPU_STOP]
-    cbnz    w1, 8f
-    ldr     x3, [x2, #KEEL_VCPU_VM]
-    adrp    x1, keel_vm_pool                                    /* page-aligned (mm/pool.S) */
-    add     x3, x1, x3, lsl #KEEL_VM_SLOT_SHIFT                 /* x3 = the VM */
-    ldr     x2, [x3, #KEEL_VM_UART_IPA]                         /* page-aligned (UARTFastPath) */
-    mrs     x1, hpfar_el2
-    ubfiz   x1, x1, #8, #40                                     /* faultingIPA's page */
-    cmp     x1, x2
-    b.ne    8f                                                  /* not the UART's */
+    dabt_fast_page KEEL_VM_UART_IPA
     adrp    x1, keel_uart_fast_fr
     ldr     x1, [x1, :lo12:keel_uart_fast_fr]
     ldr     w1, [x1]                                            /* the real UART's FR */
     tbz     w1, #KEEL_PL011_RXFE_BIT, 8f                        /* input waits: Swift takes it */
     add     x3, x3, #KEEL_VM_UART_LOCK
-    mrs     x2, mpidr_el1                                       /* keel_lock_token() */
-1:  ldaxr   w1, [x3]
-    cbnz    w1, 7f                                              /* held: the Swift path waits */
-    stxr    w1, w2, [x3]
-    cbnz    w1, 1b
+    try_lock x3, 2, w1, 7f
 .endm
 
 keel_uart_read_fast:
@@ -1013,32 +1026,12 @@ keel_prio_write_fast:
     lsr     x2, x1, #21
     cmp     x2, #KEEL_ESR_MMIO_READ32_TOP                       /* EC 0x24, IL, ISV, a word, SSE 0 */
     b.ne    8f
-    tst     x1, #KEEL_ESR_UART_CLEAR                            /* SF, AR, ..., S1PTW all 0 */
-    b.ne    8f
-    mrs     x2, spsr_el2
-    tbnz    x2, #KEEL_SPSR_NRW_BIT, 8f                          /* AArch32: Swift steps the PC */
-    mrs     x2, tpidr_el2
-    ldr     w1, [x2, #KEEL_VCPU_VGIC_DIRTY]
-    cbnz    w1, 8f
-    ldr     w1, [x2, #KEEL_VCPU_STOP]
-    cbnz    w1, 8f
-    ldr     x3, [x2, #KEEL_VCPU_VM]
-    adrp    x1, keel_vm_pool                                    /* page-aligned (mm/pool.S) */
-    add     x3, x1, x3, lsl #KEEL_VM_SLOT_SHIFT                 /* x3 = the VM */
-    ldr     x2, [x3, #KEEL_VM_GICD_IPA]                         /* page-aligned (UARTFastPath) */
-    mrs     x1, hpfar_el2
-    ubfiz   x1, x1, #8, #40                                     /* faultingIPA's page */
-    cmp     x1, x2
-    b.ne    8f                                                  /* not the distributor's first */
+    dabt_fast_page KEEL_VM_GICD_IPA
     adrp    x1, keel_prio_fast_on
     ldr     w1, [x1, :lo12:keel_prio_fast_on]
     cbz     w1, 8f                                              /* tracing: every exit to Swift */
     add     x3, x3, #KEEL_VM_VGIC_LOCK
-    mrs     x2, mpidr_el1                                       /* keel_lock_token() */
-1:  ldaxr   w1, [x3]
-    cbnz    w1, 7f                                              /* held: the Swift path waits */
-    stxr    w1, w2, [x3]
-    cbnz    w1, 1b
+    try_lock x3, 2, w1, 7f
     written_xt_into_x1
     ubfx    x2, x0, #5, #1                                      /* x0 = INTID - 32: its bank */
     add     x0, x0, x2, lsl #6

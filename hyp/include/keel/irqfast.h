@@ -50,6 +50,7 @@
 #define KEEL_BANK_LEVEL            8
 #define KEEL_BANK_GROUP1           20
 #define KEEL_BANK_INLR             24
+#define KEEL_BANK_PRIORITY         36     /* [32 of UInt8] */
 #define KEEL_BANK_STRIDE           100
 #define KEEL_VM_SLOT_SHIFT         11     /* KEEL_VM_SLOT == 1 << this */
 

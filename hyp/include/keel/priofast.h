@@ -15,18 +15,17 @@
 #define KEEL_PRIOFAST_H
 
 #include "keel/sgifast.h"
+#include "keel/irqfast.h"
 
 /* GICD_IPRIORITYR8-23: byte offsets 0x420-0x45F of the distributor, one byte per INTID 32-95. */
 #define KEEL_GICD_PRIO_FIRST   0x420
 #define KEEL_GICD_PRIO_WORDS   0x3C    /* (offset - FIRST): a word of 0x00-0x3C */
 
-/* Offsets into VM (hyp/core/VM.swift) and IRQBank (hyp/vgic/IRQBank.swift), checked at boot. */
+/* Offset into VM (hyp/core/VM.swift), checked at boot; the SPI banks' and IRQBank's are
+ * keel/irqfast.h's (the vector adds bank * (stride - 32) = bank * 68: lsl 6 + lsl 2). */
 #define KEEL_VM_GICD_IPA       0x38    /* layout.gicDistributorIPA, UInt64 */
-#define KEEL_VM_VGIC_SPIS      0x148   /* vgic.spis, [2 of IRQBank] */
-#define KEEL_IRQBANK_PRIORITY  0x24    /* IRQBank.priority, [32 of UInt8] */
-#define KEEL_IRQBANK_STRIDE    100     /* the vector adds bank * (stride - 32) = bank * 68: lsl 6 + lsl 2 */
 /* spis[0].priority[0], from the lock word (the vector's base register). */
-#define KEEL_PRIO_AT_LOCK      (KEEL_VM_VGIC_SPIS + KEEL_IRQBANK_PRIORITY - KEEL_VM_VGIC_LOCK)
+#define KEEL_PRIO_AT_LOCK      (KEEL_VM_VGIC_SPIS + KEEL_BANK_PRIORITY - KEEL_VM_VGIC_LOCK)
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -34,8 +33,8 @@
  * boot, before any guest runs: off while tracing records exits. */
 extern uint32_t keel_prio_fast_on;
 static inline void keel_set_prio_fast_on(uint32_t on) { keel_prio_fast_on = on; }
-_Static_assert(KEEL_IRQBANK_STRIDE - 32 == (1 << 6) + (1 << 2), "bank * (stride - 32) as two shifted adds");
-_Static_assert(KEEL_PRIO_AT_LOCK >= -256 && KEEL_PRIO_AT_LOCK + KEEL_GICD_PRIO_WORDS + KEEL_IRQBANK_STRIDE - 32 < 256,
+_Static_assert(KEEL_BANK_STRIDE - 32 == (1 << 6) + (1 << 2), "bank * (stride - 32) as two shifted adds");
+_Static_assert(KEEL_PRIO_AT_LOCK >= -256 && KEEL_PRIO_AT_LOCK + KEEL_GICD_PRIO_WORDS + KEEL_BANK_STRIDE - 32 < 256,
                "every priority word within ldur's reach of the lock word");
 _Static_assert((KEEL_GICD_PRIO_FIRST & 3) == 0 && KEEL_GICD_PRIO_FIRST >= 0x80, "word-aligned; beyond the UART's offsets");
 #endif
