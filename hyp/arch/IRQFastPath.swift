@@ -47,9 +47,7 @@ enum IRQFastPath {
     /// The SGI fast path of the synchronous vector is configured here too (`Trace.start` calls
     /// this once, with the trace mode, before any guest runs).
     static func configure(tracing full: Bool) {
-        let on = GIC.version == .v3 && !virtualIRQsByHCR && !full
-        keel_set_irq_fast_on(on ? 1 : 0)
-        NativeWFI.configure(on)
+        keel_set_irq_fast_on(GIC.version == .v3 && !virtualIRQsByHCR && !full ? 1 : 0)
         SGIFastPath.configure(tracing: full)
         UARTFastPath.configure(tracing: full)
     }

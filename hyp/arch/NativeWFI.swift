@@ -20,15 +20,11 @@ import KeelHW
 /// imx8mp-evk's model does not wire the virtual IRQ line (`VirtualIRQLine`); and never while
 /// exits are recorded (full or memory tracing), whose records show each WFI.
 enum NativeWFI {
-    nonisolated(unsafe) private static var allowed = false
-
-    /// Set once at boot by `IRQFastPath.configure`, before any guest runs.
-    static func configure(_ on: Bool) { allowed = on }
-
-    /// After a WFI that waited on this CPU: the guest's next ones do not trap.
+    /// After a WFI that waited on this CPU: the guest's next ones do not trap, where the IRQ
+    /// vector's fast paths are on (`IRQFastPath.configure` sets them once at boot).
     @inline(__always)
     static func afterWait() {
-        if allowed { write_hcr_el2(read_hcr_el2() & ~HCR.twi.rawValue) }
+        if keel_irq_fast_enabled() != 0 { write_hcr_el2(read_hcr_el2() & ~HCR.twi.rawValue) }
     }
 
     /// A vCPU (re)starts on this CPU: its WFIs trap until it waits in one.

@@ -12,17 +12,26 @@ enum Platform {
             guard machine.powerWatchdog == 0 else {
                 // The watchdog resets the SoC into halt a few ticks later; wait for it parked.
                 Console.log("no PSCI: powering off through the power management watchdog")
-                Console.drain()
+                waitAtMostASecond { Console.transmitterIdle }
                 BCM2835Watchdog(base: UInt(machine.powerWatchdog)).powerOff()
                 park()
             }
             Console.log("no PSCI firmware to power off with: halting")
             park()
         }
-        Console.drain()  // the last lines and trace frames out before the machine goes
+        waitAtMostASecond { Console.transmitterIdle }  // the last lines and trace frames out first
         _ = keel_smc(UInt64(PSCI.systemOff), 0, 0, 0)
         Console.log("firmware SYSTEM_OFF returned; halting")
         park()
+    }
+
+    /// Spins until `done` holds or a second of the system counter has passed: a wait for another
+    /// CPU or a device that must not keep the machine from going if it never comes.
+    @_optimize(size)
+    static func waitAtMostASecond(until done: () -> Bool) {
+        let start = read_cntpct_el0()
+        let limit = read_cntfrq_el0()
+        while !done() && read_cntpct_el0() &- start < limit {}
     }
 
     /// Stop this CPU for good. WFI rather than WFE: under QEMU's multi-threaded TCG a WFE

@@ -41,7 +41,7 @@ struct VM {
     /// frontend), the devices it serves (as a device-model VM).
     var dm = DeviceModelVM()
     /// Set (release) once the vCPU that turned it off has sent its exit reports and trace
-    /// records: the machine's power-off waits for that (`VMs.waitUntilOffReported`). Last, so
+    /// records: the machine's power-off waits for that (`VMs.allOffReported`). Last, so
     /// that no offset the vectors use moves.
     var offReported: UInt32 = 0
 
@@ -85,18 +85,16 @@ enum VMs {
     /// -1: the last VM's.
     nonisolated(unsafe) static var powerOffWith = -1
 
-    /// Waits, for at most a second, until every VM that is off has reported so (`offReported`):
-    /// the last VM's power-off can come while another CPU still turns its own VM off (its
-    /// `poweredOff` is set first), and the machine must not go before that CPU's exit reports
-    /// and trace records are out.
+    /// Every VM that is off has reported so (`offReported`). The last VM's power-off can come
+    /// while another CPU still turns its own VM off (its `poweredOff` is set first): the machine
+    /// waits for this before it goes, so that CPU's exit reports and trace records are out.
     @_optimize(size)
-    static func waitUntilOffReported() {
-        let start = read_cntpct_el0()
-        let limit = read_cntfrq_el0()
+    static var allOffReported: Bool {
         for id in 0..<capacity where VMHandle(id: id).state.vcpuCount > 0 {
             let vm = VMHandle(id: id)
-            while vm.state.poweredOff && vm.offReportedWord.loadAcquire() == 0 && read_cntpct_el0() &- start < limit {}
+            if vm.state.poweredOff && vm.offReportedWord.loadAcquire() == 0 { return false }
         }
+        return true
     }
 
     @_optimize(size)

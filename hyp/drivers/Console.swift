@@ -96,15 +96,11 @@ enum Console {
 
     static func start() { UART.start() }
 
-    /// Waits until the UART has sent every byte written to it, for at most a second: before the
-    /// machine powers off, so that the last lines and trace frames are not lost with it. QEMU 10's
-    /// UARTs keep bytes their character device would not take yet (a pipe whose reader is slow:
-    /// `keel run` under load) in their transmit FIFO, and a SYSTEM_OFF then dropped them.
-    static func drain() {
-        let start = read_cntpct_el0()
-        let limit = read_cntfrq_el0()
-        while !UART.transmitterIdle && read_cntpct_el0() &- start < limit {}
-    }
+    /// The UART has sent every byte written to it. Before the machine powers off, Keel waits for
+    /// this (`Platform.powerOff`): QEMU 10's UARTs keep bytes their character device would not
+    /// take yet (a pipe whose reader is slow: `keel run` under load) in their transmit FIFO, and
+    /// a SYSTEM_OFF then dropped them with the last lines and trace frames.
+    static var transmitterIdle: Bool { UART.transmitterIdle }
 
     /// True when the board's UART holds a received byte (one register read; false where Keel
     /// does not read the board's kind of UART).

@@ -33,7 +33,7 @@ struct VMHandle {
 
     /// `VM.stopping`: claimed by the vCPU that stops the VM.
     var stoppingWord: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.stopping)) }
-    /// `VM.offReported`: its exit reports and trace records are out (`VMs.waitUntilOffReported`).
+    /// `VM.offReported`: its exit reports and trace records are out (`VMs.allOffReported`).
     var offReportedWord: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.offReported)) }
     /// The vGIC lock: every interrupt bank of the VM.
     var vgicLock: AtomicWord { word(at: MemoryLayout<VM>.offset(of: \.vgic.lock)) }

@@ -301,7 +301,7 @@ enum VirtualPSCI {
         stopOthers(vcpu, what: "a stopping VM's vCPU did not stop")
         vm.offReportedWord.storeRelease(1)
         if VMs.allPoweredOff || VMs.powerOffWith == vm.state.id {
-            VMs.waitUntilOffReported()
+            Platform.waitAtMostASecond { VMs.allOffReported }
             Trace.finish()
         }
         if VMs.allPoweredOff { Platform.powerOff() }

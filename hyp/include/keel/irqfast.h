@@ -72,6 +72,7 @@ _Static_assert(KEEL_VCPU_BANK_INLR - KEEL_VCPU_VGIC <= 252 && (KEEL_VCPU_BANK_EN
  * by IRQFastPath.configure at boot, before any guest runs. */
 extern uint32_t keel_irq_fast_on;
 static inline void keel_set_irq_fast_on(uint32_t on) { keel_irq_fast_on = on; }
+static inline uint32_t keel_irq_fast_enabled(void) { return keel_irq_fast_on; }
 
 #endif
 
