@@ -10,6 +10,7 @@ CLANG     := $(TOOLBIN)clang
 LD_LLD    := $(TOOLBIN)ld.lld
 OBJCOPY   := $(TOOLBIN)llvm-objcopy
 NM        := $(TOOLBIN)llvm-nm
+OBJDUMP   := $(TOOLBIN)llvm-objdump
 SWIFT     := $(TOOLBIN)swift
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -142,10 +143,14 @@ $(HYP_OUT)/keel.bin: $(HYP_OUT)/keel.elf
 	$(call step,OBJCOPY,$@)
 	$(Q)$(OBJCOPY) -O binary $< $@
 
-# Nothing lazy may run on the trap path, and no heap exists.
-check-firmware: $(HYP_OUT)/keel.elf
+# Nothing lazy may run on the trap path, and no heap exists. The mitigating vector tables and the
+# fast paths that run before the Spectre-BHB loop (hyp/arch/vectors.S) hold no indirect branch.
+check-firmware: $(HYP_OUT)/keel.elf $(HYP_OUT)/arch/vectors.o
 	@! $(NM) $< | grep -E ' U |swift_once|posix_memalign|swift_allocObject| [tT] .*_WZ$$' \
 		|| { echo "keel.elf: unresolved symbols, lazy globals (a *_WZ initializer) or heap use (see above)"; exit 1; }
+	@! $(OBJDUMP) -d --no-show-raw-insn -j .text.vectors.mitigated -j .text.vectors.deferred $(HYP_OUT)/arch/vectors.o \
+		| grep -E '\s(br|blr|ret)(aa|ab|aaz|abz)?\s' \
+		|| { echo "vectors.o: an indirect branch before the Spectre-BHB loop (see above)"; exit 1; }
 
 $(GUEST_OUT)/lib/%.o: Tests/Guests/lib/%.S $(wildcard Tests/Guests/lib/*.h)
 	@mkdir -p $(@D)

@@ -81,9 +81,61 @@ struct MitigationTests {
 
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
-    @Test("the vectors run the BHB loop on every entry from a guest on Cortex-A72, and nothing extra on Cortex-A53",
-          arguments: [("cortex-a72", true), ("cortex-a53", false)])
-    func entryMitigation(cpu: String, mitigated: Bool) throws {
+    /// Where the Spectre-BHB loop ends in keel.elf: the `dsb nsh` after each copy of its branches,
+    /// in the BHB-loop table and in the deferred fast paths (hyp/arch/vectors.S).
+    static func loopEnds(_ symbols: [String: UInt64]) throws -> Set<UInt64> {
+        let table = try #require(symbols["keel_vectors_bhb_loop"]), deferred = try #require(symbols["keel_hvc_fast_bhb"])
+        let last = try #require(symbols["keel_lower_irq_slow_bhb"])
+        let dump = try HostCommand(PackTests.llvmTool("llvm-objdump"), ["-d", "--no-show-raw-insn", Repo.path("build/hyp/keel.elf")]).run()
+        var ends = Set<UInt64>()
+        for line in dump.split(separator: "\n") where line.contains("dsb\tnsh") {
+            guard let address = UInt64(line.split(separator: ":")[0].trimmingCharacters(in: .whitespaces), radix: 16) else { continue }
+            if (table..<table + 0x800).contains(address) || (deferred...last + 0x40).contains(address) { ends.insert(address) }
+        }
+        return ends
+    }
+
+    /// What the exec log says of each exit from the guest through the BHB-loop table: `exits`
+    /// entries through its lower-EL slots (per slot offset), each of which ran the loop once
+    /// (`loops`) or returned to the guest without it (`answered`, per slot offset: the deferred
+    /// fast paths), and `unguarded`: code with indirect branches (Swift's handlers, the plain
+    /// table's fast paths) entered while the loop was still owed.
+    struct LoopAccount {
+        var exits: [UInt64: Int] = [:], answered: [UInt64: Int] = [:]
+        var loops = 0, unguarded: [String] = []
+    }
+
+    static func account(log: String, table: UInt64, loopEnds: Set<UInt64>, guarded: [UInt64: String]) -> LoopAccount {
+        var account = LoopAccount()
+        var owed: [Substring: UInt64] = [:]                  // per CPU: the slot whose loop is still owed
+        for line in log.split(separator: "\n") where line.hasPrefix("Trace ") {
+            // "Trace <cpu>: <host pointer> [<cs_base>/<pc>/<flags>/<cflags>] <symbol>"
+            guard let colon = line.firstIndex(of: ":"), let open = line.firstIndex(of: "[") else { continue }
+            let fields = line[line.index(after: open)...].split(separator: "/")
+            guard fields.count > 1, let pc = UInt64(fields[1], radix: 16) else { continue }
+            let cpu = line[line.index(line.startIndex, offsetBy: 6)..<colon]
+            if pc >= table + 0x400 && pc < table + 0x800 && pc % 0x80 == 0 {
+                if let slot = owed[cpu] { account.answered[slot, default: 0] += 1 }
+                owed[cpu] = pc - table
+                account.exits[pc - table, default: 0] += 1
+            } else if loopEnds.contains(pc) {
+                if owed.removeValue(forKey: cpu) != nil { account.loops += 1 }
+            } else if let name = guarded[pc], owed[cpu] != nil {
+                account.unguarded.append(name)
+            }
+        }
+        for slot in owed.values { account.answered[slot, default: 0] += 1 }
+        return account
+    }
+
+    /// The code an exit may reach with indirect branches in it: Swift's handlers, and the plain
+    /// table's paths (the fast paths with register tables, and the plain copies of the deferred ones).
+    static let guardedSymbols = ["keel_handle_lower_sync", "keel_handle_lower_irq", "keel_handle_lower_fiq", "keel_handle_lower_serror",
+                                 "keel_dabt_fast", "keel_irq_timer", "keel_irq_fast", "keel_hvc_fast", "keel_sysreg_fast", "keel_irq_kick"]
+
+    @Test("Cortex-A72: every exit from a guest runs the BHB loop before any indirect branch, and the fast paths without one answer before it; Cortex-A53: the plain vectors",
+          arguments: [("spectre", "cortex-a72", 1), ("sgi_race", "cortex-a72", 4), ("spectre", "cortex-a53", 1)])
+    func entryMitigation(guest: String, cpu: String, smp: Int) throws {
         let symbols = try Self.symbols()
         let loopTable = try #require(symbols["keel_vectors_bhb_loop"], "no BHB-loop vector table in keel.elf")
         let plain = try #require(symbols["keel_vectors"])
@@ -91,25 +143,31 @@ struct MitigationTests {
         let log = scratch.path("exec.log")
         // Every translation block QEMU runs, unchained: each entry through a vector shows.
         let qemu = try Self.qemuWrapper(scratch, extra: ["-d", "exec,nochain", "-D", log])
-        let run = try boot("spectre", ["--cpu", cpu, "--qemu", qemu])
+        let run = try boot(guest, ["--cpu", cpu, "--smp", String(smp), "--qemu", qemu])
         #expect(run.status == 0, "\(run.stderr)\n\(run.stdout)")
         let trace = try String(contentsOfFile: log, encoding: .utf8)
         func runs(_ address: UInt64) -> Int {
             let pc = "/" + String(repeating: "0", count: 16 - String(address, radix: 16).count) + String(address, radix: 16) + "/"
             return trace.components(separatedBy: pc).count - 1
         }
-        // Lower EL, AArch64, synchronous (HVC, SMC, MMIO): the plain vector is where every exit
-        // ends up; from the loop table just after the vector's first instruction, the push of
-        // x0/x1 that the loop does itself (KEEL_VECTOR_PUSHED in vectors.S).
-        let exits = runs(plain + 0x400 + (mitigated ? 4 : 0))
-        #expect(exits > 300, "\(exits) synchronous exits")
-        if mitigated {
-            // The loop table's vector first, once per exit, and never the plain vector alone.
-            #expect(runs(loopTable + 0x400) == exits, "loop vector \(runs(loopTable + 0x400)) times, plain \(exits)")
-            #expect(runs(plain + 0x400) == 0)
-        } else {
+        guard cpu == "cortex-a72" else {
+            // No loop: the plain table's synchronous vector takes every exit, the loop table none.
+            #expect(runs(plain + 0x400) > 300, "\(runs(plain + 0x400)) synchronous exits")
             #expect(runs(loopTable + 0x400) == 0)
+            return
         }
+        var guarded: [UInt64: String] = [:]
+        for name in Self.guardedSymbols { guarded[try #require(symbols[name], "no \(name) in keel.elf")] = name }
+        let account = Self.account(log: trace, table: loopTable, loopEnds: try Self.loopEnds(symbols), guarded: guarded)
+        let exits = account.exits.values.reduce(0, +), answered = account.answered.values.reduce(0, +)
+        #expect(runs(plain + 0x400) == 0 && runs(plain + 0x480) == 0, "the plain table's vectors ran")
+        #expect((account.exits[0x400] ?? 0) > 300, "\(account.exits) exits per slot")
+        // Each exit ran the loop once, or returned to the guest from a deferred fast path.
+        #expect(account.loops + answered == exits, "\(account.loops) loops + \(answered) answered before it != \(exits) exits")
+        #expect(account.unguarded.isEmpty, "entered with the loop owed: \(Set(account.unguarded))")
+        // The HVC fast path answers SMCCC_VERSION before the loop; sgi_race's SGI writes and kicks too.
+        #expect((account.answered[0x400] ?? 0) >= 1, "\(account.answered)")
+        if guest == "sgi_race" { #expect((account.answered[0x400] ?? 0) > 100 && (account.answered[0x480] ?? 0) > 10, "\(account.answered)") }
     }
 
     // MARK: W^X at EL2

@@ -80,10 +80,13 @@ struct PackTests {
     ]
 
     /// The toolchain's llvm-nm, beside the swift that runs these tests.
-    static var llvmNM: String {
+    static var llvmNM: String { llvmTool("llvm-nm") }
+
+    /// One of the toolchain's LLVM tools (llvm-nm, llvm-objdump), beside the swift that runs these tests.
+    static func llvmTool(_ name: String) -> String {
         let swift = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
-            .map { "\($0)/llvm-nm" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-        return swift ?? "/opt/swift/usr/bin/llvm-nm"
+            .map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return swift ?? "/opt/swift/usr/bin/\(name)"
     }
 
     func le(_ data: Data, _ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(data[at + $1]) << (8 * UInt64($1)) } }

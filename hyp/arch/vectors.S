@@ -21,9 +21,10 @@
  *
  * Spectre: a CPU whose branch predictors a guest could train against Keel (SpectreProfile in
  * KeelCore decides, hyp/arch/Spectre.swift selects) runs with one of the mitigating tables at the
- * end of this file instead: each of their lower-EL vectors first overwrites or clears the branch
- * history (or has the firmware do it), before any indirect branch, then goes on to the plain
- * vector. CPUs that need none keep the plain table and pay nothing.
+ * end of this file instead: each of their lower-EL vectors overwrites or clears the branch
+ * history (or has the firmware do it) before any indirect branch, then goes on to the plain
+ * vector; the BHB-loop table lets the fast paths without an indirect branch answer before its
+ * loop (bhb_sync64, bhb_irq64). CPUs that need none keep the plain table and pay nothing.
  */
 #include "keel/config.h"
 #include "keel/context.h"
@@ -154,6 +155,7 @@
     tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast
     tbnz    x1, #KEEL_ESR_SYSREG_FILTER_BIT, keel_sysreg_fast
     tbnz    x1, #KEEL_ESR_DABT_FILTER_BIT, keel_dabt_fast
+keel_lower_sync_filtered:                   /* the BHB-loop table's way in for the rest */
     save_pushed
     ubfx    x2, x1, #26, #6
     cmp     x2, #KEEL_EC_WFX                /* EC bits 1, 2 and 3 clear: WFx is the one light class */
@@ -346,13 +348,13 @@ keel_full_lower_sync:
  * registers as they came. Flags carry the answer across the checks (ldr, str and cbnz leave
  * them): eq a version call, lo an unknown vendor id, hi anything else.
  */
-keel_hvc_fast:
+.macro hvc_fast slow
     movz    x0, #KEEL_ESR_HVC64_IMM0_HI, lsl #16
     cmp     x1, x0
-    b.ne    keel_lower_sync_slow
+    b.ne    \slow
     adrp    x0, keel_hvc_fast_off
     ldr     w0, [x0, :lo12:keel_hvc_fast_off]
-    cbnz    w0, keel_lower_sync_slow
+    cbnz    w0, \slow
     ldr     w1, [sp]                        /* the function id: the guest's w0 */
     lsr     w0, w1, #24
     cmp     w0, #KEEL_FAST_UNKNOWN_TOP
@@ -375,7 +377,10 @@ keel_hvc_fast:
     ldp     xzr, x1, [sp], #16
     eret
 1:  mrs     x1, esr_el2
-    b       keel_lower_sync_slow
+    b       \slow
+.endm
+keel_hvc_fast:
+    hvc_fast slow=keel_lower_sync_slow
 
 /*
  * A synchronous exception with EC bit 3 set (MRS/MSR, and rarer classes none of which is light),
@@ -394,16 +399,19 @@ keel_hvc_fast:
  * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2-x7 are borrowed on
  * the stack.
  */
-keel_sysreg_fast:
-    tbnz    x1, #KEEL_ESR_SYSREG_READ_BIT, keel_sysreg_slow     /* MRS: ID registers and the like */
+.macro sgi_write_fast bhb, slow
+    tbnz    x1, #KEEL_ESR_SYSREG_READ_BIT, \slow               /* MRS: ID registers and the like */
     movz    x0, #KEEL_ESR_SGI1R_WRITE_LO
     movk    x0, #KEEL_ESR_SGI1R_WRITE_HI, lsl #16
     eor     x0, x0, x1
     tst     x0, #KEEL_ESR_ALL_BUT_RT
-    b.ne    keel_sysreg_slow                                    /* not MSR ICC_SGI1R_EL1 */
+    b.ne    \slow                                              /* not MSR ICC_SGI1R_EL1 */
     adrp    x1, keel_sgi_fast_on                                /* x0 = Rt << 5 from here */
     ldr     w1, [x1, :lo12:keel_sgi_fast_on]
     cbz     w1, 9f
+    .if \bhb
+    rt_into_x0_by_tree
+    .else
     adr     x1, 1f
     add     x1, x1, x0, lsr #2                                  /* two instructions per register */
     br      x1
@@ -416,6 +424,7 @@ keel_sysreg_fast:
     b       2f
     .endr
     mov     x0, xzr                                             /* Rt 31: XZR */
+    .endif
 2:  lsr     x1, x0, #KEEL_SGI1R_PLAIN_SHIFT                     /* x0 = the value written */
     cbnz    x1, 9f
     tst     x0, #KEEL_SGI1R_AFF1_MASK
@@ -504,7 +513,11 @@ keel_sysreg_fast:
     ldp     x4, x5, [sp], #16
     ldp     x2, x3, [sp], #16
 9:  mrs     x1, esr_el2
-    b       keel_sysreg_slow
+    b       \slow
+.endm
+
+keel_sysreg_fast:
+    sgi_write_fast bhb=0, slow=keel_sysreg_slow
 
 /*
  * An IRQ, before anything is saved (hyp/HOTPATH.md): x0 free, the guest's x0 and x1 at [sp],
@@ -527,6 +540,7 @@ keel_irq_fast:
     mrs     x1, icc_iar1_el1
     cmp     w1, #KEEL_IRQFAST_INTID
     b.ne    keel_irq_kick
+keel_irq_timer:                                                 /* the BHB-loop table's way in */
     stp     x2, x3, [sp, #-16]!
     mrs     x0, tpidr_el2
     add     x0, x0, #KEEL_VCPU_VGIC
@@ -610,9 +624,7 @@ keel_irq_fast:
  * are recorded (keel_irq_fast_on). x2-x7 are borrowed on the stack; x0 is the vCPU's vgic, x4
  * the VM, x5 its lock word.
  */
-keel_irq_kick:
-    cmp     w1, #KEEL_KICK_SGI
-    b.ne    keel_lower_irq_slow
+.macro irq_kick_body slow
     stp     x2, x3, [sp, #-16]!
     mrs     x0, tpidr_el2
     add     x0, x0, #KEEL_VCPU_VGIC
@@ -746,7 +758,12 @@ keel_irq_kick:
     ldp     x4, x5, [sp], #16
 19: ldp     x2, x3, [sp], #16
     mov     w1, #KEEL_KICK_SGI                              /* the IAR, for the Swift handler */
-    b       keel_lower_irq_slow
+    b       \slow
+.endm
+keel_irq_kick:
+    cmp     w1, #KEEL_KICK_SGI
+    b.ne    keel_lower_irq_slow
+    irq_kick_body slow=keel_lower_irq_slow
 #undef VG
 
 /*
@@ -1049,7 +1066,7 @@ keel_prio_write_fast:
  * the mitigation did the vector's push itself). Each table is 2 KiB aligned as
  * VBAR_EL2 needs, and every slot still ends at its .org.
  */
-.macro mitigated_vectors name, base, mitigation, entry
+.macro mitigated_vectors name, base, mitigation, entry, sync64, irq64
     .org \base
     .globl \name
 \name:
@@ -1070,11 +1087,19 @@ keel_prio_write_fast:
     .org \base + 0x380
     b       keel_vectors + 0x380
     .org \base + 0x400
+    .ifb \sync64
     \mitigation
     b       keel_vectors + 0x400 + \entry
+    .else
+    \sync64
+    .endif
     .org \base + 0x480
+    .ifb \irq64
     \mitigation
     b       keel_vectors + 0x480 + \entry
+    .else
+    \irq64
+    .endif
     .org \base + 0x500
     \mitigation
     b       keel_vectors + 0x500 + \entry
@@ -1105,6 +1130,11 @@ keel_prio_write_fast:
  */
 .macro bhb_loop
     push_x0_x1
+    bhb_branches
+.endm
+
+/* The loop after the push: x0 and the flags clobbered, nothing else (x1 goes through). */
+.macro bhb_branches
     adrp    x0, keel_bhb_loop_count
     ldr     w0, [x0, :lo12:keel_bhb_loop_count]
 1:  b       . + 4
@@ -1139,9 +1169,105 @@ keel_prio_write_fast:
     add     sp, sp, #32
 .endm
 
+/*
+ * Spectre-BHB, the branch loop deferred (the BHB-loop table's AArch64 synchronous and IRQ slots).
+ * What the loop guards is the first indirect branch Keel takes after the guest ran: until then
+ * nothing predicted from the guest's branch history can steer Keel anywhere. So the fast paths
+ * that hold no indirect branch at all run before the loop, in copies of their own
+ * (.text.vectors.deferred: the HVC fast path, the SGI write's with a tree of tbnz instead of
+ * its register table, the kick's refill), whose every way to the Swift path runs the loop
+ * first; every other exit runs it here, before its vector's own code, as the other slots do.
+ * `make` fails the build when either section holds an indirect branch (check-firmware).
+ */
+.macro bhb_sync64
+    push_x0_x1
+    mrs     x1, esr_el2
+    tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast_bhb
+    tbnz    x1, #KEEL_ESR_SYSREG_FILTER_BIT, keel_sysreg_fast_bhb
+    tbnz    x1, #KEEL_ESR_DABT_FILTER_BIT, 3f
+    bhb_branches                                /* x1 = ESR_EL2 goes through */
+    b       keel_lower_sync_filtered
+3:  bhb_branches
+    b       keel_dabt_fast
+.endm
+
+/* The timer's PPI first, as the plain vector has it (its path has a table branch: loop first). */
+.macro bhb_irq64
+    push_x0_x1
+    adrp    x0, keel_irq_fast_on
+    ldr     w0, [x0, :lo12:keel_irq_fast_on]
+    cbz     w0, 5f
+    mrs     x1, icc_iar1_el1
+    cmp     w1, #KEEL_IRQFAST_INTID
+    b.eq    3f
+    cmp     w1, #KEEL_KICK_SGI
+    b.eq    keel_irq_kick_bhb
+4:  bhb_branches                                /* x1 = the IAR goes through */
+    b       keel_lower_irq_slow
+3:  bhb_branches
+    b       keel_irq_timer
+5:  mov     x1, #KEEL_IRQ_NOT_ACKNOWLEDGED
+    b       4b
+.endm
+
+/*
+ * Xt of an MSR into x0 without an indirect branch, for the deferred SGI write: x0 = Rt << 5 on
+ * entry, the guest's x0 and x1 at [sp], x1 free. Five tbnz down a tree of Rt's bits, then the
+ * register (x0 and x1 from the stack, 31 the zero register) and a b to local label 2 after it.
+ */
+.macro rt_tree lo, bits
+    .if \bits == 0
+    rt_leaf \lo
+    b       2f
+    .else
+    tbnz    x0, #(4 + \bits), .Lrt_upper\@
+    rt_tree \lo, (\bits - 1)
+.Lrt_upper\@:
+    rt_tree (\lo + (1 << (\bits - 1))), (\bits - 1)
+    .endif
+.endm
+
+.macro rt_leaf n
+    .if (\n) == 0
+    ldr     x0, [sp]
+    .elseif (\n) == 1
+    ldr     x0, [sp, #8]
+    .elseif (\n) == 31
+    mov     x0, xzr
+    .else
+    .irp r, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    .if (\n) == \r
+    mov     x0, x\r
+    .endif
+    .endr
+    .endif
+.endm
+
+.macro rt_into_x0_by_tree
+    rt_tree 0, 5
+.endm
+
+    .section .text.vectors.deferred, "ax"
+keel_hvc_fast_bhb:
+    hvc_fast slow=keel_lower_sync_slow_bhb
+keel_sysreg_fast_bhb:
+    sgi_write_fast bhb=1, slow=keel_sysreg_slow_bhb
+keel_irq_kick_bhb:
+    irq_kick_body slow=keel_lower_irq_slow_bhb
+/* Their ways to the Swift path: the loop, then the plain path's (x0 free, x1 kept). */
+keel_lower_sync_slow_bhb:
+    bhb_branches
+    b       keel_lower_sync_slow
+keel_sysreg_slow_bhb:
+    bhb_branches
+    b       keel_sysreg_slow
+keel_lower_irq_slow_bhb:
+    bhb_branches
+    b       keel_lower_irq_slow
+
     .section .text.vectors.mitigated, "ax"
     .balign 0x800
-    mitigated_vectors keel_vectors_bhb_loop, 0x000, bhb_loop, KEEL_VECTOR_PUSHED
+    mitigated_vectors keel_vectors_bhb_loop, 0x000, bhb_loop, KEEL_VECTOR_PUSHED, bhb_sync64, bhb_irq64
     mitigated_vectors keel_vectors_clear_bhb, 0x800, clear_bhb, 0
     mitigated_vectors keel_vectors_firmware, 0x1000, firmware_call, 0
 
