@@ -85,6 +85,54 @@
 .endm
 
 /*
+ * A choice among 2^\bits cases by the bits \shift to \shift + \bits - 1 of \reg without an
+ * indirect branch, for the paths that run before the Spectre-BHB loop (bhb_sync64): \bits tbnz
+ * down a tree, then \leaf with the case's number (\lo onwards: an expression, hence the .if
+ * chains in the leaves), which ends with its own way on. Speculated either way, each tbnz
+ * still goes only to a leaf.
+ */
+.macro select_tree reg, lo, bits, shift, leaf
+    .if \bits == 0
+    \leaf \lo
+    .else
+    tbnz    \reg, #(\shift + \bits - 1), .Lselect_upper\@
+    select_tree \reg, \lo, (\bits - 1), \shift, \leaf
+.Lselect_upper\@:
+    select_tree \reg, (\lo + (1 << (\bits - 1))), (\bits - 1), \shift, \leaf
+    .endif
+.endm
+
+/* Register n of an MSR's Rt into x0 (x0 and x1 on the stack, 31 the zero register), then to 2. */
+.macro rt_leaf n
+    .if (\n) == 0
+    ldr     x0, [sp]
+    .elseif (\n) == 1
+    ldr     x0, [sp, #8]
+    .elseif (\n) == 31
+    mov     x0, xzr
+    .else
+    .irp r, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    .if (\n) == \r
+    mov     x0, x\r
+    .endif
+    .endr
+    .endif
+    b       2f
+.endm
+
+/* x3 into list register n (by encoding: a name pasted inside a macro loses its \()), then to 4. */
+.macro lr_leaf n
+    .irp r, 0, 1, 2, 3, 4, 5, 6, 7
+    .if (\n) == \r
+    msr     S3_4_C12_C12_\r, x3                                 /* ICH_LR<r>_EL2 */
+    .elseif (\n) == \r + 8
+    msr     S3_4_C12_C13_\r, x3                                 /* ICH_LR<r + 8>_EL2 */
+    .endif
+    .endr
+    b       4f
+.endm
+
+/*
  * The value a data abort's STR writes (ISS.SRT = Xt) into x1, for the write fast paths: x0 and x1
  * of the guest at [sp, #16], x2 and x3 borrowed at [sp]; x2 clobbered. Ends at local label 2,
  * where the caller's code goes on (through a table of two instructions per register).
@@ -410,7 +458,7 @@ keel_hvc_fast:
     ldr     w1, [x1, :lo12:keel_sgi_fast_on]
     cbz     w1, 9f
     .if \bhb
-    rt_into_x0_by_tree
+    select_tree x0, 0, 5, 5, rt_leaf                    /* Rt: x0 bits 9:5, five tbnz */
     .else
     adr     x1, 1f
     add     x1, x1, x0, lsr #2                                  /* two instructions per register */
@@ -536,11 +584,7 @@ keel_sysreg_fast:
  * x3 are borrowed on the stack; x0 is the vCPU's vgic (offsets from keel/irqfast.h).
  */
 #define VG(field) (field - KEEL_VCPU_VGIC)
-keel_irq_fast:
-    mrs     x1, icc_iar1_el1
-    cmp     w1, #KEEL_IRQFAST_INTID
-    b.ne    keel_irq_kick
-keel_irq_timer:                                                 /* the BHB-loop table's way in */
+.macro irq_timer_body bhb, slow
     stp     x2, x3, [sp, #-16]!
     mrs     x0, tpidr_el2
     add     x0, x0, #KEEL_VCPU_VGIC
@@ -590,14 +634,17 @@ keel_irq_timer:                                                 /* the BHB-loop 
     ldr     w1, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
     ubfx    x1, x1, #KEEL_IRQFAST_INTID, #1
     orr     x3, x3, x1, lsl #60
+    .if \bhb
+    select_tree x2, 0, 4, 0, lr_leaf                        /* n's bits 3:0, four tbnz */
+    .else
     adr     x1, 3f
     add     x1, x1, x2, lsl #3
     br      x1
 3:
     .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-    msr     ich_lr\n\()_el2, x3
-    b       4f
+    lr_leaf \n
     .endr
+    .endif
 4:  mov     w1, #KEEL_IRQFAST_INTID
     msr     icc_eoir1_el1, x1                               /* priority drop; the guest deactivates */
     ldr     w1, [x0, #VG(KEEL_VCPU_EXITS_IRQ)]
@@ -608,7 +655,14 @@ keel_irq_timer:                                                 /* the BHB-loop 
     eret
 9:  ldp     x2, x3, [sp], #16
     mov     w1, #KEEL_IRQFAST_INTID                          /* the IAR, for the Swift handler */
-    b       keel_lower_irq_slow
+    b       \slow
+.endm
+
+keel_irq_fast:
+    mrs     x1, icc_iar1_el1
+    cmp     w1, #KEEL_IRQFAST_INTID
+    b.ne    keel_irq_kick
+    irq_timer_body bhb=0, slow=keel_lower_irq_slow
 
 /*
  * Keel's kick SGI, acknowledged by keel_irq_fast (x1 = the IAR, x0 free, the guest's x0 and x1 at
@@ -1191,7 +1245,7 @@ keel_prio_write_fast:
     b       keel_dabt_fast
 .endm
 
-/* The timer's PPI first, as the plain vector has it (its path has a table branch: loop first). */
+/* The timer's PPI first, then Keel's kick, as the plain vector tests them. */
 .macro bhb_irq64
     push_x0_x1
     adrp    x0, keel_irq_fast_on
@@ -1199,59 +1253,23 @@ keel_prio_write_fast:
     cbz     w0, 5f
     mrs     x1, icc_iar1_el1
     cmp     w1, #KEEL_IRQFAST_INTID
-    b.eq    3f
+    b.eq    keel_irq_timer_bhb
     cmp     w1, #KEEL_KICK_SGI
     b.eq    keel_irq_kick_bhb
 4:  bhb_branches                                /* x1 = the IAR goes through */
     b       keel_lower_irq_slow
-3:  bhb_branches
-    b       keel_irq_timer
 5:  mov     x1, #KEEL_IRQ_NOT_ACKNOWLEDGED
     b       4b
 .endm
 
-/*
- * Xt of an MSR into x0 without an indirect branch, for the deferred SGI write: x0 = Rt << 5 on
- * entry, the guest's x0 and x1 at [sp], x1 free. Five tbnz down a tree of Rt's bits, then the
- * register (x0 and x1 from the stack, 31 the zero register) and a b to local label 2 after it.
- */
-.macro rt_tree lo, bits
-    .if \bits == 0
-    rt_leaf \lo
-    b       2f
-    .else
-    tbnz    x0, #(4 + \bits), .Lrt_upper\@
-    rt_tree \lo, (\bits - 1)
-.Lrt_upper\@:
-    rt_tree (\lo + (1 << (\bits - 1))), (\bits - 1)
-    .endif
-.endm
-
-.macro rt_leaf n
-    .if (\n) == 0
-    ldr     x0, [sp]
-    .elseif (\n) == 1
-    ldr     x0, [sp, #8]
-    .elseif (\n) == 31
-    mov     x0, xzr
-    .else
-    .irp r, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    .if (\n) == \r
-    mov     x0, x\r
-    .endif
-    .endr
-    .endif
-.endm
-
-.macro rt_into_x0_by_tree
-    rt_tree 0, 5
-.endm
 
     .section .text.vectors.deferred, "ax"
 keel_hvc_fast_bhb:
     hvc_fast slow=keel_lower_sync_slow_bhb
 keel_sysreg_fast_bhb:
     sgi_write_fast bhb=1, slow=keel_sysreg_slow_bhb
+keel_irq_timer_bhb:
+    irq_timer_body bhb=1, slow=keel_lower_irq_slow_bhb
 keel_irq_kick_bhb:
     irq_kick_body slow=keel_lower_irq_slow_bhb
 /* Their ways to the Swift path: the loop, then the plain path's (x0 free, x1 kept). */
