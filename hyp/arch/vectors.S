@@ -88,22 +88,23 @@
  * A choice among 2^\bits cases by the bits \shift to \shift + \bits - 1 of \reg without an
  * indirect branch, for the paths that run before the Spectre-BHB loop (bhb_sync64): \bits tbnz
  * down a tree, then \leaf with the case's number (\lo onwards: an expression, hence the .if
- * chains in the leaves), which ends with its own way on. Speculated either way, each tbnz
- * still goes only to a leaf.
+ * chains in the leaves) and whether it is the last one emitted, which ends with its own way on
+ * (the last falls through to it). Speculated either way, each tbnz still goes only to a leaf.
+ * A plain table of the same leaves (.irp) is what the plain vectors' `br` enters.
  */
-.macro select_tree reg, lo, bits, shift, leaf
+.macro select_tree reg, lo, bits, shift, leaf, last=1
     .if \bits == 0
-    \leaf \lo
+    \leaf \lo, \last
     .else
     tbnz    \reg, #(\shift + \bits - 1), .Lselect_upper\@
-    select_tree \reg, \lo, (\bits - 1), \shift, \leaf
+    select_tree \reg, \lo, (\bits - 1), \shift, \leaf, 0
 .Lselect_upper\@:
-    select_tree \reg, (\lo + (1 << (\bits - 1))), (\bits - 1), \shift, \leaf
+    select_tree \reg, (\lo + (1 << (\bits - 1))), (\bits - 1), \shift, \leaf, \last
     .endif
 .endm
 
 /* Register n of an MSR's Rt into x0 (x0 and x1 on the stack, 31 the zero register), then to 2. */
-.macro rt_leaf n
+.macro rt_leaf n, last=0
     .if (\n) == 0
     ldr     x0, [sp]
     .elseif (\n) == 1
@@ -117,11 +118,13 @@
     .endif
     .endr
     .endif
+    .if !\last
     b       2f
+    .endif
 .endm
 
 /* x3 into list register n (by encoding: a name pasted inside a macro loses its \()), then to 4. */
-.macro lr_leaf n
+.macro lr_leaf n, last=0
     .irp r, 0, 1, 2, 3, 4, 5, 6, 7
     .if (\n) == \r
     msr     S3_4_C12_C12_\r, x3                                 /* ICH_LR<r>_EL2 */
@@ -129,7 +132,9 @@
     msr     S3_4_C12_C13_\r, x3                                 /* ICH_LR<r + 8>_EL2 */
     .endif
     .endr
+    .if !\last
     b       4f
+    .endif
 .endm
 
 /*
@@ -137,26 +142,47 @@
  * of the guest at [sp, #16], x2 and x3 borrowed at [sp]; x2 clobbered. Ends at local label 2,
  * where the caller's code goes on (through a table of two instructions per register).
  */
-.macro written_xt_into_x1
+.macro written_xt_into_x1 bhb
     mrs     x1, esr_el2
     ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
+    .if \bhb
+    select_tree x1, 0, 5, 0, xt_into_x1_leaf                   /* five tbnz */
+    .else
     adr     x2, 1f
     add     x2, x2, x1, lsl #3                                  /* two instructions per register */
     br      x2
-1:  ldr     x1, [sp, #16]                                       /* Xt: x0 and x1 are on the stack */
-    b       2f
-    ldr     x1, [sp, #24]
-    b       2f
-    ldr     x1, [sp]                                            /* x2 and x3 too, borrowed */
-    b       2f
-    ldr     x1, [sp, #8]
-    b       2f
-    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    mov     x1, x\n
-    b       2f
+1:
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    xt_into_x1_leaf \n
     .endr
-    mov     x1, xzr                                             /* Rt 31: the zero register */
+    xt_into_x1_leaf 31, last=1                                  /* Rt 31: the zero register */
+    .endif
 2:
+.endm
+
+/* Register n into x1, for written_xt_into_x1 (x0 and x1 at [sp, #16], x2 and x3 borrowed at
+ * [sp]; 31 the zero register), then to 2: two instructions, a table entry's size. */
+.macro xt_into_x1_leaf n, last=0
+    .if (\n) == 0
+    ldr     x1, [sp, #16]
+    .elseif (\n) == 1
+    ldr     x1, [sp, #24]
+    .elseif (\n) == 2
+    ldr     x1, [sp]
+    .elseif (\n) == 3
+    ldr     x1, [sp, #8]
+    .elseif (\n) == 31
+    mov     x1, xzr
+    .else
+    .irp r, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    .if (\n) == \r
+    mov     x1, x\r
+    .endif
+    .endr
+    .endif
+    .if !\last
+    b       2f
+    .endif
 .endm
 
 /*
@@ -166,7 +192,7 @@
  * register as it came: 6 (lock held by this path, nothing written: release it), 7 (the lock found
  * held: clrex), 8.
  */
-.macro write_fast_done
+.macro write_fast_done slow
     mrs     x2, tpidr_el2
     mrs     x0, esr_el2
     str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
@@ -184,7 +210,7 @@
 7:  clrex
 8:  ldp     x2, x3, [sp], #16
     mrs     x1, esr_el2
-    b       keel_sysreg_slow
+    b       \slow
 .endm
 
 /*
@@ -821,89 +847,6 @@ keel_irq_kick:
 #undef VG
 
 /*
- * A synchronous exception with EC bit 2 set and bits 1 and 3 clear (a data abort from the guest,
- * and rarer classes), before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, x0 free, the
- * guest's x0 and x1 at [sp], x2-x30 the guest's. Only a 32-bit read of a register the VM's table
- * holds (keel/mmiofast.h: ISV, a word, no sign extension, not acquire, Wt) goes on, when nothing
- * else must happen on this exit (vgic.dirty, stop: handleLowerSync's test, as keel_hvc_fast).
- * The table has the value the Swift emulation gave at VM start for each register whose value
- * can never change (ConstantRegisters.swift), and nothing while tracing records exits. Then
- * Wt = that value (zero-extended: the slot holds it so; the zero register discards it), the
- * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. A write goes on to
- * keel_uart_write_fast, a read at an offset no table holds to keel_uart_read_fast, anything
- * else to keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3
- * are borrowed on the stack.
- */
-keel_dabt_fast:
-    tbnz    x1, #KEEL_ESR_WNR_BIT, keel_uart_write_fast         /* a write: x1 still ESR_EL2 */
-    mrs     x0, far_el2                                         /* the cheapest test first (most */
-    lsr     x0, x0, #2                                          /* reads are of other registers): */
-    adrp    x1, keel_mmio_offsets                               /* bits 5:0: IPA[7:2] (lsr takes */
-    ldr     x1, [x1, :lo12:keel_mmio_offsets]                   /* them mod 64); FAR_EL2 is only */
-    lsr     x1, x1, x0                                          /* trusted after the syndrome's */
-    tbz     x1, #0, 10f                                         /* FnV test below */
-    mrs     x1, esr_el2
-    lsr     x0, x1, #21
-    cmp     x0, #KEEL_ESR_MMIO_READ32_TOP                       /* DABT_LOW, IL, ISV, SAS 2, SSE 0 */
-    b.ne    keel_sysreg_slow
-    tst     x1, #KEEL_ESR_MMIO_READ_CLEAR                       /* SF, AR, ..., S1PTW, WnR all 0 */
-    b.ne    keel_sysreg_slow
-    mrs     x0, hpfar_el2                                       /* faultingIPA: */
-    ubfiz   x0, x0, #8, #40                                     /* HPFAR[39:4] -> IPA[47:12] */
-    mrs     x1, far_el2
-    bfxil   x0, x1, #0, #12                                     /* FAR[11:0] -> IPA[11:0] */
-    stp     x2, x3, [sp, #-16]!
-    mrs     x2, tpidr_el2
-    ldr     x3, [x2, #KEEL_VCPU_VM]
-    adrp    x1, keel_mmio_const
-    add     x1, x1, :lo12:keel_mmio_const
-    add     x1, x1, x3, lsl #KEEL_MMIO_TABLE_SHIFT              /* x1 = the VM's table */
-    eor     x3, x0, x0, lsr #KEEL_MMIO_HASH_SHIFT
-    ubfx    x3, x3, #2, #6                                      /* KEEL_MMIO_HASH */
-    add     x1, x1, x3, lsl #KEEL_MMIO_SLOT_SHIFT
-    ldp     x3, x1, [x1]                                        /* the slot's IPA, its value */
-    cmp     x3, x0
-    b.ne    8f
-    ldr     w3, [x2, #KEEL_VCPU_VGIC_DIRTY]
-    ldr     w0, [x2, #KEEL_VCPU_STOP]
-    orr     w3, w3, w0
-    cbnz    w3, 8f
-keel_dabt_load_tail:                                            /* x1 = the value, x2 = the vCPU */
-    mrs     x0, esr_el2
-    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
-    ldr     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    add     w3, w3, #1
-    str     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    mrs     x3, elr_el2
-    add     x3, x3, #4                                          /* past the load */
-    msr     elr_el2, x3
-    ubfx    x0, x0, #KEEL_ISS_SRT_SHIFT, #5
-    adr     x3, 1f
-    add     x3, x3, x0, lsl #3                                  /* two instructions per register */
-    br      x3
-1:  str     x1, [sp, #16]                                       /* Wt: x0 and x1 are on the stack */
-    b       2f
-    str     x1, [sp, #24]
-    b       2f
-    str     x1, [sp]                                            /* x2 and x3 too, borrowed */
-    b       2f
-    str     x1, [sp, #8]
-    b       2f
-    .irp n, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    mov     x\n, x1
-    b       2f
-    .endr
-    nop                                                         /* Rt 31: the zero register */
-2:  ldp     x2, x3, [sp], #16
-    ldp     x0, x1, [sp], #16
-    eret
-8:  ldp     x2, x3, [sp], #16
-9:  mrs     x1, esr_el2
-    b       keel_sysreg_slow
-10: mrs     x1, esr_el2                                         /* no tabled register there: */
-    /* falls through to keel_uart_read_fast */                  /* the UART's, perhaps */
-
-/*
  * The tests the UART and priority-write fast paths share after their syndrome's size test (x1 =
  * ESR_EL2, x2 and x3 borrowed): the rest of the syndrome (SF, AR, VNCR, SET, FnV, EA, CM, S1PTW
  * all 0), AArch64 (an AArch32 access's PC step is Swift's), nothing due before re-entry
@@ -967,39 +910,197 @@ keel_dabt_load_tail:                                            /* x1 = the valu
     try_lock x3, 2, w1, 7f
 .endm
 
-keel_uart_read_fast:
-    uart_fast_tests keel_sysreg_slow
+/*
+ * The leaves of the MMIO fast paths' tables (two instructions each, a table entry's size):
+ * Wt = x1 for a load (x0 and x1 at [sp, #16], x2 and x3 borrowed at [sp]; 31 the zero register),
+ * then to 2; and what the UART's read and write do for the word at offset 4n, then to their labels.
+ */
+.macro wt_from_x1_leaf n, last=0
+    .if (\n) == 0
+    str     x1, [sp, #16]
+    .elseif (\n) == 1
+    str     x1, [sp, #24]
+    .elseif (\n) == 2
+    str     x1, [sp]
+    .elseif (\n) == 3
+    str     x1, [sp, #8]
+    .elseif (\n) == 31
+    nop
+    .else
+    .irp r, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    .if (\n) == \r
+    mov     x\r, x1
+    .endif
+    .endr
+    .endif
+    .if !\last
+    b       2f
+    .endif
+.endm
+
+.macro uart_read_leaf n, last=0
+    .if (\n) == 0                                               /* 0x00 DR: pops the FIFO */
+    b       6f
+    nop
+    .elseif (\n) == 6                                           /* 0x18 FR */
+    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]
+    b       4f
+    .elseif (\n) == 9                                          /* 0x24 IBRD */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_IBRD)]
+    b       5f
+    .elseif (\n) == 10                                          /* 0x28 FBRD */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_FBRD)]
+    b       5f
+    .elseif (\n) == 11                                          /* 0x2C LCRH */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_LCRH)]
+    b       5f
+    .elseif (\n) == 12                                          /* 0x30 CR */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_CR)]
+    b       5f
+    .elseif (\n) == 13                                          /* 0x34 IFLS */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_IFLS)]
+    b       5f
+    .elseif (\n) == 14                                          /* 0x38 IMSC */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_IMSC)]
+    b       5f
+    .elseif (\n) == 15                                          /* 0x3C RIS */
+    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]
+    b       3f
+    .elseif (\n) == 16                                          /* 0x40 MIS */
+    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]
+    b       31f
+    .elseif (\n) == 18                                          /* 0x48 DMACR */
+    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_DMACR)]
+    b       5f
+    .else                                                       /* RSR, 0x08-0x14, 0x1C, 0x20, ICR, 0x4C-0x7C */
+    mov     w1, #0
+    b       5f
+    .endif
+.endm
+
+.macro uart_write_leaf n, last=0
+    .if (\n) == 0                                               /* 0x00 DR: the console's */
+    b       6f
+    nop
+    .elseif (\n) == 9                                           /* 0x24 IBRD */
+    and     w1, w1, #0xFFFF
+    b       4f
+    .elseif (\n) == 10 || (\n) == 13                            /* 0x28 FBRD, 0x34 IFLS */
+    and     w1, w1, #0x3F
+    b       4f
+    .elseif (\n) == 11                                          /* 0x2C LCRH */
+    and     w1, w1, #0xFF
+    b       4f
+    .elseif (\n) == 12                                          /* 0x30 CR */
+    b       41f
+    nop
+    .elseif (\n) == 14                                          /* 0x38 IMSC */
+    and     w1, w1, #0x7FF
+    b       42f
+    .elseif (\n) == 18                                          /* 0x48 DMACR */
+    and     w1, w1, #0x7
+    b       43f
+    .else                                                       /* ignored: RSR/ECR, 0x08-0x20, RIS, MIS, ICR, 0x4C-0x7C */
+    b       5f
+    nop
+    .endif
+.endm
+
+.macro mmio_fast_paths bhb, slow, sfx=
+/*
+ * A synchronous exception with EC bit 2 set and bits 1 and 3 clear (a data abort from the guest,
+ * and rarer classes), before anything is saved (hyp/HOTPATH.md): x1 = ESR_EL2, x0 free, the
+ * guest's x0 and x1 at [sp], x2-x30 the guest's. Only a 32-bit read of a register the VM's table
+ * holds (keel/mmiofast.h: ISV, a word, no sign extension, not acquire, Wt) goes on, when nothing
+ * else must happen on this exit (vgic.dirty, stop: handleLowerSync's test, as keel_hvc_fast).
+ * The table has the value the Swift emulation gave at VM start for each register whose value
+ * can never change (ConstantRegisters.swift), and nothing while tracing records exits. Then
+ * Wt = that value (zero-extended: the slot holds it so; the zero register discards it), the
+ * exit's ESR kept and counted, ELR_EL2 past the load (IL 1), eret. A write goes on to
+ * keel_uart_write_fast\sfx, a read at an offset no table holds to keel_uart_read_fast\sfx, anything
+ * else to \slow with x1 = ESR_EL2 and every guest register as it came. x2 and x3
+ * are borrowed on the stack.
+ */
+keel_dabt_fast\sfx:
+    tbnz    x1, #KEEL_ESR_WNR_BIT, keel_uart_write_fast\sfx         /* a write: x1 still ESR_EL2 */
+    mrs     x0, far_el2                                         /* the cheapest test first (most */
+    lsr     x0, x0, #2                                          /* reads are of other registers): */
+    adrp    x1, keel_mmio_offsets                               /* bits 5:0: IPA[7:2] (lsr takes */
+    ldr     x1, [x1, :lo12:keel_mmio_offsets]                   /* them mod 64); FAR_EL2 is only */
+    lsr     x1, x1, x0                                          /* trusted after the syndrome's */
+    tbz     x1, #0, 10f                                         /* FnV test below */
+    mrs     x1, esr_el2
+    lsr     x0, x1, #21
+    cmp     x0, #KEEL_ESR_MMIO_READ32_TOP                       /* DABT_LOW, IL, ISV, SAS 2, SSE 0 */
+    b.ne    \slow
+    tst     x1, #KEEL_ESR_MMIO_READ_CLEAR                       /* SF, AR, ..., S1PTW, WnR all 0 */
+    b.ne    \slow
+    mrs     x0, hpfar_el2                                       /* faultingIPA: */
+    ubfiz   x0, x0, #8, #40                                     /* HPFAR[39:4] -> IPA[47:12] */
+    mrs     x1, far_el2
+    bfxil   x0, x1, #0, #12                                     /* FAR[11:0] -> IPA[11:0] */
+    stp     x2, x3, [sp, #-16]!
+    mrs     x2, tpidr_el2
+    ldr     x3, [x2, #KEEL_VCPU_VM]
+    adrp    x1, keel_mmio_const
+    add     x1, x1, :lo12:keel_mmio_const
+    add     x1, x1, x3, lsl #KEEL_MMIO_TABLE_SHIFT              /* x1 = the VM's table */
+    eor     x3, x0, x0, lsr #KEEL_MMIO_HASH_SHIFT
+    ubfx    x3, x3, #2, #6                                      /* KEEL_MMIO_HASH */
+    add     x1, x1, x3, lsl #KEEL_MMIO_SLOT_SHIFT
+    ldp     x3, x1, [x1]                                        /* the slot's IPA, its value */
+    cmp     x3, x0
+    b.ne    8f
+    ldr     w3, [x2, #KEEL_VCPU_VGIC_DIRTY]
+    ldr     w0, [x2, #KEEL_VCPU_STOP]
+    orr     w3, w3, w0
+    cbnz    w3, 8f
+keel_dabt_load_tail\sfx:                                            /* x1 = the value, x2 = the vCPU */
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w3, w3, #1
+    str     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x3, elr_el2
+    add     x3, x3, #4                                          /* past the load */
+    msr     elr_el2, x3
+    ubfx    x0, x0, #KEEL_ISS_SRT_SHIFT, #5
+    .if \bhb
+    select_tree x0, 0, 5, 0, wt_from_x1_leaf                   /* five tbnz */
+    .else
+    adr     x3, 1f
+    add     x3, x3, x0, lsl #3                                  /* two instructions per register */
+    br      x3
+1:
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
+    wt_from_x1_leaf \n
+    .endr
+    wt_from_x1_leaf 31, last=1                                  /* Rt 31: the zero register */
+    .endif
+2:  ldp     x2, x3, [sp], #16
+    ldp     x0, x1, [sp], #16
+    eret
+8:  ldp     x2, x3, [sp], #16
+9:  mrs     x1, esr_el2
+    b       \slow
+10: mrs     x1, esr_el2                                         /* no tabled register there: */
+    /* falls through to keel_uart_read_fast\sfx */                  /* the UART's, perhaps */
+
+
+
+keel_uart_read_fast\sfx:
+    uart_fast_tests \slow
+    .if \bhb
+    select_tree x0, 0, 5, 2, uart_read_leaf                    /* the word's index: five tbnz */
+    .else
     adr     x2, 2f
     add     x2, x2, x0, lsl #1                                  /* two instructions per word */
     br      x2
-2:  b       6f                                                  /* 0x00 DR: pops the FIFO */
-    nop
-    .rept 5                                                     /* 0x04 RSR, 0x08-0x14 */
-    mov     w1, #0
-    b       5f
+2:
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    uart_read_leaf \n
     .endr
-    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* 0x18 FR */
-    b       4f
-    .rept 2                                                     /* 0x1C, 0x20 */
-    mov     w1, #0
-    b       5f
-    .endr
-    .irp field, KEEL_VM_UART_IBRD, KEEL_VM_UART_FBRD, KEEL_VM_UART_LCRH, KEEL_VM_UART_CR, KEEL_VM_UART_IFLS, KEEL_VM_UART_IMSC
-    ldur    w1, [x3, #KEEL_UART_AT(\field)]                    /* 0x24-0x38 */
-    b       5f
-    .endr
-    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* 0x3C RIS */
-    b       3f
-    ldur    x1, [x3, #KEEL_UART_AT(KEEL_VM_UART_RX_COUNT)]     /* 0x40 MIS */
-    b       31f
-    mov     w1, #0                                              /* 0x44 ICR */
-    b       5f
-    ldur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_DMACR)]        /* 0x48 DMACR */
-    b       5f
-    .rept 13                                                    /* 0x4C-0x7C */
-    mov     w1, #0
-    b       5f
-    .endr
+    .endif
 3:  cmp     x1, #0                                              /* RIS: RXRIS while rxCount > 0 */
     cset    w1, gt
     lsl     w1, w1, #4
@@ -1015,48 +1116,28 @@ keel_uart_read_fast:
     csel    w1, w2, w1, gt
 5:  stlr    wzr, [x3]                                           /* keel_spin_unlock */
     mrs     x2, tpidr_el2
-    b       keel_dabt_load_tail                                 /* Wt, the exit counted, eret */
+    b       keel_dabt_load_tail\sfx                                 /* Wt, the exit counted, eret */
 6:  stlr    wzr, [x3]                                           /* nothing written: unlock */
     b       8f
 7:  clrex
 8:  ldp     x2, x3, [sp], #16
     mrs     x1, esr_el2
-    b       keel_sysreg_slow
+    b       \slow
 
-keel_uart_write_fast:
-    uart_fast_tests keel_prio_write_fast
-    written_xt_into_x1
+keel_uart_write_fast\sfx:
+    uart_fast_tests keel_prio_write_fast\sfx
+    written_xt_into_x1 \bhb
+    .if \bhb
+    select_tree x0, 0, 5, 2, uart_write_leaf                   /* the word's index: five tbnz */
+    .else
     adr     x2, 3f
     add     x2, x2, x0, lsl #1                                  /* two instructions per word */
     br      x2
-3:  b       6f                                                  /* 0x00 DR: the console's */
-    nop
-    .rept 8                                                     /* 0x04 RSR/ECR, 0x08-0x20 (FR) */
-    b       5f                                                  /* ignored */
-    nop
+3:
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    uart_write_leaf \n
     .endr
-    and     w1, w1, #0xFFFF                                     /* 0x24 IBRD */
-    b       4f
-    and     w1, w1, #0x3F                                       /* 0x28 FBRD */
-    b       4f
-    and     w1, w1, #0xFF                                       /* 0x2C LCRH */
-    b       4f
-    b       41f                                                 /* 0x30 CR */
-    nop
-    and     w1, w1, #0x3F                                       /* 0x34 IFLS */
-    b       4f
-    and     w1, w1, #0x7FF                                      /* 0x38 IMSC */
-    b       42f
-    .rept 3                                                     /* 0x3C RIS, 0x40 MIS, 0x44 ICR */
-    b       5f
-    nop
-    .endr
-    and     w1, w1, #0x7                                        /* 0x48 DMACR */
-    b       43f
-    .rept 13                                                    /* 0x4C-0x7C */
-    b       5f
-    nop
-    .endr
+    .endif
 41: mov     w2, #0xFF87                                         /* CR */
     and     w1, w1, w2
     stur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_CR)]
@@ -1076,7 +1157,7 @@ keel_uart_write_fast:
 4:  add     x0, x3, x0                                          /* IBRD-IMSC: consecutive words */
     stur    w1, [x0, #KEEL_UART_AT(KEEL_VM_UART_IBRD) - KEEL_UART_REG_IBRD]
 5:  stlr    wzr, [x3]                                           /* keel_spin_unlock */
-    write_fast_done
+    write_fast_done \slow
 
 /*
  * A word write of GICD_IPRIORITYR8-23 (SPIs 32-95: keel/priofast.h, hyp/HOTPATH.md), where
@@ -1085,14 +1166,14 @@ keel_uart_write_fast:
  * equals the four priorities there (Linux's rewrites of its priorities): under the VM's vGIC
  * lock, tried once, the four bytes compared and nothing written, nobody notified. A value that
  * changes them (VGIC.notifyAll, this vCPU's refill), and everything else, goes to
- * keel_sysreg_slow with x1 = ESR_EL2 and every guest register as it came (the lock released).
+ * \slow with x1 = ESR_EL2 and every guest register as it came (the lock released).
  * The tests are uart_fast_tests' with the distributor for the UART; x2 and x3 borrowed.
  */
-keel_prio_write_fast:
+keel_prio_write_fast\sfx:
     lsr     x0, x0, #52                                         /* FAR[11:0] */
     sub     x0, x0, #KEEL_GICD_PRIO_FIRST
     tst     x0, #~KEEL_GICD_PRIO_WORDS                          /* a word of 0x420-0x45C? */
-    b.ne    keel_sysreg_slow
+    b.ne    \slow
     stp     x2, x3, [sp, #-16]!
     lsr     x2, x1, #21
     cmp     x2, #KEEL_ESR_MMIO_READ32_TOP                       /* EC 0x24, IL, ISV, a word, SSE 0 */
@@ -1103,7 +1184,7 @@ keel_prio_write_fast:
     cbz     w1, 8f                                              /* tracing: every exit to Swift */
     add     x3, x3, #KEEL_VM_VGIC_LOCK
     try_lock x3, 2, w1, 7f
-    written_xt_into_x1
+    written_xt_into_x1 \bhb
     ubfx    x2, x0, #5, #1                                      /* x0 = INTID - 32: its bank */
     add     x0, x0, x2, lsl #6
     add     x0, x0, x2, lsl #2                                  /* + bank * (stride - 32) */
@@ -1112,7 +1193,10 @@ keel_prio_write_fast:
     cmp     w1, w2
     b.ne    6f                                                  /* changed: Swift writes, notifies */
     stlr    wzr, [x3]                                           /* keel_spin_unlock */
-    write_fast_done
+    write_fast_done \slow
+.endm
+
+    mmio_fast_paths bhb=0, slow=keel_sysreg_slow
 
 /*
  * The mitigating tables. Exceptions Keel takes itself go straight to the plain vectors; each
@@ -1238,11 +1322,9 @@ keel_prio_write_fast:
     mrs     x1, esr_el2
     tbnz    x1, #KEEL_ESR_HVC64_FILTER_BIT, keel_hvc_fast_bhb
     tbnz    x1, #KEEL_ESR_SYSREG_FILTER_BIT, keel_sysreg_fast_bhb
-    tbnz    x1, #KEEL_ESR_DABT_FILTER_BIT, 3f
+    tbnz    x1, #KEEL_ESR_DABT_FILTER_BIT, keel_dabt_fast_bhb
     bhb_branches                                /* x1 = ESR_EL2 goes through */
     b       keel_lower_sync_filtered
-3:  bhb_branches
-    b       keel_dabt_fast
 .endm
 
 /* The timer's PPI first, then Keel's kick, as the plain vector tests them. */
@@ -1272,6 +1354,7 @@ keel_irq_timer_bhb:
     irq_timer_body bhb=1, slow=keel_lower_irq_slow_bhb
 keel_irq_kick_bhb:
     irq_kick_body slow=keel_lower_irq_slow_bhb
+    mmio_fast_paths bhb=1, slow=keel_sysreg_slow_bhb, sfx=_bhb
 /* Their ways to the Swift path: the loop, then the plain path's (x0 free, x1 kept). */
 keel_lower_sync_slow_bhb:
     bhb_branches
