@@ -103,6 +103,37 @@
     .endif
 .endm
 
+/*
+ * The same choice for either table: a tree of tbnz (\bhb: the BHB-loop table's copies) or the
+ * plain vectors' `adr`, `add`, `br` into a table of the same leaves, two instructions each
+ * (\tmp clobbered; \reg holds the case at bit \shift, nothing above it).
+ */
+.macro select_case bhb, reg, shift, bits, leaf, tmp
+    .if \bhb
+    select_tree \reg, 0, \bits, \shift, \leaf
+    .else
+    adr     \tmp, .Lselect_table\@
+    .if \shift > 3
+    add     \tmp, \tmp, \reg, lsr #(\shift - 3)                 /* two instructions a case */
+    .else
+    add     \tmp, \tmp, \reg, lsl #(3 - \shift)
+    .endif
+    br      \tmp
+.Lselect_table\@:
+    select_table 0, \bits, \leaf
+    .endif
+.endm
+
+/* Leaves lo to lo + 2^bits - 1 in order, the last one told so (it falls through). */
+.macro select_table lo, bits, leaf, last=1
+    .if \bits == 0
+    \leaf \lo, \last
+    .else
+    select_table \lo, (\bits - 1), \leaf, 0
+    select_table (\lo + (1 << (\bits - 1))), (\bits - 1), \leaf, \last
+    .endif
+.endm
+
 /* Register n of an MSR's Rt into x0 (x0 and x1 on the stack, 31 the zero register), then to 2. */
 .macro rt_leaf n, last=0
     .if (\n) == 0
@@ -145,18 +176,7 @@
 .macro written_xt_into_x1 bhb
     mrs     x1, esr_el2
     ubfx    x1, x1, #KEEL_ISS_SRT_SHIFT, #5
-    .if \bhb
-    select_tree x1, 0, 5, 0, xt_into_x1_leaf                   /* five tbnz */
-    .else
-    adr     x2, 1f
-    add     x2, x2, x1, lsl #3                                  /* two instructions per register */
-    br      x2
-1:
-    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    xt_into_x1_leaf \n
-    .endr
-    xt_into_x1_leaf 31, last=1                                  /* Rt 31: the zero register */
-    .endif
+    select_case \bhb, x1, 0, 5, xt_into_x1_leaf, x2
 2:
 .endm
 
@@ -483,22 +503,7 @@ keel_hvc_fast:
     adrp    x1, keel_sgi_fast_on                                /* x0 = Rt << 5 from here */
     ldr     w1, [x1, :lo12:keel_sgi_fast_on]
     cbz     w1, 9f
-    .if \bhb
-    select_tree x0, 0, 5, 5, rt_leaf                    /* Rt: x0 bits 9:5, five tbnz */
-    .else
-    adr     x1, 1f
-    add     x1, x1, x0, lsr #2                                  /* two instructions per register */
-    br      x1
-1:  ldr     x0, [sp]                                            /* Xt: x0 and x1 are on the stack */
-    b       2f
-    ldr     x0, [sp, #8]
-    b       2f
-    .irp n, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    mov     x0, x\n
-    b       2f
-    .endr
-    mov     x0, xzr                                             /* Rt 31: XZR */
-    .endif
+    select_case \bhb, x0, 5, 5, rt_leaf, x1                      /* Xt by Rt, x0's bits 9:5 */
 2:  lsr     x1, x0, #KEEL_SGI1R_PLAIN_SHIFT                     /* x0 = the value written */
     cbnz    x1, 9f
     tst     x0, #KEEL_SGI1R_AFF1_MASK
@@ -660,17 +665,7 @@ keel_sysreg_fast:
     ldr     w1, [x0, #VG(KEEL_VCPU_BANK_GROUP1)]
     ubfx    x1, x1, #KEEL_IRQFAST_INTID, #1
     orr     x3, x3, x1, lsl #60
-    .if \bhb
-    select_tree x2, 0, 4, 0, lr_leaf                        /* n's bits 3:0, four tbnz */
-    .else
-    adr     x1, 3f
-    add     x1, x1, x2, lsl #3
-    br      x1
-3:
-    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
-    lr_leaf \n
-    .endr
-    .endif
+    select_case \bhb, x2, 0, 4, lr_leaf, x1
 4:  mov     w1, #KEEL_IRQFAST_INTID
     msr     icc_eoir1_el1, x1                               /* priority drop; the guest deactivates */
     ldr     w1, [x0, #VG(KEEL_VCPU_EXITS_IRQ)]
@@ -1065,18 +1060,7 @@ keel_dabt_load_tail\sfx:                                            /* x1 = the 
     add     x3, x3, #4                                          /* past the load */
     msr     elr_el2, x3
     ubfx    x0, x0, #KEEL_ISS_SRT_SHIFT, #5
-    .if \bhb
-    select_tree x0, 0, 5, 0, wt_from_x1_leaf                   /* five tbnz */
-    .else
-    adr     x3, 1f
-    add     x3, x3, x0, lsl #3                                  /* two instructions per register */
-    br      x3
-1:
-    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    wt_from_x1_leaf \n
-    .endr
-    wt_from_x1_leaf 31, last=1                                  /* Rt 31: the zero register */
-    .endif
+    select_case \bhb, x0, 0, 5, wt_from_x1_leaf, x3
 2:  ldp     x2, x3, [sp], #16
     ldp     x0, x1, [sp], #16
     eret
@@ -1090,17 +1074,7 @@ keel_dabt_load_tail\sfx:                                            /* x1 = the 
 
 keel_uart_read_fast\sfx:
     uart_fast_tests \slow
-    .if \bhb
-    select_tree x0, 0, 5, 2, uart_read_leaf                    /* the word's index: five tbnz */
-    .else
-    adr     x2, 2f
-    add     x2, x2, x0, lsl #1                                  /* two instructions per word */
-    br      x2
-2:
-    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    uart_read_leaf \n
-    .endr
-    .endif
+    select_case \bhb, x0, 2, 5, uart_read_leaf, x2               /* by the word's index */
 3:  cmp     x1, #0                                              /* RIS: RXRIS while rxCount > 0 */
     cset    w1, gt
     lsl     w1, w1, #4
@@ -1127,17 +1101,7 @@ keel_uart_read_fast\sfx:
 keel_uart_write_fast\sfx:
     uart_fast_tests keel_prio_write_fast\sfx
     written_xt_into_x1 \bhb
-    .if \bhb
-    select_tree x0, 0, 5, 2, uart_write_leaf                   /* the word's index: five tbnz */
-    .else
-    adr     x2, 3f
-    add     x2, x2, x0, lsl #1                                  /* two instructions per word */
-    br      x2
-3:
-    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    uart_write_leaf \n
-    .endr
-    .endif
+    select_case \bhb, x0, 2, 5, uart_write_leaf, x2              /* by the word's index */
 41: mov     w2, #0xFF87                                         /* CR */
     and     w1, w1, w2
     stur    w1, [x3, #KEEL_UART_AT(KEEL_VM_UART_CR)]
