@@ -180,29 +180,42 @@
 2:
 .endm
 
-/* Register n into x1, for written_xt_into_x1 (x0 and x1 at [sp, #16], x2 and x3 borrowed at
- * [sp]; 31 the zero register), then to 2: two instructions, a table entry's size. */
-.macro xt_into_x1_leaf n, last=0
-    .if (\n) == 0
-    ldr     x1, [sp, #16]
-    .elseif (\n) == 1
-    ldr     x1, [sp, #24]
-    .elseif (\n) == 2
-    ldr     x1, [sp]
-    .elseif (\n) == 3
-    ldr     x1, [sp, #8]
+/*
+ * Register n of a data abort's ISS.SRT and x1, a table entry (two instructions) of the MMIO fast
+ * paths, then to 2: \op ldr, x1 = Xn (a write's value); str, Wn = x1 (a read's answer). The
+ * guest's x0 and x1 are at [sp, #16], x2 and x3 borrowed at [sp]; 31 is the zero register.
+ */
+.macro abort_reg_leaf op, n, last
+    .if (\n) <= 3
+    \op     x1, [sp, #(((\n) ^ 2) * 8)]
     .elseif (\n) == 31
+    .ifc \op, ldr
     mov     x1, xzr
+    .else
+    nop
+    .endif
     .else
     .irp r, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
     .if (\n) == \r
+    .ifc \op, ldr
     mov     x1, x\r
+    .else
+    mov     x\r, x1
+    .endif
     .endif
     .endr
     .endif
     .if !\last
     b       2f
     .endif
+.endm
+
+.macro xt_into_x1_leaf n, last=0
+    abort_reg_leaf ldr, \n, \last
+.endm
+
+.macro wt_from_x1_leaf n, last=0
+    abort_reg_leaf str, \n, \last
 .endm
 
 /*
@@ -906,32 +919,9 @@ keel_irq_kick:
 .endm
 
 /*
- * The leaves of the MMIO fast paths' tables (two instructions each, a table entry's size):
- * Wt = x1 for a load (x0 and x1 at [sp, #16], x2 and x3 borrowed at [sp]; 31 the zero register),
- * then to 2; and what the UART's read and write do for the word at offset 4n, then to their labels.
+ * The leaves of the UART fast paths' offset tables (two instructions each, a table entry's
+ * size): what the read and the write do for the word at offset 4n, then to their labels.
  */
-.macro wt_from_x1_leaf n, last=0
-    .if (\n) == 0
-    str     x1, [sp, #16]
-    .elseif (\n) == 1
-    str     x1, [sp, #24]
-    .elseif (\n) == 2
-    str     x1, [sp]
-    .elseif (\n) == 3
-    str     x1, [sp, #8]
-    .elseif (\n) == 31
-    nop
-    .else
-    .irp r, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
-    .if (\n) == \r
-    mov     x\r, x1
-    .endif
-    .endr
-    .endif
-    .if !\last
-    b       2f
-    .endif
-.endm
 
 .macro uart_read_leaf n, last=0
     .if (\n) == 0                                               /* 0x00 DR: pops the FIFO */
