@@ -219,6 +219,21 @@
 .endm
 
 /*
+ * What handleLowerSync records of an MMIO exit a fast path answers (x2 = the vCPU): its ESR (left
+ * in x0) and the DABT_LOW exit count; then ELR_EL2 past the access (IL 1). x\tmp clobbered.
+ */
+.macro dabt_fast_step tmp
+    mrs     x0, esr_el2
+    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
+    ldr     w\tmp, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    add     w\tmp, w\tmp, #1
+    str     w\tmp, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
+    mrs     x\tmp, elr_el2
+    add     x\tmp, x\tmp, #4                                      /* past the access */
+    msr     elr_el2, x\tmp
+.endm
+
+/*
  * The end of a write fast path, just after its lock's release (x3 was the lock word): what
  * handleLowerSync records (the ESR, the DABT_LOW exit count), the PC past the store, the borrowed
  * x2/x3 and the guest's x0/x1 back, eret. Then its ways out to the Swift path, every guest
@@ -227,14 +242,7 @@
  */
 .macro write_fast_done slow
     mrs     x2, tpidr_el2
-    mrs     x0, esr_el2
-    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
-    ldr     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    add     w1, w1, #1
-    str     w1, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    mrs     x1, elr_el2
-    add     x1, x1, #4                                          /* past the store */
-    msr     elr_el2, x1
+    dabt_fast_step 1
     ldp     x2, x3, [sp], #16
     ldp     x0, x1, [sp], #16
     eret
@@ -1041,14 +1049,7 @@ keel_dabt_fast\sfx:
     orr     w3, w3, w0
     cbnz    w3, 8f
 keel_dabt_load_tail\sfx:                                            /* x1 = the value, x2 = the vCPU */
-    mrs     x0, esr_el2
-    str     x0, [x2, #KEEL_VCPU_EXIT_ESR]
-    ldr     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    add     w3, w3, #1
-    str     w3, [x2, #KEEL_VCPU_EXITS_DABT_LOW]
-    mrs     x3, elr_el2
-    add     x3, x3, #4                                          /* past the load */
-    msr     elr_el2, x3
+    dabt_fast_step 3
     ubfx    x0, x0, #KEEL_ISS_SRT_SHIFT, #5
     select_case \bhb, x0, 0, 5, wt_from_x1_leaf, x3
 2:  ldp     x2, x3, [sp], #16
