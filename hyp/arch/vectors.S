@@ -911,7 +911,7 @@ keel_irq_kick:
     lsl     x0, x0, #52                                         /* FAR[11:0] on top (trusted */
     tst     x0, #~(KEEL_UART_FAST_OFFSETS << 52)                /* after the syndrome's FnV): */
     b.ne    \miss                                               /* a word of 0x000-0x07C? */
-    lsr     x0, x0, #52                                         /* the offset in its page */
+    ubfx    x0, x0, #52, #7                                     /* the offset, < 0x80 even if b.ne mispredicts */
     stp     x2, x3, [sp, #-16]!
     lsr     x2, x1, #21
     sub     x2, x2, #KEEL_ESR_MMIO_HALF_TOP
@@ -1129,6 +1129,7 @@ keel_prio_write_fast\sfx:
     sub     x0, x0, #KEEL_GICD_PRIO_FIRST
     tst     x0, #~KEEL_GICD_PRIO_WORDS                          /* a word of 0x420-0x45C? */
     b.ne    \slow
+    and     x0, x0, #KEEL_GICD_PRIO_WORDS                       /* so even past a mispredicted b.ne */
     stp     x2, x3, [sp, #-16]!
     lsr     x2, x1, #21
     cmp     x2, #KEEL_ESR_MMIO_READ32_TOP                       /* EC 0x24, IL, ISV, a word, SSE 0 */
