@@ -1268,10 +1268,12 @@ keel_prio_write_fast\sfx:
  * What the loop guards is the first indirect branch Keel takes after the guest ran: until then
  * nothing predicted from the guest's branch history can steer Keel anywhere. So the fast paths
  * that hold no indirect branch at all run before the loop, in copies of their own
- * (.text.vectors.deferred: the HVC fast path, the SGI write's with a tree of tbnz instead of
- * its register table, the kick's refill), whose every way to the Swift path runs the loop
- * first; every other exit runs it here, before its vector's own code, as the other slots do.
- * `make` fails the build when either section holds an indirect branch (check-firmware).
+ * (.text.vectors.deferred: the HVC fast path, the SGI write's, the timer's, the kick's refill
+ * and the MMIO paths, each register or offset table a tree of tbnz: select_case), whose every
+ * way to the Swift path runs the loop first; every other exit runs it here, before its
+ * vector's own code, as the other slots do. Copies, not a test of whether this CPU needs the
+ * loop: a conditional branch around it could be mispredicted past it. `make` fails the build
+ * when either section holds an indirect branch (check-firmware).
  */
 .macro bhb_sync64
     push_x0_x1
