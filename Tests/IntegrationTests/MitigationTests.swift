@@ -28,6 +28,11 @@ struct MitigationTests {
         Model(cpu: "cortex-a72", lines: answers(wa1: notSupported, wa2: notSupported, wa3: "0x0",
                                                  calls: [notSupported, notSupported, "0x0", notSupported, "0x0"]),
               keel: "[keel] CPU 0 (MIDR 0x410fd083): Spectre v2 vulnerable, v4 vulnerable, BHB mitigated; on entry from a guest: a branch loop of 8"),
+        // Cortex-A57 (the core issue 16's side-by-side figures were taken on): as the A72, a
+        // branch loop of 8.
+        Model(cpu: "cortex-a57", lines: answers(wa1: notSupported, wa2: notSupported, wa3: "0x0",
+                                                 calls: [notSupported, notSupported, "0x0", notSupported, "0x0"]),
+              keel: "[keel] CPU 0 (MIDR 0x411fd070): Spectre v2 vulnerable, v4 vulnerable, BHB mitigated; on entry from a guest: a branch loop of 8"),
         // Cortex-A53: unaffected by all three.
         Model(cpu: "cortex-a53", lines: answers(wa1: "0x1", wa2: notRequired, wa3: "0x1", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
               keel: "[keel] CPU 0 (MIDR 0x410fd034): Spectre v2 unaffected, v4 unaffected, BHB unaffected; on entry from a guest: nothing"),
@@ -133,8 +138,8 @@ struct MitigationTests {
     static let guardedSymbols = ["keel_handle_lower_sync", "keel_handle_lower_irq", "keel_handle_lower_fiq", "keel_handle_lower_serror",
                                  "keel_dabt_fast", "keel_irq_fast", "keel_hvc_fast", "keel_sysreg_fast", "keel_irq_kick"]
 
-    @Test("Cortex-A72 and A76 (loops of 8 and 24): every exit from a guest runs the BHB loop before any indirect branch, and the fast paths without one answer before it; Cortex-A53: the plain vectors",
-          arguments: [("spectre", "cortex-a72", 1), ("sgi_race", "cortex-a72", 4), ("wfi_native", "cortex-a72", 2), ("spectre", "cortex-a76", 1),
+    @Test("Cortex-A72, A57 and A76 (loops of 8, 8 and 24): every exit from a guest runs the BHB loop before any indirect branch, and the fast paths without one answer before it; Cortex-A53: the plain vectors",
+          arguments: [("spectre", "cortex-a72", 1), ("sgi_race", "cortex-a72", 4), ("wfi_native", "cortex-a72", 2), ("spectre", "cortex-a57", 1), ("spectre", "cortex-a76", 1),
                       ("spectre", "cortex-a53", 1)])
     func entryMitigation(guest: String, cpu: String, smp: Int) throws {
         let symbols = try Self.symbols()
