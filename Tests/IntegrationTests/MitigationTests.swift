@@ -44,6 +44,9 @@ struct MitigationTests {
         // Cortex-A76: CSV2 and SSBS; BHB loop of 24.
         Model(cpu: "cortex-a76", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x0", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
               keel: "[keel] CPU 0 (MIDR 0x414fd0b1): Spectre v2 unaffected, v4 mitigated (SSBS), BHB mitigated; on entry from a guest: a branch loop of 24"),
+        // Cortex-A710: as the A76, with a loop of 32.
+        Model(cpu: "cortex-a710", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x0", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
+              keel: "[keel] CPU 0 (MIDR 0x412fd471): Spectre v2 unaffected, v4 mitigated (SSBS), BHB mitigated; on entry from a guest: a branch loop of 32"),
     ]
 
     static func answers(wa1: String, wa2: String, wa3: String, calls: [String]) -> [String] {
@@ -138,8 +141,8 @@ struct MitigationTests {
     static let guardedSymbols = ["keel_handle_lower_sync", "keel_handle_lower_irq", "keel_handle_lower_fiq", "keel_handle_lower_serror",
                                  "keel_dabt_fast", "keel_irq_fast", "keel_hvc_fast", "keel_sysreg_fast", "keel_irq_kick"]
 
-    @Test("Cortex-A72, A57 and A76 (loops of 8, 8 and 24): every exit from a guest runs the BHB loop before any indirect branch, and the fast paths without one answer before it; Cortex-A53: the plain vectors",
-          arguments: [("spectre", "cortex-a72", 1), ("sgi_race", "cortex-a72", 4), ("wfi_native", "cortex-a72", 2), ("spectre", "cortex-a57", 1), ("spectre", "cortex-a76", 1),
+    @Test("Cortex-A72, A57, A76 and A710 (loops of 8, 8, 24 and 32): every exit from a guest runs the BHB loop before any indirect branch, and the fast paths without one answer before it; Cortex-A53: the plain vectors",
+          arguments: [("spectre", "cortex-a72", 1), ("sgi_race", "cortex-a72", 4), ("wfi_native", "cortex-a72", 2), ("spectre", "cortex-a57", 1), ("spectre", "cortex-a76", 1), ("spectre", "cortex-a710", 1),
                       ("spectre", "cortex-a53", 1)])
     func entryMitigation(guest: String, cpu: String, smp: Int) throws {
         let symbols = try Self.symbols()
