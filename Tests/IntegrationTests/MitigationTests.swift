@@ -22,16 +22,21 @@ struct MitigationTests {
 
     static let notSupported = "0xffffffffffffffff", notRequired = "0xfffffffffffffffe"
 
+    /// A core the branch loop mitigates, with no firmware workaround for v2 and v4 below Keel
+    /// (QEMU's PSCI): the Cortex-A72's and A57's answers.
+    static let loopWithoutFirmware = answers(wa1: notSupported, wa2: notSupported, wa3: "0x0",
+                                             calls: [notSupported, notSupported, "0x0", notSupported, "0x0"])
+    /// A core with CSV2 and SSBS that the branch loop mitigates: the Cortex-A76's and A710's.
+    static let loopBesideCSV2 = answers(wa1: "0x1", wa2: notSupported, wa3: "0x0", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"])
+
     static let models = [
         // Cortex-A72 (the Raspberry Pi 4's): affected by BHB, mitigated by Keel's branch loop; v2
         // and v4 need a firmware QEMU's PSCI is not.
-        Model(cpu: "cortex-a72", lines: answers(wa1: notSupported, wa2: notSupported, wa3: "0x0",
-                                                 calls: [notSupported, notSupported, "0x0", notSupported, "0x0"]),
+        Model(cpu: "cortex-a72", lines: loopWithoutFirmware,
               keel: "[keel] CPU 0 (MIDR 0x410fd083): Spectre v2 vulnerable, v4 vulnerable, BHB mitigated; on entry from a guest: a branch loop of 8"),
         // Cortex-A57 (the core issue 16's side-by-side figures were taken on): as the A72, a
         // branch loop of 8.
-        Model(cpu: "cortex-a57", lines: answers(wa1: notSupported, wa2: notSupported, wa3: "0x0",
-                                                 calls: [notSupported, notSupported, "0x0", notSupported, "0x0"]),
+        Model(cpu: "cortex-a57", lines: loopWithoutFirmware,
               keel: "[keel] CPU 0 (MIDR 0x411fd070): Spectre v2 vulnerable, v4 vulnerable, BHB mitigated; on entry from a guest: a branch loop of 8"),
         // Cortex-A53: unaffected by all three.
         Model(cpu: "cortex-a53", lines: answers(wa1: "0x1", wa2: notRequired, wa3: "0x1", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
@@ -42,10 +47,10 @@ struct MitigationTests {
         Model(cpu: "max", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x1", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
               keel: "[keel] CPU 0 (MIDR 0xf0510): Spectre v2 unaffected, v4 mitigated (SSBS), BHB unaffected; on entry from a guest: nothing"),
         // Cortex-A76: CSV2 and SSBS; BHB loop of 24.
-        Model(cpu: "cortex-a76", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x0", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
+        Model(cpu: "cortex-a76", lines: loopBesideCSV2,
               keel: "[keel] CPU 0 (MIDR 0x414fd0b1): Spectre v2 unaffected, v4 mitigated (SSBS), BHB mitigated; on entry from a guest: a branch loop of 24"),
         // Cortex-A710: as the A76, with a loop of 32.
-        Model(cpu: "cortex-a710", lines: answers(wa1: "0x1", wa2: notSupported, wa3: "0x0", calls: ["0x0", notSupported, "0x0", "0x0", "0x0"]),
+        Model(cpu: "cortex-a710", lines: loopBesideCSV2,
               keel: "[keel] CPU 0 (MIDR 0x412fd471): Spectre v2 unaffected, v4 mitigated (SSBS), BHB mitigated; on entry from a guest: a branch loop of 32"),
     ]
 
