@@ -81,9 +81,9 @@ struct MitigationTests {
         return path
     }
 
-    /// Symbol addresses in build/hyp/keel.elf.
-    static func symbols() throws -> [String: UInt64] {
-        let nm = try HostCommand(PackTests.llvmNM, [Repo.path("build/hyp/keel.elf")]).run()
+    /// Symbol addresses in build/hyp/keel.elf (or `elf`).
+    static func symbols(_ elf: String = "build/hyp/keel.elf") throws -> [String: UInt64] {
+        let nm = try HostCommand(PackTests.llvmNM, [Repo.path(elf)]).run()
         var table: [String: UInt64] = [:]
         for line in nm.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -186,6 +186,99 @@ struct MitigationTests {
         case "sgi_race": #expect((account.answered[0x400] ?? 0) > 100 && (account.answered[0x480] ?? 0) > 10, "\(account.answered)")
         default: #expect((account.answered[0x480] ?? 0) >= 32, "\(account.answered)")
         }
+    }
+
+    // MARK: The CLRBHB and firmware-call tables
+
+    /// A way in from a guest that no core QEMU models selects itself (none has CLRBHB without
+    /// ECBHB, and QEMU's PSCI offers no workaround), forced on every CPU by the test firmware's
+    /// `keel.test.entry=` (hyp/core/TestHooks.swift): CLRBHB, or the firmware's WORKAROUND_1 or _3
+    /// by SMC, which QEMU's PSCI answers NOT_SUPPORTED in x0 (SMCCC 1.1 lets a firmware change x0-x3).
+    struct ForcedEntry: CustomTestStringConvertible, Sendable {
+        var entry: String
+        var guest: String
+        var options: [String]
+        /// Lines the guest prints when everything it checked held.
+        var lines: [String]
+        var table: String { entry == "clrbhb" ? "keel_vectors_clear_bhb" : "keel_vectors_firmware" }
+        var what: String { entry == "clrbhb" ? "CLRBHB" : entry == "wa1" ? "the firmware's WORKAROUND_1" : "the firmware's WORKAROUND_3" }
+        var testDescription: String { "\(entry): \(guest)" }
+    }
+
+    static let sgiRaceLines = ["violations=0x0", "corrupt=0x0", "lost=0x0", "duplicated=0x0", "timeouts=0x0"].map { "sgi_race: " + $0 }
+    static let forcedEntries = [
+        ForcedEntry(entry: "clrbhb", guest: "spectre", options: [], lines: loopWithoutFirmware),
+        ForcedEntry(entry: "clrbhb", guest: "sgi_race", options: ["--smp", "4"], lines: sgiRaceLines),
+        ForcedEntry(entry: "clrbhb", guest: "mmio_fast", options: ["--smp", "2"], lines: ["mmio_fast: exceptions=0x0", "mmio_fast: done"]),
+        ForcedEntry(entry: "wa3", guest: "spectre", options: [], lines: loopWithoutFirmware),
+        ForcedEntry(entry: "wa3", guest: "sgi_race", options: ["--smp", "4"], lines: sgiRaceLines),
+        ForcedEntry(entry: "wa3", guest: "uart_fast", options: [], lines: ["uart_fast: exceptions=0x0", "uart_fast: done"]),
+        ForcedEntry(entry: "wa1", guest: "wfi_native", options: ["--smp", "2"], lines: ["wfi_native: wakeups=0x40", "wfi_native: cpu1 asleep", "wfi_native: done"]),
+    ]
+
+    @Test("CLRBHB and the firmware's WORKAROUND_1/3 on entry (the test firmware's keel.test.entry): every exit from a guest runs that table's slot before the plain vector, the firmware's call returns into it, and the guests see nothing else change",
+          arguments: forcedEntries)
+    func forcedEntryTable(forced: ForcedEntry) throws {
+        let elf = "build/hyp-test/keel.elf"
+        try #require(FileManager.default.fileExists(atPath: ContainedTrapTests.testFirmware), "run `make` (it builds build/hyp-test)")
+        let symbols = try Self.symbols(elf)
+        let table = try #require(symbols[forced.table], "no \(forced.table) in \(elf)")
+        let plain = try #require(symbols["keel_vectors"]), loopTable = try #require(symbols["keel_vectors_bhb_loop"])
+        // The table's slots hold the mitigation first, then a branch to the plain slot (the
+        // toolchain's objdump names CLRBHB, an older one prints its hint).
+        let dump = try HostCommand(PackTests.llvmTool("llvm-objdump"), ["-d", "--no-show-raw-insn", "--start-address=\(Self.hex(table + 0x400))",
+                                                                         "--stop-address=\(Self.hex(table + 0x480))", Repo.path(elf)]).run()
+        let code = dump.split(separator: "\n").compactMap { line -> (address: UInt64, text: String)? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let address = UInt64(parts[0].trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+            return (address, parts[1].trimmingCharacters(in: .whitespaces))
+        }
+        let first = try #require(code.first, "\(dump)")
+        let mitigation = forced.entry == "clrbhb" ? ["clrbhb", "hint\t#22", "hint\t#0x16"] : ["sub\tsp, sp, #32", "sub\tsp, sp, #0x20"]
+        #expect(first.address == table + 0x400 && mitigation.contains(first.text), "\(dump)")
+        let smc = code.first { $0.text == "smc\t#0" }?.address
+        #expect((smc != nil) == (forced.entry != "clrbhb"), "\(dump)")
+        // Where, in each slot of the forced table, the code before the branch to the plain slot
+        // starts: after the SMC returned (the firmware's call), or the slot's start (CLRBHB).
+        let resume = smc.map { $0 + 4 - (table + 0x400) } ?? 0
+
+        // Every translation block QEMU runs in the vector tables (-dfilter: the plain table and
+        // the three mitigating ones), unchained, with the CPU that ran it.
+        let scratch = try PackTests.Scratch()
+        let log = scratch.path("exec.log")
+        let ranges = "\(Self.hex(plain))+0x800,\(Self.hex(loopTable))+0x1800"
+        let qemu = try Self.qemuWrapper(scratch, extra: ["-append", "keel.test.entry=\(forced.entry)", "-d", "exec,nochain", "-dfilter", ranges, "-D", log])
+        let run = try boot(forced.guest, ["--cpu", "cortex-a72", "--firmware", ContainedTrapTests.testFirmware, "--qemu", qemu] + forced.options)
+        #expect(run.status == 0, "\(run.stderr)\n\(run.stdout.suffix(3000))")
+        #expect(run.containsInOrder(forced.lines), "missing: \(run.missing(forced.lines))\n\(run.stdout.suffix(3000))")
+        #expect(run.lines.contains("[keel] test hook: keel.test.entry: every CPU runs \(forced.what) on entry from a guest, whatever it needs"), "\(run.stdout)")
+        #expect(run.lines.contains("[keel] CPU 0 (MIDR 0x410fd083): Spectre v2 vulnerable, v4 vulnerable, BHB mitigated; on entry from a guest: \(forced.what)"), "\(run.stdout)")
+
+        // Each entry into a lower-EL slot of the plain table came, on its CPU, straight from the
+        // same slot of the forced table, past its mitigation (a block QEMU logs twice, when an
+        // exit request stops it before its first instruction, counts once): the guest's exits
+        // all went through the forced table, none straight to the plain one, none to the loop's.
+        var last: [Substring: UInt64] = [:]
+        var entries: [UInt64: Int] = [:], strays: [String] = [], loopRuns = 0
+        for line in try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n") where line.hasPrefix("Trace ") {
+            guard let colon = line.firstIndex(of: ":"), let open = line.firstIndex(of: "[") else { continue }
+            let fields = line[line.index(after: open)...].split(separator: "/")
+            guard fields.count > 1, let pc = UInt64(fields[1], radix: 16) else { continue }
+            let cpu = line[line.index(line.startIndex, offsetBy: 6)..<colon]
+            if (loopTable..<loopTable + 0x800).contains(pc) { loopRuns += 1 }
+            if pc >= plain + 0x400 && pc < plain + 0x800 && pc % 0x80 == 0 && last[cpu] != pc {
+                let slot = pc - plain
+                entries[slot, default: 0] += 1
+                if let before = last[cpu], before >= table + slot + resume && before < table + slot + 0x80 { } else {
+                    strays.append("CPU \(cpu): slot \(Self.hex(slot)) after \(last[cpu].map(Self.hex) ?? "nothing")")
+                }
+            }
+            last[cpu] = pc
+        }
+        #expect(strays.isEmpty, "\(strays.count) of \(entries) entries not from the forced slot: \(strays.prefix(8))")
+        #expect(loopRuns == 0, "the BHB-loop table ran \(loopRuns) blocks")
+        #expect((entries[0x400] ?? 0) > (forced.guest == "wfi_native" ? 30 : 300), "\(entries) entries per slot")
+        if forced.guest == "wfi_native" || forced.guest == "sgi_race" { #expect((entries[0x480] ?? 0) > 10, "\(entries) entries per slot") }
     }
 
     // MARK: W^X at EL2

@@ -19,7 +19,10 @@ enum Spectre {
         let cpu = SMP.currentCPU
         let id = SpectreProfile.CPU(midr: read_midr_el1(), pfr0: keel_read_id_reg(32), pfr1: keel_read_id_reg(33),
                                     mmfr1: keel_read_id_reg(57), isar2: keel_read_id_reg(50))
-        let profile = SpectreProfile(cpu: id, firmware: firmwareAnswers())
+        var profile = SpectreProfile(cpu: id, firmware: firmwareAnswers())
+#if KEEL_TEST_HOOKS
+        TestHooks.force(&profile)
+#endif
         if profile.enableFirmwareWorkaround2 { _ = keel_smc(UInt64(SMCCC.archWorkaround2), 1, 0, 0) }
         // The loop runs the largest count any CPU needs (written before a CPU selects it).
         if UInt32(profile.bhbLoopCount) > keel_get_bhb_loop_count() { keel_set_bhb_loop_count(UInt32(profile.bhbLoopCount)) }

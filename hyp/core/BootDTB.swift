@@ -7,7 +7,7 @@ import KeelHW
 enum BootDTB {
     /// `body` on the DTB at `address` (the boot protocol's x0); nil when there is none there
     /// (no header, or not one of version 17).
-    private static func open<R>(_ address: UInt64, _ body: (FDT) -> R) -> R? {
+    static func open<R>(_ address: UInt64, _ body: (FDT) -> R) -> R? {
         let result: R?? = BootMemory.withDTB(at: address) { bytes in
             guard let fdt = FDT(bytes) else { return nil }
             return body(fdt)

@@ -25,6 +25,9 @@ func keelMain(_ dtb: UInt64, _ cpu: UInt64) -> Never {
     guard BootDTB.readMachine(dtb) else { Platform.powerOff() }
     VCPUs.checkLayout()
     VMs.checkLayout()
+#if KEEL_TEST_HOOKS
+    TestHooks.readForcedEntry(dtb)
+#endif
     EL2.configureTraps()
     GIC.detect()
     GIC.initDistributor()

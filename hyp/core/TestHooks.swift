@@ -19,6 +19,46 @@ enum TestHooks {
 
     private static let table: [4 of UInt64] = [0x10, 0x11, 0x12, 0x13]
 
+    /// `keel.test.entry=clrbhb|wa1|wa3` in /chosen/bootargs (QEMU: `-append`): every CPU's
+    /// vectors take that way in from a guest (`SpectreProfile.Entry`: CLRBHB, or the firmware's
+    /// ARCH_WORKAROUND_1 or _3 by SMC) whatever the CPU needs. No core QEMU models selects those
+    /// two tables itself (none has CLRBHB without ECBHB, and QEMU's PSCI offers no workaround),
+    /// so this is how their vectors boot guests under test (MitigationTests). 0: not forced.
+    nonisolated(unsafe) private static var forcedEntry: UInt8 = 0
+    nonisolated(unsafe) private static var forcedCall: UInt32 = 0
+
+    /// Reads `keel.test.entry=` from the DTB at `dtb`; on CPU 0, before any CPU installs its
+    /// mitigations (`Spectre.install`).
+    @_optimize(size)
+    static func readForcedEntry(_ dtb: UInt64) {
+        let found: (UInt8, UInt32, StaticString)?? = BootDTB.open(dtb) { fdt in
+            guard let bootargs = fdt.property(path: "/chosen", name: "bootargs"),
+                  let range = BootArguments.value(of: "keel.test.entry", in: bootargs) else { return nil }
+            let value = bootargs.extracting(range)
+            if FDT.equal(value, "clrbhb") { return (SpectreProfile.Entry.clearBHB.rawValue, 0, "CLRBHB") }
+            if FDT.equal(value, "wa1") { return (SpectreProfile.Entry.firmwareCall.rawValue, SMCCC.archWorkaround1, "the firmware's WORKAROUND_1") }
+            if FDT.equal(value, "wa3") { return (SpectreProfile.Entry.firmwareCall.rawValue, SMCCC.archWorkaround3, "the firmware's WORKAROUND_3") }
+            Console.log("test hook: keel.test.entry= is not clrbhb, wa1 or wa3: ignored")
+            return nil
+        }
+        guard let found, let (entry, call, what) = found else { return }
+        forcedEntry = entry
+        forcedCall = call
+        Console.begin()
+        Console.print("test hook: keel.test.entry: every CPU runs ")
+        Console.print(what)
+        Console.print(" on entry from a guest, whatever it needs")
+        Console.newline()
+    }
+
+    /// `profile` with the forced way in, if any (the answers to a guest stay the CPU's own).
+    static func force(_ profile: inout SpectreProfile) {
+        guard let entry = SpectreProfile.Entry(rawValue: forcedEntry), entry != .none else { return }
+        profile.entry = entry
+        profile.entryFirmwareCall = forcedCall
+        profile.bhbLoopCount = 0
+    }
+
     @inline(never) @_optimize(size)
     static func failCheck(_ vcpu: VCPUHandle) {
         let vm = vcpu.state.vmHandle
