@@ -40,13 +40,15 @@ public enum Bench {
         return perIteration.filter { $0.key != "loop_baseline" }.mapValues { $0 - baseline }
     }
 
-    /// Runs the bench guest under Keel with the given trace mode; returns the console text.
+    /// Runs the bench guest under Keel with the given trace mode and any other of Keel's boot
+    /// arguments (`bootargs`, QEMU's `-append` after `keel.trace=`); returns the console text.
     /// (The trace itself, on the UART, is dropped.)
-    public static func runGuest(firmware: String, guest: String, traceMode: TraceMode, timeout: Double = 300) throws -> String {
+    public static func runGuest(firmware: String, guest: String, traceMode: TraceMode, bootargs: String = "",
+                                timeout: Double = 300) throws -> String {
         let bundle = try TemporaryBundle(rawGuest: guest, layout: qemuVirtDefaultVM, board: qemuVirt)
         var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: qemuVirtDefaultVM)
         defer { withExtendedLifetime(bundle) {} }
-        command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode.bootArgument)"]
+        command.extraArguments = ["-icount", "shift=0", "-append", (["keel.trace=\(traceMode.bootArgument)"] + (bootargs.isEmpty ? [] : [bootargs])).joined(separator: " ")]
         let text = ConsoleText()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).trace").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -38,9 +38,10 @@ public enum IRQBench {
     }
 
     /// Runs the guest on one side; returns its figures. `elf` is the guest's ELF (native side);
-    /// the raw binary beside it (same name, `.bin`) is what Keel loads.
+    /// the raw binary beside it (same name, `.bin`) is what Keel loads, with Keel's boot
+    /// arguments `bootargs` (QEMU's `-append`) when there are any.
     public static func run(_ side: Side, elf: String, firmware: String, qemu: String = "qemu-system-aarch64",
-                           timeout: Double = 120) throws -> [String: Double] {
+                           bootargs: String = "", timeout: Double = 120) throws -> [String: Double] {
         let arguments: [String]
         var keep: TemporaryBundle?
         switch side {
@@ -51,7 +52,7 @@ public enum IRQBench {
             let bundle = try TemporaryBundle(rawGuest: binary, layout: qemuVirtDefaultVM, board: qemuVirt)
             keep = bundle
             var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: qemuVirtDefaultVM, smp: cpus)
-            command.extraArguments = ["-icount", icount]
+            command.extraArguments = ["-icount", icount] + (bootargs.isEmpty ? [] : ["-append", bootargs])
             arguments = command.arguments
         }
         let (status, console) = try LinuxBench.runProcess(qemu, arguments, timeout: timeout)

@@ -27,6 +27,9 @@ struct BenchGuest: ParsableCommand {
     @Option(help: "The Keel firmware image (default: build/hyp/keel.bin).") var firmware: String?
     @Option(help: "The firmware's ELF, for the size figures (default: keel.elf beside the image).") var elf: String?
     @Option(help: "Where to write the JSON results.") var json = "build/bench/results.json"
+    @Option(help: ArgumentHelp("Keel's boot arguments besides keel.trace= (QEMU -append), e.g. keel.test.entry=clrbhb for the test firmware's forced vector table.",
+                               discussion: "The results go under the key \"bootargs <ARGUMENTS>\" of the JSON."))
+    var bootargs = ""
     @Option(help: "Records for the decoder throughput figure.") var records = 1_000_000
     @Flag(help: "Only the trace decoder figures (no QEMU).") var decoderOnly = false
 
@@ -46,9 +49,9 @@ struct BenchGuest: ParsableCommand {
         var trips: [[String]] = [["figure", "counters", "full trace", "memory trace", "unit"]]
         var rows: [[String]] = [["figure", "native", "Keel", "unit"]]
 
-        let counters = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .counters))
-        let full = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .full))
-        let memory = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .memory))
+        let counters = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .counters, bootargs: bootargs))
+        let full = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .full, bootargs: bootargs))
+        let memory = Bench.parse(try Bench.runGuest(firmware: firmwarePath, guest: guest, traceMode: .memory, bootargs: bootargs))
         guard let hz = counters.counterHz, !counters.figures.isEmpty else { throw failure("the bench guest printed no figures", .dataError) }
         let base = Bench.instructionsPerIteration(counters.figures, counterHz: hz)
         let traced = Bench.instructionsPerIteration(full.figures, counterHz: full.counterHz ?? hz)
@@ -70,7 +73,7 @@ struct BenchGuest: ParsableCommand {
         let native: [String: Double], keel: [String: Double]
         do {
             native = try IRQBench.run(.native, elf: irqGuest, firmware: firmwarePath)
-            keel = try IRQBench.run(.keel, elf: irqGuest, firmware: firmwarePath)
+            keel = try IRQBench.run(.keel, elf: irqGuest, firmware: firmwarePath, bootargs: bootargs)
         } catch let error as KeelError {
             throw failure(error)
         }
@@ -107,7 +110,8 @@ struct BenchGuest: ParsableCommand {
 
         printTable(trips)
         printTable(rows)
-        try Bench.mergeResults(results, into: json)
+        if !bootargs.isEmpty { results["bootargs"] = bootargs }
+        try Bench.mergeResults(bootargs.isEmpty ? results : ["bootargs \(bootargs)": results], into: json)
         print("results: \(json)")
     }
 }

@@ -43,6 +43,24 @@ struct BenchTests {
         #expect(ram["per_vcpu"]! > ram["stack_per_cpu"]! && ram["max_cpus"]! >= 1)
     }
 
+    @Test("keel bench --bootargs passes Keel's boot arguments (the test firmware's keel.test.entry=clrbhb) and files every figure under their key")
+    func benchWithBootargs() throws {
+        try #require(FileManager.default.fileExists(atPath: ContainedTrapTests.testFirmware), "run `make` (it builds build/hyp-test)")
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let run = try runKeel(["bench", "--guest", Repo.guest("bench"), "--irq-guest", Repo.path("build/guests/benchirq.elf"),
+                               "--firmware", ContainedTrapTests.testFirmware, "--bootargs", "keel.test.entry=clrbhb", "--records", "20000", "--json", json])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let top = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as! [String: Any]
+        #expect(Set(top.keys) == ["bootargs keel.test.entry=clrbhb"], "\(top.keys)")
+        let results = try #require(top["bootargs keel.test.entry=clrbhb"] as? [String: Any])
+        #expect(results["bootargs"] as? String == "keel.test.entry=clrbhb")
+        let round = try #require(results["round_trip_instructions"] as? [String: [String: Double]])
+        #expect(round.count == 8 && round.values.allSatisfy { ($0["counters"] ?? 0) > 0 }, "\(round)")
+        let interrupts = try #require(results["interrupt_instructions"] as? [String: [String: Any]])
+        #expect(interrupts.count == 4, "\(interrupts.keys)")
+    }
+
     @Test("keel bench linux boots the kernel natively and under Keel and times /init and the workload, then in wall time")
     func linuxBenchRuns() throws {
         try #require(FileManager.default.fileExists(atPath: LinuxTests.kernel), "no Debian kernel in .cache/linux: run `make linux`")
