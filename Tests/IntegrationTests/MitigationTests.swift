@@ -94,6 +94,18 @@ struct MitigationTests {
 
     static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
+    /// The instructions of `elf` from `start` to `end`, as objdump spells them (the toolchain's
+    /// names CLRBHB, an older one prints its hint).
+    static func disassembly(_ elf: String, from start: UInt64, to end: UInt64) throws -> [(address: UInt64, text: String)] {
+        let dump = try HostCommand(PackTests.llvmTool("llvm-objdump"), ["-d", "--no-show-raw-insn", "--start-address=\(hex(start))",
+                                                                         "--stop-address=\(hex(end))", Repo.path(elf)]).run()
+        return dump.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let address = UInt64(parts[0].trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+            return (address, parts[1].trimmingCharacters(in: .whitespaces))
+        }
+    }
+
     /// Where the Spectre-BHB loop ends in keel.elf: the `dsb nsh` after each copy of its branches,
     /// in the BHB-loop table and in the deferred fast paths (hyp/arch/vectors.S).
     static func loopEnds(_ symbols: [String: UInt64]) throws -> Set<UInt64> {
@@ -224,15 +236,9 @@ struct MitigationTests {
         let symbols = try Self.symbols(elf)
         let table = try #require(symbols[forced.table], "no \(forced.table) in \(elf)")
         let plain = try #require(symbols["keel_vectors"]), loopTable = try #require(symbols["keel_vectors_bhb_loop"])
-        // The table's slots hold the mitigation first, then a branch to the plain slot (the
-        // toolchain's objdump names CLRBHB, an older one prints its hint).
-        let dump = try HostCommand(PackTests.llvmTool("llvm-objdump"), ["-d", "--no-show-raw-insn", "--start-address=\(Self.hex(table + 0x400))",
-                                                                         "--stop-address=\(Self.hex(table + 0x480))", Repo.path(elf)]).run()
-        let code = dump.split(separator: "\n").compactMap { line -> (address: UInt64, text: String)? in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let address = UInt64(parts[0].trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
-            return (address, parts[1].trimmingCharacters(in: .whitespaces))
-        }
+        // The table's slots hold the mitigation first, then a branch to the plain slot.
+        let code = try Self.disassembly(elf, from: table + 0x400, to: table + 0x480)
+        let dump = code.map { "\(Self.hex($0.address)): \($0.text)" }.joined(separator: "\n")
         let first = try #require(code.first, "\(dump)")
         let mitigation = forced.entry == "clrbhb" ? ["clrbhb", "hint\t#22", "hint\t#0x16"] : ["sub\tsp, sp, #32", "sub\tsp, sp, #0x20"]
         #expect(first.address == table + 0x400 && mitigation.contains(first.text), "\(dump)")
@@ -281,6 +287,41 @@ struct MitigationTests {
         if forced.guest == "wfi_native" || forced.guest == "sgi_race" { #expect((entries[0x480] ?? 0) > 10, "\(entries) entries per slot") }
     }
 
+    @Test("the firmware-call table passes each CPU's call to the firmware: x0 at the SMC (read through gdb) is WORKAROUND_3 or _1 on both CPUs, on synchronous exits and IRQs",
+          .serialized, arguments: [("wa3", SMCCC.archWorkaround3), ("wa1", SMCCC.archWorkaround1)])
+    func forcedFirmwareCallID(entry: String, call: UInt32) throws {
+        let elf = "build/hyp-test/keel.elf"
+        try #require(FileManager.default.fileExists(atPath: ContainedTrapTests.testFirmware), "run `make` (it builds build/hyp-test)")
+        let table = try #require(try Self.symbols(elf)["keel_vectors_firmware"])
+        let smc = try #require(try Self.disassembly(elf, from: table + 0x400, to: table + 0x480).first { $0.text == "smc\t#0" }?.address)
+        let scratch = try PackTests.Scratch()
+        let qemu = try Self.qemuWrapper(scratch, extra: ["-append", "keel.test.entry=\(entry)"])
+        // A dprintf at the SMC of the synchronous and the IRQ slot: gdb prints x0 and goes on.
+        let commands = [UInt64(0x400), 0x480].map { slot in
+            "dprintf *\(Self.hex(smc - 0x400 + slot)),\"smc slot=\(Self.hex(slot)) cpu=%d x0=%#lx\\n\",$_thread,$x0"
+        } + ["continue"]
+        let (keel, console, gdbText) = try Self.underGDB(["run", "--firmware", ContainedTrapTests.testFirmware, "--qemu", qemu, "--cpu", "cortex-a72",
+                                                          "--smp", "2", "--guest", Repo.guest("wfi_native"), "--timeout", "120"],
+                                                         elf: elf, commands: commands, until: { $0.contains("smc slot=") })
+        defer { if keel.isRunning { keel.terminate() } }
+        keel.waitUntilExit()
+        #expect(keel.terminationStatus == 0 && console.text.contains("wfi_native: done"), "\(console.text)")
+        var calls: [String: Set<String>] = [:], seen = 0
+        for line in gdbText.split(separator: "\n") where line.hasPrefix("smc slot=") {
+            let fields = Dictionary(line.split(separator: " ").compactMap { field -> (String, String)? in
+                let pair = field.split(separator: "=", maxSplits: 1)
+                return pair.count == 2 ? (String(pair[0]), String(pair[1])) : nil
+            }, uniquingKeysWith: { $1 })
+            calls["x0", default: []].insert(fields["x0"] ?? "?")
+            calls["cpu", default: []].insert(fields["cpu"] ?? "?")
+            calls["slot", default: []].insert(fields["slot"] ?? "?")
+            seen += 1
+        }
+        #expect(calls["x0"] == [Self.hex(UInt64(call))], "\(calls)")
+        #expect(calls["cpu"] == ["1", "2"] && calls["slot"] == ["0x400", "0x480"], "\(calls)")
+        #expect(seen > 30, "\(seen) SMCs\n\(gdbText.suffix(2000))")
+    }
+
     // MARK: W^X at EL2
 
     /// A free TCP port for QEMU's gdb stub.
@@ -293,6 +334,42 @@ struct MitigationTests {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// `keel` with `arguments` and `--gdb` (QEMU waits halted for gdb), then gdb-multiarch in batch
+    /// mode with `commands` after `target remote` (retried until the stub listens and gdb's output
+    /// shows it `attached`: by default, a stop at breakpoint 1). Returns Keel's process (running or done), its console as it grows, and gdb's
+    /// output.
+    static func underGDB(_ arguments: [String], elf: String, commands: [String],
+                         until attached: (String) -> Bool = { $0.contains("Breakpoint 1, ") }) throws -> (Process, Output, String) {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb-multiarch"), "gdb-multiarch is missing: make deps")
+        let port = freePort()
+        let keel = Process()
+        keel.executableURL = URL(fileURLWithPath: Repo.keel)
+        keel.arguments = arguments + ["--gdb", "--gdb-port", "\(port)"]
+        keel.currentDirectoryURL = Repo.root
+        let out = Pipe()
+        keel.standardOutput = out
+        keel.standardError = out
+        keel.standardInput = FileHandle.nullDevice
+        let console = Output()
+        out.fileHandleForReading.readabilityHandler = { console.append($0.availableData) }
+        try keel.run()
+        var gdbText = ""
+        for _ in 0..<20 {
+            Thread.sleep(forTimeInterval: 0.5)
+            let gdb = Process()
+            gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb-multiarch")
+            gdb.arguments = ["-q", Repo.path(elf), "-batch", "-ex", "target remote :\(port)"] + commands.flatMap { ["-ex", $0] }
+            let gdbOut = Pipe()
+            gdb.standardOutput = gdbOut
+            gdb.standardError = gdbOut
+            try gdb.run()
+            gdbText = String(decoding: gdbOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            gdb.waitUntilExit()
+            if attached(gdbText) { break }
+        }
+        return (keel, console, gdbText)
     }
 
     struct Misstep: CustomTestStringConvertible, Sendable {
@@ -321,44 +398,15 @@ struct MitigationTests {
     @Test("at EL2, guest memory and Keel's data do not execute and Keel's text and rodata are not writable: each faults",
           .serialized, arguments: missteps)
     func writeXorExecute(misstep: Misstep) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb-multiarch"), "gdb-multiarch is missing: make deps")
         let symbols = try Self.symbols()
         let address = try misstep.address ?? #require(misstep.target.flatMap { symbols[$0] }, "no \(misstep.target ?? "") in keel.elf")
         let memset = try #require(symbols["memset"])
-        let scratch = try PackTests.Scratch()
-        let port = Self.freePort()
-
-        let keel = Process()
-        keel.executableURL = URL(fileURLWithPath: Repo.keel)
-        keel.arguments = ["run", "--guest", Repo.guest("hvc"), "--gdb", "--gdb-port", "\(port)"]
-        keel.currentDirectoryURL = Repo.root
-        let out = Pipe()
-        keel.standardOutput = out
-        keel.standardError = out
-        keel.standardInput = FileHandle.nullDevice
-        let console = Output()
-        out.fileHandleForReading.readabilityHandler = { console.append($0.availableData) }
-        try keel.run()
-        defer { if keel.isRunning { keel.terminate() } }
-
         // QEMU waits halted for gdb: stop at Keel's first exit from the guest, misstep, let go.
-        var commands = ["target remote :\(port)", "break keel_handle_lower_sync", "continue"]
+        var commands = ["break keel_handle_lower_sync", "continue"]
         commands += misstep.commands.map { $0.replacingOccurrences(of: "$a", with: Self.hex(address)).replacingOccurrences(of: "$memset", with: Self.hex(memset)) }
         commands.append("detach")
-        var gdbText = ""
-        for _ in 0..<20 {
-            Thread.sleep(forTimeInterval: 0.5)
-            let gdb = Process()
-            gdb.executableURL = URL(fileURLWithPath: "/usr/bin/gdb-multiarch")
-            gdb.arguments = ["-q", Repo.path("build/hyp/keel.elf"), "-batch"] + commands.flatMap { ["-ex", $0] }
-            let gdbOut = Pipe()
-            gdb.standardOutput = gdbOut
-            gdb.standardError = gdbOut
-            try gdb.run()
-            gdbText = String(decoding: gdbOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            gdb.waitUntilExit()
-            if gdbText.contains("Breakpoint 1, ") { break }
-        }
+        let (keel, console, gdbText) = try Self.underGDB(["run", "--guest", Repo.guest("hvc")], elf: "build/hyp/keel.elf", commands: commands)
+        defer { if keel.isRunning { keel.terminate() } }
         #expect(gdbText.contains("Breakpoint 1, ") && gdbText.contains("detached"), "\(gdbText)")
 
         // Keel reports the fault as its own (or, unprotected, goes on). It happened while Keel
