@@ -17,19 +17,9 @@ struct GDBTests {
     @Test("QEMU waits halted; the printed gdb-multiarch command attaches with Keel's symbols")
     func attaches() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Repo.keel), "build/bin/keel is missing: run `make`")
-        let keel = Process()
-        keel.executableURL = URL(fileURLWithPath: Repo.keel)
         // A free port of its own: other runs (tests in other checkouts) may hold :1234.
         let port = MitigationTests.freePort()
-        keel.arguments = ["run", "--config", Repo.path("boards/examples/demo.toml"), "--gdb", "--gdb-port", String(port)]
-        keel.currentDirectoryURL = Repo.root
-        let out = Pipe()
-        keel.standardOutput = out
-        keel.standardError = out
-        keel.standardInput = FileHandle.nullDevice
-        let console = Output()
-        out.fileHandleForReading.readabilityHandler = { console.append($0.availableData) }
-        try keel.run()
+        let (keel, console) = try startKeel(["run", "--config", Repo.path("boards/examples/demo.toml"), "--gdb", "--gdb-port", String(port)])
         defer { if keel.isRunning { keel.terminate() } }
 
         // The instructions come once QEMU's stub listens; QEMU then waits for gdb.

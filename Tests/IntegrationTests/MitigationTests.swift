@@ -344,17 +344,7 @@ struct MitigationTests {
                          until attached: (String) -> Bool = { $0.contains("Breakpoint 1, ") }) throws -> (Process, Output, String) {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb-multiarch"), "gdb-multiarch is missing: make deps")
         let port = freePort()
-        let keel = Process()
-        keel.executableURL = URL(fileURLWithPath: Repo.keel)
-        keel.arguments = arguments + ["--gdb", "--gdb-port", "\(port)"]
-        keel.currentDirectoryURL = Repo.root
-        let out = Pipe()
-        keel.standardOutput = out
-        keel.standardError = out
-        keel.standardInput = FileHandle.nullDevice
-        let console = Output()
-        out.fileHandleForReading.readabilityHandler = { console.append($0.availableData) }
-        try keel.run()
+        let (keel, console) = try startKeel(arguments + ["--gdb", "--gdb-port", "\(port)"])
         var gdbText = ""
         for _ in 0..<20 {
             Thread.sleep(forTimeInterval: 0.5)

@@ -82,3 +82,20 @@ func boot(_ guest: String, _ extra: [String] = []) throws -> KeelRun {
     try #require(FileManager.default.fileExists(atPath: Repo.guest(guest)), "build/guests/\(guest).bin is missing: run `make`")
     return try runKeel(["run", "--guest", Repo.guest(guest), "--timeout", "60"] + extra)
 }
+
+/// `keel` with `arguments`, started and left running: its process and its console (stdout and
+/// stderr together) as it grows.
+func startKeel(_ arguments: [String]) throws -> (Process, Output) {
+    let keel = Process()
+    keel.executableURL = URL(fileURLWithPath: Repo.keel)
+    keel.arguments = arguments
+    keel.currentDirectoryURL = Repo.root
+    let out = Pipe()
+    keel.standardOutput = out
+    keel.standardError = out
+    keel.standardInput = FileHandle.nullDevice
+    let console = Output()
+    out.fileHandleForReading.readabilityHandler = { console.append($0.availableData) }
+    try keel.run()
+    return (keel, console)
+}
