@@ -111,13 +111,9 @@ struct MitigationTests {
     static func loopEnds(_ symbols: [String: UInt64]) throws -> Set<UInt64> {
         let table = try #require(symbols["keel_vectors_bhb_loop"]), deferred = try #require(symbols["keel_hvc_fast_bhb"])
         let last = try #require(symbols["keel_lower_irq_slow_bhb"])
-        let dump = try HostCommand(PackTests.llvmTool("llvm-objdump"), ["-d", "--no-show-raw-insn", Repo.path("build/hyp/keel.elf")]).run()
-        var ends = Set<UInt64>()
-        for line in dump.split(separator: "\n") where line.contains("dsb\tnsh") {
-            guard let address = UInt64(line.split(separator: ":")[0].trimmingCharacters(in: .whitespaces), radix: 16) else { continue }
-            if (table..<table + 0x800).contains(address) || (deferred...last + 0x40).contains(address) { ends.insert(address) }
-        }
-        return ends
+        let elf = "build/hyp/keel.elf"
+        let code = try disassembly(elf, from: table, to: table + 0x800) + disassembly(elf, from: deferred, to: last + 0x44)
+        return Set(code.filter { $0.text == "dsb\tnsh" }.map(\.address))
     }
 
     /// What the exec log says of each exit from the guest through the BHB-loop table: `exits`
@@ -130,15 +126,21 @@ struct MitigationTests {
         var loops = 0, unguarded: [String] = []
     }
 
+    /// The translation blocks of a QEMU `-d exec,nochain` log, in order: the CPU that ran each and
+    /// its PC. A line reads "Trace <cpu>: <host pointer> [<cs_base>/<pc>/<flags>/<cflags>] <symbol>".
+    static func execBlocks(_ log: String) -> [(cpu: Substring, pc: UInt64)] {
+        log.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("Trace "), let colon = line.firstIndex(of: ":"), let open = line.firstIndex(of: "[") else { return nil }
+            let fields = line[line.index(after: open)...].split(separator: "/")
+            guard fields.count > 1, let pc = UInt64(fields[1], radix: 16) else { return nil }
+            return (line[line.index(line.startIndex, offsetBy: 6)..<colon], pc)
+        }
+    }
+
     static func account(log: String, table: UInt64, loopEnds: Set<UInt64>, guarded: [UInt64: String]) -> LoopAccount {
         var account = LoopAccount()
         var owed: [Substring: UInt64] = [:]                  // per CPU: the slot whose loop is still owed
-        for line in log.split(separator: "\n") where line.hasPrefix("Trace ") {
-            // "Trace <cpu>: <host pointer> [<cs_base>/<pc>/<flags>/<cflags>] <symbol>"
-            guard let colon = line.firstIndex(of: ":"), let open = line.firstIndex(of: "[") else { continue }
-            let fields = line[line.index(after: open)...].split(separator: "/")
-            guard fields.count > 1, let pc = UInt64(fields[1], radix: 16) else { continue }
-            let cpu = line[line.index(line.startIndex, offsetBy: 6)..<colon]
+        for (cpu, pc) in execBlocks(log) {
             if pc >= table + 0x400 && pc < table + 0x800 && pc % 0x80 == 0 {
                 if let slot = owed[cpu] { account.answered[slot, default: 0] += 1 }
                 owed[cpu] = pc - table
@@ -266,11 +268,7 @@ struct MitigationTests {
         // all went through the forced table, none straight to the plain one, none to the loop's.
         var last: [Substring: UInt64] = [:]
         var entries: [UInt64: Int] = [:], strays: [String] = [], loopRuns = 0
-        for line in try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n") where line.hasPrefix("Trace ") {
-            guard let colon = line.firstIndex(of: ":"), let open = line.firstIndex(of: "[") else { continue }
-            let fields = line[line.index(after: open)...].split(separator: "/")
-            guard fields.count > 1, let pc = UInt64(fields[1], radix: 16) else { continue }
-            let cpu = line[line.index(line.startIndex, offsetBy: 6)..<colon]
+        for (cpu, pc) in Self.execBlocks(try String(contentsOfFile: log, encoding: .utf8)) {
             if (loopTable..<loopTable + 0x800).contains(pc) { loopRuns += 1 }
             if pc >= plain + 0x400 && pc < plain + 0x800 && pc % 0x80 == 0 && last[cpu] != pc {
                 let slot = pc - plain
@@ -338,8 +336,8 @@ struct MitigationTests {
 
     /// `keel` with `arguments` and `--gdb` (QEMU waits halted for gdb), then gdb-multiarch in batch
     /// mode with `commands` after `target remote` (retried until the stub listens and gdb's output
-    /// shows it `attached`: by default, a stop at breakpoint 1). Returns Keel's process (running or done), its console as it grows, and gdb's
-    /// output.
+    /// shows it `attached`: by default, a stop at breakpoint 1). Returns Keel's process (running or
+    /// done), its console as it grows, and gdb's output.
     static func underGDB(_ arguments: [String], elf: String, commands: [String],
                          until attached: (String) -> Bool = { $0.contains("Breakpoint 1, ") }) throws -> (Process, Output, String) {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/gdb-multiarch"), "gdb-multiarch is missing: make deps")
