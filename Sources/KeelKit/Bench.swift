@@ -48,7 +48,7 @@ public enum Bench {
         let bundle = try TemporaryBundle(rawGuest: guest, layout: qemuVirtDefaultVM, board: qemuVirt)
         var command = QEMUCommand(firmware: firmware, bundle: bundle.path, board: qemuVirt, layout: qemuVirtDefaultVM)
         defer { withExtendedLifetime(bundle) {} }
-        command.extraArguments = ["-icount", "shift=0", "-append", (["keel.trace=\(traceMode.bootArgument)"] + (bootargs.isEmpty ? [] : [bootargs])).joined(separator: " ")]
+        command.extraArguments = ["-icount", "shift=0", "-append", "keel.trace=\(traceMode.bootArgument)" + (bootargs.isEmpty ? "" : " " + bootargs)]
         let text = ConsoleText()
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("keel-bench-\(UUID().uuidString).trace").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }

@@ -23,21 +23,21 @@ enum TestHooks {
     /// vectors take that way in from a guest (`SpectreProfile.Entry`: CLRBHB, or the firmware's
     /// ARCH_WORKAROUND_1 or _3 by SMC) whatever the CPU needs. No core QEMU models selects those
     /// two tables itself (none has CLRBHB without ECBHB, and QEMU's PSCI offers no workaround),
-    /// so this is how their vectors boot guests under test (MitigationTests). 0: not forced.
-    nonisolated(unsafe) private static var forcedEntry: UInt8 = 0
+    /// so this is how their vectors boot guests under test (MitigationTests). `none`: not forced.
+    nonisolated(unsafe) private static var forcedEntry = SpectreProfile.Entry.none
     nonisolated(unsafe) private static var forcedCall: UInt32 = 0
 
     /// Reads `keel.test.entry=` from the DTB at `dtb`; on CPU 0, before any CPU installs its
     /// mitigations (`Spectre.install`).
     @_optimize(size)
     static func readForcedEntry(_ dtb: UInt64) {
-        let found: (UInt8, UInt32, StaticString)?? = BootDTB.open(dtb) { fdt in
+        let found: (SpectreProfile.Entry, UInt32, StaticString)?? = BootDTB.open(dtb) { fdt in
             guard let bootargs = fdt.property(path: "/chosen", name: "bootargs"),
                   let range = BootArguments.value(of: "keel.test.entry", in: bootargs) else { return nil }
             let value = bootargs.extracting(range)
-            if FDT.equal(value, "clrbhb") { return (SpectreProfile.Entry.clearBHB.rawValue, 0, "CLRBHB") }
-            if FDT.equal(value, "wa1") { return (SpectreProfile.Entry.firmwareCall.rawValue, SMCCC.archWorkaround1, "the firmware's WORKAROUND_1") }
-            if FDT.equal(value, "wa3") { return (SpectreProfile.Entry.firmwareCall.rawValue, SMCCC.archWorkaround3, "the firmware's WORKAROUND_3") }
+            if FDT.equal(value, "clrbhb") { return (.clearBHB, 0, "CLRBHB") }
+            if FDT.equal(value, "wa1") { return (.firmwareCall, SMCCC.archWorkaround1, "the firmware's WORKAROUND_1") }
+            if FDT.equal(value, "wa3") { return (.firmwareCall, SMCCC.archWorkaround3, "the firmware's WORKAROUND_3") }
             Console.log("test hook: keel.test.entry= is not clrbhb, wa1 or wa3: ignored")
             return nil
         }
@@ -53,8 +53,8 @@ enum TestHooks {
 
     /// `profile` with the forced way in, if any (the answers to a guest stay the CPU's own).
     static func force(_ profile: inout SpectreProfile) {
-        guard let entry = SpectreProfile.Entry(rawValue: forcedEntry), entry != .none else { return }
-        profile.entry = entry
+        guard forcedEntry != .none else { return }
+        profile.entry = forcedEntry
         profile.entryFirmwareCall = forcedCall
         profile.bhbLoopCount = 0
     }
