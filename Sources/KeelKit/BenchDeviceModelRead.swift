@@ -1,9 +1,11 @@
 import Foundation
+import KeelBoards
 
 /// `keel bench dm`'s virtio-blk sequential read (`DeviceModelBench`): in one run without
 /// `-icount`, the device-model VM reads its 64 MiB image itself, then a Linux frontend reads it
 /// through `/dev/vda`, buffered (through its page cache) and with direct I/O (`iflag=direct`, as
-/// fio's `direct=1` benchmarks of virtio-blk read: no page-cache copy in the frontend).
+/// fio's `direct=1` benchmarks of virtio-blk read: no page-cache copy in the frontend). The
+/// reference: the same frontend on QEMU alone, its disk on QEMU's own virtio-blk device.
 extension DeviceModelBench {
     /// The sequential read, in seconds of each guest's own clock (kernel log timestamps).
     public struct SequentialRead: Sendable {
@@ -19,14 +21,37 @@ extension DeviceModelBench {
         /// The frontend's /sys/block/vda/stat after its reads, then its read-ahead and largest
         /// request (KiB): how many requests the reads became.
         public var frontendBlockStats: String?
+        /// The same frontend (kernel, /init, disk) booted by QEMU alone, no hypervisor, its disk
+        /// on QEMU's own virtio-blk device (served by QEMU in the host, as QEMU serves a KVM
+        /// guest): what the frontend's reads take when the device costs next to nothing. Nil
+        /// when not measured.
+        public var qemuDevice: FrontendReads?
 
         /// The device model's best read over the frontend's best buffered read.
         public var ratio: Double { (deviceModelSeconds.min() ?? .nan) / (frontendSeconds.min() ?? .nan) }
         /// The device model's best read over the frontend's best direct-I/O read.
         public var directRatio: Double { (deviceModelSeconds.min() ?? .nan) / (frontendDirectSeconds.min() ?? .nan) }
+        /// QEMU's own device's best buffered read over Keel's frontend's (1: as fast as QEMU's).
+        public var qemuDeviceRatio: Double? { qemuDevice.map { ($0.bufferedSeconds.min() ?? .nan) / (frontendSeconds.min() ?? .nan) } }
+        /// The same for direct I/O.
+        public var qemuDeviceDirectRatio: Double? { qemuDevice.map { ($0.directSeconds.min() ?? .nan) / (frontendDirectSeconds.min() ?? .nan) } }
+        /// `ratio` with QEMU's own device in Keel's place: the device model's best read over that
+        /// frontend's best buffered read. What the goal's figure is when the device costs next to
+        /// nothing, so the frontend alone sets it.
+        public var qemuDeviceGoalRatio: Double? { qemuDevice.map { (deviceModelSeconds.min() ?? .nan) / ($0.bufferedSeconds.min() ?? .nan) } }
+        /// The same for direct I/O.
+        public var qemuDeviceGoalDirectRatio: Double? { qemuDevice.map { (deviceModelSeconds.min() ?? .nan) / ($0.directSeconds.min() ?? .nan) } }
+
         public var meetsGoal: Bool { ratio >= readRatioGoal }
         public var directMeetsGoal: Bool { directRatio >= readRatioGoal }
         public func mibPerSecond(_ seconds: [Double]) -> Double { Double(bytes) / Double(1 << 20) / (seconds.min() ?? .nan) }
+    }
+
+    /// A frontend's timed reads: /dev/vda buffered and direct (each run), a tmpfs file.
+    public struct FrontendReads: Sendable {
+        public var bufferedSeconds: [Double]
+        public var directSeconds: [Double]
+        public var memorySeconds: Double
     }
 
     static let selfReadStart = "keel-bench: dm read start", selfReadEnd = "keel-bench: dm read end"
@@ -132,8 +157,10 @@ extension DeviceModelBench {
     }
 
     /// Boots the sequential-read system once (wall time, no -icount); `mib` MiB of random bytes.
+    /// With `qemuDevice`, then boots the frontend once more on QEMU alone with the same disk on
+    /// QEMU's own virtio-blk device (`qemuDeviceRead`).
     public static func sequentialRead(mib: Int = 64, kernel: String, linuxCache: String, firmware: String, scratch: String,
-                                      timeout: Double) throws -> SequentialRead {
+                                      timeout: Double, qemuDevice: Bool = true) throws -> SequentialRead {
         let folder = try Folder(in: scratch, name: "dm-read")
         let bytes = mib << 20
         guard let random = FileHandle(forReadingAtPath: "/dev/urandom") else { throw KeelError("cannot read /dev/urandom") }
@@ -161,24 +188,66 @@ extension DeviceModelBench {
         try app.encoded().write(to: URL(fileURLWithPath: folder.path + "/app.cpio"))
 
         let output = try run(readConfig(kernel: absolute(kernel)), in: folder, firmware: firmware, icount: false, timeout: timeout)
+        let text = try readConsole(output)
+        let frontend = try frontendReads(text, output)
+        return SequentialRead(bytes: bytes, deviceModelSeconds: try durations(selfReadStart, selfReadEnd, in: text, output),
+                              frontendSeconds: frontend.bufferedSeconds, frontendDirectSeconds: frontend.directSeconds,
+                              frontendMemorySeconds: frontend.memorySeconds,
+                              frontendBlockStats: text.split(separator: "\n").first { $0.hasPrefix(frontendStats) }
+                                  .map { String($0.dropFirst(frontendStats.count)) },
+                              qemuDevice: qemuDevice ? try qemuDeviceRead(kernel: kernel, folder: folder, timeout: timeout) : nil)
+    }
+
+    /// QEMU's arguments for the frontend alone: the kernel at EL1 on the virt board QEMU
+    /// describes itself (its virtio-mmio transports among it), the CPU, RAM and vCPU count of
+    /// the frontend VM under Keel, and `disk` (read-only) on QEMU's own virtio-blk device behind
+    /// one of those transports. No -icount: wall time, as the run under Keel.
+    static func qemuDeviceArguments(kernel: String, initrd: String, disk: String) -> [String] {
+        ["-M", "virt,gic-version=3", "-cpu", qemuVirt.qemuCPU.description, "-smp", "1", "-m", "256M",
+         "-display", "none", "-monitor", "none", "-serial", "stdio",
+         "-kernel", kernel, "-initrd", initrd, "-append", bootargs,
+         "-drive", "file=\(disk),if=none,format=raw,id=disk0,readonly=on", "-device", "virtio-blk-device,drive=disk0"]
+    }
+
+    /// The frontend of `folder` (its app.cpio and disk.img, as the sequential read wrote them)
+    /// booted on QEMU alone, its disk on QEMU's own virtio-blk device.
+    static func qemuDeviceRead(kernel: String, folder: Folder, timeout: Double) throws -> FrontendReads {
+        let arguments = qemuDeviceArguments(kernel: absolute(kernel), initrd: folder.path + "/app.cpio", disk: folder.path + "/disk.img")
+        let (status, output) = try LinuxBench.runProcess("qemu-system-aarch64", arguments, timeout: timeout)
+        guard status == 0 else {
+            throw KeelError("the frontend on QEMU's own virtio-blk did not power off (status \(status.map(String.init) ?? "none, stopped")):\n\(output.suffix(4000))",
+                            status: .dataError)
+        }
+        return try frontendReads(try readConsole(output), output)
+    }
+
+    /// The console without Keel's prefixes; throws when a guest said a `dd` failed.
+    static func readConsole(_ output: String) throws -> String {
         let text = unprefixed(output)
         if let failed = text.split(separator: "\n").first(where: { $0.contains(ddFailed) }) {
             throw KeelError("a read of the bench failed (\(failed)):\n\(output.suffix(4000))", status: .dataError)
         }
-        func duration(_ start: String, _ end: String) throws -> Double {
-            guard let a = kernelTimestamp(of: start, in: text), let b = kernelTimestamp(of: end, in: text), b > a else {
-                throw KeelError("no kernel timestamps around '\(start)' and its end:\n\(output.suffix(4000))", status: .dataError)
-            }
-            return b - a
+        return text
+    }
+
+    /// The frontend's timed reads in `text` (its /init's markers).
+    static func frontendReads(_ text: String, _ output: String) throws -> FrontendReads {
+        FrontendReads(bufferedSeconds: try durations(frontendReadStart, frontendReadEnd, in: text, output),
+                       directSeconds: try durations(directReadStart, directReadEnd, in: text, output),
+                       memorySeconds: try duration(memoryReadStart, memoryReadEnd, in: text, output))
+    }
+
+    /// Seconds between a start marker and its end in kernel-log timestamps.
+    static func duration(_ start: String, _ end: String, in text: String, _ output: String) throws -> Double {
+        guard let a = kernelTimestamp(of: start, in: text), let b = kernelTimestamp(of: end, in: text), b > a else {
+            throw KeelError("no kernel timestamps around '\(start)' and its end:\n\(output.suffix(4000))", status: .dataError)
         }
-        func durations(_ start: String, _ end: String) throws -> [Double] {
-            try (1...runs).map { try duration("\(start) \($0)", "\(end) \($0)") }
-        }
-        let stats = text.split(separator: "\n").first { $0.hasPrefix(frontendStats) }.map { String($0.dropFirst(frontendStats.count)) }
-        return SequentialRead(bytes: bytes, deviceModelSeconds: try durations(selfReadStart, selfReadEnd),
-                              frontendSeconds: try durations(frontendReadStart, frontendReadEnd),
-                              frontendDirectSeconds: try durations(directReadStart, directReadEnd),
-                              frontendMemorySeconds: try duration(memoryReadStart, memoryReadEnd), frontendBlockStats: stats)
+        return b - a
+    }
+
+    /// `duration` of each numbered run.
+    static func durations(_ start: String, _ end: String, in text: String, _ output: String) throws -> [Double] {
+        try (1...runs).map { try duration("\(start) \($0)", "\(end) \($0)", in: text, output) }
     }
 
     /// The kernel's timestamp, in seconds, of the log line containing `marker` exactly (followed

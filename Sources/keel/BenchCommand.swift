@@ -262,7 +262,10 @@ struct BenchDM: ParsableCommand {
             image itself, then a Linux frontend reads it through /dev/vda (dd bs=1M buffered, \
             then with iflag=direct; twice each, the faster kept); the figures are the device \
             model's time over the frontend's buffered read and over its direct read, each the \
-            median of --read-runs boots (goal >= \(DeviceModelBench.readRatioGoal)).
+            median of --read-runs boots (goal >= \(DeviceModelBench.readRatioGoal)). After each \
+            boot, the same frontend boots on QEMU alone with its disk on QEMU's own virtio-blk \
+            device (--no-qemu-device: not): the reference, a device that costs the frontend next \
+            to nothing, reported as its read time over Keel's frontend's (1: as fast).
             """
     )
 
@@ -275,6 +278,8 @@ struct BenchDM: ParsableCommand {
     @Option(help: "Boots for the sequential read (the figure is the median ratio).") var readRuns = 3
     @Flag(help: "Only the round trips.") var roundTripOnly = false
     @Flag(help: "Only the sequential read.") var readOnly = false
+    @Flag(inversion: .prefixedNo, help: "After each sequential-read boot, boot the frontend on QEMU alone with its disk on QEMU's own virtio-blk device (the reference: no hypervisor, the device served in the host).")
+    var qemuDevice = true
 
     func run() throws {
         guard !(roundTripOnly && readOnly) else { throw ValidationError("--round-trip-only and --read-only exclude each other") }
@@ -311,7 +316,7 @@ struct BenchDM: ParsableCommand {
                 for boot in 1...readRuns {
                     print("  sequential read, boot \(boot) of \(readRuns)")
                     boots.append(try DeviceModelBench.sequentialRead(kernel: kernel, linuxCache: linuxCache, firmware: firmwarePath,
-                                                                     scratch: scratch, timeout: timeout))
+                                                                     scratch: scratch, timeout: timeout, qemuDevice: qemuDevice))
                 }
                 func times(_ values: [Double]) -> String { values.map { String(format: "%.3f", $0) }.joined(separator: " ") }
                 var rows = [["sequential read, \(boots[0].bytes >> 20) MiB", "keel-dm's VM, own image (s)", "frontend, /dev/vda buffered (s)",
@@ -324,6 +329,16 @@ struct BenchDM: ParsableCommand {
                                  String(format: "%.0f, %.0f, %.0f", read.mibPerSecond(read.deviceModelSeconds), read.mibPerSecond(read.frontendSeconds),
                                         read.mibPerSecond(read.frontendDirectSeconds))])
                 }
+                if qemuDevice {
+                    rows.append(["QEMU's own virtio-blk, no Keel", "", "frontend, /dev/vda buffered (s)", "frontend, /dev/vda direct (s)",
+                                 "frontend, tmpfs file (s)", "ratio buffered", "ratio direct", "its time / Keel's, buffered, direct"])
+                    for (i, read) in boots.enumerated() {
+                        guard let own = read.qemuDevice else { continue }
+                        rows.append(["boot \(i + 1)", "", times(own.bufferedSeconds), times(own.directSeconds), String(format: "%.3f", own.memorySeconds),
+                                     String(format: "%.2f", read.qemuDeviceGoalRatio ?? .nan), String(format: "%.2f", read.qemuDeviceGoalDirectRatio ?? .nan),
+                                     String(format: "%.2f, %.2f", read.qemuDeviceRatio ?? .nan, read.qemuDeviceDirectRatio ?? .nan)])
+                    }
+                }
                 printTable(rows)
                 let ratio = DeviceModelBench.median(boots.map(\.ratio))
                 let directRatio = DeviceModelBench.median(boots.map(\.directRatio))
@@ -331,17 +346,34 @@ struct BenchDM: ParsableCommand {
                     print(String(format: "goal frontend / keel-dm's own read >= %.1f, frontend %@ (wall time, median of %d boots): %@ (%.2f)",
                                  DeviceModelBench.readRatioGoal, what, boots.count, value >= DeviceModelBench.readRatioGoal ? "met" : "NOT met", value))
                 }
+                let ownBuffered = boots.compactMap(\.qemuDeviceRatio), ownDirect = boots.compactMap(\.qemuDeviceDirectRatio)
+                let ownGoal = boots.compactMap(\.qemuDeviceGoalRatio), ownGoalDirect = boots.compactMap(\.qemuDeviceGoalDirectRatio)
+                if !ownBuffered.isEmpty {
+                    print(String(format: "reference, the same frontend on QEMU alone with its disk on QEMU's own virtio-blk (median of %d boots): keel-dm's own read / its read: buffered %.2f, direct %.2f; its read time / Keel's frontend's (1: Keel's as fast): buffered %.2f, direct %.2f",
+                                 ownBuffered.count, DeviceModelBench.median(ownGoal), DeviceModelBench.median(ownGoalDirect),
+                                 DeviceModelBench.median(ownBuffered), DeviceModelBench.median(ownDirect)))
+                }
                 if let stats = boots.last?.frontendBlockStats { print("frontend /sys/block/vda/stat after its reads: \(stats)") }
-                section["blk_sequential_read"] = [
+                var qemuOwn: [String: Any] = [:]
+                if !ownBuffered.isEmpty {
+                    qemuOwn = ["qemu_device_ratio_median": DeviceModelBench.median(ownBuffered),
+                               "qemu_device_direct_ratio_median": DeviceModelBench.median(ownDirect),
+                               "qemu_device_goal_ratio_median": DeviceModelBench.median(ownGoal),
+                               "qemu_device_goal_direct_ratio_median": DeviceModelBench.median(ownGoalDirect)]
+                }
+                section["blk_sequential_read"] = qemuOwn.merging([
                     "bytes": boots[0].bytes, "ratio_median": ratio, "goal": DeviceModelBench.readRatioGoal,
                     "goal_met": ratio >= DeviceModelBench.readRatioGoal,
                     "direct_ratio_median": directRatio, "direct_goal_met": directRatio >= DeviceModelBench.readRatioGoal,
                     "boots": boots.map { ["device_model_seconds": $0.deviceModelSeconds, "frontend_seconds": $0.frontendSeconds,
                                           "frontend_direct_seconds": $0.frontendDirectSeconds,
                                           "frontend_tmpfs_seconds": $0.frontendMemorySeconds, "ratio": $0.ratio, "direct_ratio": $0.directRatio,
-                                          "frontend_block_stat": $0.frontendBlockStats ?? ""] as [String: Any] },
-                    "description": "wall time (no -icount), guest kernel-log timestamps around dd bs=1M; ratio = the device-model VM's read of its own image / the frontend's buffered read of /dev/vda (caches dropped, through its page cache); direct_ratio = the same over the frontend's dd iflag=direct read (O_DIRECT, no page-cache copy in the frontend); best of two each per boot, medians over boots; tmpfs = the frontend's read of the same bytes from a file in its tmpfs (its own copy without block layer and virtio)",
-                ]
+                                          "frontend_block_stat": $0.frontendBlockStats ?? "",
+                                          "qemu_device_seconds": $0.qemuDevice?.bufferedSeconds ?? [],
+                                          "qemu_device_direct_seconds": $0.qemuDevice?.directSeconds ?? [],
+                                          "qemu_device_tmpfs_seconds": $0.qemuDevice?.memorySeconds ?? 0] as [String: Any] },
+                    "description": "wall time (no -icount), guest kernel-log timestamps around dd bs=1M; ratio = the device-model VM's read of its own image / the frontend's buffered read of /dev/vda (caches dropped, through its page cache); direct_ratio = the same over the frontend's dd iflag=direct read (O_DIRECT, no page-cache copy in the frontend); best of two each per boot, medians over boots; tmpfs = the frontend's read of the same bytes from a file in its tmpfs (its own copy without block layer and virtio); qemu_device = the same frontend booted on QEMU alone (no hypervisor, one vCPU, 256 MiB, cortex-a72) with the disk on QEMU's own virtio-blk device, served in the host; qemu_device_ratio = its best buffered read time / Keel's frontend's (1: Keel's frontend as fast), qemu_device_direct_ratio the same for direct I/O; qemu_device_goal_ratio = ratio with that frontend in place of Keel's (the device model's best read / its best buffered read: the figure when the device costs next to nothing), qemu_device_goal_direct_ratio the same for direct I/O",
+                ]) { $1 }
             }
         } catch let error as KeelError {
             throw failure(error)

@@ -109,5 +109,10 @@ struct BenchTests {
         #expect((read["ratio_median"] as? Double ?? 0) > 0 && (read["direct_ratio_median"] as? Double ?? 0) > 0)
         #expect(run.stdout.contains("goal frontend / keel-dm's own read >= 0.5, frontend buffered"), "\(run.stdout)")
         #expect(run.stdout.contains("goal frontend / keel-dm's own read >= 0.5, frontend direct I/O"), "\(run.stdout)")
+        // The reference: the frontend on QEMU alone read the disk through QEMU's own virtio-blk.
+        for key in ["qemu_device_ratio_median", "qemu_device_direct_ratio_median", "qemu_device_goal_ratio_median"] {
+            #expect((read[key] as? Double ?? 0) > 0, "\(key): \(read)")
+        }
+        #expect(run.stdout.contains("reference, the same frontend on QEMU alone with its disk on QEMU's own virtio-blk"), "\(run.stdout)")
     }
 }

@@ -41,6 +41,30 @@ struct DeviceModelBenchTests {
         #expect(read.directRatio == 0.8)
         #expect(read.directMeetsGoal)
         #expect(read.mibPerSecond(read.deviceModelSeconds) == 640)
+        #expect(read.qemuDeviceRatio == nil && read.qemuDeviceGoalRatio == nil)
+    }
+
+    @Test("the reference on QEMU's own virtio-blk: its best times over Keel's frontend's, and the goal's ratio with it in Keel's place")
+    func qemuDeviceRatios() {
+        var read = DeviceModelBench.SequentialRead(bytes: 64 << 20, deviceModelSeconds: [0.2, 0.1], frontendSeconds: [0.5, 0.25],
+                                                   frontendDirectSeconds: [0.16, 0.125], frontendMemorySeconds: 0.1, frontendBlockStats: nil)
+        read.qemuDevice = .init(bufferedSeconds: [0.3, 0.2], directSeconds: [0.0625, 0.1], memorySeconds: 0.1)
+        #expect(read.qemuDeviceRatio == 0.8)
+        #expect(read.qemuDeviceDirectRatio == 0.5)
+        #expect(read.qemuDeviceGoalRatio == 0.5)
+        #expect(read.qemuDeviceGoalDirectRatio == 1.6)
+    }
+
+    @Test("the reference boots the frontend's kernel and initramfs on QEMU alone: its disk read-only on QEMU's virtio-blk, no -icount, Keel's CPU")
+    func qemuDeviceArguments() {
+        let arguments = DeviceModelBench.qemuDeviceArguments(kernel: "/k/Image", initrd: "/f/app.cpio", disk: "/f/disk.img")
+        func value(_ option: String) -> String? { arguments.firstIndex(of: option).map { arguments[$0 + 1] } }
+        #expect(value("-kernel") == "/k/Image" && value("-initrd") == "/f/app.cpio")
+        #expect(value("-drive") == "file=/f/disk.img,if=none,format=raw,id=disk0,readonly=on")
+        #expect(value("-device") == "virtio-blk-device,drive=disk0")
+        #expect(value("-cpu") == "cortex-a72" && value("-smp") == "1" && value("-m") == "256M")
+        #expect(value("-append") == DeviceModelBench.bootargs)
+        #expect(!arguments.contains("-icount") && value("-M") == "virt,gic-version=3")
     }
 
     @Test("the systems validate: a 1-vCPU Linux device model (polling or not) and its frontend, the read system with its rdinit hook")
