@@ -73,8 +73,9 @@ struct ELF64 {
     static let shfWrite = 0x1, shfAlloc = 0x2, shfExec = 0x4
     static let shtSymtab: UInt32 = 2, shtNoBits: UInt32 = 8
 
-    struct Section { var name: String; var type: UInt32; var flags: Int; var offset: Int; var size: Int; var link: Int }
-    struct Symbol { var name: String; var value: Int; var size: Int }
+    struct Section { var name: String; var type: UInt32; var flags: Int; var address = 0; var offset: Int; var size: Int; var link: Int }
+    /// `section`: the index of the section the symbol is defined in (0: undefined; 0xFFF1: absolute).
+    struct Symbol { var name: String; var value: Int; var size: Int; var section = 0 }
 
     let bytes: [UInt8]
     let name: String
@@ -91,7 +92,7 @@ struct ELF64 {
         var raw: [(nameOffset: Int, section: Section)] = []
         for i in 0..<shnum {
             let at = shoff + i * 64
-            raw.append((try int(at, 4), Section(name: "", type: UInt32(try int(at + 4, 4)), flags: try int(at + 8, 8),
+            raw.append((try int(at, 4), Section(name: "", type: UInt32(try int(at + 4, 4)), flags: try int(at + 8, 8), address: try int(at + 16, 8),
                                                 offset: try int(at + 24, 8), size: try int(at + 32, 8), link: try int(at + 40, 4))))
         }
         let names = raw[shstrndx].section
@@ -109,8 +110,20 @@ struct ELF64 {
         let strings = sections[table.link]
         return try stride(from: table.offset, to: table.offset + table.size - 23, by: 24).map { at in
             Symbol(name: try string(strings.offset + int(at, 4), limit: strings.offset + strings.size),
-                   value: try int(at + 8, 8), size: try int(at + 16, 8))
+                   value: try int(at + 8, 8), size: try int(at + 16, 8), section: try int(at + 6, 2))
         }
+    }
+
+    /// The entry point (e_entry).
+    func entry() throws -> Int { try int(0x18, 8) }
+
+    /// A section's contents (empty for one without any in the file, as .bss).
+    func contents(_ section: Section) throws -> ArraySlice<UInt8> {
+        guard section.type != ELF64.shtNoBits else { return [] }
+        guard section.offset >= 0, section.size >= 0, section.offset <= bytes.count, section.size <= bytes.count - section.offset else {
+            throw KeelError("'\(name)': section \(section.name) lies outside the file")
+        }
+        return bytes[section.offset..<section.offset + section.size]
     }
 
     private func int(_ at: Int, _ width: Int) throws -> Int {

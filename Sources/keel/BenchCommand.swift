@@ -95,6 +95,14 @@ struct BenchGuest: ParsableCommand {
                                 "per_vm_structure": size.vmStructure, "stage2_page_pool": size.pagePool,
                                 "trace_rings": size.traceRings, "max_cpus": size.maxCPUs]
         rows.append(["firmware text + rodata + data", "", "\(size.loaded)", "bytes (text \(size.text), rodata \(size.rodata), data \(size.data)); bss \(size.bss)"])
+        let reach: FirmwareReach
+        do { reach = try FirmwareReach(elf: elfPath) } catch let error as KeelError { throw failure(error) }
+        results["firmware_text_after_boot"] = [
+            "resident": reach.residentBytes, "boot_only": reach.bootOnlyBytes, "unreached": reach.unreachedBytes,
+            "description": "bytes of .text reachable after boot (from the vectors, the entries of CPUs started later and every function whose address data holds) and reachable from the boot entry only (FirmwareReach: direct branches and calls, ADR, ADRP + ADD and literal loads, data words)",
+        ]
+        rows.append(["firmware text after boot", "", "\(reach.residentBytes)",
+                     "bytes reachable after boot; \(reach.bootOnlyBytes) only at boot, \(reach.unreachedBytes) from neither"])
         rows.append(["RAM per vCPU", "", "\(size.ramPerVCPU)", "bytes (vCPU slot \(size.vcpuSlot) + stack \(size.stackPerCPU))"])
         rows.append(["RAM per VM", "", "\(size.vmStructure)", "bytes (VM slot) + stage-2 tables from a \(size.pagePool / 1024) KiB shared pool"])
 

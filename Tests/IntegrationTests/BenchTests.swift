@@ -41,6 +41,10 @@ struct BenchTests {
         #expect(bytes["text"]! > 0 && bytes["text_rodata_data"]! <= image && bytes["text_rodata_data"]! > image / 2)
         let ram = try #require(results["ram_bytes"] as? [String: Int])
         #expect(ram["per_vcpu"]! > ram["stack_per_cpu"]! && ram["max_cpus"]! >= 1)
+        // The text split by what can run after boot adds up to the text (FirmwareReachTests checks which is which).
+        let reach = try #require(results["firmware_text_after_boot"] as? [String: Any])
+        let resident = try #require(reach["resident"] as? Int), bootOnly = try #require(reach["boot_only"] as? Int)
+        #expect(resident > 0 && bootOnly > 0 && resident + bootOnly + (reach["unreached"] as? Int ?? -1) == bytes["text"]!, "\(reach)")
     }
 
     @Test("keel bench --bootargs passes Keel's boot arguments (the test firmware's keel.test.entry=clrbhb) and files every figure under their key")

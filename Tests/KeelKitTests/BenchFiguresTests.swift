@@ -23,8 +23,11 @@ struct BenchFiguresTests {
     }
 
     /// A minimal ELF64 with a section header table: .text (AX), .rodata (A), .data (WA), .bss
-    /// (WA, NOBITS), a symbol table and its strings.
-    static func elf(symbols: [(String, UInt64, UInt64)], truncateTo: Int? = nil) -> [UInt8] {
+    /// (WA, NOBITS), a symbol table and its strings. With `text`, .text holds those bytes at
+    /// `base`, every symbol is defined in it, `data` is .data's contents at `base + 0x10000` and
+    /// `entry` the entry point.
+    static func elf(symbols: [(String, UInt64, UInt64)], truncateTo: Int? = nil, text: [UInt8]? = nil, data: [UInt8]? = nil,
+                    base: UInt64 = 0, entry: UInt64 = 0) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)
         func put(_ v: UInt64, _ width: Int, at: Int) { for i in 0..<width { out[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
         out.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1])
@@ -37,18 +40,19 @@ struct BenchFiguresTests {
             let offset = name(n, in: &strtab)
             for i in 0..<4 { entry[i] = UInt8(truncatingIfNeeded: offset >> (8 * i)) }
             for i in 0..<8 { entry[8 + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))); entry[16 + i] = UInt8(truncatingIfNeeded: size >> (8 * UInt64(i))) }
+            if text != nil { entry[6] = 1 }  // defined in .text
             symtab += entry
         }
-        struct S { var name: Int; var type: UInt32; var flags: UInt64; var offset: Int; var size: Int; var link: Int }
-        var sections: [S] = [S(name: 0, type: 0, flags: 0, offset: 0, size: 0, link: 0)]
-        func add(_ n: String, _ type: UInt32, _ flags: UInt64, _ size: Int, _ link: Int = 0, contents: [UInt8]? = nil) {
+        struct S { var name: Int; var type: UInt32; var flags: UInt64; var address: UInt64; var offset: Int; var size: Int; var link: Int }
+        var sections: [S] = [S(name: 0, type: 0, flags: 0, address: 0, offset: 0, size: 0, link: 0)]
+        func add(_ n: String, _ type: UInt32, _ flags: UInt64, _ size: Int, _ link: Int = 0, contents: [UInt8]? = nil, address: UInt64 = 0) {
             let at = out.count
             if let contents { out += contents } else if type != 8 { out += [UInt8](repeating: 0, count: size) }
-            sections.append(S(name: name(n, in: &shstr), type: type, flags: flags, offset: at, size: contents?.count ?? size, link: link))
+            sections.append(S(name: name(n, in: &shstr), type: type, flags: flags, address: address, offset: at, size: contents?.count ?? size, link: link))
         }
-        add(".text", 1, 6, 1000)
+        add(".text", 1, 6, 1000, contents: text, address: base)
         add(".rodata", 1, 2, 100)
-        add(".data", 1, 3, 40)
+        add(".data", 1, 3, 40, contents: data, address: base + 0x10000)
         add(".bss", 8, 3, 5000)
         add(".symtab", 2, 0, 0, 6, contents: symtab)
         add(".strtab", 3, 0, 0, contents: strtab)
@@ -57,10 +61,11 @@ struct BenchFiguresTests {
         for s in sections {
             var h = [UInt8](repeating: 0, count: 64)
             func hp(_ v: UInt64, _ w: Int, _ at: Int) { for i in 0..<w { h[at + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
-            hp(UInt64(s.name), 4, 0); hp(UInt64(s.type), 4, 4); hp(s.flags, 8, 8); hp(UInt64(s.offset), 8, 24); hp(UInt64(s.size), 8, 32); hp(UInt64(s.link), 4, 40)
+            hp(UInt64(s.name), 4, 0); hp(UInt64(s.type), 4, 4); hp(s.flags, 8, 8); hp(s.address, 8, 16); hp(UInt64(s.offset), 8, 24)
+            hp(UInt64(s.size), 8, 32); hp(UInt64(s.link), 4, 40)
             out += h
         }
-        put(UInt64(shoff), 8, at: 0x28); put(64, 2, at: 0x3A); put(UInt64(sections.count), 2, at: 0x3C); put(UInt64(sections.count - 1), 2, at: 0x3E)
+        put(entry, 8, at: 0x18); put(UInt64(shoff), 8, at: 0x28); put(64, 2, at: 0x3A); put(UInt64(sections.count), 2, at: 0x3C); put(UInt64(sections.count - 1), 2, at: 0x3E)
         if let truncateTo { out = Array(out.prefix(truncateTo)) }
         return out
     }
