@@ -42,6 +42,9 @@ public struct FirmwareReach: Sendable {
     public init(elf bytes: [UInt8], name: String) throws {
         let elf = try ELF64(bytes, name: name)
         let loaded = elf.sections.enumerated().filter { $0.element.flags & ELF64.shfAlloc != 0 && $0.element.type != ELF64.shtNoBits }
+        for (_, section) in loaded where section.address > Int.max - section.size {
+            throw KeelError("'\(name)': section \(section.name) runs past the end of the address space")
+        }
         guard let (textIndex, text) = loaded.first(where: { $0.element.flags & ELF64.shfExec != 0 }) else {
             throw KeelError("'\(name)' has no code section")
         }

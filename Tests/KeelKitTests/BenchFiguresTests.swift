@@ -52,7 +52,7 @@ struct BenchFiguresTests {
         }
         add(".text", 1, 6, 1000, contents: text, address: base)
         add(".rodata", 1, 2, 100)
-        add(".data", 1, 3, 40, contents: data, address: base + 0x10000)
+        add(".data", 1, 3, 40, contents: data, address: data == nil ? 0 : base + 0x10000)
         add(".bss", 8, 3, 5000)
         add(".symtab", 2, 0, 0, 6, contents: symtab)
         add(".strtab", 3, 0, 0, contents: strtab)

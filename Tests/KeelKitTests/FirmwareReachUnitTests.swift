@@ -75,5 +75,9 @@ struct FirmwareReachUnitTests {
             ($0 as? KeelError)?.message.contains("no symbols") == true
         }
         #expect(throws: KeelError.self) { try FirmwareReach(elf: Array(BenchFiguresTests.elf(symbols: all, text: code, base: Self.base).prefix(200)), name: "cut") }
+        let top = UInt64(Int.max) - 10
+        #expect { try FirmwareReach(elf: BenchFiguresTests.elf(symbols: [("keel_vectors", top, 0)], text: code, base: top, entry: top), name: "x.elf") } throws: {
+            ($0 as? KeelError)?.message.contains("past the end of the address space") == true
+        }
     }
 }
