@@ -89,16 +89,17 @@ struct ELF64 {
         }
         let shoff = try int(0x28, 8), shentsize = try int(0x3A, 2), shnum = try int(0x3C, 2), shstrndx = try int(0x3E, 2)
         guard shentsize == 64, shstrndx < shnum else { throw KeelError("'\(name)': unexpected section header table") }
+        guard shoff <= bytes.count, shnum * 64 <= bytes.count - shoff else { throw KeelError("'\(name)' is truncated (section headers)") }
         var raw: [(nameOffset: Int, section: Section)] = []
         for i in 0..<shnum {
             let at = shoff + i * 64
             raw.append((try int(at, 4), Section(name: "", type: UInt32(try int(at + 4, 4)), flags: try int(at + 8, 8), address: try int(at + 16, 8),
                                                 offset: try int(at + 24, 8), size: try int(at + 32, 8), link: try int(at + 40, 4))))
         }
-        let names = raw[shstrndx].section
+        let names = try contents(raw[shstrndx].section)
         sections = try raw.map { entry in
             var section = entry.section
-            section.name = try string(names.offset + entry.nameOffset, limit: names.offset + names.size)
+            section.name = try string(entry.nameOffset, in: names)
             return section
         }
     }
@@ -107,10 +108,9 @@ struct ELF64 {
         guard let table = sections.first(where: { $0.type == ELF64.shtSymtab }), table.link < sections.count else {
             throw KeelError("'\(name)' has no symbol table (was it stripped?)")
         }
-        let strings = sections[table.link]
-        return try stride(from: table.offset, to: table.offset + table.size - 23, by: 24).map { at in
-            Symbol(name: try string(strings.offset + int(at, 4), limit: strings.offset + strings.size),
-                   value: try int(at + 8, 8), size: try int(at + 16, 8), section: try int(at + 6, 2))
+        let strings = try contents(sections[table.link]), entries = try contents(table)
+        return try stride(from: entries.startIndex, to: entries.endIndex - 23, by: 24).map { at in
+            Symbol(name: try string(int(at, 4), in: strings), value: try int(at + 8, 8), size: try int(at + 16, 8), section: try int(at + 6, 2))
         }
     }
 
@@ -127,15 +127,16 @@ struct ELF64 {
     }
 
     private func int(_ at: Int, _ width: Int) throws -> Int {
-        guard at >= 0, at + width <= bytes.count else { throw KeelError("'\(name)' is truncated (offset \(at))") }
+        guard at >= 0, at <= bytes.count - width else { throw KeelError("'\(name)' is truncated (offset \(at))") }
         let value = (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
         guard value <= UInt64(Int.max) else { throw KeelError("'\(name)': value out of range at offset \(at)") }
         return Int(value)
     }
 
-    private func string(_ at: Int, limit: Int) throws -> String {
-        guard at >= 0, at <= limit, limit <= bytes.count else { throw KeelError("'\(name)': string outside its table") }
-        let end = bytes[at..<limit].firstIndex(of: 0) ?? limit
-        return String(decoding: bytes[at..<end], as: UTF8.self)
+    /// The NUL-terminated string at `offset` in a string table (`contents` of its section).
+    private func string(_ offset: Int, in table: ArraySlice<UInt8>) throws -> String {
+        guard offset >= 0, offset <= table.count else { throw KeelError("'\(name)': string outside its table") }
+        let text = table[(table.startIndex + offset)...]
+        return String(decoding: text.prefix { $0 != 0 }, as: UTF8.self)
     }
 }

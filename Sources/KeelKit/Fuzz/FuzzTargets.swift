@@ -92,6 +92,9 @@ public enum FuzzTargets {
     /// The GNU build id reader `keel trace decode --elf` uses.
     static func elf(_ input: [UInt8]) {
         _ = try? ELFBuildID.read(Data(input))
+        // `keel bench`'s readers of the firmware's ELF: sections, symbols, and the code itself.
+        _ = try? FirmwareFootprint(elf: input, name: "fuzz.elf")
+        _ = try? FirmwareReach(elf: input, name: "fuzz.elf")
     }
 
     // MARK: cpio
