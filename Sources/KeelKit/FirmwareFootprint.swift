@@ -38,14 +38,21 @@ public struct FirmwareFootprint: Equatable, Sendable {
     public init(elf bytes: [UInt8], name: String) throws {
         let elf = try ELF64(bytes, name: name)
         for section in elf.sections where section.flags & ELF64.shfAlloc != 0 {
+            // A section with contents lies in the file (`contents` says so otherwise); .bss does not.
+            let size = section.type == ELF64.shtNoBits ? section.size : try elf.contents(section).count
+            func add(_ total: inout Int) throws {
+                let (sum, overflow) = total.addingReportingOverflow(size)
+                guard !overflow else { throw KeelError("'\(name)': section sizes add up past any memory") }
+                total = sum
+            }
             if section.type == ELF64.shtNoBits {
-                bss += section.size
+                try add(&bss)
             } else if section.flags & ELF64.shfExec != 0 {
-                text += section.size
+                try add(&text)
             } else if section.flags & ELF64.shfWrite != 0 {
-                data += section.size
+                try add(&data)
             } else {
-                rodata += section.size
+                try add(&rodata)
             }
         }
         let symbols = try elf.symbols()

@@ -84,6 +84,15 @@ struct BenchFiguresTests {
         #expect(size.vmStructure == 1024 && size.traceRings == 41088)
     }
 
+    @Test("a section that claims more bytes than the file holds is an error, not a sum past Int.max")
+    func sectionBeyondFile() {
+        var elf = BenchFiguresTests.elf(symbols: BenchFiguresTests.poolSymbols)
+        let shoff = (0..<8).reduce(0) { $0 | Int(elf[0x28 + $1]) << (8 * $1) }
+        for i in 0..<8 { elf[shoff + 64 + 32 + i] = UInt8(truncatingIfNeeded: UInt64(Int.max) >> (8 * UInt64(i))) }  // .text's size
+        #expect { try FirmwareFootprint(elf: elf, name: "huge.elf") } throws: { ($0 as? KeelError)?.message.contains("outside the file") == true }
+        #expect(throws: KeelError.self) { try FirmwareReach(elf: elf, name: "huge.elf") }
+    }
+
     @Test("a stripped, truncated or foreign file is an error that says so")
     func badELF() {
         #expect(throws: KeelError.self) { try FirmwareFootprint(elf: Array("not an elf at all, not at all".utf8), name: "x") }
