@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 
 /// How much memory the firmware takes, read from its ELF (`build/hyp/keel.elf`): the loaded
 /// sections by kind, and the static pools Keel reserves for vCPUs, stacks and stage-2 tables.
@@ -40,20 +41,11 @@ public struct FirmwareFootprint: Equatable, Sendable {
         for section in elf.sections where section.flags & ELF64.shfAlloc != 0 {
             // A section with contents lies in the file (`contents` says so otherwise); .bss does not.
             let size = section.type == ELF64.shtNoBits ? section.size : try elf.contents(section).count
-            func add(_ total: inout Int) throws {
-                let (sum, overflow) = total.addingReportingOverflow(size)
-                guard !overflow else { throw KeelError("'\(name)': section sizes add up past any memory") }
-                total = sum
-            }
-            if section.type == ELF64.shtNoBits {
-                try add(&bss)
-            } else if section.flags & ELF64.shfExec != 0 {
-                try add(&text)
-            } else if section.flags & ELF64.shfWrite != 0 {
-                try add(&data)
-            } else {
-                try add(&rodata)
-            }
+            let total: WritableKeyPath<FirmwareFootprint, Int> = section.type == ELF64.shtNoBits ? \.bss
+                : section.flags & ELF64.shfExec != 0 ? \.text : section.flags & ELF64.shfWrite != 0 ? \.data : \.rodata
+            let (sum, overflow) = self[keyPath: total].addingReportingOverflow(size)
+            guard !overflow else { throw KeelError("'\(name)': section sizes add up past any memory") }
+            self[keyPath: total] = sum
         }
         let symbols = try elf.symbols()
         func value(_ symbol: String) throws -> Int {
@@ -135,7 +127,7 @@ struct ELF64 {
 
     private func int(_ at: Int, _ width: Int) throws -> Int {
         guard at >= 0, at <= bytes.count - width else { throw KeelError("'\(name)' is truncated (offset \(at))") }
-        let value = (0..<width).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
+        let value = LittleEndian.load(width, at: at, in: bytes.span)
         guard value <= UInt64(Int.max) else { throw KeelError("'\(name)': value out of range at offset \(at)") }
         return Int(value)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import KeelCore
 
 /// Which of the firmware's code can still run once it has booted: the code reachable from the
 /// exception vectors, from the entries of CPUs started later (PSCI CPU_ON, the spin table) and
@@ -49,12 +50,13 @@ public struct FirmwareReach: Sendable {
             throw KeelError("'\(name)' has no code section")
         }
         let code = try elf.contents(text)
+        let textEnd = text.address + text.size
         // Functions: the code section's symbols by address, one per address, each up to the next.
         // `$x` and `$d` are the linker's mapping symbols, not functions.
         var starts: [(address: Int, name: String)] = []
         var mapping: [(address: Int, isData: Bool)] = []  // where code and data (literal pools, labels of words) begin
         for symbol in try elf.symbols() where symbol.section == textIndex && !symbol.name.isEmpty
-            && symbol.value >= text.address && symbol.value < text.address + text.size {
+            && symbol.value >= text.address && symbol.value < textEnd {
             if symbol.name == "$x" || symbol.name.hasPrefix("$x.") || symbol.name == "$d" || symbol.name.hasPrefix("$d.") {
                 mapping.append((symbol.value, symbol.name.hasPrefix("$d")))
             } else {
@@ -69,11 +71,11 @@ public struct FirmwareReach: Sendable {
         }
         guard !functions.isEmpty else { throw KeelError("'\(name)' has no symbols in its code") }
         for i in functions.indices {
-            functions[i].bytes = (i + 1 < functions.count ? functions[i + 1].address : text.address + text.size) - functions[i].address
+            functions[i].bytes = (i + 1 < functions.count ? functions[i + 1].address : textEnd) - functions[i].address
         }
         let addresses = functions.map(\.address)
         func function(at address: Int) -> Int? {
-            guard address >= addresses[0], address < text.address + text.size else { return nil }
+            guard address >= addresses[0], address < textEnd else { return nil }
             var low = 0, high = addresses.count  // the last start <= address
             while high - low > 1 { let mid = (low + high) / 2; if addresses[mid] <= address { low = mid } else { high = mid } }
             return low
@@ -81,8 +83,7 @@ public struct FirmwareReach: Sendable {
         func word(_ address: Int, width: Int) -> UInt64? {
             for (_, section) in loaded where address >= section.address && address + width <= section.address + section.size {
                 guard let contents = try? elf.contents(section) else { return nil }
-                let at = contents.startIndex + address - section.address
-                return (0..<width).reduce(UInt64(0)) { $0 | UInt64(contents[at + $1]) << (8 * UInt64($1)) }
+                return LittleEndian.load(width, at: address - section.address, in: contents.span)
             }
             return nil
         }
@@ -100,8 +101,7 @@ public struct FirmwareReach: Sendable {
             for pc in stride(from: f.address, to: f.address + f.bytes - 3, by: 4) {
                 while next < mapping.endIndex, mapping[next].address <= pc { isData = mapping[next].isData; next += 1 }
                 guard !isData else { continue }
-                let at = code.startIndex + pc - text.address
-                let w = UInt32(code[at]) | UInt32(code[at + 1]) << 8 | UInt32(code[at + 2]) << 16 | UInt32(code[at + 3]) << 24
+                let w = UInt32(LittleEndian.load(4, at: pc - text.address, in: code.span))
                 last = w
                 var target: Int?
                 var pool: Int?  // a literal's own place: its words go with the code that loads them
@@ -132,9 +132,8 @@ public struct FirmwareReach: Sendable {
         let byAddress = Dictionary(functions.enumerated().map { ($0.element.address, $0.offset) }, uniquingKeysWith: { a, _ in a })
         for (_, section) in loaded where section.flags & ELF64.shfExec == 0 {
             let contents = try elf.contents(section)
-            for at in stride(from: contents.startIndex, to: contents.endIndex - 7, by: 4) {
-                let value = (0..<8).reduce(UInt64(0)) { $0 | UInt64(contents[at + $1]) << (8 * UInt64($1)) }
-                if let address = Int(exactly: value), let i = byAddress[address] { roots.insert(i) }
+            for at in stride(from: 0, to: contents.count - 7, by: 4) {
+                if let address = Int(exactly: LittleEndian.load(8, at: at, in: contents.span)), let i = byAddress[address] { roots.insert(i) }
             }
         }
         func closure(_ from: Set<Int>) -> Set<Int> {
